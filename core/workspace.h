@@ -1,0 +1,168 @@
+// One workspace's contacts and segments, with every segment's membership
+// materialized as a Roaring bitmap and kept current incrementally: each
+// contact mutation re-evaluates that contact only, against only the segments
+// whose filters read a field that changed.
+//
+// Every write follows SPEC §9: validate -> compute membership diffs against
+// memory -> commit contacts, segments and change events in one store
+// transaction -> apply to memory -> return. A failed commit changes nothing.
+//
+// Thread-safety: all methods are thread-safe. Writers are serialized by
+// write_mu_ and hold mu_ exclusively only to apply an already-committed
+// change, so readers (counts, listings) never wait for a disk commit.
+#ifndef SEGMENTS_CORE_WORKSPACE_H_
+#define SEGMENTS_CORE_WORKSPACE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/clock.h"
+#include "core/contact.h"
+#include "core/filter.h"
+#include "core/limits.h"
+#include "core/store.h"
+#include "roaring/roaring.hh"
+
+namespace segments {
+
+// What a caller sends to create or update a segment.
+struct SegmentDraft {
+  std::string display_name;
+  FilterSpec filter;
+};
+
+// A segment with its live state, as the API shows it.
+struct SegmentView {
+  SegmentRecord record;  // frozen_members is left empty here
+  SegmentKind kind = SegmentKind::kStandard;
+  uint64_t member_count = 0;
+  uint64_t as_of_sequence = 0;
+};
+
+struct MemberCount {
+  uint64_t member_count = 0;
+  uint64_t as_of_sequence = 0;
+};
+
+struct MemberPage {
+  std::vector<ContactId> ids;      // ascending
+  std::vector<Contact> contacts;   // filled when asked for full contacts
+  ContactId last_id = 0;           // the last id returned
+  bool more = false;               // whether members follow last_id
+};
+
+struct BatchUpsertResult {
+  std::vector<Contact> contacts;  // in request order
+  uint32_t created = 0;
+  uint32_t updated = 0;
+};
+
+inline constexpr size_t kMaxSegmentNameBytes = 200;
+
+class Workspace {
+ public:
+  // Loads the workspace from `store` and rebuilds every active segment's
+  // membership from its rules. `clock` must outlive the workspace.
+  static absl::StatusOr<std::unique_ptr<Workspace>> Open(
+      WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
+      const Clock* clock, const Limits& limits);
+
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  WorkspaceId id() const { return id_; }
+  Plan plan() const;
+
+  // Contacts. Violations are reported under "contact" ("contacts[i]" for a
+  // batch); ids outside the workspace are NOT_FOUND; a duplicate email is
+  // ALREADY_EXISTS.
+  absl::StatusOr<Contact> CreateContact(const ContactDraft& draft);
+  absl::StatusOr<Contact> GetContact(ContactId id) const;
+  // `mask_paths` empty: every field is replaced.
+  absl::StatusOr<Contact> UpdateContact(ContactId id, const ContactDraft& draft,
+                                        const std::vector<std::string>& mask_paths);
+  absl::Status DeleteContact(ContactId id);
+  // Upserts by email, all or nothing. For existing contacts only the fields
+  // in `mask_paths` (all when empty) are replaced.
+  absl::StatusOr<BatchUpsertResult> BatchUpsertContacts(
+      const std::vector<ContactDraft>& drafts,
+      const std::vector<std::string>& mask_paths);
+
+  // Segments. Violations are reported under "segment".
+  absl::StatusOr<SegmentView> CreateSegment(const SegmentDraft& draft);
+  absl::StatusOr<SegmentView> GetSegment(SegmentId id) const;
+  // Segments with id > after_id, ascending, at most page_size; `*more` says
+  // whether others follow.
+  std::vector<SegmentView> ListSegments(SegmentId after_id, size_t page_size,
+                                        bool* more) const;
+  // `mask_paths`: "display_name", "filter"; empty means both.
+  absl::StatusOr<SegmentView> UpdateSegment(SegmentId id, const SegmentDraft& draft,
+                                            const std::vector<std::string>& mask_paths);
+  absl::Status DeleteSegment(SegmentId id);
+
+  // Membership. O(1): the cached cardinality.
+  absl::StatusOr<MemberCount> CountMembers(SegmentId id) const;
+  // Members with id > after_id, ascending. FAILED_PRECONDITION for a
+  // PLAN_RESTRICTED segment (it cannot be used as an audience).
+  absl::StatusOr<MemberPage> ListMembers(SegmentId id, ContactId after_id,
+                                         size_t page_size, bool full) const;
+
+  // Applies a plan change: segments the plan no longer allows are frozen as
+  // PLAN_RESTRICTED; restricted ones it allows again are rebuilt (their diff
+  // is logged with cause PLAN_CHANGED).
+  absl::Status SetPlan(Plan plan);
+
+ private:
+  struct SegmentState;
+  struct ContactMutation;
+
+  Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
+            const Clock* clock, const Limits& limits);
+
+  // The bodies live in workspace.cc; see there.
+  absl::Status Load();
+  absl::StatusOr<std::vector<ContactMutation>> PlanBatch(
+      const std::vector<ContactDraft>& drafts, ContactFieldSet mask, UnixSeconds now,
+      std::vector<Contact>* results, uint32_t* created) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void DiffContact(const Contact* before, const Contact* after, ContactFieldSet changed,
+                   ChangeCause cause, UnixSeconds now, uint64_t* sequence,
+                   std::vector<MembershipChange>* changes) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::vector<ContactMutation>> CommitMutations(
+      std::vector<ContactMutation> mutations, ChangeCause cause)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  Roaring Evaluate(const Filter& filter, UnixSeconds now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Filter> ValidateSegmentDraft(const SegmentDraft& draft, bool check_name,
+                                              bool check_filter, SegmentId self) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  SegmentView ViewOf(const SegmentState& s) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void ApplyChanges(const std::vector<MembershipChange>& changes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Constant after construction.
+  const WorkspaceId id_;
+  const Clock* const clock_;
+  const Limits limits_;
+  const std::unique_ptr<WorkspaceStore> store_;
+
+  // Serializes writers; held across validate, commit and apply.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+
+  mutable absl::Mutex mu_;
+  Plan plan_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<ContactId, Contact> contacts_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, ContactId> id_by_email_ ABSL_GUARDED_BY(mu_);
+  std::map<SegmentId, std::unique_ptr<SegmentState>> segments_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, SegmentId> id_by_name_ ABSL_GUARDED_BY(mu_);
+  WorkspaceCounters counters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_CORE_WORKSPACE_H_

@@ -1,0 +1,2 @@
+// Intentionally empty: keeps segments_testing a real library.
+namespace segments::testing {}
