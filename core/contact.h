@@ -61,16 +61,30 @@ struct ContactDraft {
 
 // The contact fields a field mask may name (the proto field names).
 enum class ContactField : int {
-  kEmail, kCompany, kJobTitle, kCountry, kCity, kSource, kTags,
-  kLifecycleStage, kLeadScore, kEngagementScore, kEngagementTrend,
-  kConversionLikelihood, kCreatedAt, kLastEngagedAt,
+  kEmail,
+  kCompany,
+  kJobTitle,
+  kCountry,
+  kCity,
+  kSource,
+  kTags,
+  kLifecycleStage,
+  kLeadScore,
+  kEngagementScore,
+  kEngagementTrend,
+  kConversionLikelihood,
+  kCreatedAt,
+  kLastEngagedAt,
 };
 inline constexpr int kContactFieldCount = 14;
 
 // Set of contact fields as a bit mask (bit i = ContactField i).
 using ContactFieldSet = uint32_t;
-inline constexpr ContactFieldSet kAllContactFields = (1u << kContactFieldCount) - 1;
-constexpr ContactFieldSet FieldBit(ContactField f) { return 1u << static_cast<int>(f); }
+inline constexpr ContactFieldSet kAllContactFields =
+    (1u << kContactFieldCount) - 1;
+constexpr ContactFieldSet FieldBit(ContactField f) {
+  return 1u << static_cast<int>(f);
+}
 
 std::string_view ContactFieldName(ContactField f);
 std::optional<ContactField> ParseContactField(std::string_view name);

@@ -40,7 +40,8 @@ class Violations {
 
 // INVALID_ARGUMENT whose message names the first violation and whose payload
 // carries all of them. REQUIRES: !violations.empty().
-absl::Status InvalidArgumentError(const std::vector<FieldViolation>& violations);
+absl::Status InvalidArgumentError(
+    const std::vector<FieldViolation>& violations);
 // Shorthand for a single violation.
 absl::Status InvalidFieldError(std::string field, std::string description);
 // The violations carried by `status` (empty if none).

@@ -9,8 +9,10 @@
 
 namespace segments {
 
-bool ConditionMatches(const Condition& condition, const Contact& contact, UnixSeconds now);
-bool FilterMatches(const Filter& filter, const Contact& contact, UnixSeconds now);
+bool ConditionMatches(const Condition& condition, const Contact& contact,
+                      UnixSeconds now);
+bool FilterMatches(const Filter& filter, const Contact& contact,
+                   UnixSeconds now);
 
 }  // namespace segments
 

@@ -16,12 +16,28 @@ namespace segments {
 // Numeric values equal segments.v1.Condition.Operator.
 enum class Operator : int {
   kUnspecified = 0,
-  kEquals = 1, kNotEquals = 2, kIn = 3, kNotIn = 4,
-  kContains = 5, kNotContains = 6, kStartsWith = 7, kEndsWith = 8,
-  kGreaterThan = 9, kGreaterOrEqual = 10, kLessThan = 11, kLessOrEqual = 12,
-  kBetween = 13, kHasAny = 14, kHasAll = 15, kHasNone = 16,
-  kBefore = 17, kAfter = 18, kWithinLastDays = 19, kMoreThanDaysAgo = 20,
-  kIsSet = 21, kIsNotSet = 22,
+  kEquals = 1,
+  kNotEquals = 2,
+  kIn = 3,
+  kNotIn = 4,
+  kContains = 5,
+  kNotContains = 6,
+  kStartsWith = 7,
+  kEndsWith = 8,
+  kGreaterThan = 9,
+  kGreaterOrEqual = 10,
+  kLessThan = 11,
+  kLessOrEqual = 12,
+  kBetween = 13,
+  kHasAny = 14,
+  kHasAll = 15,
+  kHasNone = 16,
+  kBefore = 17,
+  kAfter = 18,
+  kWithinLastDays = 19,
+  kMoreThanDaysAgo = 20,
+  kIsSet = 21,
+  kIsNotSet = 22,
 };
 inline constexpr int kMaxOperator = 22;
 std::string_view OperatorName(Operator op);
@@ -30,12 +46,12 @@ std::string_view OperatorName(Operator op);
 using Field = ContactField;
 
 enum class FieldType : int {
-  kString,        // ASCII case-insensitive string
-  kTags,          // set of lowercase strings
-  kOrderedEnum,   // lifecycle_stage, conversion_likelihood
-  kEnum,          // engagement_trend
-  kNumber,        // int32
-  kTimestamp,     // seconds, UTC
+  kString,       // ASCII case-insensitive string
+  kTags,         // set of lowercase strings
+  kOrderedEnum,  // lifecycle_stage, conversion_likelihood
+  kEnum,         // engagement_trend
+  kNumber,       // int32
+  kTimestamp,    // seconds, UTC
 };
 std::string_view FieldTypeName(FieldType t);
 
@@ -45,9 +61,9 @@ struct FieldInfo {
   Field field;
   std::string_view name;  // as in Condition.field, e.g. "lead_score"
   FieldType type;
-  bool optional;          // can be unset (IS_SET / IS_NOT_SET apply)
+  bool optional;  // can be unset (IS_SET / IS_NOT_SET apply)
   RuleFamily family;
-  Plan required_plan;     // STARTER for standard, GROWTH for smart
+  Plan required_plan;  // STARTER for standard, GROWTH for smart
   // Enum names in order (index 0 = wire value 1); empty for non-enums.
   std::vector<std::string_view> enum_values;
   // Operators that apply, in catalog order.

@@ -26,7 +26,9 @@ struct NoValue {
 };
 struct TimestampValue {
   UnixSeconds seconds = 0;
-  bool operator==(const TimestampValue& o) const { return seconds == o.seconds; }
+  bool operator==(const TimestampValue& o) const {
+    return seconds == o.seconds;
+  }
 };
 using RawValue = std::variant<NoValue, std::string, int64_t, TimestampValue>;
 
@@ -75,10 +77,12 @@ inline constexpr int64_t kMaxDays = 3650;
 
 // Validates `spec`, reporting every violation under `path` (e.g. "filter" ->
 // "filter.conditions[2].values[0]"). `max_conditions` is the configured limit.
-absl::StatusOr<Filter> ValidateFilter(const FilterSpec& spec, std::string_view path,
+absl::StatusOr<Filter> ValidateFilter(const FilterSpec& spec,
+                                      std::string_view path,
                                       size_t max_conditions = kMaxConditions);
 
-// Converts a valid filter back to the caller's form (for responses and storage).
+// Converts a valid filter back to the caller's form (for responses and
+// storage).
 FilterSpec ToSpec(const Filter& filter);
 
 // The fields the filter reads, as a ContactFieldSet.

@@ -7,8 +7,8 @@
 namespace segments {
 
 struct Limits {
-  size_t max_segments = 1000;      // per workspace
-  size_t max_conditions = 50;      // per segment filter
+  size_t max_segments = 1000;  // per workspace
+  size_t max_conditions = 50;  // per segment filter
   size_t max_batch_contacts = 10000;
   size_t max_page_size = 1000;
   size_t max_membership_ids = 10000;

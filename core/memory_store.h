@@ -48,7 +48,8 @@ class MemoryCatalogStore : public CatalogStore {
   absl::StatusOr<std::vector<WorkspaceRecord>> LoadWorkspaces() override;
   absl::Status PutWorkspace(const WorkspaceRecord& record) override;
   absl::Status DeleteWorkspace(WorkspaceId id) override;
-  absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(WorkspaceId id) override;
+  absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
+      WorkspaceId id) override;
 
  private:
   std::shared_ptr<MemoryStorage> storage_;

@@ -16,13 +16,15 @@ inline constexpr size_t kDefaultPageSize = 100;
 
 // 0 -> kDefaultPageSize; negative -> INVALID_ARGUMENT; over `max` ->
 // INVALID_ARGUMENT naming the limit. Violations name `path` ("page_size").
-absl::StatusOr<size_t> ResolvePageSize(int64_t requested, size_t max, std::string_view path);
+absl::StatusOr<size_t> ResolvePageSize(int64_t requested, size_t max,
+                                       std::string_view path);
 
 // `scope` names what is paged ("members/12", "segments").
 std::string EncodePageToken(std::string_view scope, uint64_t after_id);
 // "" -> 0 (start). INVALID_ARGUMENT at `path` for a token that is malformed
 // or belongs to another scope.
-absl::StatusOr<uint64_t> DecodePageToken(std::string_view token, std::string_view scope,
+absl::StatusOr<uint64_t> DecodePageToken(std::string_view token,
+                                         std::string_view scope,
                                          std::string_view path);
 
 }  // namespace segments

@@ -25,12 +25,14 @@ class Registry {
  public:
   // Loads every workspace of `catalog` and opens its engine.
   static absl::StatusOr<std::unique_ptr<Registry>> Open(
-      std::unique_ptr<CatalogStore> catalog, const Clock* clock, const Limits& limits);
+      std::unique_ptr<CatalogStore> catalog, const Clock* clock,
+      const Limits& limits);
 
   // `key_hash` is the SHA-256 of the new workspace's key. Violations are
   // reported under "workspace". Plan unspecified means FREE.
   absl::StatusOr<WorkspaceRecord> CreateWorkspace(std::string_view display_name,
-                                                  Plan plan, std::string key_hash);
+                                                  Plan plan,
+                                                  std::string key_hash);
   absl::StatusOr<WorkspaceRecord> GetWorkspace(WorkspaceId id) const;
   absl::StatusOr<WorkspaceRecord> SetPlan(WorkspaceId id, Plan plan);
   absl::Status SetKeyHash(WorkspaceId id, std::string key_hash);
@@ -38,7 +40,8 @@ class Registry {
 
   // The workspace whose key hashes to `key_hash` (compared in constant
   // time); UNAUTHENTICATED when none does.
-  absl::StatusOr<std::shared_ptr<Workspace>> Authenticate(std::string_view key_hash) const;
+  absl::StatusOr<std::shared_ptr<Workspace>> Authenticate(
+      std::string_view key_hash) const;
   // NOT_FOUND when absent.
   absl::StatusOr<std::shared_ptr<Workspace>> Find(WorkspaceId id) const;
 
@@ -47,7 +50,8 @@ class Registry {
     WorkspaceRecord record;
     std::shared_ptr<Workspace> workspace;
   };
-  Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock, const Limits& limits);
+  Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock,
+           const Limits& limits);
 
   const std::unique_ptr<CatalogStore> catalog_;
   const Clock* const clock_;
@@ -57,7 +61,8 @@ class Registry {
   absl::Mutex admin_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::map<WorkspaceId, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, WorkspaceId> id_by_key_hash_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, WorkspaceId> id_by_key_hash_
+      ABSL_GUARDED_BY(mu_);
   WorkspaceId next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

@@ -10,9 +10,9 @@
 #define SEGMENTS_CONCAT_(a, b) SEGMENTS_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    ::absl::Status segments_status_ = (expr);        \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::absl::Status segments_status_ = (expr);            \
     if (!segments_status_.ok()) return segments_status_; \
   } while (0)
 

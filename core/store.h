@@ -65,17 +65,17 @@ struct WorkspaceCounters {
 
 // One atomic write to a workspace: all of it commits, or none.
 struct WorkspaceWrite {
-  std::vector<Contact> put_contacts;         // insert or replace by id
+  std::vector<Contact> put_contacts;  // insert or replace by id
   std::vector<ContactId> deleted_contacts;
-  std::vector<SegmentRecord> put_segments;   // insert or replace by id
+  std::vector<SegmentRecord> put_segments;  // insert or replace by id
   std::vector<SegmentId> deleted_segments;
-  std::vector<MembershipChange> changes;     // appended to the change log
-  WorkspaceCounters counters;                // replaces the stored counters
+  std::vector<MembershipChange> changes;  // appended to the change log
+  WorkspaceCounters counters;             // replaces the stored counters
 };
 
 // Everything a workspace needs to be rebuilt in memory.
 struct WorkspaceData {
-  std::vector<Contact> contacts;  // ascending id
+  std::vector<Contact> contacts;        // ascending id
   std::vector<SegmentRecord> segments;  // ascending id
   WorkspaceCounters counters;
 };
@@ -104,7 +104,8 @@ class CatalogStore {
   // Removes the record and all of the workspace's data.
   virtual absl::Status DeleteWorkspace(WorkspaceId id) = 0;
   // Opens (creating if needed) the workspace's own store.
-  virtual absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(WorkspaceId id) = 0;
+  virtual absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
+      WorkspaceId id) = 0;
 };
 
 }  // namespace segments

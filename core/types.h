@@ -10,20 +10,51 @@
 
 namespace segments {
 
-enum class Plan : int { kUnspecified = 0, kFree = 1, kStarter = 2, kGrowth = 3, kPro = 4 };
+enum class Plan : int {
+  kUnspecified = 0,
+  kFree = 1,
+  kStarter = 2,
+  kGrowth = 3,
+  kPro = 4
+};
 enum class LifecycleStage : int {
-  kUnspecified = 0, kSubscriber = 1, kLead = 2, kMql = 3, kSql = 4, kCustomer = 5 };
-enum class EngagementTrend : int { kUnset = 0, kRising = 1, kStable = 2, kDeclining = 3 };
+  kUnspecified = 0,
+  kSubscriber = 1,
+  kLead = 2,
+  kMql = 3,
+  kSql = 4,
+  kCustomer = 5
+};
+enum class EngagementTrend : int {
+  kUnset = 0,
+  kRising = 1,
+  kStable = 2,
+  kDeclining = 3
+};
 enum class ConversionLikelihood : int {
-  kUnset = 0, kLow = 1, kPossible = 2, kLikely = 3, kVeryLikely = 4 };
+  kUnset = 0,
+  kLow = 1,
+  kPossible = 2,
+  kLikely = 3,
+  kVeryLikely = 4
+};
 
 enum class SegmentKind : int { kUnspecified = 0, kStandard = 1, kSmart = 2 };
-enum class SegmentState : int { kUnspecified = 0, kActive = 1, kPlanRestricted = 2 };
+enum class SegmentState : int {
+  kUnspecified = 0,
+  kActive = 1,
+  kPlanRestricted = 2
+};
 
 // Membership change log (SPEC §6).
 enum class ChangeKind : int { kEntered = 1, kLeft = 2 };
 enum class ChangeCause : int {
-  kContactChanged = 1, kContactDeleted = 2, kTime = 3, kRulesChanged = 4, kPlanChanged = 5 };
+  kContactChanged = 1,
+  kContactDeleted = 2,
+  kTime = 3,
+  kRulesChanged = 4,
+  kPlanChanged = 5
+};
 
 // Canonical upper-case names ("GROWTH", "MQL") and their case-insensitive
 // parse. Parse returns nullopt for unknown names and for the unspecified value.

@@ -13,6 +13,8 @@
 #ifndef SEGMENTS_CORE_WORKSPACE_H_
 #define SEGMENTS_CORE_WORKSPACE_H_
 
+#include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "core/attribute_index.h"
 #include "core/clock.h"
 #include "core/contact.h"
 #include "core/filter.h"
@@ -51,11 +54,20 @@ struct MemberCount {
 };
 
 struct MemberPage {
-  std::vector<ContactId> ids;      // ascending
-  std::vector<Contact> contacts;   // filled when asked for full contacts
-  ContactId last_id = 0;           // the last id returned
-  bool more = false;               // whether members follow last_id
+  std::vector<ContactId> ids;     // ascending
+  std::vector<Contact> contacts;  // filled when asked for full contacts
+  ContactId last_id = 0;          // the last id returned
+  bool more = false;              // whether members follow last_id
 };
+
+// A draft filter evaluated without saving.
+struct PreviewResult {
+  uint64_t member_count = 0;
+  std::vector<ContactId> sample;  // the lowest member ids, ascending
+  SegmentKind kind = SegmentKind::kStandard;
+  uint64_t as_of_sequence = 0;
+};
+inline constexpr size_t kMaxPreviewSample = 100;
 
 struct BatchUpsertResult {
   std::vector<Contact> contacts;  // in request order
@@ -73,6 +85,7 @@ class Workspace {
       WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
       const Clock* clock, const Limits& limits);
 
+  ~Workspace();
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
 
@@ -85,8 +98,9 @@ class Workspace {
   absl::StatusOr<Contact> CreateContact(const ContactDraft& draft);
   absl::StatusOr<Contact> GetContact(ContactId id) const;
   // `mask_paths` empty: every field is replaced.
-  absl::StatusOr<Contact> UpdateContact(ContactId id, const ContactDraft& draft,
-                                        const std::vector<std::string>& mask_paths);
+  absl::StatusOr<Contact> UpdateContact(
+      ContactId id, const ContactDraft& draft,
+      const std::vector<std::string>& mask_paths);
   absl::Status DeleteContact(ContactId id);
   // Upserts by email, all or nothing. For existing contacts only the fields
   // in `mask_paths` (all when empty) are replaced.
@@ -102,8 +116,9 @@ class Workspace {
   std::vector<SegmentView> ListSegments(SegmentId after_id, size_t page_size,
                                         bool* more) const;
   // `mask_paths`: "display_name", "filter"; empty means both.
-  absl::StatusOr<SegmentView> UpdateSegment(SegmentId id, const SegmentDraft& draft,
-                                            const std::vector<std::string>& mask_paths);
+  absl::StatusOr<SegmentView> UpdateSegment(
+      SegmentId id, const SegmentDraft& draft,
+      const std::vector<std::string>& mask_paths);
   absl::Status DeleteSegment(SegmentId id);
 
   // Membership. O(1): the cached cardinality.
@@ -113,37 +128,72 @@ class Workspace {
   absl::StatusOr<MemberPage> ListMembers(SegmentId id, ContactId after_id,
                                          size_t page_size, bool full) const;
 
+  // Evaluates a draft filter (violations under "filter") with the same
+  // validation and plan rules as a segment, without saving anything. Stops
+  // with DEADLINE_EXCEEDED when `expired()` turns true while it evaluates.
+  absl::StatusOr<PreviewResult> Preview(
+      const FilterSpec& filter, size_t sample_size,
+      const std::function<bool()>& expired) const;
+
   // Applies a plan change: segments the plan no longer allows are frozen as
   // PLAN_RESTRICTED; restricted ones it allows again are rebuilt (their diff
   // is logged with cause PLAN_CHANGED).
   absl::Status SetPlan(Plan plan);
 
  private:
-  struct SegmentState;
+  struct SegmentEntry;
   struct ContactMutation;
+  struct PreparedWrite;
 
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
             const Clock* clock, const Limits& limits);
 
-  // The bodies live in workspace.cc; see there.
-  absl::Status Load();
-  absl::StatusOr<std::vector<ContactMutation>> PlanBatch(
-      const std::vector<ContactDraft>& drafts, ContactFieldSet mask, UnixSeconds now,
-      std::vector<Contact>* results, uint32_t* created) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void DiffContact(const Contact* before, const Contact* after, ContactFieldSet changed,
-                   ChangeCause cause, UnixSeconds now, uint64_t* sequence,
-                   std::vector<MembershipChange>* changes) const
+  // Reads the store and rebuilds memberships; then brings segment states in
+  // line with plan_ (a crash may have fallen between a plan change's two
+  // commits).
+  absl::Status Load() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+
+  // Fills `p` with the rows and membership changes of `mutations`.
+  void PrepareContactWrite(std::vector<ContactMutation> mutations,
+                           UnixSeconds now, PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<std::vector<ContactMutation>> CommitMutations(
-      std::vector<ContactMutation> mutations, ChangeCause cause)
+  // Prepares the batch's mutations, one per distinct contact, and the
+  // per-entry results.
+  absl::Status PrepareBatch(const std::vector<ContactDraft>& drafts,
+                            ContactFieldSet mask, UnixSeconds now,
+                            PreparedWrite* p, BatchUpsertResult* result) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Validates a draft's name and/or filter; every violation at once.
+  absl::StatusOr<Filter> ValidateSegmentDraft(const SegmentDraft& draft,
+                                              bool check_name,
+                                              bool check_filter,
+                                              SegmentId self) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Builds a segment's state for `record` (ACTIVE: membership evaluated now),
+  // logging the diff against `previous` (if any) with `cause`.
+  std::unique_ptr<SegmentEntry> BuildSegment(SegmentRecord record,
+                                             const Roaring* previous,
+                                             ChangeCause cause, UnixSeconds now,
+                                             PreparedWrite* p) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Plan-driven state changes of every segment, for SetPlan and Load.
+  void PreparePlanChange(Plan plan, UnixSeconds now, PreparedWrite* p) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Commits `p` to the store, then applies it to memory. On a failed commit
+  // memory is untouched.
+  absl::Status CommitAndApply(PreparedWrite p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-  Roaring Evaluate(const Filter& filter, UnixSeconds now) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Filter> ValidateSegmentDraft(const SegmentDraft& draft, bool check_name,
-                                              bool check_filter, SegmentId self) const
+  void Apply(PreparedWrite p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Roaring Evaluate(const Filter& filter, UnixSeconds now) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  SegmentView ViewOf(const SegmentState& s) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void ApplyChanges(const std::vector<MembershipChange>& changes)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<const SegmentEntry*> FindSegment(SegmentId id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  SegmentView ViewOf(const SegmentEntry& s) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The active segments reading any of `fields`, each once, by ascending id.
+  std::vector<const SegmentEntry*> SegmentsReading(ContactFieldSet fields) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void RebuildReaders() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
   const WorkspaceId id_;
@@ -157,10 +207,15 @@ class Workspace {
   mutable absl::Mutex mu_;
   Plan plan_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ContactId, Contact> contacts_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, ContactId> id_by_email_ ABSL_GUARDED_BY(mu_);
-  std::map<SegmentId, std::unique_ptr<SegmentState>> segments_ ABSL_GUARDED_BY(mu_);
+  AttributeIndex index_ ABSL_GUARDED_BY(mu_);
+  std::map<SegmentId, std::unique_ptr<SegmentEntry>> segments_
+      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, SegmentId> id_by_name_ ABSL_GUARDED_BY(mu_);
   WorkspaceCounters counters_ ABSL_GUARDED_BY(mu_);
+  // For each contact field, the active segments whose filters read it, so a
+  // mutation visits only the segments it can affect.
+  std::array<std::vector<const SegmentEntry*>, kContactFieldCount> readers_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace segments

@@ -34,20 +34,21 @@ MATCHER_P2(StatusIs, code, message_matcher,
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher, std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(
+             message_matcher, std::string(s.message()), result_listener);
 }
 
 }  // namespace segments::testing
 
 // Asserts that a StatusOr is OK and yields its value.
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                          \
-  ASSERT_OK_AND_ASSIGN_IMPL_(SEGMENTS_TEST_CONCAT_(statusor_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                       \
+  ASSERT_OK_AND_ASSIGN_IMPL_(SEGMENTS_TEST_CONCAT_(statusor_, __LINE__), lhs, \
+                             expr)
 #define SEGMENTS_TEST_CONCAT_INNER_(a, b) a##b
 #define SEGMENTS_TEST_CONCAT_(a, b) SEGMENTS_TEST_CONCAT_INNER_(a, b)
-#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr)        \
-  auto statusor = (expr);                                      \
-  ASSERT_TRUE(statusor.ok()) << statusor.status();             \
+#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
+  auto statusor = (expr);                               \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();      \
   lhs = std::move(statusor).value()
 
 #define ASSERT_OK(expr) ASSERT_THAT((expr), ::segments::testing::IsOk())

@@ -1,0 +1,162 @@
+#include "core/memory_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace segments {
+
+// The equality of store.h's records. store.h has no .cc of its own, and
+// these are what the memory store and the tests of every store compare;
+// move them to a core/store.cc if one is ever added.
+bool WorkspaceRecord::operator==(const WorkspaceRecord& o) const {
+  return id == o.id && display_name == o.display_name && plan == o.plan &&
+         key_hash == o.key_hash && create_time == o.create_time;
+}
+
+bool SegmentRecord::operator==(const SegmentRecord& o) const {
+  return id == o.id && display_name == o.display_name && filter == o.filter &&
+         state == o.state && create_time == o.create_time &&
+         update_time == o.update_time && frozen_members == o.frozen_members &&
+         frozen_as_of == o.frozen_as_of;
+}
+
+bool MembershipChange::operator==(const MembershipChange& o) const {
+  return sequence == o.sequence && segment_id == o.segment_id &&
+         contact_id == o.contact_id && kind == o.kind && cause == o.cause &&
+         time == o.time;
+}
+
+bool WorkspaceCounters::operator==(const WorkspaceCounters& o) const {
+  return next_contact_id == o.next_contact_id &&
+         next_segment_id == o.next_segment_id &&
+         last_sequence == o.last_sequence;
+}
+
+void MemoryStorage::FailNextCommits(int n) {
+  absl::MutexLock l(&mu_);
+  fail_next_ = n;
+}
+
+int MemoryStorage::commit_count() const {
+  absl::MutexLock l(&mu_);
+  return commits_;
+}
+
+absl::Status MemoryStorage::MaybeFail() {
+  absl::MutexLock l(&mu_);
+  if (fail_next_ <= 0) return absl::OkStatus();
+  --fail_next_;
+  return absl::UnavailableError("injected commit failure");
+}
+
+// One workspace's view of MemoryStorage. Like the SQLite store, it applies a
+// write's puts before its deletes, and it refuses (INTERNAL) change sequence
+// numbers that do not increase, which SQLite would also refuse when repeated.
+class MemoryWorkspaceStore : public WorkspaceStore {
+ public:
+  MemoryWorkspaceStore(std::shared_ptr<MemoryStorage> storage, WorkspaceId id)
+      : storage_(std::move(storage)), id_(id) {}
+
+  absl::StatusOr<WorkspaceData> Load() override {
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    WorkspaceData data;
+    data.contacts.reserve(state->contacts.size());
+    for (const auto& [id, c] : state->contacts) data.contacts.push_back(c);
+    for (const auto& [id, s] : state->segments) data.segments.push_back(s);
+    data.counters = state->counters;
+    return data;
+  }
+
+  absl::Status Commit(const WorkspaceWrite& write) override {
+    RETURN_IF_ERROR(storage_->MaybeFail());
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    uint64_t last = state->changes.empty() ? 0 : state->changes.back().sequence;
+    for (const MembershipChange& c : write.changes) {
+      if (c.sequence <= last) {
+        return absl::InternalError(absl::StrCat("change sequence ", c.sequence,
+                                                " does not follow ", last));
+      }
+      last = c.sequence;
+    }
+    for (const Contact& c : write.put_contacts) state->contacts[c.id] = c;
+    for (ContactId id : write.deleted_contacts) state->contacts.erase(id);
+    for (const SegmentRecord& s : write.put_segments) state->segments[s.id] = s;
+    for (SegmentId id : write.deleted_segments) state->segments.erase(id);
+    state->changes.insert(state->changes.end(), write.changes.begin(),
+                          write.changes.end());
+    state->counters = write.counters;
+    ++storage_->commits_;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
+      uint64_t after_sequence, size_t limit) override {
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    const auto& log = state->changes;
+    auto it = std::upper_bound(log.begin(), log.end(), after_sequence,
+                               [](uint64_t seq, const MembershipChange& c) {
+                                 return seq < c.sequence;
+                               });
+    const size_t n =
+        std::min<size_t>(limit, static_cast<size_t>(log.end() - it));
+    return std::vector<MembershipChange>(it,
+                                         it + static_cast<std::ptrdiff_t>(n));
+  }
+
+ private:
+  absl::StatusOr<MemoryStorage::WorkspaceState*> State()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(storage_->mu_) {
+    auto it = storage_->data_.find(id_);
+    if (it == storage_->data_.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("workspace ", id_, " was deleted"));
+    }
+    return &it->second;
+  }
+
+  const std::shared_ptr<MemoryStorage> storage_;
+  const WorkspaceId id_;
+};
+
+absl::StatusOr<std::vector<WorkspaceRecord>>
+MemoryCatalogStore::LoadWorkspaces() {
+  absl::MutexLock l(&storage_->mu_);
+  std::vector<WorkspaceRecord> out;
+  for (const auto& [id, w] : storage_->workspaces_) out.push_back(w);
+  return out;
+}
+
+absl::Status MemoryCatalogStore::PutWorkspace(const WorkspaceRecord& record) {
+  RETURN_IF_ERROR(storage_->MaybeFail());
+  absl::MutexLock l(&storage_->mu_);
+  storage_->workspaces_[record.id] = record;
+  ++storage_->commits_;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryCatalogStore::DeleteWorkspace(WorkspaceId id) {
+  RETURN_IF_ERROR(storage_->MaybeFail());
+  absl::MutexLock l(&storage_->mu_);
+  storage_->workspaces_.erase(id);
+  storage_->data_.erase(id);
+  ++storage_->commits_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<WorkspaceStore>>
+MemoryCatalogStore::OpenWorkspace(WorkspaceId id) {
+  {
+    absl::MutexLock l(&storage_->mu_);
+    storage_->data_.try_emplace(id);
+  }
+  return std::unique_ptr<WorkspaceStore>(
+      new MemoryWorkspaceStore(storage_, id));
+}
+
+}  // namespace segments

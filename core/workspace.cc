@@ -1,0 +1,762 @@
+#include "core/workspace.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "core/bitmap_util.h"
+#include "core/errors.h"
+#include "core/evaluator.h"
+#include "core/status_macros.h"
+#include "core/utf8.h"
+
+namespace segments {
+
+// A segment in memory: its stored record plus what is derived from it.
+struct Workspace::SegmentEntry {
+  SegmentRecord record;  // frozen_members is kept only while restricted
+  SegmentKind kind = SegmentKind::kStandard;
+  ContactFieldSet fields_read = 0;
+  Roaring members;
+  uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
+};
+
+// One contact's change: created (no before), updated, or deleted (no after).
+struct Workspace::ContactMutation {
+  ContactId id = 0;
+  std::optional<Contact> before;
+  std::optional<Contact> after;
+};
+
+// A write prepared under the read lock, committed, then applied to memory.
+struct Workspace::PreparedWrite {
+  WorkspaceWrite write;
+  std::vector<ContactMutation> contacts;
+  // Segment states to install (insert or replace by id), bitmaps final.
+  std::vector<std::unique_ptr<SegmentEntry>> segments;
+  std::vector<SegmentId> deleted_segments;
+  std::optional<Plan> plan;
+};
+
+namespace {
+
+constexpr char kMaskPath[] = "update_mask";
+
+std::string NameKey(absl::string_view name) {
+  return absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
+}
+
+// The fields whose values differ between two versions of a contact.
+ContactFieldSet DiffFields(const Contact& a, const Contact& b) {
+  ContactFieldSet d = 0;
+  auto mark = [&d](bool differs, ContactField f) {
+    if (differs) d |= FieldBit(f);
+  };
+  mark(a.email != b.email, ContactField::kEmail);
+  mark(a.company != b.company, ContactField::kCompany);
+  mark(a.job_title != b.job_title, ContactField::kJobTitle);
+  mark(a.country != b.country, ContactField::kCountry);
+  mark(a.city != b.city, ContactField::kCity);
+  mark(a.source != b.source, ContactField::kSource);
+  mark(a.tags != b.tags, ContactField::kTags);
+  mark(a.lifecycle_stage != b.lifecycle_stage, ContactField::kLifecycleStage);
+  mark(a.lead_score != b.lead_score, ContactField::kLeadScore);
+  mark(a.engagement_score != b.engagement_score,
+       ContactField::kEngagementScore);
+  mark(a.engagement_trend != b.engagement_trend,
+       ContactField::kEngagementTrend);
+  mark(a.conversion_likelihood != b.conversion_likelihood,
+       ContactField::kConversionLikelihood);
+  mark(a.created_at != b.created_at, ContactField::kCreatedAt);
+  mark(a.last_engaged_at != b.last_engaged_at, ContactField::kLastEngagedAt);
+  return d;
+}
+
+absl::Status SegmentNotFound(SegmentId id) {
+  return absl::NotFoundError(absl::StrCat("segment ", id, " not found"));
+}
+
+absl::Status ContactNotFound(ContactId id) {
+  return absl::NotFoundError(absl::StrCat("contact ", id, " not found"));
+}
+
+absl::Status DuplicateEmail(const std::string& email) {
+  return absl::AlreadyExistsError(
+      absl::StrCat("a contact with email ", email, " already exists"));
+}
+
+// Resolves a segment update mask: which of display_name / filter to replace.
+absl::Status ParseSegmentMask(const std::vector<std::string>& paths, bool* name,
+                              bool* filter) {
+  *name = *filter = paths.empty();
+  Violations v;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (paths[i] == "display_name") {
+      *name = true;
+    } else if (paths[i] == "filter") {
+      *filter = true;
+    } else {
+      v.Add(absl::StrCat(kMaskPath, ".paths[", i, "]"),
+            absl::StrCat("unknown or immutable field \"", paths[i],
+                         "\"; updatable: display_name, filter"));
+    }
+  }
+  return v.ToStatus();
+}
+
+}  // namespace
+
+Workspace::Workspace(WorkspaceId id, Plan plan,
+                     std::unique_ptr<WorkspaceStore> store, const Clock* clock,
+                     const Limits& limits)
+    : id_(id),
+      clock_(clock),
+      limits_(limits),
+      store_(std::move(store)),
+      plan_(plan) {}
+
+Workspace::~Workspace() = default;
+
+absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(
+    WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
+    const Clock* clock, const Limits& limits) {
+  std::unique_ptr<Workspace> ws(
+      new Workspace(id, plan, std::move(store), clock, limits));
+  RETURN_IF_ERROR(ws->Load());
+  return ws;
+}
+
+absl::Status Workspace::Load() {
+  absl::MutexLock w(&write_mu_);
+  ASSIGN_OR_RETURN(WorkspaceData data, store_->Load());
+  PreparedWrite reconcile;
+  {
+    absl::MutexLock l(&mu_);
+    counters_ = data.counters;
+    contacts_.reserve(data.contacts.size());
+    for (Contact& c : data.contacts) {
+      index_.Add(c);
+      ContactId cid = c.id;
+      contacts_.emplace(cid, std::move(c));
+    }
+    const UnixSeconds now = clock_->Now();
+    PreparedWrite unused;
+    for (SegmentRecord& record : data.segments) {
+      const SegmentId sid = record.id;
+      std::unique_ptr<SegmentEntry> state;
+      if (record.state == SegmentState::kPlanRestricted) {
+        ASSIGN_OR_RETURN(Roaring frozen,
+                         DeserializeBitmap(record.frozen_members));
+        state = std::make_unique<SegmentEntry>();
+        state->kind = KindOf(record.filter);
+        state->fields_read = FieldsRead(record.filter);
+        state->members = std::move(frozen);
+        state->count = state->members.cardinality();
+        state->record = std::move(record);
+      } else {
+        state = BuildSegment(std::move(record), nullptr,
+                             ChangeCause::kRulesChanged, now, &unused);
+      }
+      id_by_name_[NameKey(state->record.display_name)] = sid;
+      segments_[sid] = std::move(state);
+    }
+    RebuildReaders();
+    PreparePlanChange(plan_, now, &reconcile);
+  }
+  if (reconcile.segments.empty()) return absl::OkStatus();
+  return CommitAndApply(std::move(reconcile));
+}
+
+Plan Workspace::plan() const {
+  absl::ReaderMutexLock l(&mu_);
+  return plan_;
+}
+
+// ---------------------------------------------------------------------------
+// Contacts
+
+absl::StatusOr<Contact> Workspace::CreateContact(const ContactDraft& draft) {
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  Contact contact;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    const UnixSeconds now = clock_->Now();
+    ASSIGN_OR_RETURN(contact, NormalizeNewContact(draft, "contact", now));
+    if (index_.FindEmail(contact.email) != 0) {
+      return DuplicateEmail(contact.email);
+    }
+    if (counters_.next_contact_id == 0) {
+      return absl::ResourceExhaustedError(
+          "contact ids exhausted (limit 2^32-1 per workspace)");
+    }
+    contact.id = counters_.next_contact_id;
+    p.write.counters = counters_;
+    p.write.counters.next_contact_id = contact.id + 1;  // wraps to 0 at the end
+    PrepareContactWrite({{contact.id, std::nullopt, contact}}, now, &p);
+  }
+  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  return contact;
+}
+
+absl::StatusOr<Contact> Workspace::GetContact(ContactId id) const {
+  absl::ReaderMutexLock l(&mu_);
+  auto it = contacts_.find(id);
+  if (it == contacts_.end()) return ContactNotFound(id);
+  return it->second;
+}
+
+absl::StatusOr<Contact> Workspace::UpdateContact(
+    ContactId id, const ContactDraft& draft,
+    const std::vector<std::string>& mask_paths) {
+  ASSIGN_OR_RETURN(ContactFieldSet fields,
+                   ParseContactFieldMask(mask_paths, kMaskPath));
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  Contact updated;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    auto it = contacts_.find(id);
+    if (it == contacts_.end()) return ContactNotFound(id);
+    const UnixSeconds now = clock_->Now();
+    updated = it->second;
+    Violations v;
+    NormalizeContactFields(draft, fields, "contact", now, &updated, &v);
+    RETURN_IF_ERROR(v.ToStatus());
+    updated.id = id;
+    if (updated == it->second) return updated;  // nothing changes
+    if (updated.email != it->second.email &&
+        index_.FindEmail(updated.email) != 0) {
+      return DuplicateEmail(updated.email);
+    }
+    p.write.counters = counters_;
+    PrepareContactWrite({{id, it->second, updated}}, now, &p);
+  }
+  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  return updated;
+}
+
+absl::Status Workspace::DeleteContact(ContactId id) {
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    auto it = contacts_.find(id);
+    if (it == contacts_.end()) return ContactNotFound(id);
+    p.write.counters = counters_;
+    PrepareContactWrite({{id, it->second, std::nullopt}}, clock_->Now(), &p);
+  }
+  return CommitAndApply(std::move(p));
+}
+
+absl::StatusOr<BatchUpsertResult> Workspace::BatchUpsertContacts(
+    const std::vector<ContactDraft>& drafts,
+    const std::vector<std::string>& mask_paths) {
+  if (drafts.size() > limits_.max_batch_contacts) {
+    return InvalidFieldError(
+        "contacts",
+        absl::StrCat("at most ", limits_.max_batch_contacts,
+                     " contacts per batch (limit max_batch_contacts); got ",
+                     drafts.size()));
+  }
+  ASSIGN_OR_RETURN(ContactFieldSet mask,
+                   ParseContactFieldMask(mask_paths, kMaskPath));
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  BatchUpsertResult result;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    RETURN_IF_ERROR(PrepareBatch(drafts, mask, clock_->Now(), &p, &result));
+  }
+  if (p.contacts.empty()) return result;
+  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  return result;
+}
+
+absl::Status Workspace::PrepareBatch(const std::vector<ContactDraft>& drafts,
+                                     ContactFieldSet mask, UnixSeconds now,
+                                     PreparedWrite* p,
+                                     BatchUpsertResult* result) const {
+  // One mutation per distinct email; a later entry for the same email
+  // applies on top of the earlier one.
+  std::vector<ContactMutation> mutations;
+  absl::flat_hash_map<std::string, size_t> by_email;  // -> index in mutations
+  WorkspaceCounters counters = counters_;
+  Violations v;
+  result->contacts.reserve(drafts.size());
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    const std::string path = absl::StrCat("contacts[", i, "]");
+    const size_t violations_before = v.list().size();
+    std::string email =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(drafts[i].email));
+    Contact next;
+    auto pending = by_email.find(email);
+    const ContactId stored = index_.FindEmail(email);
+    if (pending != by_email.end()) {
+      next = *mutations[pending->second].after;
+      NormalizeContactFields(drafts[i], mask, path, now, &next, &v);
+    } else if (stored != 0) {
+      next = contacts_.at(stored);
+      NormalizeContactFields(drafts[i], mask, path, now, &next, &v);
+    } else {
+      next.created_at = now;
+      NormalizeContactFields(drafts[i], kAllContactFields, path, now, &next,
+                             &v);
+    }
+    if (v.list().size() != violations_before) {
+      result->contacts.emplace_back();
+      continue;
+    }
+    next.email = email;  // the key of the upsert, whatever the mask says
+    if (pending != by_email.end()) {
+      next.id = mutations[pending->second].id;
+      mutations[pending->second].after = next;
+      ++result->updated;
+    } else if (stored != 0) {
+      next.id = stored;
+      by_email[email] = mutations.size();
+      mutations.push_back({next.id, contacts_.at(next.id), next});
+      ++result->updated;
+    } else {
+      if (counters.next_contact_id == 0) {
+        return absl::ResourceExhaustedError(
+            "contact ids exhausted (limit 2^32-1 per workspace)");
+      }
+      next.id = counters.next_contact_id++;
+      by_email[email] = mutations.size();
+      mutations.push_back({next.id, std::nullopt, next});
+      ++result->created;
+    }
+    result->contacts.push_back(next);
+  }
+  RETURN_IF_ERROR(v.ToStatus());
+  // Entries that change nothing are not written.
+  mutations.erase(std::remove_if(mutations.begin(), mutations.end(),
+                                 [](const ContactMutation& m) {
+                                   return m.before.has_value() &&
+                                          *m.before == *m.after;
+                                 }),
+                  mutations.end());
+  p->write.counters = counters;
+  PrepareContactWrite(std::move(mutations), now, p);
+  return absl::OkStatus();
+}
+
+void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
+                                    UnixSeconds now, PreparedWrite* p) const {
+  uint64_t& sequence = p->write.counters.last_sequence;
+  for (const ContactMutation& m : mutations) {
+    if (m.after.has_value()) {
+      p->write.put_contacts.push_back(*m.after);
+    } else {
+      p->write.deleted_contacts.push_back(m.id);
+    }
+    const ContactFieldSet changed = m.before.has_value() && m.after.has_value()
+                                        ? DiffFields(*m.before, *m.after)
+                                        : kAllContactFields;
+    const ChangeCause cause = m.after.has_value()
+                                  ? ChangeCause::kContactChanged
+                                  : ChangeCause::kContactDeleted;
+    for (const auto& [sid, s] : segments_) {
+      // Restricted segments are frozen; unaffected ones cannot change.
+      if (s->record.state != SegmentState::kActive ||
+          (s->fields_read & changed) == 0)
+        continue;
+      const bool was = m.before.has_value() && s->members.contains(m.id);
+      const bool is =
+          m.after.has_value() && FilterMatches(s->record.filter, *m.after, now);
+      if (was == is) continue;
+      p->write.changes.push_back({++sequence, sid, m.id,
+                                  is ? ChangeKind::kEntered : ChangeKind::kLeft,
+                                  cause, now});
+    }
+  }
+  p->contacts = std::move(mutations);
+}
+
+// ---------------------------------------------------------------------------
+// Segments
+
+absl::StatusOr<Filter> Workspace::ValidateSegmentDraft(
+    const SegmentDraft& draft, bool check_name, bool check_filter,
+    SegmentId self) const {
+  Violations v;
+  bool name_taken = false;
+  if (check_name) {
+    absl::string_view name = absl::StripAsciiWhitespace(draft.display_name);
+    if (name.empty()) {
+      v.Add("segment.display_name", "is required");
+    } else if (name.size() > kMaxSegmentNameBytes) {
+      v.Add("segment.display_name",
+            absl::StrCat("at most ", kMaxSegmentNameBytes, " bytes; got ",
+                         name.size()));
+    } else if (!IsValidUtf8(std::string_view(name.data(), name.size()))) {
+      v.Add("segment.display_name", "must be valid UTF-8");
+    } else {
+      auto it = id_by_name_.find(NameKey(name));
+      name_taken = it != id_by_name_.end() && it->second != self;
+    }
+  }
+  absl::StatusOr<Filter> filter = Filter();
+  if (check_filter) {
+    filter =
+        ValidateFilter(draft.filter, "segment.filter", limits_.max_conditions);
+    for (FieldViolation& fv : GetFieldViolations(filter.status())) {
+      v.Add(std::move(fv.field), std::move(fv.description));
+    }
+    if (!filter.ok() && v.empty()) return filter.status();
+  }
+  RETURN_IF_ERROR(v.ToStatus());
+  if (name_taken) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a segment named \"", absl::StripAsciiWhitespace(draft.display_name),
+        "\" already exists"));
+  }
+  if (check_filter) RETURN_IF_ERROR(CheckPlanAllows(*filter, plan_));
+  return filter;
+}
+
+std::unique_ptr<Workspace::SegmentEntry> Workspace::BuildSegment(
+    SegmentRecord record, const Roaring* previous, ChangeCause cause,
+    UnixSeconds now, PreparedWrite* p) const {
+  auto state = std::make_unique<SegmentEntry>();
+  state->kind = KindOf(record.filter);
+  state->fields_read = FieldsRead(record.filter);
+  state->members = Evaluate(record.filter, now);
+  state->count = state->members.cardinality();
+  record.state = SegmentState::kActive;
+  record.frozen_members.clear();
+  record.frozen_as_of = 0;
+  if (previous != nullptr) {
+    uint64_t& sequence = p->write.counters.last_sequence;
+    for (uint32_t id : *previous - state->members) {
+      p->write.changes.push_back(
+          {++sequence, record.id, id, ChangeKind::kLeft, cause, now});
+    }
+    for (uint32_t id : state->members - *previous) {
+      p->write.changes.push_back(
+          {++sequence, record.id, id, ChangeKind::kEntered, cause, now});
+    }
+  }
+  state->record = std::move(record);
+  return state;
+}
+
+absl::StatusOr<SegmentView> Workspace::CreateSegment(
+    const SegmentDraft& draft) {
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  SegmentId id;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    ASSIGN_OR_RETURN(Filter filter, ValidateSegmentDraft(draft, true, true, 0));
+    if (segments_.size() >= limits_.max_segments) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("at most ", limits_.max_segments,
+                       " segments per workspace (limit max_segments)"));
+    }
+    const UnixSeconds now = clock_->Now();
+    SegmentRecord record;
+    id = record.id = counters_.next_segment_id;
+    record.display_name =
+        std::string(absl::StripAsciiWhitespace(draft.display_name));
+    record.filter = std::move(filter);
+    record.create_time = record.update_time = now;
+    p.write.counters = counters_;
+    p.write.counters.next_segment_id = id + 1;
+    p.segments.push_back(BuildSegment(std::move(record), nullptr,
+                                      ChangeCause::kRulesChanged, now, &p));
+    p.write.put_segments.push_back(p.segments.back()->record);
+  }
+  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  return GetSegment(id);
+}
+
+absl::StatusOr<SegmentView> Workspace::GetSegment(SegmentId id) const {
+  absl::ReaderMutexLock l(&mu_);
+  ASSIGN_OR_RETURN(const SegmentEntry* s, FindSegment(id));
+  return ViewOf(*s);
+}
+
+std::vector<SegmentView> Workspace::ListSegments(SegmentId after_id,
+                                                 size_t page_size,
+                                                 bool* more) const {
+  absl::ReaderMutexLock l(&mu_);
+  std::vector<SegmentView> out;
+  *more = false;
+  for (auto it = segments_.upper_bound(after_id); it != segments_.end(); ++it) {
+    if (out.size() == page_size) {
+      *more = true;
+      break;
+    }
+    out.push_back(ViewOf(*it->second));
+  }
+  return out;
+}
+
+absl::StatusOr<SegmentView> Workspace::UpdateSegment(
+    SegmentId id, const SegmentDraft& draft,
+    const std::vector<std::string>& mask_paths) {
+  bool set_name, set_filter;
+  RETURN_IF_ERROR(ParseSegmentMask(mask_paths, &set_name, &set_filter));
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    ASSIGN_OR_RETURN(const SegmentEntry* current, FindSegment(id));
+    ASSIGN_OR_RETURN(Filter filter,
+                     ValidateSegmentDraft(draft, set_name, set_filter, id));
+    const UnixSeconds now = clock_->Now();
+    SegmentRecord record = current->record;
+    if (set_name)
+      record.display_name =
+          std::string(absl::StripAsciiWhitespace(draft.display_name));
+    record.update_time = now;
+    p.write.counters = counters_;
+    if (set_filter && !(filter == current->record.filter &&
+                        current->record.state == SegmentState::kActive)) {
+      // New rules: rebuild now and log who entered and left. A restricted
+      // segment whose new rules the plan allows becomes active again.
+      record.filter = std::move(filter);
+      p.segments.push_back(BuildSegment(std::move(record), &current->members,
+                                        ChangeCause::kRulesChanged, now, &p));
+    } else {
+      auto state = std::make_unique<SegmentEntry>();
+      state->kind = current->kind;
+      state->fields_read = current->fields_read;
+      state->members = current->members;
+      state->count = current->count;
+      state->record = std::move(record);
+      p.segments.push_back(std::move(state));
+    }
+    p.write.put_segments.push_back(p.segments.back()->record);
+  }
+  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  return GetSegment(id);
+}
+
+absl::Status Workspace::DeleteSegment(SegmentId id) {
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    RETURN_IF_ERROR(FindSegment(id).status());
+    p.write.counters = counters_;
+    p.write.deleted_segments.push_back(id);
+    p.deleted_segments.push_back(id);
+  }
+  return CommitAndApply(std::move(p));
+}
+
+absl::StatusOr<MemberCount> Workspace::CountMembers(SegmentId id) const {
+  absl::ReaderMutexLock l(&mu_);
+  ASSIGN_OR_RETURN(const SegmentEntry* s, FindSegment(id));
+  const SegmentView view = ViewOf(*s);
+  return MemberCount{view.member_count, view.as_of_sequence};
+}
+
+absl::StatusOr<MemberPage> Workspace::ListMembers(SegmentId id,
+                                                  ContactId after_id,
+                                                  size_t page_size,
+                                                  bool full) const {
+  absl::ReaderMutexLock l(&mu_);
+  ASSIGN_OR_RETURN(const SegmentEntry* s, FindSegment(id));
+  if (s->record.state == SegmentState::kPlanRestricted) {
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat(
+            "segment ", id,
+            " is PLAN_RESTRICTED: the workspace's plan no longer allows its "
+            "rules, so it "
+            "cannot be used as an audience until the plan is upgraded")),
+        {"SEGMENT_PLAN_RESTRICTED", {{"segment_id", absl::StrCat(id)}}});
+  }
+  MemberPage page;
+  page.ids = MembersAfter(s->members, after_id, page_size, &page.more);
+  page.last_id = page.ids.empty() ? after_id : page.ids.back();
+  if (full) {
+    page.contacts.reserve(page.ids.size());
+    for (ContactId cid : page.ids) page.contacts.push_back(contacts_.at(cid));
+  }
+  return page;
+}
+
+absl::StatusOr<PreviewResult> Workspace::Preview(
+    const FilterSpec& spec, size_t sample_size,
+    const std::function<bool()>& expired) const {
+  ASSIGN_OR_RETURN(Filter filter,
+                   ValidateFilter(spec, "filter", limits_.max_conditions));
+  absl::ReaderMutexLock l(&mu_);
+  RETURN_IF_ERROR(CheckPlanAllows(filter, plan_));
+  const UnixSeconds now = clock_->Now();
+  std::vector<uint32_t> ids;
+  size_t seen = 0;
+  for (const auto& [cid, contact] : contacts_) {
+    // Checking the clock per contact would cost more than the match itself.
+    if (++seen % 4096 == 0 && expired()) {
+      return absl::DeadlineExceededError(
+          "preview did not finish before the call's deadline");
+    }
+    if (FilterMatches(filter, contact, now)) ids.push_back(cid);
+  }
+  PreviewResult result;
+  result.member_count = ids.size();
+  result.kind = KindOf(filter);
+  result.as_of_sequence = counters_.last_sequence;
+  sample_size = std::min(sample_size, ids.size());
+  std::partial_sort(ids.begin(), ids.begin() + sample_size, ids.end());
+  result.sample.assign(ids.begin(), ids.begin() + sample_size);
+  return result;
+}
+
+// ---------------------------------------------------------------------------
+// Plans
+
+absl::Status Workspace::SetPlan(Plan plan) {
+  absl::MutexLock w(&write_mu_);
+  PreparedWrite p;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    p.write.counters = counters_;
+    PreparePlanChange(plan, clock_->Now(), &p);
+  }
+  p.plan = plan;
+  return CommitAndApply(std::move(p));
+}
+
+void Workspace::PreparePlanChange(Plan plan, UnixSeconds now,
+                                  PreparedWrite* p) const {
+  p->write.counters = counters_;
+  for (const auto& [sid, s] : segments_) {
+    const bool allowed = CheckPlanAllows(s->record.filter, plan).ok();
+    const bool active = s->record.state == SegmentState::kActive;
+    if (allowed == active) continue;
+    SegmentRecord record = s->record;
+    if (active) {
+      // Downgrade: keep the segment, freeze its membership as it is now.
+      auto state = std::make_unique<SegmentEntry>();
+      state->kind = s->kind;
+      state->fields_read = s->fields_read;
+      state->members = s->members;
+      state->count = s->count;
+      record.state = SegmentState::kPlanRestricted;
+      record.frozen_members = SerializeBitmap(s->members);
+      record.frozen_as_of = counters_.last_sequence;
+      state->record = std::move(record);
+      p->segments.push_back(std::move(state));
+    } else {
+      // Upgrade: rebuild to current membership, logging the difference.
+      p->segments.push_back(BuildSegment(std::move(record), &s->members,
+                                         ChangeCause::kPlanChanged, now, p));
+    }
+    p->write.put_segments.push_back(p->segments.back()->record);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Commit and apply
+
+absl::Status Workspace::CommitAndApply(PreparedWrite p) {
+  RETURN_IF_ERROR(store_->Commit(p.write));
+  absl::MutexLock l(&mu_);
+  Apply(std::move(p));
+  return absl::OkStatus();
+}
+
+void Workspace::Apply(PreparedWrite p) {
+  for (ContactMutation& m : p.contacts) {
+    if (m.before.has_value()) index_.Remove(*m.before);
+    if (m.after.has_value()) {
+      index_.Add(*m.after);
+      contacts_[m.id] = std::move(*m.after);
+    } else {
+      contacts_.erase(m.id);
+    }
+  }
+  // Membership changes of segments that are not replaced wholesale below.
+  if (!p.contacts.empty()) {
+    for (const MembershipChange& c : p.write.changes) {
+      SegmentEntry& s = *segments_.at(c.segment_id);
+      if (c.kind == ChangeKind::kEntered) {
+        if (s.members.addChecked(c.contact_id)) ++s.count;
+      } else if (s.members.removeChecked(c.contact_id)) {
+        --s.count;
+      }
+    }
+  }
+  for (std::unique_ptr<SegmentEntry>& s : p.segments) {
+    const SegmentId sid = s->record.id;
+    auto old = segments_.find(sid);
+    if (old != segments_.end())
+      id_by_name_.erase(NameKey(old->second->record.display_name));
+    id_by_name_[NameKey(s->record.display_name)] = sid;
+    s->members.runOptimize();
+    segments_[sid] = std::move(s);
+  }
+  for (SegmentId sid : p.deleted_segments) {
+    auto it = segments_.find(sid);
+    if (it == segments_.end()) continue;
+    id_by_name_.erase(NameKey(it->second->record.display_name));
+    segments_.erase(it);
+  }
+  if (!p.segments.empty() || !p.deleted_segments.empty()) RebuildReaders();
+  if (p.plan.has_value()) plan_ = *p.plan;
+  counters_ = p.write.counters;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+Roaring Workspace::Evaluate(const Filter& filter, UnixSeconds now) const {
+  const auto& contacts = contacts_;
+  return index_.Evaluate(
+      filter, now,
+      [&contacts](ContactId id) -> const Contact& { return contacts.at(id); });
+}
+
+std::vector<const Workspace::SegmentEntry*> Workspace::SegmentsReading(
+    ContactFieldSet fields) const {
+  std::vector<const SegmentEntry*> out;
+  for (int f = 0; f < kContactFieldCount; ++f) {
+    if ((fields & (1u << f)) == 0) continue;
+    out.insert(out.end(), readers_[f].begin(), readers_[f].end());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SegmentEntry* a, const SegmentEntry* b) {
+              return a->record.id < b->record.id;
+            });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void Workspace::RebuildReaders() {
+  for (auto& list : readers_) list.clear();
+  for (const auto& [sid, s] : segments_) {
+    if (s->record.state != SegmentState::kActive) continue;
+    for (int f = 0; f < kContactFieldCount; ++f) {
+      if (s->fields_read & (1u << f)) readers_[f].push_back(s.get());
+    }
+  }
+}
+
+absl::StatusOr<const Workspace::SegmentEntry*> Workspace::FindSegment(
+    SegmentId id) const {
+  auto it = segments_.find(id);
+  if (it == segments_.end()) return SegmentNotFound(id);
+  return it->second.get();
+}
+
+SegmentView Workspace::ViewOf(const SegmentEntry& s) const {
+  SegmentView view;
+  view.record = s.record;
+  view.record.frozen_members.clear();
+  view.kind = s.kind;
+  view.member_count = s.count;
+  view.as_of_sequence = s.record.state == SegmentState::kPlanRestricted
+                            ? s.record.frozen_as_of
+                            : counters_.last_sequence;
+  return view;
+}
+
+}  // namespace segments

@@ -1,0 +1,146 @@
+#include "server/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/log.h"
+
+namespace segments {
+namespace {
+
+// Debian's Abseil has its own string_view; convert explicitly.
+absl::string_view AV(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+constexpr int kKeyBytes = 32;
+constexpr absl::string_view kKeyPrefix = "sk_";
+constexpr absl::string_view kBearer = "bearer";
+
+}  // namespace
+
+absl::StatusOr<std::string> GenerateApiKey() {
+  unsigned char bytes[kKeyBytes];
+  if (RAND_bytes(bytes, kKeyBytes) != 1) {
+    return absl::InternalError("could not generate a key: RAND_bytes failed");
+  }
+  std::string key =
+      absl::StrCat(kKeyPrefix, absl::BytesToHexString(absl::string_view(
+                                   reinterpret_cast<char*>(bytes), kKeyBytes)));
+  OPENSSL_cleanse(bytes, kKeyBytes);
+  return key;
+}
+
+std::string HashApiKey(std::string_view key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+         digest);
+  return std::string(reinterpret_cast<char*>(digest), SHA256_DIGEST_LENGTH);
+}
+
+absl::StatusOr<std::optional<std::string>> LoadAdminKey(
+    const std::string& key_file) {
+  std::string key;
+  if (!key_file.empty()) {
+    std::ifstream in(key_file, std::ios::binary);
+    if (!in) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot read the admin key file ", key_file));
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    key = std::string(absl::StripAsciiWhitespace(buffer.str()));
+    if (key.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the admin key file ", key_file, " is empty"));
+    }
+    struct stat st;
+    if (stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      LogEvent(absl::StrCat("warning: admin key file ", key_file,
+                            " is readable by group or others (chmod 600 it)"));
+    }
+    return std::optional<std::string>(std::move(key));
+  }
+  const char* env = std::getenv(kAdminKeyEnv);
+  if (env == nullptr) return std::optional<std::string>();
+  key = std::string(absl::StripAsciiWhitespace(env));
+  if (key.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(key));
+}
+
+absl::StatusOr<std::string> BearerKey(const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto range = metadata.equal_range("authorization");
+  if (range.first == range.second) {
+    return absl::UnauthenticatedError(
+        "missing 'authorization: Bearer <key>' metadata");
+  }
+  if (std::next(range.first) != range.second) {
+    return absl::UnauthenticatedError("more than one authorization header");
+  }
+  std::string_view value(range.first->second.data(),
+                         range.first->second.size());
+  // "Bearer" is case-insensitive (RFC 7235); the key follows one or more
+  // spaces and must itself contain no whitespace.
+  if (value.size() <= kBearer.size() ||
+      !absl::EqualsIgnoreCase(AV(value.substr(0, kBearer.size())), kBearer) ||
+      value[kBearer.size()] != ' ') {
+    return absl::UnauthenticatedError("authorization must be 'Bearer <key>'");
+  }
+  absl::string_view key =
+      absl::StripAsciiWhitespace(AV(value.substr(kBearer.size())));
+  if (key.empty() || std::any_of(key.begin(), key.end(), [](char c) {
+        return absl::ascii_isspace(c) || absl::ascii_iscntrl(c);
+      })) {
+    return absl::UnauthenticatedError("authorization must be 'Bearer <key>'");
+  }
+  return std::string(key);
+}
+
+Authenticator::Authenticator(const Registry* registry,
+                             std::optional<std::string> admin_key_hash)
+    : registry_(registry), admin_key_hash_(std::move(admin_key_hash)) {}
+
+absl::StatusOr<std::shared_ptr<Workspace>> Authenticator::AuthenticateWorkspace(
+    const grpc::ServerContext& context) const {
+  absl::StatusOr<std::string> key = BearerKey(context);
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::shared_ptr<Workspace>> workspace =
+      registry_->Authenticate(HashApiKey(*key));
+  if (!workspace.ok()) {
+    // Whatever the registry says, the caller learns only that the key is bad.
+    return absl::UnauthenticatedError("invalid API key");
+  }
+  return workspace;
+}
+
+absl::Status Authenticator::AuthenticateAdmin(
+    const grpc::ServerContext& context) const {
+  absl::StatusOr<std::string> key = BearerKey(context);
+  if (!key.ok()) return key.status();
+  if (!admin_key_hash_.has_value()) {
+    return absl::UnauthenticatedError(
+        "admin calls are disabled: the server has no admin key configured");
+  }
+  std::string hash = HashApiKey(*key);
+  if (hash.size() != admin_key_hash_->size() ||
+      CRYPTO_memcmp(hash.data(), admin_key_hash_->data(), hash.size()) != 0) {
+    return absl::UnauthenticatedError("invalid admin key");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace segments

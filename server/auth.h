@@ -1,0 +1,69 @@
+// API keys and the authentication of calls (SPEC §10).
+//
+// Keys are 32 random bytes rendered as "sk_" + 64 hex digits; only their
+// SHA-256 is stored. Every call of the segments services carries
+// `authorization: Bearer <key>`. A workspace key selects the caller's
+// workspace (no request field can choose another); admin calls need the admin
+// key, configured from the environment or a key file, never defaulted.
+//
+// Thread-safety: Authenticator is immutable after construction and
+// thread-safe; the Registry it points to must outlive it.
+#ifndef SEGMENTS_SERVER_AUTH_H_
+#define SEGMENTS_SERVER_AUTH_H_
+
+#include <grpcpp/server_context.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "core/registry.h"
+#include "core/workspace.h"
+
+namespace segments {
+
+// Name of the environment variable holding the admin key.
+inline constexpr char kAdminKeyEnv[] = "SEGMENTS_ADMIN_KEY";
+
+// A fresh key: "sk_" + hex of 32 bytes from OpenSSL's CSPRNG. INTERNAL if
+// the generator fails.
+absl::StatusOr<std::string> GenerateApiKey();
+// The raw 32-byte SHA-256 of `key`.
+std::string HashApiKey(std::string_view key);
+
+// Reads the admin key: from the file `key_file` when it is non-empty, else
+// from the environment variable kAdminKeyEnv. Surrounding whitespace is
+// trimmed. Returns nullopt when neither is set (admin calls are then
+// refused); an unreadable or empty file is an error.
+absl::StatusOr<std::optional<std::string>> LoadAdminKey(
+    const std::string& key_file);
+
+// The key of an `authorization: Bearer <key>` header. UNAUTHENTICATED when
+// the header is missing, repeated or malformed.
+absl::StatusOr<std::string> BearerKey(const grpc::ServerContext& context);
+
+class Authenticator {
+ public:
+  // `admin_key_hash`: SHA-256 of the admin key; nullopt disables admin calls.
+  Authenticator(const Registry* registry,
+                std::optional<std::string> admin_key_hash);
+
+  // The caller's workspace. UNAUTHENTICATED for a missing, malformed or
+  // unknown key.
+  absl::StatusOr<std::shared_ptr<Workspace>> AuthenticateWorkspace(
+      const grpc::ServerContext& context) const;
+  // OK when the call carries the admin key; UNAUTHENTICATED otherwise.
+  absl::Status AuthenticateAdmin(const grpc::ServerContext& context) const;
+
+  bool admin_enabled() const { return admin_key_hash_.has_value(); }
+
+ private:
+  const Registry* const registry_;
+  const std::optional<std::string> admin_key_hash_;
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_SERVER_AUTH_H_

@@ -1,0 +1,54 @@
+// Translation between the segments.v1 protos and the core's types. No
+// business logic: values are copied as sent and validated by the core. The
+// only checks here are those the core cannot see, because its types have
+// already lost the information (Timestamp nanos, enum numbers that do not fit
+// the core's enums), reported as violations under the caller's `path`.
+#ifndef SEGMENTS_SERVER_CONVERT_H_
+#define SEGMENTS_SERVER_CONVERT_H_
+
+#include <optional>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "core/contact.h"
+#include "core/errors.h"
+#include "core/filter.h"
+#include "core/store.h"
+#include "core/workspace.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "segments/v1/contacts.pb.h"
+#include "segments/v1/segments.pb.h"
+#include "segments/v1/workspaces.pb.h"
+
+namespace segments {
+
+// Timestamps: the core works in whole seconds, so nanos are truncated.
+// Nanos outside 0..999999999 are a violation at `path`.
+std::optional<UnixSeconds> SecondsFromProto(
+    const google::protobuf::Timestamp& ts, std::string_view path,
+    Violations* violations);
+void SecondsToProto(UnixSeconds seconds, google::protobuf::Timestamp* out);
+
+// Contacts. `path` names the contact in the request ("contact",
+// "contacts[3]"); the proto's id is not part of a draft.
+ContactDraft ContactDraftFromProto(const v1::Contact& proto,
+                                   std::string_view path,
+                                   Violations* violations);
+void ContactToProto(const Contact& contact, v1::Contact* out);
+
+// Segments. `path` names the segment in the request ("segment").
+SegmentDraft SegmentDraftFromProto(const v1::Segment& proto,
+                                   std::string_view path,
+                                   Violations* violations);
+FilterSpec FilterSpecFromProto(const v1::Filter& proto, std::string_view path,
+                               Violations* violations);
+void FilterSpecToProto(const FilterSpec& spec, v1::Filter* out);
+void SegmentViewToProto(const SegmentView& view, v1::Segment* out);
+
+// Workspaces. Any plan number is passed on: the core reports unknown ones.
+Plan PlanFromProto(int plan);
+void WorkspaceToProto(const WorkspaceRecord& record, v1::Workspace* out);
+
+}  // namespace segments
+
+#endif  // SEGMENTS_SERVER_CONVERT_H_

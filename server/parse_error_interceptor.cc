@@ -1,0 +1,48 @@
+#include "server/parse_error_interceptor.h"
+
+#include <string>
+
+namespace segments {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+class ParseErrorInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit ParseErrorInterceptor(const char* method)
+      : method_(method ? method : "") {}
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      unparsable_ = true;
+    }
+    if (unparsable_ &&
+        methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::PRE_SEND_STATUS) &&
+        methods->GetSendStatus().error_code() == grpc::StatusCode::INTERNAL) {
+      methods->ModifySendStatus(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       "the request is not a valid message for " + method_ +
+                           " (it does not parse; proto3 string fields must be "
+                           "valid UTF-8)"));
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string method_;
+  bool unparsable_ = false;
+};
+
+}  // namespace
+
+grpc::experimental::Interceptor*
+ParseErrorInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new ParseErrorInterceptor(info->method());
+}
+
+}  // namespace segments

@@ -1,0 +1,39 @@
+// Small checks shared by the handlers: ids that do not fit the core's types,
+// cancelled calls, and merging the violations of several checks so a request
+// reports all of them at once.
+#ifndef SEGMENTS_SERVER_REQUEST_UTIL_H_
+#define SEGMENTS_SERVER_REQUEST_UTIL_H_
+
+#include <grpcpp/server_context.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/contact.h"
+#include "core/errors.h"
+
+namespace segments {
+
+// Adds a violation at `path` when `id` is 0 (ids start at 1).
+void CheckIdPresent(uint64_t id, std::string_view path, Violations* violations);
+
+// A contact id from a request: 0 is INVALID_ARGUMENT at `path`; ids beyond
+// 2^32-1 cannot exist (they are bitmap positions), so they are NOT_FOUND.
+absl::StatusOr<ContactId> ToContactId(uint64_t id, std::string_view path);
+
+// CANCELLED or DEADLINE_EXCEEDED when the call is over, so a handler does not
+// start real work nobody waits for. Call before work, never after a write.
+absl::Status CheckNotCancelled(const grpc::ServerContext& context);
+
+// Folds the field violations of every INVALID_ARGUMENT in `statuses` into
+// `violations` and returns them as one status. A failed status that carries
+// no violations is returned as is (first one wins).
+absl::Status MergeViolations(std::initializer_list<absl::Status> statuses,
+                             Violations violations);
+
+}  // namespace segments
+
+#endif  // SEGMENTS_SERVER_REQUEST_UTIL_H_

@@ -1,0 +1,217 @@
+#include "server/segment_service.h"
+
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/paging.h"
+#include "core/status_macros.h"
+#include "server/convert.h"
+#include "server/request_util.h"
+#include "server/status_util.h"
+
+namespace segments {
+namespace {
+
+constexpr std::string_view kSegmentsScope = "segments";
+
+std::string MembersScope(SegmentId id) { return absl::StrCat("members/", id); }
+
+std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask) {
+  return std::vector<std::string>(mask.paths().begin(), mask.paths().end());
+}
+
+}  // namespace
+
+grpc::Status SegmentServiceImpl::CreateSegment(
+    grpc::ServerContext* context, const v1::CreateSegmentRequest* request,
+    v1::Segment* response) {
+  return ToGrpcStatus(DoCreate(*context, *request, response));
+}
+
+grpc::Status SegmentServiceImpl::GetSegment(
+    grpc::ServerContext* context, const v1::GetSegmentRequest* request,
+    v1::Segment* response) {
+  return ToGrpcStatus(DoGet(*context, *request, response));
+}
+
+grpc::Status SegmentServiceImpl::ListSegments(
+    grpc::ServerContext* context, const v1::ListSegmentsRequest* request,
+    v1::ListSegmentsResponse* response) {
+  return ToGrpcStatus(DoList(*context, *request, response));
+}
+
+grpc::Status SegmentServiceImpl::UpdateSegment(
+    grpc::ServerContext* context, const v1::UpdateSegmentRequest* request,
+    v1::Segment* response) {
+  return ToGrpcStatus(DoUpdate(*context, *request, response));
+}
+
+grpc::Status SegmentServiceImpl::DeleteSegment(
+    grpc::ServerContext* context, const v1::DeleteSegmentRequest* request,
+    google::protobuf::Empty*) {
+  return ToGrpcStatus(DoDelete(*context, *request));
+}
+
+grpc::Status SegmentServiceImpl::CountSegmentMembers(
+    grpc::ServerContext* context, const v1::CountSegmentMembersRequest* request,
+    v1::CountSegmentMembersResponse* response) {
+  return ToGrpcStatus(DoCount(*context, *request, response));
+}
+
+grpc::Status SegmentServiceImpl::ListSegmentMembers(
+    grpc::ServerContext* context, const v1::ListSegmentMembersRequest* request,
+    v1::ListSegmentMembersResponse* response) {
+  return ToGrpcStatus(DoListMembers(*context, *request, response));
+}
+
+absl::Status SegmentServiceImpl::DoCreate(
+    const grpc::ServerContext& context, const v1::CreateSegmentRequest& request,
+    v1::Segment* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  Violations violations;
+  SegmentDraft draft =
+      SegmentDraftFromProto(request.segment(), "segment", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  // A new segment is evaluated over every contact before the call returns.
+  RETURN_IF_ERROR(CheckNotCancelled(context));
+  ASSIGN_OR_RETURN(SegmentView view, workspace->CreateSegment(draft));
+  SegmentViewToProto(view, response);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoGet(const grpc::ServerContext& context,
+                                       const v1::GetSegmentRequest& request,
+                                       v1::Segment* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  Violations violations;
+  CheckIdPresent(request.id(), "id", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  ASSIGN_OR_RETURN(SegmentView view, workspace->GetSegment(request.id()));
+  SegmentViewToProto(view, response);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoList(const grpc::ServerContext& context,
+                                        const v1::ListSegmentsRequest& request,
+                                        v1::ListSegmentsResponse* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  absl::StatusOr<size_t> page_size =
+      ResolvePageSize(request.page_size(), limits_.max_page_size, "page_size");
+  absl::StatusOr<uint64_t> after =
+      DecodePageToken(request.page_token(), kSegmentsScope, "page_token");
+  RETURN_IF_ERROR(
+      MergeViolations({page_size.status(), after.status()}, Violations()));
+  bool more = false;
+  std::vector<SegmentView> views =
+      workspace->ListSegments(*after, *page_size, &more);
+  for (const SegmentView& view : views) {
+    SegmentViewToProto(view, response->add_segments());
+  }
+  if (more && !views.empty()) {
+    response->set_next_page_token(
+        EncodePageToken(kSegmentsScope, views.back().record.id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoUpdate(
+    const grpc::ServerContext& context, const v1::UpdateSegmentRequest& request,
+    v1::Segment* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  Violations violations;
+  CheckIdPresent(request.segment().id(), "segment.id", &violations);
+  SegmentDraft draft =
+      SegmentDraftFromProto(request.segment(), "segment", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  // A changed filter is re-evaluated over every contact before returning.
+  RETURN_IF_ERROR(CheckNotCancelled(context));
+  ASSIGN_OR_RETURN(SegmentView view,
+                   workspace->UpdateSegment(request.segment().id(), draft,
+                                            MaskPaths(request.update_mask())));
+  SegmentViewToProto(view, response);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoDelete(
+    const grpc::ServerContext& context,
+    const v1::DeleteSegmentRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  Violations violations;
+  CheckIdPresent(request.id(), "id", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  RETURN_IF_ERROR(CheckNotCancelled(context));
+  return workspace->DeleteSegment(request.id());
+}
+
+absl::Status SegmentServiceImpl::DoCount(
+    const grpc::ServerContext& context,
+    const v1::CountSegmentMembersRequest& request,
+    v1::CountSegmentMembersResponse* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  Violations violations;
+  CheckIdPresent(request.segment_id(), "segment_id", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  ASSIGN_OR_RETURN(MemberCount count,
+                   workspace->CountMembers(request.segment_id()));
+  response->set_member_count(count.member_count);
+  response->set_as_of_sequence(count.as_of_sequence);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoListMembers(
+    const grpc::ServerContext& context,
+    const v1::ListSegmentMembersRequest& request,
+    v1::ListSegmentMembersResponse* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  const SegmentId segment_id = request.segment_id();
+  const std::string scope = MembersScope(segment_id);
+  Violations violations;
+  CheckIdPresent(segment_id, "segment_id", &violations);
+  if (request.view() < v1::MEMBER_VIEW_UNSPECIFIED ||
+      request.view() > v1::FULL) {
+    violations.Add("view",
+                   absl::StrCat("unknown member view ", request.view()));
+  }
+  absl::StatusOr<size_t> page_size =
+      ResolvePageSize(request.page_size(), limits_.max_page_size, "page_size");
+  absl::StatusOr<uint64_t> after =
+      DecodePageToken(request.page_token(), scope, "page_token");
+  // Contact ids are 32-bit; a token beyond that was not issued by us.
+  if (after.ok() && *after > std::numeric_limits<ContactId>::max()) {
+    after = InvalidFieldError("page_token", "is not a valid page token");
+  }
+  RETURN_IF_ERROR(MergeViolations({page_size.status(), after.status()},
+                                  std::move(violations)));
+  const bool full = request.view() == v1::FULL;
+  if (full) RETURN_IF_ERROR(CheckNotCancelled(context));
+  ASSIGN_OR_RETURN(
+      MemberPage page,
+      workspace->ListMembers(segment_id, static_cast<ContactId>(*after),
+                             *page_size, full));
+  if (full) {
+    response->mutable_contacts()->Reserve(
+        static_cast<int>(page.contacts.size()));
+    for (const Contact& contact : page.contacts) {
+      ContactToProto(contact, response->add_contacts());
+    }
+  } else {
+    response->mutable_contact_ids()->Reserve(static_cast<int>(page.ids.size()));
+    for (ContactId id : page.ids) response->add_contact_ids(id);
+  }
+  if (page.more)
+    response->set_next_page_token(EncodePageToken(scope, page.last_id));
+  return absl::OkStatus();
+}
+
+}  // namespace segments

@@ -1,0 +1,208 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "server/auth.h"
+#include "server/contact_service.h"
+#include "server/demo.h"
+#include "server/log.h"
+#include "server/parse_error_interceptor.h"
+#include "server/segment_service.h"
+#include "server/workspace_admin_service.h"
+
+namespace segments {
+
+struct SegmentsServer::Services {
+  Services(Registry* registry, std::optional<std::string> admin_key_hash,
+           const Limits& limits)
+      : auth(registry, std::move(admin_key_hash)),
+        admin(registry, &auth),
+        contacts(&auth, limits),
+        segments(&auth, limits) {}
+  Authenticator auth;
+  WorkspaceAdminServiceImpl admin;
+  ContactServiceImpl contacts;
+  SegmentServiceImpl segments;
+};
+
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::FailedPreconditionError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ServerOptions& options) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls_cert_file and --tls_key_file");
+  }
+  ASSIGN_OR_RETURN(std::string cert, ReadFile(options.tls_cert_file));
+  ASSIGN_OR_RETURN(std::string key, ReadFile(options.tls_key_file));
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  return grpc::SslServerCredentials(ssl);
+}
+
+// The host part of "host:port" or "[v6]:port".
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
+    ServerOptions options) {
+  std::unique_ptr<SegmentsServer> s(new SegmentsServer());
+  s->options_ = std::move(options);
+  const ServerOptions& o = s->options_;
+
+  std::error_code ec;
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create data directory ", o.data_dir, ": ", ec.message()));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   Credentials(o));
+
+  const Clock* clock = o.clock;
+  if (clock == nullptr) {
+    s->owned_clock_ = std::make_unique<SystemClock>();
+    clock = s->owned_clock_.get();
+  }
+  SqliteOptions sqlite;
+  sqlite.synchronous = o.synchronous;
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteCatalogStore> catalog,
+                   SqliteCatalogStore::Open(o.data_dir, sqlite));
+  ASSIGN_OR_RETURN(s->registry_,
+                   Registry::Open(std::move(catalog), clock, o.limits));
+
+  std::optional<DemoInfo> demo;
+  if (o.demo) {
+    ASSIGN_OR_RETURN(demo, EnsureDemoWorkspace(s->registry_.get()));
+  } else if (s->registry_->Authenticate(HashApiKey(kDemoApiKey)).ok()) {
+    LogEvent(absl::StrCat(
+        "warning: this data directory has the demo workspace; its "
+        "well-known key ",
+        kDemoApiKey,
+        " works even without --demo (delete the workspace to stop it)"));
+  }
+
+  s->services_ = std::make_unique<Services>(s->registry_.get(),
+                                            o.admin_key_hash, o.limits);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(o.listen_address, credentials, &s->selected_port_);
+  builder.RegisterService(&s->services_->admin);
+  builder.RegisterService(&s->services_->contacts);
+  builder.RegisterService(&s->services_->segments);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  int threads =
+      o.threads > 0
+          ? o.threads
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  builder.SetSyncServerOption(grpc::ServerBuilder::NUM_CQS, threads);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->selected_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", o.listen_address));
+  }
+  grpc::HealthCheckServiceInterface* health =
+      s->server_->GetHealthCheckService();
+  if (health != nullptr) {
+    // "" is the server as a whole; each service can be checked by name too.
+    for (const char* name : {v1::WorkspaceAdmin::service_full_name(),
+                             v1::ContactService::service_full_name(),
+                             v1::SegmentService::service_full_name()}) {
+      health->SetServingStatus(name, true);
+    }
+    health->SetServingStatus(true);
+  }
+
+  const bool tls = !o.tls_cert_file.empty();
+  LogEvent(absl::StrCat(
+      "listening on ", HostOf(o.listen_address), ":", s->selected_port_,
+      tls ? " (TLS)" : " (plaintext)", ", data directory ", o.data_dir,
+      ", synchronous=",
+      o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL",
+      ", ", threads, " completion queues"));
+  if (!o.admin_key_hash.has_value()) {
+    LogEvent(absl::StrCat("admin calls are disabled: set ", kAdminKeyEnv,
+                          " or --admin_key_file to enable them"));
+  }
+  if (demo.has_value()) {
+    LogEvent(DemoExamples(
+        *demo, s->dial_address(),
+        tls ? std::optional<std::string>(o.tls_cert_file) : std::nullopt));
+  }
+  return s;
+}
+
+SegmentsServer::~SegmentsServer() { Shutdown(absl::ZeroDuration()); }
+
+std::string SegmentsServer::dial_address() const {
+  std::string host = HostOf(options_.listen_address);
+  // A wildcard address is reachable locally through the loopback interface.
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    host = "localhost";
+  }
+  return absl::StrCat(host, ":", selected_port_);
+}
+
+void SegmentsServer::Shutdown(absl::Duration grace) {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (server_ != nullptr) {
+    grpc::HealthCheckServiceInterface* health =
+        server_->GetHealthCheckService();
+    if (health != nullptr) health->SetServingStatus(false);
+    // Returns once every handler has finished; calls still running at the
+    // deadline are cancelled.
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  }
+  // No handler runs any more: close the databases. The services stay until
+  // the destructor, after the grpc::Server that points to them.
+  registry_.reset();
+  if (server_ != nullptr) LogEvent("stopped; databases closed");
+}
+
+void SegmentsServer::Wait() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&shut_down_));
+}
+
+}  // namespace segments

@@ -1,0 +1,91 @@
+// The segments gRPC server: opens the storage and the Registry over a data
+// directory and serves the three segments.v1 services, gRPC server reflection
+// and the standard health service (grpc.health.v1), in plaintext or TLS.
+//
+// Thread-safety: Shutdown may be called from any thread (e.g. a signal
+// watcher) while calls are in flight; it is idempotent.
+#ifndef SEGMENTS_SERVER_SERVER_H_
+#define SEGMENTS_SERVER_SERVER_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/clock.h"
+#include "core/limits.h"
+#include "core/registry.h"
+#include "storage/sqlite_catalog.h"
+
+namespace segments {
+
+// Largest request or response message, in bytes (SPEC §10). Larger ones
+// fail with RESOURCE_EXHAUSTED from gRPC itself.
+inline constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+
+struct ServerOptions {
+  // host:port; port 0 picks a free port (see selected_port()).
+  std::string listen_address = "127.0.0.1:50051";
+  // Holds all state; created if missing.
+  std::string data_dir = "./data";
+  // Completion queues of the synchronous server (each with its polling
+  // threads; handler threads grow on demand). 0: one per core.
+  int threads = 0;
+  SqliteOptions::Synchronous synchronous = SqliteOptions::Synchronous::kFull;
+  // SHA-256 of the admin key; nullopt disables admin calls.
+  std::optional<std::string> admin_key_hash;
+  // Both or neither: PEM files for TLS. Neither: plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Ensures the demo workspace (server/demo.h) and prints grpcurl examples.
+  bool demo = false;
+  Limits limits;
+  // Not owned; nullptr means the system clock. Must outlive the server.
+  const Clock* clock = nullptr;
+};
+
+class SegmentsServer {
+ public:
+  // Opens the data directory and starts serving. The address in use and the
+  // admin-key state are logged.
+  static absl::StatusOr<std::unique_ptr<SegmentsServer>> Start(
+      ServerOptions options);
+
+  // Shuts down with no grace period if Shutdown was not called.
+  ~SegmentsServer();
+  SegmentsServer(const SegmentsServer&) = delete;
+  SegmentsServer& operator=(const SegmentsServer&) = delete;
+
+  // The bound port (useful with port 0).
+  int selected_port() const { return selected_port_; }
+  // "host:port" a local client can dial.
+  std::string dial_address() const;
+
+  // Stops accepting calls, lets calls in flight finish for up to `grace`
+  // (then cancels them), and closes the databases. Idempotent.
+  void Shutdown(absl::Duration grace);
+  // Blocks until Shutdown has completed.
+  void Wait();
+
+ private:
+  struct Services;
+  SegmentsServer() = default;
+
+  ServerOptions options_;
+  int selected_port_ = 0;
+  std::unique_ptr<Clock> owned_clock_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<Services> services_;
+  std::unique_ptr<grpc::Server> server_;
+
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_SERVER_SERVER_H_

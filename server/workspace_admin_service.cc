@@ -1,0 +1,111 @@
+#include "server/workspace_admin_service.h"
+
+#include <string>
+
+#include "core/status_macros.h"
+#include "server/convert.h"
+#include "server/request_util.h"
+#include "server/status_util.h"
+
+namespace segments {
+
+grpc::Status WorkspaceAdminServiceImpl::CreateWorkspace(
+    grpc::ServerContext* context, const v1::CreateWorkspaceRequest* request,
+    v1::CreateWorkspaceResponse* response) {
+  return ToGrpcStatus(DoCreate(*context, *request, response));
+}
+
+grpc::Status WorkspaceAdminServiceImpl::GetWorkspace(
+    grpc::ServerContext* context, const v1::GetWorkspaceRequest* request,
+    v1::Workspace* response) {
+  return ToGrpcStatus(DoGet(*context, *request, response));
+}
+
+grpc::Status WorkspaceAdminServiceImpl::SetPlan(
+    grpc::ServerContext* context, const v1::SetPlanRequest* request,
+    v1::Workspace* response) {
+  return ToGrpcStatus(DoSetPlan(*context, *request, response));
+}
+
+grpc::Status WorkspaceAdminServiceImpl::RotateWorkspaceKey(
+    grpc::ServerContext* context, const v1::RotateWorkspaceKeyRequest* request,
+    v1::RotateWorkspaceKeyResponse* response) {
+  return ToGrpcStatus(DoRotate(*context, *request, response));
+}
+
+grpc::Status WorkspaceAdminServiceImpl::DeleteWorkspace(
+    grpc::ServerContext* context, const v1::DeleteWorkspaceRequest* request,
+    google::protobuf::Empty*) {
+  return ToGrpcStatus(DoDelete(*context, *request));
+}
+
+absl::Status WorkspaceAdminServiceImpl::DoCreate(
+    const grpc::ServerContext& context,
+    const v1::CreateWorkspaceRequest& request,
+    v1::CreateWorkspaceResponse* response) {
+  RETURN_IF_ERROR(auth_->AuthenticateAdmin(context));
+  ASSIGN_OR_RETURN(std::string key, GenerateApiKey());
+  ASSIGN_OR_RETURN(
+      WorkspaceRecord record,
+      registry_->CreateWorkspace(request.workspace().display_name(),
+                                 PlanFromProto(request.workspace().plan()),
+                                 HashApiKey(key)));
+  WorkspaceToProto(record, response->mutable_workspace());
+  response->set_api_key(key);
+  return absl::OkStatus();
+}
+
+absl::Status WorkspaceAdminServiceImpl::DoGet(
+    const grpc::ServerContext& context, const v1::GetWorkspaceRequest& request,
+    v1::Workspace* response) {
+  RETURN_IF_ERROR(auth_->AuthenticateAdmin(context));
+  Violations violations;
+  CheckIdPresent(request.id(), "id", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  ASSIGN_OR_RETURN(WorkspaceRecord record,
+                   registry_->GetWorkspace(request.id()));
+  WorkspaceToProto(record, response);
+  return absl::OkStatus();
+}
+
+absl::Status WorkspaceAdminServiceImpl::DoSetPlan(
+    const grpc::ServerContext& context, const v1::SetPlanRequest& request,
+    v1::Workspace* response) {
+  RETURN_IF_ERROR(auth_->AuthenticateAdmin(context));
+  Violations violations;
+  CheckIdPresent(request.id(), "id", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  // A plan change may rebuild segments.
+  RETURN_IF_ERROR(CheckNotCancelled(context));
+  ASSIGN_OR_RETURN(
+      WorkspaceRecord record,
+      registry_->SetPlan(request.id(), PlanFromProto(request.plan())));
+  WorkspaceToProto(record, response);
+  return absl::OkStatus();
+}
+
+absl::Status WorkspaceAdminServiceImpl::DoRotate(
+    const grpc::ServerContext& context,
+    const v1::RotateWorkspaceKeyRequest& request,
+    v1::RotateWorkspaceKeyResponse* response) {
+  RETURN_IF_ERROR(auth_->AuthenticateAdmin(context));
+  Violations violations;
+  CheckIdPresent(request.id(), "id", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  ASSIGN_OR_RETURN(std::string key, GenerateApiKey());
+  RETURN_IF_ERROR(registry_->SetKeyHash(request.id(), HashApiKey(key)));
+  response->set_api_key(key);
+  return absl::OkStatus();
+}
+
+absl::Status WorkspaceAdminServiceImpl::DoDelete(
+    const grpc::ServerContext& context,
+    const v1::DeleteWorkspaceRequest& request) {
+  RETURN_IF_ERROR(auth_->AuthenticateAdmin(context));
+  Violations violations;
+  CheckIdPresent(request.id(), "id", &violations);
+  RETURN_IF_ERROR(violations.ToStatus());
+  return registry_->DeleteWorkspace(request.id());
+}
+
+}  // namespace segments

@@ -1,0 +1,56 @@
+// The few file-system operations storage needs, as absl::Status: errno
+// ENOSPC/EDQUOT -> RESOURCE_EXHAUSTED, EIO -> UNAVAILABLE, anything else
+// (missing permissions, a file where a directory should be) ->
+// FAILED_PRECONDITION, with the path and strerror in the message.
+#ifndef SEGMENTS_STORAGE_FILE_UTIL_H_
+#define SEGMENTS_STORAGE_FILE_UTIL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace segments {
+
+// Creates `dir` and any missing parents.
+absl::Status MakeDirs(const std::string& dir);
+// fsyncs directory `dir`, so that files created or removed in it stay so
+// after a power loss.
+absl::Status SyncDir(const std::string& dir);
+// Removes file `path`; OK when it does not exist.
+absl::Status RemoveFileIfExists(const std::string& path);
+bool FileExists(const std::string& path);
+
+// Identifies a file (not a path): device and inode.
+struct FileId {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  bool operator==(const FileId& o) const {
+    return device == o.device && inode == o.inode;
+  }
+};
+// NOT_FOUND when nothing is at `path`.
+absl::StatusOr<FileId> GetFileId(const std::string& path);
+
+// An exclusive advisory lock (flock) on a file, held while the object lives.
+// It keeps two servers (or two stores in one process) from using the same
+// data directory at once.
+class FileLock {
+ public:
+  // FAILED_PRECONDITION when another holder has the lock.
+  static absl::StatusOr<std::unique_ptr<FileLock>> Acquire(
+      const std::string& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  const int fd_;
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_STORAGE_FILE_UTIL_H_

@@ -1,0 +1,99 @@
+#include "storage/record_checks.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/types.h"
+
+namespace segments {
+namespace {
+
+template <typename E>
+bool EnumIn(E value, int low, int high) {
+  const int v = static_cast<int>(value);
+  return v >= low && v <= high;
+}
+
+template <typename E>
+std::string EnumProblem(const char* name, E value) {
+  return absl::StrCat(name, " ", static_cast<int>(value), " is out of range");
+}
+
+bool TimeIn(UnixSeconds t) { return t >= kMinTimestamp && t <= kMaxTimestamp; }
+
+}  // namespace
+
+std::string ContactProblem(const Contact& c) {
+  if (c.id == 0) return "id is 0";
+  if (c.email.empty()) return "email is empty";
+  if (!EnumIn(c.lifecycle_stage, 1, 5)) {
+    return EnumProblem("lifecycle_stage", c.lifecycle_stage);
+  }
+  if (c.engagement_score < 0 || c.engagement_score > 100) {
+    return absl::StrCat("engagement_score ", c.engagement_score,
+                        " is out of range");
+  }
+  if (!EnumIn(c.engagement_trend, 0, 3)) {
+    return EnumProblem("engagement_trend", c.engagement_trend);
+  }
+  if (!EnumIn(c.conversion_likelihood, 0, 4)) {
+    return EnumProblem("conversion_likelihood", c.conversion_likelihood);
+  }
+  if (!TimeIn(c.created_at)) {
+    return absl::StrCat("created_at ", c.created_at, " is out of range");
+  }
+  if (c.last_engaged_at.has_value() && !TimeIn(*c.last_engaged_at)) {
+    return absl::StrCat("last_engaged_at ", *c.last_engaged_at,
+                        " is out of range");
+  }
+  for (size_t i = 0; i < c.tags.size(); ++i) {
+    if (c.tags[i].empty()) return absl::StrCat("tags[", i, "] is empty");
+    // The core relies on sorted, unique tags.
+    if (i > 0 && !(c.tags[i - 1] < c.tags[i])) {
+      return absl::StrCat("tags[", i, "] is not sorted or not unique");
+    }
+  }
+  return "";
+}
+
+std::string SegmentProblem(const SegmentRecord& s) {
+  if (s.id == 0 || s.id > kMaxStoredUint)
+    return absl::StrCat("id ", s.id, " is out of range");
+  if (!EnumIn(s.state, 1, 2)) return EnumProblem("state", s.state);
+  if (s.frozen_as_of > kMaxStoredUint) {
+    return absl::StrCat("frozen_as_of ", s.frozen_as_of, " is out of range");
+  }
+  return "";
+}
+
+std::string ChangeProblem(const MembershipChange& c) {
+  if (c.sequence == 0 || c.sequence > kMaxStoredUint) {
+    return absl::StrCat("sequence ", c.sequence, " is out of range");
+  }
+  if (c.segment_id == 0 || c.segment_id > kMaxStoredUint) {
+    return absl::StrCat("segment_id ", c.segment_id, " is out of range");
+  }
+  if (c.contact_id == 0) return "contact_id is 0";
+  if (!EnumIn(c.kind, 1, 2)) return EnumProblem("kind", c.kind);
+  if (!EnumIn(c.cause, 1, 5)) return EnumProblem("cause", c.cause);
+  return "";
+}
+
+std::string CountersProblem(const WorkspaceCounters& c) {
+  if (c.next_contact_id == 0) return "next_contact_id is 0";
+  if (c.next_segment_id == 0 || c.next_segment_id > kMaxStoredUint) {
+    return absl::StrCat("next_segment_id ", c.next_segment_id,
+                        " is out of range");
+  }
+  if (c.last_sequence > kMaxStoredUint) {
+    return absl::StrCat("last_sequence ", c.last_sequence, " is out of range");
+  }
+  return "";
+}
+
+std::string WorkspaceProblem(const WorkspaceRecord& w) {
+  if (w.id == 0 || w.id > kMaxStoredUint)
+    return absl::StrCat("id ", w.id, " is out of range");
+  if (!EnumIn(w.plan, 1, 4)) return EnumProblem("plan", w.plan);
+  return "";
+}
+
+}  // namespace segments

@@ -1,0 +1,31 @@
+// The invariants every stored record satisfies. They are checked before a
+// write, so a record the core should never produce is refused (INTERNAL)
+// instead of stored, and after a read, so a damaged row is reported
+// (DATA_LOSS) instead of trusted. Each function returns "" when the record
+// is fine, else a description of the first problem.
+#ifndef SEGMENTS_STORAGE_RECORD_CHECKS_H_
+#define SEGMENTS_STORAGE_RECORD_CHECKS_H_
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "core/contact.h"
+#include "core/store.h"
+
+namespace segments {
+
+// SQLite integers are signed 64-bit; unsigned ids and sequence numbers must
+// stay at or below this to round-trip.
+inline constexpr uint64_t kMaxStoredUint = std::numeric_limits<int64_t>::max();
+
+std::string ContactProblem(const Contact& c);
+// Everything but the filter, which DecodeFilter checks on read.
+std::string SegmentProblem(const SegmentRecord& s);
+std::string ChangeProblem(const MembershipChange& c);
+std::string CountersProblem(const WorkspaceCounters& c);
+std::string WorkspaceProblem(const WorkspaceRecord& w);
+
+}  // namespace segments
+
+#endif  // SEGMENTS_STORAGE_RECORD_CHECKS_H_

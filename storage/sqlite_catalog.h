@@ -1,0 +1,89 @@
+// The SQLite CatalogStore. A data directory holds:
+//   LOCK                   flock'ed while a catalog is open on the directory
+//   catalog.db             the workspaces table (id, display_name, plan,
+//                          key_hash, create_time) and pending file deletions
+//   workspaces/<id>.db     one SqliteWorkspaceStore database per workspace
+//                          (plus its -wal and -shm files while open)
+//
+// DeleteWorkspace removes the record and the workspace's files. It does not
+// close stores it handed out: a WorkspaceStore still open on a deleted
+// workspace keeps reading the unlinked file, and its commits fail with
+// FAILED_PRECONDITION (it checks its file is still in place), so the caller
+// should drop its store first. A crash midway through a delete is finished at
+// the next Open: the record goes first, together with a tombstone, and the
+// files are removed afterwards.
+//
+// Thread-safety: thread-safe (one mutex around the catalog connection).
+#ifndef SEGMENTS_STORAGE_SQLITE_CATALOG_H_
+#define SEGMENTS_STORAGE_SQLITE_CATALOG_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/store.h"
+#include "storage/file_util.h"
+#include "storage/sqlite_db.h"
+
+namespace segments {
+
+class SqliteCatalogStore : public CatalogStore {
+ public:
+  // The schema version of catalog.db this binary writes.
+  static int SchemaVersion();
+
+  // Opens the catalog in `data_dir`, creating the directory and its files if
+  // missing. FAILED_PRECONDITION when the directory is in use by another
+  // catalog (in this or another process), or when catalog.db belongs to
+  // another application or a newer binary; DATA_LOSS when it is not an SQLite
+  // database.
+  static absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> Open(
+      const std::string& data_dir, const SqliteOptions& options);
+
+  ~SqliteCatalogStore() override;
+
+  // Ascending id. DATA_LOSS naming the row when one does not decode.
+  absl::StatusOr<std::vector<WorkspaceRecord>> LoadWorkspaces() override;
+  absl::Status PutWorkspace(const WorkspaceRecord& record) override;
+  // OK when the workspace does not exist.
+  absl::Status DeleteWorkspace(WorkspaceId id) override;
+  absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
+      WorkspaceId id) override;
+
+  // Where workspace `id`'s database lives.
+  std::string WorkspacePath(WorkspaceId id) const;
+  // The value of `PRAGMA <name>` on catalog.db's connection (see
+  // SqliteWorkspaceStore::QueryPragma).
+  absl::StatusOr<std::string> QueryPragma(const std::string& name);
+
+ private:
+  struct Statements;
+
+  SqliteCatalogStore(std::string data_dir, const SqliteOptions& options,
+                     std::unique_ptr<FileLock> lock,
+                     std::unique_ptr<SqliteDb> db,
+                     std::unique_ptr<Statements> stmts);
+
+  // Removes the files of workspace `id`, the WAL first: a WAL left beside a
+  // later database of the same name would be replayed into it.
+  absl::Status RemoveWorkspaceFiles(WorkspaceId id) const;
+  // Finishes deletions a crash interrupted.
+  absl::Status RemovePendingDeletions() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Constant after construction.
+  const std::string data_dir_;
+  const SqliteOptions options_;
+  const std::unique_ptr<FileLock> lock_;
+
+  absl::Mutex mu_;
+  // Declared before the statements: they must be finalized first.
+  const std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_STORAGE_SQLITE_CATALOG_H_

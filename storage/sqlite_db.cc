@@ -1,0 +1,300 @@
+#include "storage/sqlite_db.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "core/status_macros.h"
+
+namespace segments {
+namespace {
+
+absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
+
+absl::StatusCode CodeFor(int rc) {
+  if (rc == SQLITE_READONLY_DBMOVED)
+    return absl::StatusCode::kFailedPrecondition;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+      return absl::StatusCode::kUnavailable;
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+      return absl::StatusCode::kResourceExhausted;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::StatusCode::kDataLoss;
+    default:
+      return absl::StatusCode::kInternal;
+  }
+}
+
+// The start of a statement's SQL, to say which statement failed.
+std::string SqlPrefix(sqlite3_stmt* stmt) {
+  const char* sql = sqlite3_sql(stmt);
+  std::string s = sql == nullptr ? "" : sql;
+  constexpr size_t kMax = 60;
+  if (s.size() > kMax) s = s.substr(0, kMax) + "...";
+  return s;
+}
+
+}  // namespace
+
+absl::Status SqliteStatus(int rc, std::string_view context,
+                          std::string_view detail) {
+  return absl::Status(CodeFor(rc),
+                      absl::StrCat(AV(context), ": ", AV(detail),
+                                   " (SQLite result code ", rc, ")"));
+}
+
+// ---------------------------------------------------------------- SqliteDb
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(
+    const std::string& path, bool create, int busy_timeout_ms) {
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                    (create ? SQLITE_OPEN_CREATE : 0);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string detail =
+        db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return SqliteStatus(rc, absl::StrCat("cannot open ", path), detail);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+  return std::unique_ptr<SqliteDb>(new SqliteDb(db, path));
+}
+
+SqliteDb::~SqliteDb() {
+  // Owners finalize their statements first; close_v2 would still wait for a
+  // straggler instead of leaking the connection.
+  sqlite3_close_v2(db_);
+}
+
+absl::Status SqliteDb::Error(int rc, std::string_view context) const {
+  return SqliteStatus(rc, absl::StrCat(path_, ": ", AV(context)),
+                      sqlite3_errmsg(db_));
+}
+
+absl::Status SqliteDb::Exec(const std::string& sql) {
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK)
+    return Error(rc, sql.size() > 60 ? sql.substr(0, 60) : sql);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStatement>> SqliteDb::Prepare(
+    std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc =
+      sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                         SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK)
+    return Error(rc, absl::StrCat("prepare `", AV(sql), "`"));
+  if (stmt == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("empty SQL statement: `", AV(sql), "`"));
+  }
+  return std::unique_ptr<SqliteStatement>(new SqliteStatement(this, stmt));
+}
+
+absl::StatusOr<int64_t> SqliteDb::QueryInt(const std::string& sql) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteStatement> stmt, Prepare(sql));
+  SqliteStatement::Scope scope(*stmt);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row)
+    return absl::InternalError(absl::StrCat(path_, ": no result for ", sql));
+  return stmt->ColumnInt(0);
+}
+
+absl::StatusOr<std::string> SqliteDb::QueryText(const std::string& sql) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteStatement> stmt, Prepare(sql));
+  SqliteStatement::Scope scope(*stmt);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row)
+    return absl::InternalError(absl::StrCat(path_, ": no result for ", sql));
+  return std::string(stmt->ColumnText(0));
+}
+
+absl::Status SqliteDb::Configure(const SqliteOptions& options) {
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<SqliteStatement> stmt,
+                     Prepare("PRAGMA journal_mode=WAL"));
+    SqliteStatement::Scope scope(*stmt);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row || stmt->ColumnText(0) != "wal") {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, ": cannot switch to WAL journal mode"));
+    }
+  }
+  return Exec(absl::StrCat(
+      "PRAGMA synchronous=",
+      options.synchronous == SqliteOptions::Synchronous::kFull ? "FULL"
+                                                               : "NORMAL",
+      // A large batch grows the WAL; truncate it back after checkpoints.
+      "; PRAGMA foreign_keys=OFF; PRAGMA journal_size_limit=67108864;"));
+}
+
+// --------------------------------------------------------- SqliteStatement
+
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+
+void SqliteStatement::NoteBind(int rc, int index) {
+  if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) {
+    bind_rc_ = rc;
+    bind_index_ = index;
+  }
+}
+
+void SqliteStatement::BindInt(int index, int64_t value) {
+  NoteBind(sqlite3_bind_int64(stmt_, index, value), index);
+}
+
+void SqliteStatement::BindNull(int index) {
+  NoteBind(sqlite3_bind_null(stmt_, index), index);
+}
+
+void SqliteStatement::BindText(int index, std::string_view value) {
+  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                               SQLITE_TRANSIENT, SQLITE_UTF8),
+           index);
+}
+
+void SqliteStatement::BindBlob(int index, std::string_view value) {
+  // A null pointer would bind NULL; an empty blob must stay a blob.
+  static const char kEmpty = 0;
+  NoteBind(
+      sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(),
+                          value.size(), SQLITE_TRANSIENT),
+      index);
+}
+
+absl::StatusOr<bool> SqliteStatement::Step() {
+  if (bind_rc_ != SQLITE_OK) {
+    return SqliteStatus(
+        bind_rc_,
+        absl::StrCat(db_->path(), ": bind parameter ", bind_index_, " of `",
+                     SqlPrefix(stmt_), "`"),
+        sqlite3_errstr(bind_rc_));
+  }
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return db_->Error(rc, absl::StrCat("`", SqlPrefix(stmt_), "`"));
+}
+
+absl::Status SqliteStatement::Run() {
+  Scope scope(*this);
+  // Rows, if the statement yields any, are not wanted.
+  return Step().status();
+}
+
+void SqliteStatement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_rc_ = SQLITE_OK;
+  bind_index_ = 0;
+}
+
+int64_t SqliteStatement::ColumnInt(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+bool SqliteStatement::ColumnIsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+std::string_view SqliteStatement::ColumnText(int column) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, column);
+  if (p == nullptr) return {};
+  return {reinterpret_cast<const char*>(p),
+          static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+std::string_view SqliteStatement::ColumnBlob(int column) const {
+  const void* p = sqlite3_column_blob(stmt_, column);
+  if (p == nullptr) return {};
+  return {static_cast<const char*>(p),
+          static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+// ------------------------------------------------------- SqliteTransaction
+
+SqliteTransaction::~SqliteTransaction() {
+  // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL); a
+  // second ROLLBACK would then fail, so ask first.
+  if (open_ && !sqlite3_get_autocommit(db_->raw())) {
+    sqlite3_exec(db_->raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+absl::Status SqliteTransaction::Begin(bool immediate) {
+  RETURN_IF_ERROR(db_->Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  open_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteTransaction::Commit() {
+  RETURN_IF_ERROR(db_->Exec("COMMIT"));
+  open_ = false;
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------- migrations
+
+absl::Status CheckSchemaOwner(SqliteDb* db, int32_t application_id,
+                              int64_t latest_version) {
+  ASSIGN_OR_RETURN(int64_t app, db->QueryInt("PRAGMA application_id"));
+  ASSIGN_OR_RETURN(int64_t version, db->QueryInt("PRAGMA user_version"));
+  ASSIGN_OR_RETURN(int64_t objects,
+                   db->QueryInt("SELECT count(*) FROM sqlite_master"));
+  if (app != application_id && (version != 0 || objects != 0)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        db->path(), ": not a database of this kind (SQLite application_id ",
+        app, ", expected ", application_id, ")"));
+  }
+  if (version < 0 || version > latest_version) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(db->path(), ": schema version ", version,
+                     " is newer than this binary supports (", latest_version,
+                     "); upgrade the binary"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MigrateSchema(SqliteDb* db, int32_t application_id,
+                           const std::vector<const char*>& migrations) {
+  const int64_t latest = static_cast<int64_t>(migrations.size());
+  SqliteTransaction txn(db);
+  RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
+  // Checked again under the write lock: another process may have migrated.
+  RETURN_IF_ERROR(CheckSchemaOwner(db, application_id, latest));
+  ASSIGN_OR_RETURN(int64_t version, db->QueryInt("PRAGMA user_version"));
+  if (version == latest) return txn.Commit();
+  for (int64_t v = version; v < latest; ++v) {
+    RETURN_IF_ERROR(db->Exec(migrations[static_cast<size_t>(v)]));
+  }
+  RETURN_IF_ERROR(
+      db->Exec(absl::StrCat("PRAGMA application_id=", application_id,
+                            "; PRAGMA user_version=", latest, ";")));
+  return txn.Commit();
+}
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> OpenAndMigrate(
+    const std::string& path, const SqliteOptions& options,
+    int32_t application_id, const std::vector<const char*>& migrations) {
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteDb> db,
+      SqliteDb::Open(path, /*create=*/true, options.busy_timeout_ms));
+  RETURN_IF_ERROR(CheckSchemaOwner(db.get(), application_id,
+                                   static_cast<int64_t>(migrations.size())));
+  RETURN_IF_ERROR(db->Configure(options));
+  RETURN_IF_ERROR(MigrateSchema(db.get(), application_id, migrations));
+  return db;
+}
+
+}  // namespace segments

@@ -1,0 +1,91 @@
+// One workspace's data in its own SQLite database file (WAL mode): tables
+// contacts (a column per field; unset optional fields are NULL; tags as a
+// JSON array, see tags_codec.h), segments (filter via EncodeFilter), changes
+// (the membership change log, keyed by sequence) and meta (the counters).
+//
+// Commit writes a whole WorkspaceWrite in one BEGIN IMMEDIATE transaction:
+// puts first, then deletes (so an id both put and deleted by one write ends
+// deleted), then the change log and counters; on any error it rolls back.
+//
+// Thread-safety: thread-safe. Load and Commit use the write connection
+// (under write_mu_); ReadChanges uses a second, read-only connection (under
+// read_mu_), so change-feed readers never wait for a commit's fsync.
+#ifndef SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
+#define SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "core/store.h"
+#include "storage/file_util.h"
+#include "storage/sqlite_db.h"
+
+namespace segments {
+
+class SqliteWorkspaceStore : public WorkspaceStore {
+ public:
+  // The schema version this binary writes (PRAGMA user_version).
+  static int SchemaVersion();
+
+  // Opens (creating and migrating if needed) the database at `path`.
+  // FAILED_PRECONDITION for a file of another application or a newer schema;
+  // DATA_LOSS for a file that is not an SQLite database.
+  static absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>> Open(
+      const std::string& path, const SqliteOptions& options);
+
+  ~SqliteWorkspaceStore() override;
+
+  // DATA_LOSS naming the table and row when a row does not decode.
+  absl::StatusOr<WorkspaceData> Load() override;
+  // INTERNAL (nothing stored) when a record breaks a storage invariant (see
+  // record_checks.h) or a change's sequence number is already stored;
+  // FAILED_PRECONDITION when the database file was deleted (or replaced)
+  // since Open, e.g. by CatalogStore::DeleteWorkspace.
+  absl::Status Commit(const WorkspaceWrite& write) override;
+  absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
+      uint64_t after_sequence, size_t limit) override;
+
+  const std::string& path() const { return path_; }
+  // The value of `PRAGMA <name>` on the write connection, e.g. "wal" for
+  // journal_mode, "2" (FULL) or "1" (NORMAL) for synchronous. For tests and
+  // diagnostics.
+  absl::StatusOr<std::string> QueryPragma(const std::string& name);
+
+ private:
+  struct WriteStatements;
+
+  SqliteWorkspaceStore(std::string path, FileId file,
+                       std::unique_ptr<SqliteDb> write_db,
+                       std::unique_ptr<WriteStatements> write_stmts,
+                       std::unique_ptr<SqliteDb> read_db,
+                       std::unique_ptr<SqliteStatement> read_changes);
+
+  absl::Status CommitLocked(const WorkspaceWrite& write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // Constant after construction.
+  const std::string path_;
+  // The file opened. In WAL mode SQLite keeps writing to a database file that
+  // was unlinked, so Commit checks that path_ still names this file.
+  const FileId file_;
+
+  absl::Mutex write_mu_;
+  // Declared before the statements: they must be finalized first.
+  const std::unique_ptr<SqliteDb> write_db_ ABSL_GUARDED_BY(write_mu_);
+  const std::unique_ptr<WriteStatements> write_ ABSL_GUARDED_BY(write_mu_);
+  // Reused by Commit for the tags of each contact.
+  std::string tags_buffer_ ABSL_GUARDED_BY(write_mu_);
+
+  absl::Mutex read_mu_;
+  const std::unique_ptr<SqliteDb> read_db_ ABSL_GUARDED_BY(read_mu_);
+  const std::unique_ptr<SqliteStatement> read_changes_
+      ABSL_GUARDED_BY(read_mu_);
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_

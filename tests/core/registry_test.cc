@@ -1,0 +1,125 @@
+#include "core/registry.h"
+
+#include <memory>
+#include <string>
+
+#include "core/memory_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace segments {
+namespace {
+
+using ::segments::testing::IsOk;
+using ::segments::testing::StatusIs;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Restart(); }
+
+  void Restart() {
+    registry_.reset();
+    auto r = Registry::Open(std::make_unique<MemoryCatalogStore>(storage_),
+                            &clock_, Limits());
+    ASSERT_THAT(r, IsOk());
+    registry_ = std::move(r).value();
+  }
+
+  FakeClock clock_{1'800'000'000};
+  std::shared_ptr<MemoryStorage> storage_ = std::make_shared<MemoryStorage>();
+  std::unique_ptr<Registry> registry_;
+};
+
+TEST_F(RegistryTest, KeyHashAuthenticatesItsOwnWorkspaceOnly) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a, registry_->CreateWorkspace(
+                                              "A", Plan::kStarter, "hash-a"));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
+                       registry_->CreateWorkspace("B", Plan::kPro, "hash-b"));
+  EXPECT_NE(a.id, b.id);
+  ASSERT_OK_AND_ASSIGN(auto wa, registry_->Authenticate("hash-a"));
+  EXPECT_EQ(wa->id(), a.id);
+  ASSERT_OK_AND_ASSIGN(auto wb, registry_->Authenticate("hash-b"));
+  EXPECT_EQ(wb->id(), b.id);
+  EXPECT_THAT(registry_->Authenticate("hash-c"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(registry_->Authenticate(""),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST_F(RegistryTest, UnspecifiedPlanIsFreeAndNameIsRequired) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a, registry_->CreateWorkspace(
+                                              "A", Plan::kUnspecified, "h"));
+  EXPECT_EQ(a.plan, Plan::kFree);
+  EXPECT_THAT(registry_->CreateWorkspace("  ", Plan::kFree, "h2"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(RegistryTest, RotatedKeyReplacesTheOldOne) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kFree, "old"));
+  ASSERT_THAT(registry_->SetKeyHash(a.id, "new"), IsOk());
+  EXPECT_THAT(registry_->Authenticate("old"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(registry_->Authenticate("new"), IsOk());
+  Restart();
+  EXPECT_THAT(registry_->Authenticate("old"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(registry_->Authenticate("new"), IsOk());
+}
+
+TEST_F(RegistryTest, PlanSurvivesRestart) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kFree, "h"));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord up,
+                       registry_->SetPlan(a.id, Plan::kGrowth));
+  EXPECT_EQ(up.plan, Plan::kGrowth);
+  Restart();
+  EXPECT_EQ(registry_->GetWorkspace(a.id)->plan, Plan::kGrowth);
+  ASSERT_OK_AND_ASSIGN(auto ws, registry_->Find(a.id));
+  EXPECT_EQ(ws->plan(), Plan::kGrowth);
+  EXPECT_THAT(registry_->SetPlan(a.id, Plan::kUnspecified),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->SetPlan(a.id, static_cast<Plan>(9)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(RegistryTest, FailedPlanChangeChangesNothing) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kFree, "h"));
+  storage_->FailNextCommits(1);
+  EXPECT_THAT(registry_->SetPlan(a.id, Plan::kPro),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(registry_->GetWorkspace(a.id)->plan, Plan::kFree);
+  Restart();
+  EXPECT_EQ(registry_->GetWorkspace(a.id)->plan, Plan::kFree);
+}
+
+TEST_F(RegistryTest, DeletedWorkspaceIsGoneWithItsKey) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kFree, "h"));
+  ASSERT_OK_AND_ASSIGN(auto ws, registry_->Find(a.id));
+  ContactDraft d;
+  d.email = "a@x.com";
+  ASSERT_THAT(ws->CreateContact(d), IsOk());
+  ws.reset();
+  ASSERT_THAT(registry_->DeleteWorkspace(a.id), IsOk());
+  EXPECT_THAT(registry_->Find(a.id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(registry_->Authenticate("h"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(registry_->DeleteWorkspace(a.id),
+              StatusIs(absl::StatusCode::kNotFound));
+  Restart();
+  EXPECT_THAT(registry_->GetWorkspace(a.id),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(ConstantTimeEqualsTest, ComparesBytes) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+}  // namespace
+}  // namespace segments

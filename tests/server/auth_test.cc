@@ -1,0 +1,340 @@
+// Authentication and tenant isolation through a real channel: every call
+// needs `authorization: Bearer <key>`; a workspace key reaches only its own
+// workspace (another workspace's ids are NOT_FOUND); admin calls need the
+// admin key; rotated and deleted keys stop working at once.
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/server/test_server.h"
+
+namespace segments::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class AuthTest : public ::testing::Test {
+ protected:
+  grpc::Status ListSegmentsWith(grpc::ClientContext* context) {
+    v1::ListSegmentsRequest request;
+    v1::ListSegmentsResponse response;
+    return server_.segments().ListSegments(context, request, &response);
+  }
+  std::unique_ptr<grpc::ClientContext> RawAuth(const std::string& value) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata("authorization", value);
+    return context;
+  }
+  grpc::Status CreateWorkspaceWith(const std::string& key) {
+    v1::CreateWorkspaceRequest request;
+    request.mutable_workspace()->set_display_name("x");
+    v1::CreateWorkspaceResponse response;
+    return server_.admin().CreateWorkspace(Ctx(key).get(), request, &response);
+  }
+  uint64_t Count(const std::string& key, uint64_t segment_id) {
+    v1::CountSegmentMembersRequest request;
+    request.set_segment_id(segment_id);
+    v1::CountSegmentMembersResponse response;
+    EXPECT_THAT(server_.segments().CountSegmentMembers(Ctx(key).get(), request,
+                                                       &response),
+                GrpcOk());
+    return response.member_count();
+  }
+
+  TestServer server_;
+};
+
+TEST_F(AuthTest, MissingHeaderIsUnauthenticated) {
+  server_.CreateWorkspace("A", v1::STARTER);
+  EXPECT_THAT(ListSegmentsWith(Ctx("").get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  v1::GetContactRequest get;
+  get.set_id(1);
+  v1::Contact contact;
+  EXPECT_THAT(server_.contacts().GetContact(Ctx("").get(), get, &contact),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(CreateWorkspaceWith(""),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+}
+
+TEST_F(AuthTest, MalformedHeaderIsUnauthenticated) {
+  std::string key = server_.CreateWorkspace("A", v1::STARTER).api_key;
+  for (const std::string& value :
+       {std::string("Basic ") + key, key, std::string("Bearer"),
+        std::string("Bearer "), std::string("Bearer") + key,
+        std::string("Bearer ") + key + " extra", std::string("Token ") + key}) {
+    EXPECT_THAT(ListSegmentsWith(RawAuth(value).get()),
+                GrpcIs(grpc::StatusCode::UNAUTHENTICATED))
+        << value;
+  }
+  // Two authorization headers are refused, even if one is right.
+  auto twice = RawAuth("Bearer " + key);
+  twice->AddMetadata("authorization", "Bearer " + key);
+  EXPECT_THAT(ListSegmentsWith(twice.get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  // The scheme is case-insensitive (RFC 7235).
+  EXPECT_THAT(ListSegmentsWith(RawAuth("bearer " + key).get()), GrpcOk());
+}
+
+TEST_F(AuthTest, WrongKeyIsUnauthenticated) {
+  std::string key = server_.CreateWorkspace("A", v1::STARTER).api_key;
+  EXPECT_THAT(ListSegmentsWith(Ctx("sk_0000").get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  std::string almost = key;
+  almost.back() = almost.back() == '0' ? '1' : '0';
+  EXPECT_THAT(ListSegmentsWith(Ctx(almost).get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(ListSegmentsWith(Ctx(key).get()), GrpcOk());
+}
+
+TEST_F(AuthTest, AdminCallsNeedTheAdminKey) {
+  TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
+  EXPECT_THAT(CreateWorkspaceWith(a.api_key),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(CreateWorkspaceWith("sk_admin_wrong"),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  v1::GetWorkspaceRequest get;
+  get.set_id(a.workspace.id());
+  v1::Workspace out;
+  EXPECT_THAT(server_.admin().GetWorkspace(Ctx(a.api_key).get(), get, &out),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  v1::SetPlanRequest plan;
+  plan.set_id(a.workspace.id());
+  plan.set_plan(v1::PRO);
+  EXPECT_THAT(server_.admin().SetPlan(Ctx(a.api_key).get(), plan, &out),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  v1::RotateWorkspaceKeyRequest rotate;
+  rotate.set_id(a.workspace.id());
+  v1::RotateWorkspaceKeyResponse rotated;
+  EXPECT_THAT(server_.admin().RotateWorkspaceKey(Ctx(a.api_key).get(), rotate,
+                                                 &rotated),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  v1::DeleteWorkspaceRequest del;
+  del.set_id(a.workspace.id());
+  google::protobuf::Empty empty;
+  EXPECT_THAT(
+      server_.admin().DeleteWorkspace(Ctx(a.api_key).get(), del, &empty),
+      GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  // The admin key is not a workspace key either.
+  EXPECT_THAT(ListSegmentsWith(Ctx(kTestAdminKey).get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  // Nothing happened to A.
+  EXPECT_THAT(server_.admin().GetWorkspace(Ctx(kTestAdminKey).get(), get, &out),
+              GrpcOk());
+  EXPECT_EQ(out.plan(), v1::STARTER);
+  EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()), GrpcOk());
+}
+
+TEST(AuthWithoutAdminKeyTest, AdminCallsAreDisabled) {
+  TestServer server([](ServerOptions& o) { o.admin_key_hash.reset(); });
+  v1::CreateWorkspaceRequest request;
+  request.mutable_workspace()->set_display_name("x");
+  v1::CreateWorkspaceResponse response;
+  grpc::Status status = server.admin().CreateWorkspace(Ctx(kTestAdminKey).get(),
+                                                       request, &response);
+  EXPECT_THAT(status, GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(status.error_message(), HasSubstr("disabled"));
+}
+
+TEST_F(AuthTest, WorkspacesAreIsolated) {
+  TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
+  TestServer::CreatedWorkspace b = server_.CreateWorkspace("B", v1::STARTER);
+  ASSERT_NE(a.workspace.id(), b.workspace.id());
+
+  // A: three German contacts (ids 1-3) and a segment over them.
+  v1::BatchUpsertContactsRequest import;
+  for (const char* email :
+       {"a1@example.com", "a2@example.com", "a3@example.com"}) {
+    *import.add_contacts() = MakeContact(email, "Germany");
+  }
+  v1::BatchUpsertContactsResponse imported;
+  ASSERT_THAT(server_.contacts().BatchUpsertContacts(Ctx(a.api_key).get(),
+                                                     import, &imported),
+              GrpcOk());
+  v1::CreateSegmentRequest create;
+  *create.mutable_segment() =
+      MakeSegment("Germany", {MakeCondition("country", v1::Condition::EQUALS,
+                                            {StringValue("Germany")})});
+  v1::Segment a_segment;
+  ASSERT_THAT(server_.segments().CreateSegment(Ctx(a.api_key).get(), create,
+                                               &a_segment),
+              GrpcOk());
+  ASSERT_EQ(a_segment.member_count(), 3u);
+
+  // B: one contact (its own id 1), with the same email as one of A's.
+  v1::CreateContactRequest b_create;
+  *b_create.mutable_contact() = MakeContact("a1@example.com", "Germany");
+  v1::Contact b_contact;
+  ASSERT_THAT(server_.contacts().CreateContact(Ctx(b.api_key).get(), b_create,
+                                               &b_contact),
+              GrpcOk());
+
+  // B cannot reach A's contacts 2 and 3.
+  const grpc::StatusCode kNotFound = grpc::StatusCode::NOT_FOUND;
+  v1::Contact out;
+  google::protobuf::Empty empty;
+  for (uint64_t id : {2u, 3u}) {
+    v1::GetContactRequest get;
+    get.set_id(id);
+    EXPECT_THAT(server_.contacts().GetContact(Ctx(b.api_key).get(), get, &out),
+                GrpcIs(kNotFound));
+    v1::UpdateContactRequest update;
+    update.mutable_contact()->set_id(id);
+    update.mutable_contact()->set_country("France");
+    update.mutable_update_mask()->add_paths("country");
+    EXPECT_THAT(
+        server_.contacts().UpdateContact(Ctx(b.api_key).get(), update, &out),
+        GrpcIs(kNotFound));
+    v1::DeleteContactRequest del;
+    del.set_id(id);
+    EXPECT_THAT(
+        server_.contacts().DeleteContact(Ctx(b.api_key).get(), del, &empty),
+        GrpcIs(kNotFound));
+  }
+  // Nor A's segment.
+  v1::GetSegmentRequest get_segment;
+  get_segment.set_id(a_segment.id());
+  v1::Segment segment_out;
+  EXPECT_THAT(server_.segments().GetSegment(Ctx(b.api_key).get(), get_segment,
+                                            &segment_out),
+              GrpcIs(kNotFound));
+  v1::CountSegmentMembersRequest count;
+  count.set_segment_id(a_segment.id());
+  v1::CountSegmentMembersResponse counted;
+  EXPECT_THAT(server_.segments().CountSegmentMembers(Ctx(b.api_key).get(),
+                                                     count, &counted),
+              GrpcIs(kNotFound));
+  v1::ListSegmentMembersRequest members;
+  members.set_segment_id(a_segment.id());
+  v1::ListSegmentMembersResponse listed;
+  EXPECT_THAT(server_.segments().ListSegmentMembers(Ctx(b.api_key).get(),
+                                                    members, &listed),
+              GrpcIs(kNotFound));
+  v1::UpdateSegmentRequest update_segment;
+  *update_segment.mutable_segment() = create.segment();
+  update_segment.mutable_segment()->set_id(a_segment.id());
+  update_segment.mutable_segment()->set_display_name("Hijacked");
+  update_segment.mutable_update_mask()->add_paths("display_name");
+  EXPECT_THAT(server_.segments().UpdateSegment(Ctx(b.api_key).get(),
+                                               update_segment, &segment_out),
+              GrpcIs(kNotFound));
+  v1::DeleteSegmentRequest delete_segment;
+  delete_segment.set_id(a_segment.id());
+  EXPECT_THAT(server_.segments().DeleteSegment(Ctx(b.api_key).get(),
+                                               delete_segment, &empty),
+              GrpcIs(kNotFound));
+  v1::ListSegmentsRequest list;
+  v1::ListSegmentsResponse b_segments;
+  ASSERT_THAT(
+      server_.segments().ListSegments(Ctx(b.api_key).get(), list, &b_segments),
+      GrpcOk());
+  EXPECT_EQ(b_segments.segments_size(), 0);
+
+  // B changing its own contact 1 does not touch A's contact 1 or A's counts.
+  v1::UpdateContactRequest b_update;
+  b_update.mutable_contact()->set_id(b_contact.id());
+  b_update.mutable_contact()->set_country("France");
+  b_update.mutable_update_mask()->add_paths("country");
+  ASSERT_THAT(
+      server_.contacts().UpdateContact(Ctx(b.api_key).get(), b_update, &out),
+      GrpcOk());
+  EXPECT_EQ(Count(a.api_key, a_segment.id()), 3u);
+  for (uint64_t id : {1u, 2u, 3u}) {
+    v1::GetContactRequest get;
+    get.set_id(id);
+    ASSERT_THAT(server_.contacts().GetContact(Ctx(a.api_key).get(), get, &out),
+                GrpcOk());
+    EXPECT_EQ(out.country(), "Germany");
+  }
+  ASSERT_THAT(server_.segments().GetSegment(Ctx(a.api_key).get(), get_segment,
+                                            &segment_out),
+              GrpcOk());
+  EXPECT_EQ(segment_out.display_name(), "Germany");
+}
+
+TEST_F(AuthTest, RotatedKeyStopsWorkingAtOnce) {
+  TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
+  v1::RotateWorkspaceKeyRequest rotate;
+  rotate.set_id(a.workspace.id());
+  v1::RotateWorkspaceKeyResponse rotated;
+  ASSERT_THAT(server_.admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(),
+                                                 rotate, &rotated),
+              GrpcOk());
+  EXPECT_NE(rotated.api_key(), a.api_key);
+  EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(ListSegmentsWith(Ctx(rotated.api_key()).get()), GrpcOk());
+  // Only the hash of the new key was stored, and it survives a restart.
+  server_.Restart();
+  EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(ListSegmentsWith(Ctx(rotated.api_key()).get()), GrpcOk());
+}
+
+TEST_F(AuthTest, DeletedWorkspaceIsGone) {
+  TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
+  TestServer::CreatedWorkspace b = server_.CreateWorkspace("B", v1::GROWTH);
+  v1::CreateContactRequest create;
+  *create.mutable_contact() = MakeContact("a@example.com");
+  v1::Contact contact;
+  ASSERT_THAT(
+      server_.contacts().CreateContact(Ctx(a.api_key).get(), create, &contact),
+      GrpcOk());
+
+  v1::DeleteWorkspaceRequest del;
+  del.set_id(a.workspace.id());
+  google::protobuf::Empty empty;
+  ASSERT_THAT(
+      server_.admin().DeleteWorkspace(Ctx(kTestAdminKey).get(), del, &empty),
+      GrpcOk());
+  EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  v1::GetWorkspaceRequest get;
+  get.set_id(a.workspace.id());
+  v1::Workspace out;
+  EXPECT_THAT(server_.admin().GetWorkspace(Ctx(kTestAdminKey).get(), get, &out),
+              GrpcIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(
+      server_.admin().DeleteWorkspace(Ctx(kTestAdminKey).get(), del, &empty),
+      GrpcIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(ListSegmentsWith(Ctx(b.api_key).get()), GrpcOk());
+
+  server_.Restart();
+  EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(server_.admin().GetWorkspace(Ctx(kTestAdminKey).get(), get, &out),
+              GrpcIs(grpc::StatusCode::NOT_FOUND));
+  get.set_id(b.workspace.id());
+  ASSERT_THAT(server_.admin().GetWorkspace(Ctx(kTestAdminKey).get(), get, &out),
+              GrpcOk());
+  EXPECT_EQ(out.display_name(), "B");
+  EXPECT_EQ(out.plan(), v1::GROWTH);
+  EXPECT_THAT(ListSegmentsWith(Ctx(b.api_key).get()), GrpcOk());
+}
+
+TEST_F(AuthTest, AdminManagesWorkspaces) {
+  TestServer::CreatedWorkspace a =
+      server_.CreateWorkspace("A", v1::PLAN_UNSPECIFIED);
+  EXPECT_EQ(a.workspace.plan(), v1::FREE);  // unspecified means FREE
+  EXPECT_GT(a.workspace.create_time().seconds(), 0);
+  v1::SetPlanRequest plan;
+  plan.set_id(a.workspace.id());
+  plan.set_plan(v1::GROWTH);
+  v1::Workspace out;
+  ASSERT_THAT(server_.admin().SetPlan(Ctx(kTestAdminKey).get(), plan, &out),
+              GrpcOk());
+  EXPECT_EQ(out.plan(), v1::GROWTH);
+  v1::GetWorkspaceRequest get;
+  get.set_id(a.workspace.id());
+  ASSERT_THAT(server_.admin().GetWorkspace(Ctx(kTestAdminKey).get(), get, &out),
+              GrpcOk());
+  EXPECT_EQ(out.plan(), v1::GROWTH);
+  EXPECT_EQ(out.display_name(), "A");
+  get.set_id(a.workspace.id() + 100);
+  EXPECT_THAT(server_.admin().GetWorkspace(Ctx(kTestAdminKey).get(), get, &out),
+              GrpcIs(grpc::StatusCode::NOT_FOUND));
+}
+
+}  // namespace
+}  // namespace segments::testing

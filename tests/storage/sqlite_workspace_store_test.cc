@@ -1,0 +1,518 @@
+#include "storage/sqlite_workspace_store.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/filter.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace segments {
+namespace {
+
+using ::segments::testing::IsOk;
+using ::segments::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = ::testing::TempDir() + "workspace_store_test_XXXXXX";
+    path_ = mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Runs `sql` on its own connection, behind the store's back.
+void RawExec(const std::string& path, const std::string& sql) {
+  ASSERT_OK_AND_ASSIGN(auto db, SqliteDb::Open(path, false, 1000));
+  ASSERT_OK(db->Exec(sql));
+}
+
+Contact FullContact(ContactId id) {
+  Contact c;
+  c.id = id;
+  c.email = absl::StrCat("user", id, "@example.com");
+  c.company = "Acme, \"Inc.\"";
+  c.job_title = "Head of 'Quotes' \\ Backslashes";
+  c.country = "DE";
+  c.city = "Zürich";
+  c.source = "import\nmultiline";
+  c.tags = {"a,b",
+            "[json]",
+            "back\\slash",
+            "emoji 🎉",
+            "quote\"d",
+            "tab\there",
+            std::string("ctl\x01", 4),
+            "ünï"};
+  std::sort(c.tags.begin(), c.tags.end());
+  c.lifecycle_stage = LifecycleStage::kSql;
+  c.lead_score = std::numeric_limits<int32_t>::min();
+  c.engagement_score = 100;
+  c.engagement_trend = EngagementTrend::kDeclining;
+  c.conversion_likelihood = ConversionLikelihood::kVeryLikely;
+  c.created_at = kMinTimestamp;  // 0001-01-01: a historical import
+  c.last_engaged_at = kMaxTimestamp;
+  return c;
+}
+
+Contact MinimalContact(ContactId id) {
+  Contact c;
+  c.id = id;
+  c.email = absl::StrCat("min", id, "@example.com");
+  c.created_at = -1;  // 1969-12-31T23:59:59Z
+  return c;
+}
+
+Filter MakeFilter() {
+  FilterSpec spec;
+  spec.match = 1;  // ALL
+  spec.conditions.push_back({"country", 1 /*EQUALS*/, {std::string("de")}});
+  spec.conditions.push_back(
+      {"tags", 14 /*HAS_ANY*/, {std::string("vip"), std::string("a,b")}});
+  spec.conditions.push_back({"lead_score", 9 /*GREATER_THAN*/, {int64_t{-5}}});
+  spec.conditions.push_back({"created_at",
+                             13 /*BETWEEN*/,
+                             {TimestampValue{-1000}, TimestampValue{1000}}});
+  absl::StatusOr<Filter> f = ValidateFilter(spec, "filter");
+  EXPECT_OK(f);
+  return f.ok() ? *f : Filter{};
+}
+
+SegmentRecord MakeSegment(SegmentId id) {
+  SegmentRecord s;
+  s.id = id;
+  s.display_name = absl::StrCat("Segment ", id, " — ünïcødé");
+  s.filter = MakeFilter();
+  s.state = SegmentState::kActive;
+  s.create_time = 1700000000;
+  s.update_time = 1700000100;
+  return s;
+}
+
+MembershipChange MakeChange(uint64_t seq) {
+  MembershipChange c;
+  c.sequence = seq;
+  c.segment_id = 1 + seq % 3;
+  c.contact_id = static_cast<ContactId>(100 + seq);
+  c.kind = seq % 2 ? ChangeKind::kEntered : ChangeKind::kLeft;
+  c.cause = static_cast<ChangeCause>(1 + seq % 5);
+  c.time = 1700000000 + static_cast<int64_t>(seq);
+  return c;
+}
+
+class SqliteWorkspaceStoreTest : public ::testing::Test {
+ protected:
+  std::string path() const { return dir_.path() + "/ws.db"; }
+  std::unique_ptr<SqliteWorkspaceStore> Open(SqliteOptions options = {}) {
+    absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>> s =
+        SqliteWorkspaceStore::Open(path(), options);
+    EXPECT_OK(s);
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+  // Everything the store holds, for before/after comparisons.
+  struct Snapshot {
+    WorkspaceData data;
+    std::vector<MembershipChange> changes;
+  };
+  Snapshot Read(SqliteWorkspaceStore& store) {
+    Snapshot s;
+    absl::StatusOr<WorkspaceData> data = store.Load();
+    EXPECT_OK(data);
+    if (data.ok()) s.data = *std::move(data);
+    absl::StatusOr<std::vector<MembershipChange>> changes =
+        store.ReadChanges(0, 1 << 20);
+    EXPECT_OK(changes);
+    if (changes.ok()) s.changes = *std::move(changes);
+    return s;
+  }
+  static void ExpectSame(const Snapshot& a, const Snapshot& b) {
+    EXPECT_EQ(a.data.contacts, b.data.contacts);
+    EXPECT_EQ(a.data.segments, b.data.segments);
+    EXPECT_EQ(a.data.counters, b.data.counters);
+    EXPECT_EQ(a.changes, b.changes);
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(SqliteWorkspaceStoreTest, NewStoreIsEmptyWithDefaultCounters) {
+  auto store = Open();
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  EXPECT_THAT(data.contacts, IsEmpty());
+  EXPECT_THAT(data.segments, IsEmpty());
+  EXPECT_EQ(data.counters, WorkspaceCounters{});
+  EXPECT_THAT(store->ReadChanges(0, 10), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, RoundTripsEveryContactFieldAcrossReopen) {
+  WorkspaceWrite w;
+  w.put_contacts = {MinimalContact(1), FullContact(2), MinimalContact(7)};
+  w.put_contacts[2].company = "x";  // one optional string set, the others unset
+  w.put_contacts[2].last_engaged_at = 0;  // the epoch is a value, not "unset"
+  w.put_contacts[2].lead_score = -1;
+  w.counters = {8, 1, 0};
+  ASSERT_OK(Open()->Commit(w));
+
+  auto store = Open();  // from disk
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  EXPECT_EQ(data.contacts, w.put_contacts);
+  EXPECT_EQ(data.counters, w.counters);
+  EXPECT_FALSE(data.contacts[0].last_engaged_at.has_value());
+  EXPECT_EQ(data.contacts[0].engagement_trend, EngagementTrend::kUnset);
+}
+
+TEST_F(SqliteWorkspaceStoreTest, LoadReturnsAscendingIds) {
+  auto store = Open();
+  WorkspaceWrite w;
+  for (ContactId id : {9u, 3u, 5u})
+    w.put_contacts.push_back(MinimalContact(id));
+  for (SegmentId id : {4u, 2u}) w.put_segments.push_back(MakeSegment(id));
+  ASSERT_OK(store->Commit(w));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_THAT(data.contacts, SizeIs(3));
+  EXPECT_EQ(data.contacts[0].id, 3u);
+  EXPECT_EQ(data.contacts[2].id, 9u);
+  ASSERT_THAT(data.segments, SizeIs(2));
+  EXPECT_EQ(data.segments[0].id, 2u);
+}
+
+TEST_F(SqliteWorkspaceStoreTest,
+       RoundTripsSegmentsWithFiltersAndFrozenMembers) {
+  SegmentRecord active = MakeSegment(1);
+  SegmentRecord restricted = MakeSegment(2);
+  restricted.state = SegmentState::kPlanRestricted;
+  restricted.frozen_members = std::string("\x3a\x30\0\0\x01\0\0\0\xff", 9);
+  restricted.frozen_as_of = 42;
+  WorkspaceWrite w;
+  w.put_segments = {active, restricted};
+  w.counters = {1, 3, 42};
+  ASSERT_OK(Open()->Commit(w));
+
+  auto store = Open();
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  EXPECT_EQ(data.segments, w.put_segments);
+  EXPECT_EQ(data.segments[1].frozen_members.size(), 9u);
+
+  // Replace by id: rename, new filter, back to active.
+  SegmentRecord updated = restricted;
+  updated.display_name = "renamed";
+  updated.state = SegmentState::kActive;
+  updated.frozen_members.clear();
+  updated.filter.match = Match::kAny;
+  WorkspaceWrite w2;
+  w2.put_segments = {updated};
+  w2.counters = w.counters;
+  ASSERT_OK(store->Commit(w2));
+  ASSERT_OK_AND_ASSIGN(data, Open()->Load());
+  EXPECT_THAT(data.segments, ElementsAre(active, updated));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, UpsertReplacesAndDeleteRemoves) {
+  auto store = Open();
+  WorkspaceWrite w;
+  w.put_contacts = {FullContact(1), MinimalContact(2), MinimalContact(3)};
+  w.put_segments = {MakeSegment(1), MakeSegment(2)};
+  ASSERT_OK(store->Commit(w));
+
+  Contact changed = FullContact(1);
+  changed.tags.clear();
+  changed.company.clear();
+  changed.last_engaged_at.reset();
+  changed.engagement_trend = EngagementTrend::kUnset;
+  WorkspaceWrite w2;
+  w2.put_contacts = {changed, MinimalContact(4)};
+  w2.deleted_contacts = {2, 4,
+                         99};  // 4: put and deleted in one write; 99: absent
+  w2.deleted_segments = {2, 77};
+  ASSERT_OK(store->Commit(w2));
+
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  EXPECT_THAT(data.contacts, ElementsAre(changed, MinimalContact(3)));
+  EXPECT_THAT(data.segments, ElementsAre(MakeSegment(1)));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, ChangeLogAppendsAndPages) {
+  auto store = Open();
+  uint64_t seq = 0;
+  for (int commit = 0; commit < 5; ++commit) {
+    WorkspaceWrite w;
+    for (int i = 0; i < 50; ++i) w.changes.push_back(MakeChange(++seq));
+    w.counters.last_sequence = seq;
+    ASSERT_OK(store->Commit(w));
+  }
+  std::vector<MembershipChange> all;
+  uint64_t after = 0;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto page, store->ReadChanges(after, 64));
+    if (page.empty()) break;
+    EXPECT_LE(page.size(), 64u);
+    after = page.back().sequence;
+    all.insert(all.end(), page.begin(), page.end());
+  }
+  ASSERT_THAT(all, SizeIs(250));
+  for (uint64_t i = 0; i < 250; ++i) EXPECT_EQ(all[i], MakeChange(i + 1));
+
+  EXPECT_THAT(store->ReadChanges(240, 100), IsOkAndHolds(SizeIs(10)));
+  EXPECT_THAT(store->ReadChanges(250, 100), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store->ReadChanges(0, 0), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store->ReadChanges(std::numeric_limits<uint64_t>::max(), 10),
+              IsOkAndHolds(IsEmpty()));
+  ASSERT_OK_AND_ASSIGN(
+      auto huge, store->ReadChanges(0, std::numeric_limits<size_t>::max()));
+  EXPECT_THAT(huge, SizeIs(250));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  EXPECT_EQ(data.counters.last_sequence, 250u);
+}
+
+TEST_F(SqliteWorkspaceStoreTest, CountersRoundTrip) {
+  WorkspaceWrite w;
+  w.counters.next_contact_id = std::numeric_limits<ContactId>::max();
+  w.counters.next_segment_id = uint64_t{1} << 40;
+  w.counters.last_sequence = (uint64_t{1} << 62) + 3;
+  ASSERT_OK(Open()->Commit(w));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  EXPECT_EQ(data.counters, w.counters);
+}
+
+TEST_F(SqliteWorkspaceStoreTest, FailedCommitLeavesEverythingAsBefore) {
+  auto store = Open();
+  WorkspaceWrite base;
+  base.put_contacts = {FullContact(1), MinimalContact(2)};
+  base.put_segments = {MakeSegment(1)};
+  base.changes = {MakeChange(1), MakeChange(2)};
+  base.counters = {3, 2, 2};
+  ASSERT_OK(store->Commit(base));
+  const Snapshot before = Read(*store);
+
+  // Touches every table, then fails on its last row: sequence 2 is taken.
+  WorkspaceWrite bad;
+  Contact changed = FullContact(1);
+  changed.email = "changed@example.com";
+  bad.put_contacts = {changed, MinimalContact(3)};
+  bad.deleted_contacts = {2};
+  bad.put_segments = {MakeSegment(2)};
+  bad.deleted_segments = {1};
+  bad.changes = {MakeChange(3), MakeChange(4), MakeChange(2)};
+  bad.counters = {4, 3, 4};
+  EXPECT_THAT(store->Commit(bad),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("UNIQUE constraint failed")));
+
+  ExpectSame(Read(*store), before);
+  auto reopened = Open();
+  ExpectSame(Read(*reopened), before);
+  reopened.reset();
+
+  // The store is still usable after the failure.
+  bad.changes.pop_back();
+  ASSERT_OK(store->Commit(bad));
+  const Snapshot after = Read(*store);
+  EXPECT_THAT(after.data.contacts, ElementsAre(changed, MinimalContact(3)));
+  EXPECT_THAT(after.changes, SizeIs(4));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, RefusesRecordsThatCouldNotBeLoaded) {
+  auto store = Open();
+  const Snapshot before = Read(*store);
+  auto expect_refused = [&](const WorkspaceWrite& w, const std::string& what) {
+    EXPECT_THAT(store->Commit(w),
+                StatusIs(absl::StatusCode::kInternal, HasSubstr(what)));
+    ExpectSame(Read(*store), before);
+  };
+  WorkspaceWrite w;
+  w.put_contacts = {MinimalContact(1), MinimalContact(2)};
+  w.put_contacts[1].lifecycle_stage = LifecycleStage::kUnspecified;
+  expect_refused(w, "contact 2: lifecycle_stage 0");
+  w.put_contacts[1] = MinimalContact(0);
+  expect_refused(w, "contact 0: id is 0");
+  w.put_contacts[1] = MinimalContact(2);
+  w.put_contacts[1].tags = {"b", "a"};
+  expect_refused(w, "not sorted");
+  w.put_contacts.pop_back();
+  w.changes = {MakeChange(1)};
+  w.changes[0].kind = static_cast<ChangeKind>(9);
+  expect_refused(w, "kind 9");
+  w.changes.clear();
+  w.put_segments = {MakeSegment(uint64_t{1} << 63)};
+  expect_refused(w, "out of range");
+}
+
+TEST_F(SqliteWorkspaceStoreTest, DamagedRowsAreDataLossNamingTheRow) {
+  {
+    auto store = Open();
+    WorkspaceWrite w;
+    w.put_contacts = {MinimalContact(1), MinimalContact(2)};
+    w.put_segments = {MakeSegment(5)};
+    w.changes = {MakeChange(1)};
+    ASSERT_OK(store->Commit(w));
+  }
+  RawExec(path(), "UPDATE contacts SET lifecycle_stage = 42 WHERE id = 2");
+  EXPECT_THAT(Open()->Load(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("contacts row id=2: lifecycle_stage 42")));
+  RawExec(path(),
+          "UPDATE contacts SET lifecycle_stage = 1, lead_score = 1099511627776 "
+          "WHERE id = 2");
+  EXPECT_THAT(
+      Open()->Load(),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("contacts row id=2: lead_score 1099511627776")));
+  RawExec(path(),
+          "UPDATE contacts SET lead_score = 0, tags = 'not json' WHERE id = 2");
+  EXPECT_THAT(Open()->Load(), StatusIs(absl::StatusCode::kDataLoss,
+                                       HasSubstr("contacts row id=2: tags")));
+  RawExec(path(), "UPDATE contacts SET tags = '[]' WHERE id = 2");
+  RawExec(path(), "UPDATE segments SET filter = x'00ff' WHERE id = 5");
+  EXPECT_THAT(Open()->Load(), StatusIs(absl::StatusCode::kDataLoss,
+                                       HasSubstr("segments row id=5")));
+  RawExec(path(), "DELETE FROM segments");
+  RawExec(path(), "DELETE FROM meta WHERE key = 'next_contact_id'");
+  EXPECT_THAT(Open()->Load(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("meta")));
+  RawExec(path(), "INSERT INTO meta VALUES ('next_contact_id', 3)");
+  EXPECT_OK(Open()->Load());
+  RawExec(path(), "UPDATE changes SET cause = 17");
+  EXPECT_THAT(Open()->ReadChanges(0, 10),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("changes row sequence=1")));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, SetsSchemaVersionAndRefusesNewer) {
+  Open().reset();
+  {
+    ASSERT_OK_AND_ASSIGN(auto db, SqliteDb::Open(path(), false, 1000));
+    ASSERT_OK_AND_ASSIGN(int64_t version, db->QueryInt("PRAGMA user_version"));
+    EXPECT_EQ(version, SqliteWorkspaceStore::SchemaVersion());
+    EXPECT_GE(version, 1);
+  }
+  RawExec(path(), absl::StrCat("PRAGMA user_version = ",
+                               SqliteWorkspaceStore::SchemaVersion() + 1));
+  EXPECT_THAT(
+      SqliteWorkspaceStore::Open(path(), {}),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, UsesWalAndTheRequestedSynchronousLevel) {
+  {
+    auto store = Open();
+    EXPECT_THAT(store->QueryPragma("journal_mode"),
+                IsOkAndHolds(std::string("wal")));
+    EXPECT_THAT(store->QueryPragma("synchronous"),
+                IsOkAndHolds(std::string("2")));
+  }
+  SqliteOptions normal;
+  normal.synchronous = SqliteOptions::Synchronous::kNormal;
+  auto store = Open(normal);
+  EXPECT_THAT(store->QueryPragma("synchronous"),
+              IsOkAndHolds(std::string("1")));
+  EXPECT_THAT(store->QueryPragma("busy_timeout"),
+              IsOkAndHolds(std::string("5000")));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, RefusesForeignFiles) {
+  std::ofstream(path()) << std::string(4096, 'z');
+  EXPECT_THAT(SqliteWorkspaceStore::Open(path(), {}),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, RefusesAnotherApplicationsDatabase) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto db, SqliteDb::Open(path(), true, 1000));
+    ASSERT_OK(
+        db->Exec("CREATE TABLE contacts (x); PRAGMA application_id = 7;"));
+  }
+  EXPECT_THAT(SqliteWorkspaceStore::Open(path(), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("application_id 7")));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, CommitsATenThousandContactBatchAtomically) {
+  auto store = Open();
+  WorkspaceWrite w;
+  for (ContactId id = 1; id <= 10000; ++id) {
+    w.put_contacts.push_back(id % 2 ? FullContact(id) : MinimalContact(id));
+  }
+  w.counters.next_contact_id = 10001;
+  ASSERT_OK(store->Commit(w));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  EXPECT_EQ(data.contacts, w.put_contacts);
+}
+
+TEST_F(SqliteWorkspaceStoreTest, ReadChangesWhileCommitting) {
+  auto store = Open();
+  constexpr int kCommits = 200;
+  constexpr int kPerCommit = 5;
+  constexpr uint64_t kTotal = kCommits * kPerCommit;
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      uint64_t after = 0;
+      while (after < kTotal && !failed) {
+        absl::StatusOr<std::vector<MembershipChange>> page =
+            store->ReadChanges(after, 37);
+        if (!page.ok()) {
+          ADD_FAILURE() << page.status();
+          failed = true;
+          return;
+        }
+        for (const MembershipChange& c : *page) {
+          // No gaps and no repeats: a reader sees whole commits in order.
+          if (c.sequence != after + 1 || !(c == MakeChange(c.sequence))) {
+            ADD_FAILURE() << "sequence " << c.sequence << " after " << after;
+            failed = true;
+            return;
+          }
+          after = c.sequence;
+        }
+      }
+    });
+  }
+  uint64_t seq = 0;
+  for (int i = 0; i < kCommits && !failed; ++i) {
+    WorkspaceWrite w;
+    w.put_contacts = {MinimalContact(static_cast<ContactId>(i + 1))};
+    for (int k = 0; k < kPerCommit; ++k) w.changes.push_back(MakeChange(++seq));
+    w.counters = {static_cast<ContactId>(i + 2), 1, seq};
+    const absl::Status status = store->Commit(w);
+    if (!status.ok()) {
+      ADD_FAILURE() << status;
+      failed = true;
+    }
+  }
+  for (auto& t : readers) t.join();
+  EXPECT_FALSE(failed);
+}
+
+}  // namespace
+}  // namespace segments
