@@ -97,7 +97,8 @@ absl::StatusOr<ContactFieldSet> ParseContactFieldMask(
 // Validates every field of `draft` that `fields` names and writes the
 // normalized values into `*out`, leaving the other fields of `*out` alone.
 // Violations are added under `path` (e.g. "contact" -> "contact.email").
-// `now` fills created_at when `fields` names it and the draft has none.
+// A draft without created_at leaves `out->created_at` as it is (an update never
+// resets it; a new contact is given `now` by NormalizeNewContact).
 void NormalizeContactFields(const ContactDraft& draft, ContactFieldSet fields,
                             std::string_view path, UnixSeconds now,
                             Contact* out, Violations* violations);

@@ -11,34 +11,9 @@
 #include "core/evaluator.h"
 #include "core/status_macros.h"
 #include "core/utf8.h"
+#include "core/workspace_internal.h"
 
 namespace segments {
-
-// A segment in memory: its stored record plus what is derived from it.
-struct Workspace::SegmentEntry {
-  SegmentRecord record;  // frozen_members is kept only while restricted
-  SegmentKind kind = SegmentKind::kStandard;
-  ContactFieldSet fields_read = 0;
-  Roaring members;
-  uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
-};
-
-// One contact's change: created (no before), updated, or deleted (no after).
-struct Workspace::ContactMutation {
-  ContactId id = 0;
-  std::optional<Contact> before;
-  std::optional<Contact> after;
-};
-
-// A write prepared under the read lock, committed, then applied to memory.
-struct Workspace::PreparedWrite {
-  WorkspaceWrite write;
-  std::vector<ContactMutation> contacts;
-  // Segment states to install (insert or replace by id), bitmaps final.
-  std::vector<std::unique_ptr<SegmentEntry>> segments;
-  std::vector<SegmentId> deleted_segments;
-  std::optional<Plan> plan;
-};
 
 namespace {
 
@@ -48,43 +23,8 @@ std::string NameKey(absl::string_view name) {
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
 }
 
-// The fields whose values differ between two versions of a contact.
-ContactFieldSet DiffFields(const Contact& a, const Contact& b) {
-  ContactFieldSet d = 0;
-  auto mark = [&d](bool differs, ContactField f) {
-    if (differs) d |= FieldBit(f);
-  };
-  mark(a.email != b.email, ContactField::kEmail);
-  mark(a.company != b.company, ContactField::kCompany);
-  mark(a.job_title != b.job_title, ContactField::kJobTitle);
-  mark(a.country != b.country, ContactField::kCountry);
-  mark(a.city != b.city, ContactField::kCity);
-  mark(a.source != b.source, ContactField::kSource);
-  mark(a.tags != b.tags, ContactField::kTags);
-  mark(a.lifecycle_stage != b.lifecycle_stage, ContactField::kLifecycleStage);
-  mark(a.lead_score != b.lead_score, ContactField::kLeadScore);
-  mark(a.engagement_score != b.engagement_score,
-       ContactField::kEngagementScore);
-  mark(a.engagement_trend != b.engagement_trend,
-       ContactField::kEngagementTrend);
-  mark(a.conversion_likelihood != b.conversion_likelihood,
-       ContactField::kConversionLikelihood);
-  mark(a.created_at != b.created_at, ContactField::kCreatedAt);
-  mark(a.last_engaged_at != b.last_engaged_at, ContactField::kLastEngagedAt);
-  return d;
-}
-
 absl::Status SegmentNotFound(SegmentId id) {
   return absl::NotFoundError(absl::StrCat("segment ", id, " not found"));
-}
-
-absl::Status ContactNotFound(ContactId id) {
-  return absl::NotFoundError(absl::StrCat("contact ", id, " not found"));
-}
-
-absl::Status DuplicateEmail(const std::string& email) {
-  return absl::AlreadyExistsError(
-      absl::StrCat("a contact with email ", email, " already exists"));
 }
 
 // Resolves a segment update mask: which of display_name / filter to replace.
@@ -172,208 +112,6 @@ absl::Status Workspace::Load() {
 Plan Workspace::plan() const {
   absl::ReaderMutexLock l(&mu_);
   return plan_;
-}
-
-// ---------------------------------------------------------------------------
-// Contacts
-
-absl::StatusOr<Contact> Workspace::CreateContact(const ContactDraft& draft) {
-  absl::MutexLock w(&write_mu_);
-  PreparedWrite p;
-  Contact contact;
-  {
-    absl::ReaderMutexLock l(&mu_);
-    const UnixSeconds now = clock_->Now();
-    ASSIGN_OR_RETURN(contact, NormalizeNewContact(draft, "contact", now));
-    if (index_.FindEmail(contact.email) != 0) {
-      return DuplicateEmail(contact.email);
-    }
-    if (counters_.next_contact_id == 0) {
-      return absl::ResourceExhaustedError(
-          "contact ids exhausted (limit 2^32-1 per workspace)");
-    }
-    contact.id = counters_.next_contact_id;
-    p.write.counters = counters_;
-    p.write.counters.next_contact_id = contact.id + 1;  // wraps to 0 at the end
-    PrepareContactWrite({{contact.id, std::nullopt, contact}}, now, &p);
-  }
-  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
-  return contact;
-}
-
-absl::StatusOr<Contact> Workspace::GetContact(ContactId id) const {
-  absl::ReaderMutexLock l(&mu_);
-  auto it = contacts_.find(id);
-  if (it == contacts_.end()) return ContactNotFound(id);
-  return it->second;
-}
-
-absl::StatusOr<Contact> Workspace::UpdateContact(
-    ContactId id, const ContactDraft& draft,
-    const std::vector<std::string>& mask_paths) {
-  ASSIGN_OR_RETURN(ContactFieldSet fields,
-                   ParseContactFieldMask(mask_paths, kMaskPath));
-  absl::MutexLock w(&write_mu_);
-  PreparedWrite p;
-  Contact updated;
-  {
-    absl::ReaderMutexLock l(&mu_);
-    auto it = contacts_.find(id);
-    if (it == contacts_.end()) return ContactNotFound(id);
-    const UnixSeconds now = clock_->Now();
-    updated = it->second;
-    Violations v;
-    NormalizeContactFields(draft, fields, "contact", now, &updated, &v);
-    RETURN_IF_ERROR(v.ToStatus());
-    updated.id = id;
-    if (updated == it->second) return updated;  // nothing changes
-    if (updated.email != it->second.email &&
-        index_.FindEmail(updated.email) != 0) {
-      return DuplicateEmail(updated.email);
-    }
-    p.write.counters = counters_;
-    PrepareContactWrite({{id, it->second, updated}}, now, &p);
-  }
-  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
-  return updated;
-}
-
-absl::Status Workspace::DeleteContact(ContactId id) {
-  absl::MutexLock w(&write_mu_);
-  PreparedWrite p;
-  {
-    absl::ReaderMutexLock l(&mu_);
-    auto it = contacts_.find(id);
-    if (it == contacts_.end()) return ContactNotFound(id);
-    p.write.counters = counters_;
-    PrepareContactWrite({{id, it->second, std::nullopt}}, clock_->Now(), &p);
-  }
-  return CommitAndApply(std::move(p));
-}
-
-absl::StatusOr<BatchUpsertResult> Workspace::BatchUpsertContacts(
-    const std::vector<ContactDraft>& drafts,
-    const std::vector<std::string>& mask_paths) {
-  if (drafts.size() > limits_.max_batch_contacts) {
-    return InvalidFieldError(
-        "contacts",
-        absl::StrCat("at most ", limits_.max_batch_contacts,
-                     " contacts per batch (limit max_batch_contacts); got ",
-                     drafts.size()));
-  }
-  ASSIGN_OR_RETURN(ContactFieldSet mask,
-                   ParseContactFieldMask(mask_paths, kMaskPath));
-  absl::MutexLock w(&write_mu_);
-  PreparedWrite p;
-  BatchUpsertResult result;
-  {
-    absl::ReaderMutexLock l(&mu_);
-    RETURN_IF_ERROR(PrepareBatch(drafts, mask, clock_->Now(), &p, &result));
-  }
-  if (p.contacts.empty()) return result;
-  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
-  return result;
-}
-
-absl::Status Workspace::PrepareBatch(const std::vector<ContactDraft>& drafts,
-                                     ContactFieldSet mask, UnixSeconds now,
-                                     PreparedWrite* p,
-                                     BatchUpsertResult* result) const {
-  // One mutation per distinct email; a later entry for the same email
-  // applies on top of the earlier one.
-  std::vector<ContactMutation> mutations;
-  absl::flat_hash_map<std::string, size_t> by_email;  // -> index in mutations
-  WorkspaceCounters counters = counters_;
-  Violations v;
-  result->contacts.reserve(drafts.size());
-  for (size_t i = 0; i < drafts.size(); ++i) {
-    const std::string path = absl::StrCat("contacts[", i, "]");
-    const size_t violations_before = v.list().size();
-    std::string email =
-        absl::AsciiStrToLower(absl::StripAsciiWhitespace(drafts[i].email));
-    Contact next;
-    auto pending = by_email.find(email);
-    const ContactId stored = index_.FindEmail(email);
-    if (pending != by_email.end()) {
-      next = *mutations[pending->second].after;
-      NormalizeContactFields(drafts[i], mask, path, now, &next, &v);
-    } else if (stored != 0) {
-      next = contacts_.at(stored);
-      NormalizeContactFields(drafts[i], mask, path, now, &next, &v);
-    } else {
-      next.created_at = now;
-      NormalizeContactFields(drafts[i], kAllContactFields, path, now, &next,
-                             &v);
-    }
-    if (v.list().size() != violations_before) {
-      result->contacts.emplace_back();
-      continue;
-    }
-    next.email = email;  // the key of the upsert, whatever the mask says
-    if (pending != by_email.end()) {
-      next.id = mutations[pending->second].id;
-      mutations[pending->second].after = next;
-      ++result->updated;
-    } else if (stored != 0) {
-      next.id = stored;
-      by_email[email] = mutations.size();
-      mutations.push_back({next.id, contacts_.at(next.id), next});
-      ++result->updated;
-    } else {
-      if (counters.next_contact_id == 0) {
-        return absl::ResourceExhaustedError(
-            "contact ids exhausted (limit 2^32-1 per workspace)");
-      }
-      next.id = counters.next_contact_id++;
-      by_email[email] = mutations.size();
-      mutations.push_back({next.id, std::nullopt, next});
-      ++result->created;
-    }
-    result->contacts.push_back(next);
-  }
-  RETURN_IF_ERROR(v.ToStatus());
-  // Entries that change nothing are not written.
-  mutations.erase(std::remove_if(mutations.begin(), mutations.end(),
-                                 [](const ContactMutation& m) {
-                                   return m.before.has_value() &&
-                                          *m.before == *m.after;
-                                 }),
-                  mutations.end());
-  p->write.counters = counters;
-  PrepareContactWrite(std::move(mutations), now, p);
-  return absl::OkStatus();
-}
-
-void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
-                                    UnixSeconds now, PreparedWrite* p) const {
-  uint64_t& sequence = p->write.counters.last_sequence;
-  for (const ContactMutation& m : mutations) {
-    if (m.after.has_value()) {
-      p->write.put_contacts.push_back(*m.after);
-    } else {
-      p->write.deleted_contacts.push_back(m.id);
-    }
-    const ContactFieldSet changed = m.before.has_value() && m.after.has_value()
-                                        ? DiffFields(*m.before, *m.after)
-                                        : kAllContactFields;
-    const ChangeCause cause = m.after.has_value()
-                                  ? ChangeCause::kContactChanged
-                                  : ChangeCause::kContactDeleted;
-    for (const auto& [sid, s] : segments_) {
-      // Restricted segments are frozen; unaffected ones cannot change.
-      if (s->record.state != SegmentState::kActive ||
-          (s->fields_read & changed) == 0)
-        continue;
-      const bool was = m.before.has_value() && s->members.contains(m.id);
-      const bool is =
-          m.after.has_value() && FilterMatches(s->record.filter, *m.after, now);
-      if (was == is) continue;
-      p->write.changes.push_back({++sequence, sid, m.id,
-                                  is ? ChangeKind::kEntered : ChangeKind::kLeft,
-                                  cause, now});
-    }
-  }
-  p->contacts = std::move(mutations);
 }
 
 // ---------------------------------------------------------------------------
@@ -709,10 +447,11 @@ void Workspace::Apply(PreparedWrite p) {
 // Helpers
 
 Roaring Workspace::Evaluate(const Filter& filter, UnixSeconds now) const {
-  const auto& contacts = contacts_;
+  // The index calls back only while this call holds mu_.
+  const auto* contacts = &contacts_;
   return index_.Evaluate(
       filter, now,
-      [&contacts](ContactId id) -> const Contact& { return contacts.at(id); });
+      [contacts](ContactId id) -> const Contact& { return contacts->at(id); });
 }
 
 std::vector<const Workspace::SegmentEntry*> Workspace::SegmentsReading(

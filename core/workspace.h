@@ -14,6 +14,7 @@
 #define SEGMENTS_CORE_WORKSPACE_H_
 
 #include <array>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -144,6 +145,8 @@ class Workspace {
   struct SegmentEntry;
   struct ContactMutation;
   struct PreparedWrite;
+  struct Overlay;
+  struct WriteRequest;
 
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
             const Clock* clock, const Limits& limits);
@@ -153,16 +156,36 @@ class Workspace {
   // commits).
   absl::Status Load() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
 
-  // Fills `p` with the rows and membership changes of `mutations`.
-  void PrepareContactWrite(std::vector<ContactMutation> mutations,
-                           UnixSeconds now, PreparedWrite* p) const
+  // Contact writes arriving together are group-committed: they queue, and
+  // the first in line prepares every queued write (each against memory as
+  // the earlier ones leave it), commits them in one store transaction, then
+  // applies them in order. See workspace_contacts.cc.
+  absl::Status SubmitContactWrite(WriteRequest* request)
+      ABSL_LOCKS_EXCLUDED(queue_mu_, write_mu_, mu_);
+  void CommitGroup(const std::vector<WriteRequest*>& group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status PrepareRequest(WriteRequest* request, UnixSeconds now,
+                              const Overlay& overlay, PreparedWrite* p) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status PrepareUpdate(WriteRequest* request, UnixSeconds now,
+                             const Overlay& overlay, PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Prepares the batch's mutations, one per distinct contact, and the
   // per-entry results.
-  absl::Status PrepareBatch(const std::vector<ContactDraft>& drafts,
-                            ContactFieldSet mask, UnixSeconds now,
-                            PreparedWrite* p, BatchUpsertResult* result) const
+  absl::Status PrepareBatch(WriteRequest* request, UnixSeconds now,
+                            const Overlay& overlay, PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Fills `p` with the rows and membership changes of `mutations`.
+  void PrepareContactWrite(std::vector<ContactMutation> mutations,
+                           UnixSeconds now, const Overlay& overlay,
+                           PreparedWrite* p) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Memory as the overlay's writes leave it.
+  const Contact* LookupContact(const Overlay& overlay, ContactId id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  ContactId LookupEmail(const Overlay& overlay, const std::string& email) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  static void RecordInOverlay(const PreparedWrite& p, Overlay* overlay);
   // Validates a draft's name and/or filter; every violation at once.
   absl::StatusOr<Filter> ValidateSegmentDraft(const SegmentDraft& draft,
                                               bool check_name,
@@ -200,6 +223,11 @@ class Workspace {
   const Clock* const clock_;
   const Limits limits_;
   const std::unique_ptr<WorkspaceStore> store_;
+
+  // The group-commit queue of contact writes; its front is the leader.
+  absl::Mutex queue_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
+  absl::CondVar queue_cv_;
+  std::deque<WriteRequest*> queue_ ABSL_GUARDED_BY(queue_mu_);
 
   // Serializes writers; held across validate, commit and apply.
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);

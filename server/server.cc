@@ -81,14 +81,15 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   s->options_ = std::move(options);
   const ServerOptions& o = s->options_;
 
+  // The flags are checked before anything is created on disk.
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   Credentials(o));
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);
   if (ec) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot create data directory ", o.data_dir, ": ", ec.message()));
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                   Credentials(o));
 
   const Clock* clock = o.clock;
   if (clock == nullptr) {

@@ -1,7 +1,8 @@
 // One workspace's data in its own SQLite database file (WAL mode): tables
 // contacts (a column per field; unset optional fields are NULL; tags as a
 // JSON array, see tags_codec.h), segments (filter via EncodeFilter), changes
-// (the membership change log, keyed by sequence) and meta (the counters).
+// (the membership change log, keyed by sequence) and meta (the counters);
+// see workspace_rows.h.
 //
 // Commit writes a whole WorkspaceWrite in one BEGIN IMMEDIATE transaction:
 // puts first, then deletes (so an id both put and deleted by one write ends

@@ -2,6 +2,7 @@
 // the status code, the google.rpc.BadRequest field path read from the error
 // details, and that nothing changed (contacts, segments and counts as before).
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -150,6 +151,8 @@ struct ContactCase {
   const char* field;  // under "contact." / "contacts[i]."
 };
 
+void PrintTo(const ContactCase& c, std::ostream* os) { *os << c.name; }
+
 class ContactRuleTest : public ValidationTest,
                         public ::testing::WithParamInterface<ContactCase> {};
 
@@ -286,6 +289,8 @@ struct FilterCase {
   std::function<v1::Filter()> filter;
   const char* field;  // under "segment.filter"
 };
+
+void PrintTo(const FilterCase& c, std::ostream* os) { *os << c.name; }
 
 class FilterRuleTest : public ValidationTest,
                        public ::testing::WithParamInterface<FilterCase> {};

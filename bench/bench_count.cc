@@ -1,0 +1,161 @@
+// Count: in-process (Workspace::CountMembers, the cached cardinality) and over
+// gRPC on loopback beside grpc.health.v1.Health/Check, the cheapest RPC the
+// same server answers. Goals (issue 4): in-process under 100 ns; count RPC
+// p50 within 1.2x of the empty RPC.
+//
+//   build-bench/bench/bench_count
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bench/engine_fixture.h"
+#include "bench/grpc_fixture.h"
+#include "bench/sqlite_dataset.h"
+#include "bench/stats.h"
+#include "benchmark/benchmark.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "segments/v1/segments.grpc.pb.h"
+
+namespace segments::bench {
+namespace {
+
+constexpr size_t kSegments = 200;
+
+void BM_CountInProcess(benchmark::State& state) {
+  Workspace& ws = EngineWorkspace(BenchContacts());
+  absl::StatusOr<std::vector<SegmentId>> ids =
+      EnsureSegmentCount(ws, static_cast<size_t>(state.range(0)));
+  if (!ids.ok() || ids->empty()) {
+    state.SkipWithError("cannot create the segments");
+    return;
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<MemberCount> count = ws.CountMembers((*ids)[i]);
+    benchmark::DoNotOptimize(count);
+    if (++i == ids->size()) i = 0;
+  }
+  state.counters["contacts"] = static_cast<double>(BenchContacts());
+}
+BENCHMARK(BM_CountInProcess)->ArgName("segments")->Arg(kSegments);
+
+// The server of the RPC benchmarks: the cached dataset of BenchContacts()
+// contacts and 200 segments (ids 1..200), served as it is (read-only use).
+struct RpcFixture {
+  std::unique_ptr<BenchServer> server;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health;
+  std::unique_ptr<v1::SegmentService::Stub> segments;
+};
+
+RpcFixture* Rpc() {
+  static RpcFixture* const fixture = [] {
+    auto* f = new RpcFixture();
+    absl::StatusOr<CachedDataset> data =
+        EnsureServerDataset(BenchContacts(), kSegments);
+    if (!data.ok()) {
+      Progress(data.status().ToString());
+      return f;
+    }
+    const int64_t start = NowNs();
+    absl::StatusOr<std::unique_ptr<BenchServer>> server = BenchServer::Start(
+        data->path, SqliteOptions::Synchronous::kFull, /*owns_dir=*/false);
+    if (!server.ok()) {
+      Progress(server.status().ToString());
+      return f;
+    }
+    Progress(absl::StrCat("server up in ", SecondsSince(start), " s"));
+    f->server = *std::move(server);
+    f->channel = f->server->NewChannel(0);
+    f->health = grpc::health::v1::Health::NewStub(f->channel);
+    f->segments = v1::SegmentService::NewStub(f->channel);
+    return f;
+  }();
+  return fixture;
+}
+
+// Both calls carry the same authorization header (the health service ignores
+// it), so the requests differ only in what the server does with them.
+grpc::Status HealthCheck(RpcFixture& f) {
+  grpc::ClientContext context;
+  Authorize(context);
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  return f.health->Check(&context, request, &response);
+}
+
+grpc::Status CountRpc(RpcFixture& f, SegmentId id, uint64_t* members) {
+  grpc::ClientContext context;
+  Authorize(context);
+  v1::CountSegmentMembersRequest request;
+  request.set_segment_id(id);
+  v1::CountSegmentMembersResponse response;
+  grpc::Status status =
+      f.segments->CountSegmentMembers(&context, request, &response);
+  *members = response.member_count();
+  return status;
+}
+
+void BM_RpcHealthCheck(benchmark::State& state) {
+  RpcFixture& f = *Rpc();
+  if (f.server == nullptr) return state.SkipWithError("no server");
+  Latencies latencies;
+  for (auto _ : state) {
+    const int64_t t0 = NowNs();
+    grpc::Status status = HealthCheck(f);
+    latencies.Add(NowNs() - t0);
+    if (!status.ok()) return state.SkipWithError("health check failed");
+  }
+  ReportPercentiles(state, latencies, "");
+}
+BENCHMARK(BM_RpcHealthCheck)->UseRealTime()->MinTime(2);
+
+void BM_RpcCount(benchmark::State& state) {
+  RpcFixture& f = *Rpc();
+  if (f.server == nullptr) return state.SkipWithError("no server");
+  Latencies latencies;
+  SegmentId id = 1;
+  uint64_t members = 0;
+  for (auto _ : state) {
+    const int64_t t0 = NowNs();
+    grpc::Status status = CountRpc(f, id, &members);
+    latencies.Add(NowNs() - t0);
+    if (!status.ok()) return state.SkipWithError("count failed");
+    benchmark::DoNotOptimize(members);
+    id = id % kSegments + 1;
+  }
+  ReportPercentiles(state, latencies, "");
+}
+BENCHMARK(BM_RpcCount)->UseRealTime()->MinTime(2);
+
+// The goal's figure: both RPCs alternated in one loop, so machine noise hits
+// them alike; ratio = count p50 / health p50.
+void BM_RpcCountBesideHealth(benchmark::State& state) {
+  RpcFixture& f = *Rpc();
+  if (f.server == nullptr) return state.SkipWithError("no server");
+  Latencies health, count;
+  SegmentId id = 1;
+  uint64_t members = 0;
+  for (auto _ : state) {
+    int64_t t0 = NowNs();
+    grpc::Status h = HealthCheck(f);
+    int64_t t1 = NowNs();
+    grpc::Status c = CountRpc(f, id, &members);
+    int64_t t2 = NowNs();
+    if (!h.ok() || !c.ok()) return state.SkipWithError("RPC failed");
+    health.Add(t1 - t0);
+    count.Add(t2 - t1);
+    id = id % kSegments + 1;
+  }
+  const double health_p50 = health.PercentileUs(50);
+  const double count_p50 = count.PercentileUs(50);
+  ReportPercentiles(state, health, "health_");
+  ReportPercentiles(state, count, "count_");
+  state.counters["ratio_p50"] = health_p50 > 0 ? count_p50 / health_p50 : 0;
+}
+BENCHMARK(BM_RpcCountBesideHealth)->UseRealTime()->MinTime(5);
+
+}  // namespace
+}  // namespace segments::bench

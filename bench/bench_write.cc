@@ -1,0 +1,184 @@
+// Writes end to end, through gRPC into the SQLite store:
+// - BM_BatchUpsert: batches of 10,000 new contacts, contacts/s, with
+//   synchronous FULL and NORMAL, into an empty workspace (base:0) and into the
+//   cached workspace of BenchContacts() contacts and 200 segments (base:1,
+//   where every new contact is evaluated against the segments and its
+//   entries are logged). Goal (issue 4): >= 100k/s NORMAL, >= 50k/s FULL.
+// - BM_ConcurrentUpdates: 1 or 16 clients, each on its own connection,
+//   sending single-contact lead_score updates as fast as they are answered;
+//   total updates/s. With group commit, 16 clients should share fsyncs.
+//   It uses only the public API, so it runs the same before and after group
+//   commit.
+// Every run works on its own copy of the dataset, removed afterwards.
+//
+//   build-bench/bench/bench_write
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "bench/dataset.h"
+#include "bench/engine_fixture.h"
+#include "bench/grpc_fixture.h"
+#include "bench/sqlite_dataset.h"
+#include "bench/stats.h"
+#include "benchmark/benchmark.h"
+
+namespace segments::bench {
+namespace {
+
+constexpr size_t kSegments = 200;
+constexpr int kBatch = 10000;
+
+SqliteOptions::Synchronous SyncOf(int64_t arg) {
+  return arg == 0 ? SqliteOptions::Synchronous::kFull
+                  : SqliteOptions::Synchronous::kNormal;
+}
+
+// The server of the current run, started by Setup and stopped by Teardown.
+struct WriteFixture {
+  std::unique_ptr<BenchServer> server;
+  uint64_t contacts = 0;  // in the workspace when the run started
+  std::string scratch;    // holds data/; removed with the fixture
+  std::string error;      // non-empty when the server could not start
+};
+WriteFixture* g_fixture = nullptr;
+
+// A copy of the cached dataset (`with_data`: BenchContacts() contacts and
+// 200 segments; else an empty workspace) served with `sync`.
+void StartServer(bool with_data, SqliteOptions::Synchronous sync) {
+  g_fixture = new WriteFixture();
+  const size_t contacts = with_data ? BenchContacts() : 0;
+  absl::StatusOr<CachedDataset> data =
+      EnsureServerDataset(contacts, with_data ? kSegments : 0);
+  absl::StatusOr<std::string> scratch = MakeScratchDir("write");
+  if (!data.ok() || !scratch.ok()) {
+    g_fixture->error =
+        !data.ok() ? data.status().ToString() : scratch.status().ToString();
+    return;
+  }
+  g_fixture->scratch = *scratch;
+  const std::string dir = *scratch + "/data";
+  const int64_t start = NowNs();
+  if (absl::Status s = CopyTree(data->path, dir); !s.ok()) {
+    g_fixture->error = s.ToString();
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<BenchServer>> server =
+      BenchServer::Start(dir, sync, /*owns_dir=*/false);
+  if (!server.ok()) {
+    g_fixture->error = server.status().ToString();
+    return;
+  }
+  Progress(absl::StrCat("copied and opened ", contacts, " contacts in ",
+                        SecondsSince(start), " s"));
+  g_fixture->server = *std::move(server);
+  g_fixture->contacts = contacts;
+}
+
+void StopServer() {
+  if (g_fixture == nullptr) return;
+  g_fixture->server.reset();
+  if (!g_fixture->scratch.empty()) RemoveTree(g_fixture->scratch);
+  delete g_fixture;
+  g_fixture = nullptr;
+}
+
+void SetupBatch(const benchmark::State& state) {
+  StartServer(state.range(1) == 1, SyncOf(state.range(0)));
+}
+void TeardownAny(const benchmark::State&) { StopServer(); }
+
+void BM_BatchUpsert(benchmark::State& state) {
+  if (g_fixture->server == nullptr) {
+    return state.SkipWithError(g_fixture->error.c_str());
+  }
+  state.SetLabel(absl::StrCat(state.range(0) == 0 ? "FULL" : "NORMAL",
+                              state.range(1) == 1 ? ", 200 segments" : ""));
+  auto stub = v1::ContactService::NewStub(g_fixture->server->NewChannel(0));
+  const ContactGenerator gen;
+  uint64_t next = g_fixture->contacts;  // generator index of the next contact
+  Latencies latencies;
+  for (auto _ : state) {
+    state.PauseTiming();
+    v1::BatchUpsertContactsRequest request;
+    for (int i = 0; i < kBatch; ++i) {
+      DraftToProto(gen.Make(next++), request.add_contacts());
+    }
+    v1::BatchUpsertContactsResponse response;
+    grpc::ClientContext context;
+    Authorize(context);
+    state.ResumeTiming();
+    const int64_t t0 = NowNs();
+    grpc::Status status =
+        stub->BatchUpsertContacts(&context, request, &response);
+    latencies.Add(NowNs() - t0);
+    if (!status.ok()) {
+      return state.SkipWithError(status.error_message().c_str());
+    }
+    if (response.created_count() != kBatch) {
+      return state.SkipWithError("contacts were not all created");
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.counters["batch_p50_ms"] = latencies.PercentileUs(50) / 1000;
+}
+BENCHMARK(BM_BatchUpsert)
+    ->ArgNames({"normal", "base"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->Setup(SetupBatch)
+    ->Teardown(TeardownAny)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5);
+
+void SetupConcurrent(const benchmark::State& state) {
+  StartServer(/*with_data=*/true, SyncOf(state.range(0)));
+}
+
+void BM_ConcurrentUpdates(benchmark::State& state) {
+  if (g_fixture->server == nullptr) {
+    return state.SkipWithError(g_fixture->error.c_str());
+  }
+  state.SetLabel(state.range(0) == 0 ? "FULL" : "NORMAL");
+  // Each client has its own connection.
+  auto stub = v1::ContactService::NewStub(
+      g_fixture->server->NewChannel(state.thread_index()));
+  const ContactGenerator gen;
+  Rng rng(1000 + static_cast<uint64_t>(state.thread_index()));
+  const uint64_t contacts = g_fixture->contacts;
+  Latencies latencies;
+  for (auto _ : state) {
+    v1::UpdateContactRequest request;
+    request.mutable_contact()->set_id(1 + rng.Below(contacts));
+    request.mutable_contact()->set_lead_score(
+        static_cast<int32_t>(gen.RandomLeadScore(rng)));
+    request.mutable_update_mask()->add_paths("lead_score");
+    v1::Contact response;
+    grpc::ClientContext context;
+    Authorize(context);
+    const int64_t t0 = NowNs();
+    grpc::Status status = stub->UpdateContact(&context, request, &response);
+    latencies.Add(NowNs() - t0);
+    if (!status.ok()) {
+      return state.SkipWithError(status.error_message().c_str());
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  ReportPercentiles(state, latencies, "");
+}
+BENCHMARK(BM_ConcurrentUpdates)
+    ->ArgName("normal")
+    ->Arg(0)
+    ->Arg(1)
+    ->Setup(SetupConcurrent)
+    ->Teardown(TeardownAny)
+    ->Threads(1)
+    ->Threads(16)
+    ->UseRealTime()
+    ->MinTime(5);
+
+}  // namespace
+}  // namespace segments::bench

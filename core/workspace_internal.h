@@ -1,0 +1,72 @@
+// Private pieces of Workspace shared by workspace.cc (segments, plans,
+// commit and apply) and workspace_contacts.cc (contact writes and their group
+// commit). Not part of the core's interface.
+#ifndef SEGMENTS_CORE_WORKSPACE_INTERNAL_H_
+#define SEGMENTS_CORE_WORKSPACE_INTERNAL_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/workspace.h"
+
+namespace segments {
+
+// A segment in memory: its stored record plus what is derived from it.
+struct Workspace::SegmentEntry {
+  SegmentRecord record;  // frozen_members is kept only while restricted
+  SegmentKind kind = SegmentKind::kStandard;
+  ContactFieldSet fields_read = 0;
+  Roaring members;
+  uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
+};
+
+// One contact's change: created (no before), updated, or deleted (no after).
+struct Workspace::ContactMutation {
+  ContactId id = 0;
+  std::optional<Contact> before;
+  std::optional<Contact> after;
+};
+
+// A write prepared under the read lock, committed, then applied to memory.
+struct Workspace::PreparedWrite {
+  WorkspaceWrite write;
+  std::vector<ContactMutation> contacts;
+  // Segment states to install (insert or replace by id), bitmaps final.
+  std::vector<std::unique_ptr<SegmentEntry>> segments;
+  std::vector<SegmentId> deleted_segments;
+  std::optional<Plan> plan;
+};
+
+// What the writes prepared earlier in the same commit group will change:
+// later writes of the group are prepared against memory as these leave it.
+struct Workspace::Overlay {
+  absl::flat_hash_map<ContactId, std::optional<Contact>>
+      contacts;                                        // nullopt: deleted
+  absl::flat_hash_map<std::string, ContactId> emails;  // 0: freed
+  absl::flat_hash_map<std::pair<SegmentId, ContactId>, bool> membership;
+  WorkspaceCounters counters;
+};
+
+// A contact write waiting in the group-commit queue.
+struct Workspace::WriteRequest {
+  enum class Kind { kCreate, kUpdate, kDelete, kBatch };
+  explicit WriteRequest(Kind k) : kind(k) {}
+  const Kind kind;
+  ContactId id = 0;                                   // update, delete
+  const ContactDraft* draft = nullptr;                // create, update
+  const std::vector<ContactDraft>* drafts = nullptr;  // batch
+  ContactFieldSet fields = kAllContactFields;         // update, batch mask
+  // Results, valid once done.
+  absl::Status status;
+  Contact contact;          // create, update
+  BatchUpsertResult batch;  // batch
+  bool done = false;
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_CORE_WORKSPACE_INTERNAL_H_

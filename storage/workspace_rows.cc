@@ -1,0 +1,288 @@
+#include "storage/workspace_rows.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "core/filter_codec.h"
+#include "storage/record_checks.h"
+#include "storage/tags_codec.h"
+
+namespace segments {
+
+const std::vector<const char*>& WorkspaceMigrations() {
+  // Append only; never edit a step that has shipped.
+  static const auto* const kMigrations = new std::vector<const char*>{
+      // 0 -> 1: the initial schema.
+      R"sql(
+        CREATE TABLE contacts (
+          id INTEGER PRIMARY KEY,
+          email TEXT NOT NULL,
+          company TEXT,
+          job_title TEXT,
+          country TEXT,
+          city TEXT,
+          source TEXT,
+          tags TEXT NOT NULL,
+          lifecycle_stage INTEGER NOT NULL,
+          lead_score INTEGER NOT NULL,
+          engagement_score INTEGER NOT NULL,
+          engagement_trend INTEGER,
+          conversion_likelihood INTEGER,
+          created_at INTEGER NOT NULL,
+          last_engaged_at INTEGER
+        ) STRICT;
+        CREATE TABLE segments (
+          id INTEGER PRIMARY KEY,
+          display_name TEXT NOT NULL,
+          filter BLOB NOT NULL,
+          state INTEGER NOT NULL,
+          create_time INTEGER NOT NULL,
+          update_time INTEGER NOT NULL,
+          frozen_members BLOB NOT NULL,
+          frozen_as_of INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE changes (
+          sequence INTEGER PRIMARY KEY,
+          segment_id INTEGER NOT NULL,
+          contact_id INTEGER NOT NULL,
+          kind INTEGER NOT NULL,
+          cause INTEGER NOT NULL,
+          time INTEGER NOT NULL
+        ) STRICT;
+        CREATE TABLE meta (
+          key TEXT PRIMARY KEY,
+          value INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO meta (key, value) VALUES
+          ('next_contact_id', 1), ('next_segment_id', 1), ('last_sequence', 0);
+      )sql",
+  };
+  return *kMigrations;
+}
+
+// clang-format off
+const char kSelectContactsSql[] =
+    "SELECT id, email, company, job_title, country, city, source, tags, "
+    "lifecycle_stage, lead_score, engagement_score, engagement_trend, "
+    "conversion_likelihood, created_at, last_engaged_at "
+    "FROM contacts ORDER BY id";
+const char kUpsertContactSql[] =
+    "INSERT INTO contacts (id, email, company, job_title, country, city, "
+    "source, tags, lifecycle_stage, lead_score, engagement_score, "
+    "engagement_trend, conversion_likelihood, created_at, last_engaged_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    "email = excluded.email, company = excluded.company, "
+    "job_title = excluded.job_title, country = excluded.country, "
+    "city = excluded.city, source = excluded.source, tags = excluded.tags, "
+    "lifecycle_stage = excluded.lifecycle_stage, "
+    "lead_score = excluded.lead_score, "
+    "engagement_score = excluded.engagement_score, "
+    "engagement_trend = excluded.engagement_trend, "
+    "conversion_likelihood = excluded.conversion_likelihood, "
+    "created_at = excluded.created_at, "
+    "last_engaged_at = excluded.last_engaged_at";
+const char kDeleteContactSql[] = "DELETE FROM contacts WHERE id = ?1";
+const char kSelectSegmentsSql[] =
+    "SELECT id, display_name, filter, state, create_time, update_time, "
+    "frozen_members, frozen_as_of FROM segments ORDER BY id";
+const char kUpsertSegmentSql[] =
+    "INSERT INTO segments (id, display_name, filter, state, create_time, "
+    "update_time, frozen_members, frozen_as_of) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    "display_name = excluded.display_name, filter = excluded.filter, "
+    "state = excluded.state, create_time = excluded.create_time, "
+    "update_time = excluded.update_time, "
+    "frozen_members = excluded.frozen_members, "
+    "frozen_as_of = excluded.frozen_as_of";
+const char kDeleteSegmentSql[] = "DELETE FROM segments WHERE id = ?1";
+const char kSelectChangesSql[] =
+    "SELECT sequence, segment_id, contact_id, kind, cause, time "
+    "FROM changes WHERE sequence > ?1 ORDER BY sequence LIMIT ?2";
+const char kInsertChangeSql[] =
+    "INSERT INTO changes (sequence, segment_id, contact_id, kind, cause, time) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const char kSelectMetaSql[] = "SELECT key, value FROM meta";
+const char kPutMetaSql[] =
+    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+// clang-format on
+
+const char kNextContactIdKey[] = "next_contact_id";
+const char kNextSegmentIdKey[] = "next_segment_id";
+const char kLastSequenceKey[] = "last_sequence";
+
+namespace {
+
+bool FitsInt32(int64_t v) {
+  return v >= std::numeric_limits<int32_t>::min() &&
+         v <= std::numeric_limits<int32_t>::max();
+}
+
+// Unset optional strings and enums are stored as NULL.
+void BindOptionalText(int index, const std::string& value, SqliteStatement* s) {
+  if (value.empty()) {
+    s->BindNull(index);
+  } else {
+    s->BindText(index, value);
+  }
+}
+void BindOptionalEnum(int index, int value, SqliteStatement* s) {
+  if (value == 0) {
+    s->BindNull(index);
+  } else {
+    s->BindInt(index, value);
+  }
+}
+
+}  // namespace
+
+void BindContact(const Contact& c, std::string* tags_buffer,
+                 SqliteStatement* s) {
+  s->BindInt(1, c.id);
+  s->BindText(2, c.email);
+  BindOptionalText(3, c.company, s);
+  BindOptionalText(4, c.job_title, s);
+  BindOptionalText(5, c.country, s);
+  BindOptionalText(6, c.city, s);
+  BindOptionalText(7, c.source, s);
+  EncodeTags(c.tags, tags_buffer);
+  s->BindText(8, *tags_buffer);
+  s->BindInt(9, static_cast<int>(c.lifecycle_stage));
+  s->BindInt(10, c.lead_score);
+  s->BindInt(11, c.engagement_score);
+  BindOptionalEnum(12, static_cast<int>(c.engagement_trend), s);
+  BindOptionalEnum(13, static_cast<int>(c.conversion_likelihood), s);
+  s->BindInt(14, c.created_at);
+  if (c.last_engaged_at.has_value()) {
+    s->BindInt(15, *c.last_engaged_at);
+  } else {
+    s->BindNull(15);
+  }
+}
+
+std::string DecodeContact(const SqliteStatement& s, Contact* c) {
+  const int64_t id = s.ColumnInt(0);
+  if (id < 1 || id > std::numeric_limits<ContactId>::max()) {
+    return "id is out of range";
+  }
+  c->id = static_cast<ContactId>(id);
+  std::string* const strings[] = {&c->email,   &c->company, &c->job_title,
+                                  &c->country, &c->city,    &c->source};
+  for (int i = 0; i < 6; ++i) {
+    const std::string_view v = s.ColumnText(1 + i);  // NULL reads as ""
+    strings[i]->assign(v.data(), v.size());
+  }
+  if (!DecodeTags(s.ColumnText(7), &c->tags)) return "tags do not decode";
+  static constexpr const char* kIntColumns[5] = {
+      "lifecycle_stage", "lead_score", "engagement_score", "engagement_trend",
+      "conversion_likelihood"};
+  int64_t ints[5];
+  for (int i = 0; i < 5; ++i) {
+    ints[i] = s.ColumnInt(8 + i);  // NULL reads as 0 (unset)
+    if (!FitsInt32(ints[i])) {
+      return absl::StrCat(kIntColumns[i], " ", ints[i], " is out of range");
+    }
+  }
+  c->lifecycle_stage = static_cast<LifecycleStage>(ints[0]);
+  c->lead_score = static_cast<int32_t>(ints[1]);
+  c->engagement_score = static_cast<int32_t>(ints[2]);
+  c->engagement_trend = static_cast<EngagementTrend>(ints[3]);
+  c->conversion_likelihood = static_cast<ConversionLikelihood>(ints[4]);
+  c->created_at = s.ColumnInt(13);
+  if (s.ColumnIsNull(14)) {
+    c->last_engaged_at.reset();
+  } else {
+    c->last_engaged_at = s.ColumnInt(14);
+  }
+  return ContactProblem(*c);
+}
+
+void BindSegment(const SegmentRecord& r, SqliteStatement* s) {
+  s->BindInt(1, static_cast<int64_t>(r.id));
+  s->BindText(2, r.display_name);
+  s->BindBlob(3, EncodeFilter(r.filter));
+  s->BindInt(4, static_cast<int>(r.state));
+  s->BindInt(5, r.create_time);
+  s->BindInt(6, r.update_time);
+  s->BindBlob(7, r.frozen_members);
+  s->BindInt(8, static_cast<int64_t>(r.frozen_as_of));
+}
+
+std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r) {
+  const int64_t id = s.ColumnInt(0);
+  const int64_t state = s.ColumnInt(3);
+  const int64_t frozen_as_of = s.ColumnInt(7);
+  if (id < 1) return "id is out of range";
+  if (!FitsInt32(state)) return "state is out of range";
+  if (frozen_as_of < 0) return "frozen_as_of is out of range";
+  r->id = static_cast<SegmentId>(id);
+  r->display_name = std::string(s.ColumnText(1));
+  absl::StatusOr<Filter> filter = DecodeFilter(s.ColumnBlob(2));
+  if (!filter.ok()) return std::string(filter.status().message());
+  r->filter = *std::move(filter);
+  r->state = static_cast<SegmentState>(state);
+  r->create_time = s.ColumnInt(4);
+  r->update_time = s.ColumnInt(5);
+  r->frozen_members = std::string(s.ColumnBlob(6));
+  r->frozen_as_of = static_cast<uint64_t>(frozen_as_of);
+  return SegmentProblem(*r);
+}
+
+void BindChange(const MembershipChange& c, SqliteStatement* s) {
+  s->BindInt(1, static_cast<int64_t>(c.sequence));
+  s->BindInt(2, static_cast<int64_t>(c.segment_id));
+  s->BindInt(3, c.contact_id);
+  s->BindInt(4, static_cast<int>(c.kind));
+  s->BindInt(5, static_cast<int>(c.cause));
+  s->BindInt(6, c.time);
+}
+
+std::string DecodeChange(const SqliteStatement& s, MembershipChange* c) {
+  const int64_t v[6] = {s.ColumnInt(0), s.ColumnInt(1), s.ColumnInt(2),
+                        s.ColumnInt(3), s.ColumnInt(4), s.ColumnInt(5)};
+  if (v[0] < 1) return "sequence is out of range";
+  if (v[1] < 1) return "segment_id is out of range";
+  if (v[2] < 1 || v[2] > std::numeric_limits<ContactId>::max()) {
+    return "contact_id is out of range";
+  }
+  if (!FitsInt32(v[3]) || !FitsInt32(v[4])) {
+    return "kind or cause is out of range";
+  }
+  c->sequence = static_cast<uint64_t>(v[0]);
+  c->segment_id = static_cast<SegmentId>(v[1]);
+  c->contact_id = static_cast<ContactId>(v[2]);
+  c->kind = static_cast<ChangeKind>(v[3]);
+  c->cause = static_cast<ChangeCause>(v[4]);
+  c->time = v[5];
+  return ChangeProblem(*c);
+}
+
+std::string DecodeMeta(const SqliteStatement& s, WorkspaceCounters* counters,
+                       bool* known) {
+  const std::string_view key = s.ColumnText(0);
+  const int64_t value = s.ColumnInt(1);
+  *known = true;
+  if (key == kNextContactIdKey) {
+    if (value < 1 || value > std::numeric_limits<ContactId>::max()) {
+      return absl::StrCat("next_contact_id ", value, " is out of range");
+    }
+    counters->next_contact_id = static_cast<ContactId>(value);
+  } else if (key == kNextSegmentIdKey) {
+    if (value < 1) {
+      return absl::StrCat("next_segment_id ", value, " is out of range");
+    }
+    counters->next_segment_id = static_cast<SegmentId>(value);
+  } else if (key == kLastSequenceKey) {
+    if (value < 0) {
+      return absl::StrCat("last_sequence ", value, " is out of range");
+    }
+    counters->last_sequence = static_cast<uint64_t>(value);
+  } else {
+    *known = false;
+  }
+  return "";
+}
+
+}  // namespace segments

@@ -1,0 +1,68 @@
+// The schema of a workspace database and the mapping between its rows and
+// the core's records, used by SqliteWorkspaceStore.
+//
+//   contacts  one row per contact, a column per field; unset optional
+//             strings, enums and last_engaged_at are NULL; tags are a JSON
+//             array (tags_codec.h)
+//   segments  filter as EncodeFilter bytes; frozen_members as a blob
+//   changes   the membership change log, keyed by sequence
+//   meta      key/value integers: next_contact_id, next_segment_id,
+//             last_sequence
+//
+// Decoders return "" for a good row, else what is wrong with it (the caller
+// names the row in its DATA_LOSS status).
+#ifndef SEGMENTS_STORAGE_WORKSPACE_ROWS_H_
+#define SEGMENTS_STORAGE_WORKSPACE_ROWS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/contact.h"
+#include "core/store.h"
+#include "storage/sqlite_db.h"
+
+namespace segments {
+
+// PRAGMA application_id of a workspace database: "SGWS".
+inline constexpr int32_t kWorkspaceAppId = 0x53475753;
+
+// migrations[i] takes the schema from user_version i to i + 1.
+const std::vector<const char*>& WorkspaceMigrations();
+
+// Statements. The SELECTs list the columns in the order the decoders read.
+extern const char kSelectContactsSql[];
+extern const char kUpsertContactSql[];  // ?1..?15, see BindContact
+extern const char kDeleteContactSql[];  // ?1 id
+extern const char kSelectSegmentsSql[];
+extern const char kUpsertSegmentSql[];  // ?1..?8, see BindSegment
+extern const char kDeleteSegmentSql[];  // ?1 id
+extern const char kSelectChangesSql[];  // ?1 after sequence, ?2 limit
+extern const char kInsertChangeSql[];   // ?1..?6, see BindChange
+extern const char kSelectMetaSql[];     // key, value
+extern const char kPutMetaSql[];        // ?1 key, ?2 value
+
+// meta keys.
+extern const char kNextContactIdKey[];
+extern const char kNextSegmentIdKey[];
+extern const char kLastSequenceKey[];
+
+// `tags_buffer` is scratch space reused across calls.
+void BindContact(const Contact& c, std::string* tags_buffer,
+                 SqliteStatement* s);
+std::string DecodeContact(const SqliteStatement& s, Contact* c);
+
+void BindSegment(const SegmentRecord& r, SqliteStatement* s);
+std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r);
+
+void BindChange(const MembershipChange& c, SqliteStatement* s);
+std::string DecodeChange(const SqliteStatement& s, MembershipChange* c);
+
+// Reads one meta row into `*counters`; sets `*known` when the key is one of
+// the counters (other keys are left to later schema versions).
+std::string DecodeMeta(const SqliteStatement& s, WorkspaceCounters* counters,
+                       bool* known);
+
+}  // namespace segments
+
+#endif  // SEGMENTS_STORAGE_WORKSPACE_ROWS_H_
