@@ -32,7 +32,7 @@ void RunUpdates(benchmark::State& state, UpdatedField field) {
   Rng rng(static_cast<uint64_t>(segments) * 2 + static_cast<uint64_t>(field));
   const std::vector<std::string> mask = {
       field == UpdatedField::kLeadScore ? "lead_score" : "tags"};
-  Latencies latencies;
+  Latencies latencies, cpu;
   ContactDraft draft;
   for (auto _ : state) {
     const ContactId id = static_cast<ContactId>(1 + rng.Below(contacts));
@@ -41,15 +41,18 @@ void RunUpdates(benchmark::State& state, UpdatedField field) {
     } else {
       draft.tags = gen.RandomTags(rng);
     }
+    const int64_t c0 = ThreadCpuNs();
     const int64_t t0 = NowNs();
     absl::StatusOr<Contact> updated = ws.UpdateContact(id, draft, mask);
     latencies.Add(NowNs() - t0);
+    cpu.Add(ThreadCpuNs() - c0);
     if (!updated.ok()) {
       return state.SkipWithError(updated.status().ToString().c_str());
     }
     benchmark::DoNotOptimize(updated);
   }
   ReportPercentiles(state, latencies, "");
+  ReportPercentiles(state, cpu, "cpu_");
   state.counters["contacts"] = static_cast<double>(contacts);
 }
 

@@ -40,16 +40,37 @@ SqliteOptions::Synchronous SyncOf(int64_t arg) {
 // The server of the current run, started by Setup and stopped by Teardown.
 struct WriteFixture {
   std::unique_ptr<BenchServer> server;
-  uint64_t contacts = 0;  // in the workspace when the run started
+  bool with_data = false;
+  SqliteOptions::Synchronous sync = SqliteOptions::Synchronous::kFull;
+  uint64_t contacts = 0;  // generated contacts in the dataset copied
+  uint64_t next_new = 0;  // generator index of the next contact to create
   std::string scratch;    // holds data/; removed with the fixture
   std::string error;      // non-empty when the server could not start
 };
 WriteFixture* g_fixture = nullptr;
 
 // A copy of the cached dataset (`with_data`: BenchContacts() contacts and
-// 200 segments; else an empty workspace) served with `sync`.
-void StartServer(bool with_data, SqliteOptions::Synchronous sync) {
+// 200 segments; else an empty workspace) served with `sync`. Google Benchmark
+// calls Setup before every trial run of a benchmark (also while it sizes the
+// iteration count), so a server with the same configuration is kept and
+// reused; main() stops the last one.
+void StopServer() {
+  if (g_fixture == nullptr) return;
+  g_fixture->server.reset();
+  if (!g_fixture->scratch.empty()) RemoveTree(g_fixture->scratch);
+  delete g_fixture;
+  g_fixture = nullptr;
+}
+
+void EnsureServer(bool with_data, SqliteOptions::Synchronous sync) {
+  if (g_fixture != nullptr && g_fixture->with_data == with_data &&
+      g_fixture->sync == sync && g_fixture->server != nullptr) {
+    return;
+  }
+  StopServer();
   g_fixture = new WriteFixture();
+  g_fixture->with_data = with_data;
+  g_fixture->sync = sync;
   const size_t contacts = with_data ? BenchContacts() : 0;
   absl::StatusOr<CachedDataset> data =
       EnsureServerDataset(contacts, with_data ? kSegments : 0);
@@ -78,18 +99,9 @@ void StartServer(bool with_data, SqliteOptions::Synchronous sync) {
   g_fixture->contacts = contacts;
 }
 
-void StopServer() {
-  if (g_fixture == nullptr) return;
-  g_fixture->server.reset();
-  if (!g_fixture->scratch.empty()) RemoveTree(g_fixture->scratch);
-  delete g_fixture;
-  g_fixture = nullptr;
-}
-
 void SetupBatch(const benchmark::State& state) {
-  StartServer(state.range(1) == 1, SyncOf(state.range(0)));
+  EnsureServer(state.range(1) == 1, SyncOf(state.range(0)));
 }
-void TeardownAny(const benchmark::State&) { StopServer(); }
 
 void BM_BatchUpsert(benchmark::State& state) {
   if (g_fixture->server == nullptr) {
@@ -99,7 +111,10 @@ void BM_BatchUpsert(benchmark::State& state) {
                               state.range(1) == 1 ? ", 200 segments" : ""));
   auto stub = v1::ContactService::NewStub(g_fixture->server->NewChannel(0));
   const ContactGenerator gen;
-  uint64_t next = g_fixture->contacts;  // generator index of the next contact
+  // Generator index of the next new contact; trial runs continue where the
+  // previous one stopped.
+  uint64_t& next = g_fixture->next_new;
+  if (next < g_fixture->contacts) next = g_fixture->contacts;
   Latencies latencies;
   for (auto _ : state) {
     state.PauseTiming();
@@ -129,13 +144,12 @@ BENCHMARK(BM_BatchUpsert)
     ->ArgNames({"normal", "base"})
     ->ArgsProduct({{0, 1}, {0, 1}})
     ->Setup(SetupBatch)
-    ->Teardown(TeardownAny)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)
     ->MinTime(5);
 
 void SetupConcurrent(const benchmark::State& state) {
-  StartServer(/*with_data=*/true, SyncOf(state.range(0)));
+  EnsureServer(/*with_data=*/true, SyncOf(state.range(0)));
 }
 
 void BM_ConcurrentUpdates(benchmark::State& state) {
@@ -174,7 +188,6 @@ BENCHMARK(BM_ConcurrentUpdates)
     ->Arg(0)
     ->Arg(1)
     ->Setup(SetupConcurrent)
-    ->Teardown(TeardownAny)
     ->Threads(1)
     ->Threads(16)
     ->UseRealTime()
@@ -182,3 +195,12 @@ BENCHMARK(BM_ConcurrentUpdates)
 
 }  // namespace
 }  // namespace segments::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  segments::bench::StopServer();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,5 +1,7 @@
 #include "bench/stats.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -26,6 +28,12 @@ void ReportPercentiles(benchmark::State& state, Latencies& latencies,
       benchmark::Counter(latencies.PercentileUs(50), flags);
   state.counters[absl::StrCat(prefix, "p99_us")] =
       benchmark::Counter(latencies.PercentileUs(99), flags);
+}
+
+int64_t ThreadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 int64_t ResidentBytes() {

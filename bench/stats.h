@@ -31,6 +31,11 @@ class Latencies {
 void ReportPercentiles(benchmark::State& state, Latencies& latencies,
                        const char* prefix);
 
+// CPU time consumed by the calling thread, in nanoseconds. On a shared
+// machine, wall-clock latencies include time spent descheduled; this does
+// not.
+int64_t ThreadCpuNs();
+
 // VmRSS from /proc/self/status, in bytes; -1 when unreadable.
 int64_t ResidentBytes();
 

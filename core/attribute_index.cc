@@ -125,7 +125,6 @@ const AttributeIndex::StringIndex& AttributeIndex::StringField(Field f) const {
 void AttributeIndex::Add(const Contact& c) {
   const ContactId id = c.id;
   all_.add(id);
-  email_[c.email] = id;
   for (Field f : {Field::kCompany, Field::kJobTitle, Field::kCountry,
                   Field::kCity, Field::kSource}) {
     const std::string& v = StringValue(c, f);
@@ -158,7 +157,6 @@ void AttributeIndex::Remove(const Contact& c) {
     if (it->second.isEmpty()) map.erase(it);
   };
   all_.remove(id);
-  email_.erase(c.email);
   for (Field f : {Field::kCompany, Field::kJobTitle, Field::kCountry,
                   Field::kCity, Field::kSource}) {
     const std::string& v = StringValue(c, f);
@@ -181,21 +179,16 @@ void AttributeIndex::Remove(const Contact& c) {
   }
 }
 
-ContactId AttributeIndex::FindEmail(const std::string& email) const {
-  auto it = email_.find(email);
-  return it == email_.end() ? 0 : it->second;
-}
-
 Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
-                                 const ContactLookup& lookup) const {
+                                 const ContactTable& contacts) const {
   if (filter.conditions.empty()) return Roaring();
-  Roaring result = EvaluateCondition(filter.conditions[0], now, lookup);
+  Roaring result = EvaluateCondition(filter.conditions[0], now, contacts);
   for (size_t i = 1; i < filter.conditions.size(); ++i) {
     if (filter.match == Match::kAny) {
-      result |= EvaluateCondition(filter.conditions[i], now, lookup);
+      result |= EvaluateCondition(filter.conditions[i], now, contacts);
     } else {
       if (result.isEmpty()) break;
-      result &= EvaluateCondition(filter.conditions[i], now, lookup);
+      result &= EvaluateCondition(filter.conditions[i], now, contacts);
     }
   }
   result.runOptimize();
@@ -203,16 +196,17 @@ Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
 }
 
 Roaring AttributeIndex::EvaluateCondition(const Condition& c, UnixSeconds now,
-                                          const ContactLookup& lookup) const {
+                                          const ContactTable& contacts) const {
   // A negative operator is the exact complement of its positive twin.
   if (IsNegative(c.op)) {
     Condition positive = c;
     positive.op = Positive(c.op);
-    return all_ - EvaluateCondition(positive, now, lookup);
+    return all_ - EvaluateCondition(positive, now, contacts);
   }
   switch (GetFieldInfo(c.field).type) {
     case FieldType::kString:
-      return c.field == Field::kEmail ? EvaluateEmail(c) : EvaluateString(c);
+      return c.field == Field::kEmail ? EvaluateEmail(c, contacts)
+                                      : EvaluateString(c);
     case FieldType::kTags:
       return EvaluateTags(c);
     case FieldType::kOrderedEnum:
@@ -221,7 +215,7 @@ Roaring AttributeIndex::EvaluateCondition(const Condition& c, UnixSeconds now,
     case FieldType::kNumber:
       return EvaluateNumber(c);
     case FieldType::kTimestamp:
-      return EvaluateTimestamp(c, now, lookup);
+      return EvaluateTimestamp(c, now, contacts);
   }
   return Roaring();
 }
@@ -244,17 +238,18 @@ Roaring AttributeIndex::EvaluateString(const Condition& c) const {
   return Union(parts);
 }
 
-Roaring AttributeIndex::EvaluateEmail(const Condition& c) const {
+Roaring AttributeIndex::EvaluateEmail(const Condition& c,
+                                      const ContactTable& contacts) const {
   std::vector<uint32_t> ids;
   if (IsSubstringOperator(c.op)) {
-    for (const auto& [email, id] : email_) {
+    contacts.ForEachEmail([&](const std::string& email, ContactId id) {
       if (SubstringMatches(c.op, email, c.strings[0])) ids.push_back(id);
-    }
+    });
   } else if (c.op == Operator::kIsSet) {
     return all_;
   } else {  // EQUALS, IN
     for (const std::string& s : c.strings) {
-      if (ContactId id = FindEmail(s); id != 0) ids.push_back(id);
+      if (ContactId id = contacts.FindEmail(s); id != 0) ids.push_back(id);
     }
   }
   return FromIds(std::move(ids));
@@ -354,7 +349,7 @@ Roaring AttributeIndex::EvaluateNumber(const Condition& c) const {
 }
 
 Roaring AttributeIndex::EvaluateTimestamp(const Condition& c, UnixSeconds now,
-                                          const ContactLookup& lookup) const {
+                                          const ContactTable& contacts) const {
   const bool created = c.field == Field::kCreatedAt;
   const OrderedIndex& index = created ? created_day_ : last_engaged_day_;
   if (c.op == Operator::kIsSet) return created ? all_ : index.set;
@@ -372,8 +367,8 @@ Roaring AttributeIndex::EvaluateTimestamp(const Condition& c, UnixSeconds now,
     auto it = index.by_key.find(day);
     if (it == index.by_key.end()) continue;
     for (uint32_t id : it->second) {
-      const Contact& contact = lookup(id);
-      const int64_t t = created ? contact.created_at : *contact.last_engaged_at;
+      const int64_t t =
+          created ? contacts.created_at(id) : *contacts.last_engaged_at(id);
       if (t >= lo && t <= hi) ids.push_back(id);
     }
     if (first_day == last_day) break;

@@ -4,7 +4,7 @@
 // attribute indexes, not a row scan").
 //
 // - strings: a bitmap per distinct lowercased value, plus "is set"; email,
-//   unique per contact, maps to an id instead of a bitmap;
+//   unique per contact, is looked up in the ContactTable instead;
 //   substring operators scan the dictionary of distinct values;
 // - tags and enums: a bitmap per value;
 // - numbers: an ordered map value -> bitmap;
@@ -17,12 +17,12 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/contact.h"
+#include "core/contact_table.h"
 #include "core/filter.h"
 #include "roaring/roaring.hh"
 
@@ -30,21 +30,16 @@ namespace segments {
 
 class AttributeIndex {
  public:
-  // Finds a contact by id; the index calls it only for ids it holds.
-  using ContactLookup = std::function<const Contact&(ContactId)>;
-
   // REQUIRES: `c` is not indexed yet (Add) / is indexed as it is (Remove).
   void Add(const Contact& c);
   void Remove(const Contact& c);
 
-  // The contacts matching `filter` at `now`.
+  // The contacts matching `filter` at `now`. `contacts` is the table this
+  // index describes (for emails, and the boundary days of time ranges).
   Roaring Evaluate(const Filter& filter, UnixSeconds now,
-                   const ContactLookup& lookup) const;
+                   const ContactTable& contacts) const;
   Roaring EvaluateCondition(const Condition& c, UnixSeconds now,
-                            const ContactLookup& lookup) const;
-
-  // The id of the contact with this (normalized) email, or 0.
-  ContactId FindEmail(const std::string& email) const;
+                            const ContactTable& contacts) const;
   // Every indexed contact.
   const Roaring& all() const { return all_; }
 
@@ -59,18 +54,17 @@ class AttributeIndex {
   };
 
   Roaring EvaluateString(const Condition& c) const;
-  Roaring EvaluateEmail(const Condition& c) const;
+  Roaring EvaluateEmail(const Condition& c, const ContactTable& contacts) const;
   Roaring EvaluateTags(const Condition& c) const;
   Roaring EvaluateEnum(const Condition& c) const;
   Roaring EvaluateNumber(const Condition& c) const;
   Roaring EvaluateTimestamp(const Condition& c, UnixSeconds now,
-                            const ContactLookup& lookup) const;
+                            const ContactTable& contacts) const;
   const StringIndex& StringField(Field f) const;
   StringIndex& StringField(Field f);
   // Contacts whose key lies in [lo, hi] (inclusive).
   static Roaring Range(const OrderedIndex& index, int64_t lo, int64_t hi);
 
-  absl::flat_hash_map<std::string, ContactId> email_;
   std::array<StringIndex, 5>
       strings_;  // company, job_title, country, city, source
   absl::flat_hash_map<std::string, Roaring> tags_;

@@ -64,8 +64,8 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
 absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
     std::string_view display_name, Plan plan, std::string key_hash) {
   Violations v;
-  absl::string_view name =
-      absl::StripAsciiWhitespace(absl::string_view(display_name.data(), display_name.size()));
+  absl::string_view name = absl::StripAsciiWhitespace(
+      absl::string_view(display_name.data(), display_name.size()));
   if (name.empty()) {
     v.Add("workspace.display_name", "is required");
   } else if (name.size() > kMaxWorkspaceNameBytes) {

@@ -28,6 +28,7 @@
 #include "core/attribute_index.h"
 #include "core/clock.h"
 #include "core/contact.h"
+#include "core/contact_table.h"
 #include "core/filter.h"
 #include "core/limits.h"
 #include "core/store.h"
@@ -181,7 +182,8 @@ class Workspace {
                            PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Memory as the overlay's writes leave it.
-  const Contact* LookupContact(const Overlay& overlay, ContactId id) const
+  std::optional<Contact> LookupContact(const Overlay& overlay,
+                                       ContactId id) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   ContactId LookupEmail(const Overlay& overlay, const std::string& email) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -234,7 +236,7 @@ class Workspace {
 
   mutable absl::Mutex mu_;
   Plan plan_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<ContactId, Contact> contacts_ ABSL_GUARDED_BY(mu_);
+  ContactTable contacts_ ABSL_GUARDED_BY(mu_);
   AttributeIndex index_ ABSL_GUARDED_BY(mu_);
   std::map<SegmentId, std::unique_ptr<SegmentEntry>> segments_
       ABSL_GUARDED_BY(mu_);

@@ -81,9 +81,9 @@ absl::StatusOr<Contact> Workspace::CreateContact(const ContactDraft& draft) {
 
 absl::StatusOr<Contact> Workspace::GetContact(ContactId id) const {
   absl::ReaderMutexLock l(&mu_);
-  auto it = contacts_.find(id);
-  if (it == contacts_.end()) return ContactNotFound(id);
-  return it->second;
+  std::optional<Contact> c = contacts_.Get(id);
+  if (!c.has_value()) return ContactNotFound(id);
+  return *std::move(c);
 }
 
 absl::StatusOr<Contact> Workspace::UpdateContact(
@@ -202,13 +202,12 @@ void Workspace::RecordInOverlay(const PreparedWrite& p, Overlay* overlay) {
   overlay->counters = p.write.counters;
 }
 
-const Contact* Workspace::LookupContact(const Overlay& overlay,
-                                        ContactId id) const {
+std::optional<Contact> Workspace::LookupContact(const Overlay& overlay,
+                                                ContactId id) const {
   if (auto it = overlay.contacts.find(id); it != overlay.contacts.end()) {
-    return it->second.has_value() ? &*it->second : nullptr;
+    return it->second;
   }
-  auto it = contacts_.find(id);
-  return it == contacts_.end() ? nullptr : &it->second;
+  return contacts_.Get(id);
 }
 
 ContactId Workspace::LookupEmail(const Overlay& overlay,
@@ -216,7 +215,7 @@ ContactId Workspace::LookupEmail(const Overlay& overlay,
   if (auto it = overlay.emails.find(email); it != overlay.emails.end()) {
     return it->second;
   }
-  return index_.FindEmail(email);
+  return contacts_.FindEmail(email);
 }
 
 // ---------------------------------------------------------------------------
@@ -241,8 +240,8 @@ absl::Status Workspace::PrepareRequest(WriteRequest* r, UnixSeconds now,
     case WriteRequest::Kind::kUpdate:
       return PrepareUpdate(r, now, overlay, p);
     case WriteRequest::Kind::kDelete: {
-      const Contact* current = LookupContact(overlay, r->id);
-      if (current == nullptr) return ContactNotFound(r->id);
+      const std::optional<Contact> current = LookupContact(overlay, r->id);
+      if (!current.has_value()) return ContactNotFound(r->id);
       PrepareContactWrite({{r->id, *current, std::nullopt}}, now, overlay, p);
       return absl::OkStatus();
     }
@@ -255,8 +254,8 @@ absl::Status Workspace::PrepareRequest(WriteRequest* r, UnixSeconds now,
 absl::Status Workspace::PrepareUpdate(WriteRequest* r, UnixSeconds now,
                                       const Overlay& overlay,
                                       PreparedWrite* p) const {
-  const Contact* current = LookupContact(overlay, r->id);
-  if (current == nullptr) return ContactNotFound(r->id);
+  const std::optional<Contact> current = LookupContact(overlay, r->id);
+  if (!current.has_value()) return ContactNotFound(r->id);
   r->contact = *current;
   Violations v;
   NormalizeContactFields(*r->draft, r->fields, "contact", now, &r->contact, &v);

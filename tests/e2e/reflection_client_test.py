@@ -32,6 +32,12 @@ EXPECTED_SERVICES = (
     "segments.v1.WorkspaceAdmin",
     "grpc.health.v1.Health",
 )
+# Declared in the protos but not served yet (the rule-language issue adds
+# them). Remove a method from here once it is implemented.
+KNOWN_UNIMPLEMENTED = frozenset((
+    "segments.v1.SegmentService/PreviewSegment",
+    "segments.v1.SegmentService/GetRuleCatalog",
+))
 READY_TIMEOUT_S = 120  # Sanitizer builds start slowly on 2 busy cores.
 STOP_TIMEOUT_S = 5  # The server's own grace for in-flight calls is 10 s.
 CALL_TIMEOUT_S = 30
@@ -509,6 +515,38 @@ class ReflectionClientTest(unittest.TestCase):
         demo_segment = self.list_segments()[0]
         self.assertCode(grpc.StatusCode.NOT_FOUND, self.count,
                         demo_segment.id, other)
+
+    def test_09_every_declared_method_is_served(self):
+        # Each method reflection shows answers an empty request sensibly: it
+        # is bad input or names nothing, so OK, INVALID_ARGUMENT or NOT_FOUND;
+        # never UNIMPLEMENTED (declared but not served), UNKNOWN or INTERNAL.
+        self.load_api()
+        keys = {"segments.v1.WorkspaceAdmin": self.admin_key}
+        acceptable = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT,
+                      grpc.StatusCode.NOT_FOUND}
+        not_served = []
+        for service_name in EXPECTED_SERVICES[:3]:
+            service = self.client.pool.FindServiceByName(service_name)
+            key = keys.get(service_name, DEMO_KEY)
+            for method in service.methods:
+                full = "%s/%s" % (service_name, method.name)
+                if method.client_streaming or method.server_streaming:
+                    continue  # Needs a stream; covered by its own tests.
+                try:
+                    self.client.call(full, {},
+                                     (("authorization", "Bearer " + key),))
+                    code = grpc.StatusCode.OK
+                except grpc.RpcError as e:
+                    code = e.code()
+                if code == grpc.StatusCode.UNIMPLEMENTED and (
+                        full in KNOWN_UNIMPLEMENTED):
+                    not_served.append(full)
+                    continue
+                with self.subTest(method=full):
+                    self.assertIn(code, acceptable)
+        if not_served:
+            sys.stderr.write("note: still UNIMPLEMENTED: %s\n" %
+                             ", ".join(not_served))
 
     def test_99_sigterm_exits_zero_and_demo_printed_examples(self):
         self.server.send_signal(signal.SIGTERM)

@@ -1,0 +1,174 @@
+#include "core/contact_table.h"
+
+#include <cstring>
+
+namespace segments {
+namespace {
+
+std::string EncodeIds(const std::vector<uint32_t>& ids) {
+  std::string out(ids.size() * sizeof(uint32_t), '\0');
+  if (!ids.empty()) std::memcpy(out.data(), ids.data(), out.size());
+  return out;
+}
+
+std::vector<uint32_t> DecodeIds(const std::string& bytes) {
+  std::vector<uint32_t> ids(bytes.size() / sizeof(uint32_t));
+  if (!ids.empty()) std::memcpy(ids.data(), bytes.data(), bytes.size());
+  return ids;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// StringPool
+
+StringPool::StringPool() {
+  values_.emplace_back();
+  refs_.push_back(1);  // the empty string is never released
+}
+
+uint32_t StringPool::Acquire(std::string_view s) {
+  if (s.empty()) return 0;
+  if (auto it = ids_.find(s); it != ids_.end()) {
+    ++refs_[it->second];
+    return it->second;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+    values_[id].assign(s.data(), s.size());
+    refs_[id] = 1;
+  } else {
+    id = static_cast<uint32_t>(values_.size());
+    values_.emplace_back(s);
+    refs_.push_back(1);
+  }
+  ids_.emplace(std::string_view(values_[id]), id);
+  return id;
+}
+
+void StringPool::Release(uint32_t id) {
+  if (id == 0 || --refs_[id] > 0) return;
+  ids_.erase(std::string_view(values_[id]));
+  std::string().swap(values_[id]);
+  free_.push_back(id);
+}
+
+uint32_t StringPool::Find(std::string_view s) const {
+  auto it = ids_.find(s);
+  return it == ids_.end() ? 0 : it->second;
+}
+
+size_t StringPool::MemoryBytes() const {
+  size_t bytes =
+      values_.size() * sizeof(std::string) +
+      refs_.capacity() * sizeof(uint32_t) +
+      free_.capacity() * sizeof(uint32_t) +
+      ids_.capacity() * (sizeof(std::string_view) + sizeof(uint32_t) + 1);
+  for (const std::string& v : values_) {
+    if (v.capacity() > 15) bytes += v.capacity() + 1;  // beyond SSO
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------
+// ContactTable
+
+ContactTable::ContactTable() : rows_(1), email_owner_(1, 0) {}
+
+std::optional<Contact> ContactTable::Get(ContactId id) const {
+  if (!Contains(id)) return std::nullopt;
+  const Row& r = rows_[id];
+  Contact c;
+  c.id = id;
+  c.email = emails_.Get(r.email);
+  c.company = company_.Get(r.company);
+  c.job_title = job_title_.Get(r.job_title);
+  c.country = country_.Get(r.country);
+  c.city = city_.Get(r.city);
+  c.source = source_.Get(r.source);
+  for (uint32_t tag : DecodeIds(tag_lists_.Get(r.tags))) {
+    c.tags.push_back(tags_.Get(tag));
+  }
+  c.lifecycle_stage = static_cast<LifecycleStage>(r.lifecycle_stage);
+  c.lead_score = r.lead_score;
+  c.engagement_score = r.engagement_score;
+  c.engagement_trend = static_cast<EngagementTrend>(r.engagement_trend);
+  c.conversion_likelihood =
+      static_cast<ConversionLikelihood>(r.conversion_likelihood);
+  c.created_at = r.created_at;
+  if (r.has_last_engaged) c.last_engaged_at = r.last_engaged_at;
+  return c;
+}
+
+void ContactTable::Put(const Contact& c) {
+  if (c.id >= rows_.size()) rows_.resize(static_cast<size_t>(c.id) + 1);
+  Row row;
+  row.email = emails_.Acquire(c.email);
+  if (row.email >= email_owner_.size()) email_owner_.resize(row.email + 1);
+  email_owner_[row.email] = c.id;
+  row.company = company_.Acquire(c.company);
+  row.job_title = job_title_.Acquire(c.job_title);
+  row.country = country_.Acquire(c.country);
+  row.city = city_.Acquire(c.city);
+  row.source = source_.Acquire(c.source);
+  std::vector<uint32_t> tag_ids;
+  tag_ids.reserve(c.tags.size());
+  for (const std::string& tag : c.tags) tag_ids.push_back(tags_.Acquire(tag));
+  row.tags = tag_lists_.Acquire(EncodeIds(tag_ids));
+  row.lead_score = c.lead_score;
+  row.engagement_score = static_cast<int8_t>(c.engagement_score);  // 0..100
+  row.lifecycle_stage = static_cast<uint8_t>(c.lifecycle_stage);
+  row.engagement_trend = static_cast<uint8_t>(c.engagement_trend);
+  row.conversion_likelihood = static_cast<uint8_t>(c.conversion_likelihood);
+  row.created_at = c.created_at;
+  row.has_last_engaged = c.last_engaged_at.has_value();
+  row.last_engaged_at = c.last_engaged_at.value_or(0);
+  // Acquire before release, so values the old and new rows share stay put.
+  if (Contains(c.id)) {
+    ReleaseRow(rows_[c.id]);
+  } else {
+    ++size_;
+  }
+  rows_[c.id] = row;
+}
+
+void ContactTable::Erase(ContactId id) {
+  if (!Contains(id)) return;
+  ReleaseRow(rows_[id]);
+  rows_[id] = Row();
+  --size_;
+}
+
+void ContactTable::ReleaseRow(const Row& row) {
+  emails_.Release(row.email);
+  company_.Release(row.company);
+  job_title_.Release(row.job_title);
+  country_.Release(row.country);
+  city_.Release(row.city);
+  source_.Release(row.source);
+  for (uint32_t tag : DecodeIds(tag_lists_.Get(row.tags))) tags_.Release(tag);
+  tag_lists_.Release(row.tags);
+}
+
+ContactId ContactTable::FindEmail(std::string_view email) const {
+  const uint32_t id = emails_.Find(email);
+  return id == 0 ? 0 : email_owner_[id];
+}
+
+std::optional<UnixSeconds> ContactTable::last_engaged_at(ContactId id) const {
+  const Row& r = rows_[id];
+  if (!r.has_last_engaged) return std::nullopt;
+  return r.last_engaged_at;
+}
+
+size_t ContactTable::MemoryBytes() const {
+  return rows_.capacity() * sizeof(Row) +
+         email_owner_.capacity() * sizeof(ContactId) + emails_.MemoryBytes() +
+         company_.MemoryBytes() + job_title_.MemoryBytes() +
+         country_.MemoryBytes() + city_.MemoryBytes() + source_.MemoryBytes() +
+         tags_.MemoryBytes() + tag_lists_.MemoryBytes();
+}
+
+}  // namespace segments

@@ -1,0 +1,94 @@
+#include "core/contact_table.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace segments {
+namespace {
+
+Contact Full(ContactId id, std::string email) {
+  Contact c;
+  c.id = id;
+  c.email = std::move(email);
+  c.company = "Acme GmbH";
+  c.job_title = "Head of Marketing Operations";
+  c.country = "DE";
+  c.city = "Berlin";
+  c.source = "webinar";
+  c.tags = {"newsletter", "vip"};
+  c.lifecycle_stage = LifecycleStage::kMql;
+  c.lead_score = -17;
+  c.engagement_score = 100;
+  c.engagement_trend = EngagementTrend::kDeclining;
+  c.conversion_likelihood = ConversionLikelihood::kVeryLikely;
+  c.created_at = -62135596800;
+  c.last_engaged_at = 253402300799;
+  return c;
+}
+
+TEST(ContactTableTest, RoundTripsEveryField) {
+  ContactTable t;
+  Contact c = Full(7, "a@x.com");
+  t.Put(c);
+  EXPECT_EQ(t.Get(7), c);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.FindEmail("a@x.com"), 7u);
+  EXPECT_EQ(t.created_at(7), c.created_at);
+  EXPECT_EQ(t.last_engaged_at(7), c.last_engaged_at);
+  EXPECT_FALSE(t.Contains(6));
+  EXPECT_EQ(t.Get(6), std::nullopt);
+
+  Contact bare;
+  bare.id = 8;
+  bare.email = "b@x.com";
+  t.Put(bare);
+  EXPECT_EQ(t.Get(8), bare);
+  EXPECT_EQ(t.last_engaged_at(8), std::nullopt);
+}
+
+TEST(ContactTableTest, ReplaceAndEraseKeepSharedValuesForOthers) {
+  ContactTable t;
+  t.Put(Full(1, "a@x.com"));
+  t.Put(Full(2, "b@x.com"));
+  Contact moved = Full(1, "new@x.com");
+  moved.country = "FR";
+  moved.tags = {"vip"};
+  t.Put(moved);
+  EXPECT_EQ(t.Get(1), moved);
+  EXPECT_EQ(t.Get(2), Full(2, "b@x.com"));
+  EXPECT_EQ(t.FindEmail("a@x.com"), 0u);
+  EXPECT_EQ(t.FindEmail("new@x.com"), 1u);
+  t.Erase(2);
+  EXPECT_FALSE(t.Contains(2));
+  EXPECT_EQ(t.FindEmail("b@x.com"), 0u);
+  EXPECT_EQ(t.Get(1), moved);
+  EXPECT_EQ(t.size(), 1u);
+  // Freed dictionary slots are reused without disturbing live values.
+  t.Put(Full(3, "c@x.com"));
+  EXPECT_EQ(t.Get(3), Full(3, "c@x.com"));
+  EXPECT_EQ(t.Get(1), moved);
+}
+
+TEST(ContactTableTest, ForEachEmailVisitsLiveContacts) {
+  ContactTable t;
+  t.Put(Full(1, "a@x.com"));
+  t.Put(Full(2, "b@x.com"));
+  t.Erase(1);
+  std::vector<std::pair<std::string, ContactId>> seen;
+  t.ForEachEmail(
+      [&](const std::string& e, ContactId id) { seen.emplace_back(e, id); });
+  EXPECT_THAT(
+      seen, ::testing::ElementsAre(std::make_pair(std::string("b@x.com"), 2u)));
+}
+
+TEST(ContactTableTest, SharedStringsAreStoredOnce) {
+  ContactTable many;
+  for (ContactId id = 1; id <= 1000; ++id) {
+    many.Put(Full(id, "c" + std::to_string(id) + "@example.com"));
+  }
+  // A row plus its own email; the shared fields cost nothing per contact.
+  EXPECT_LT(many.MemoryBytes() / 1000, 200u);
+}
+
+}  // namespace
+}  // namespace segments
