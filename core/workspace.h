@@ -10,6 +10,7 @@
 // Thread-safety: all methods are thread-safe. Writers are serialized by
 // write_mu_ and hold mu_ exclusively only to apply an already-committed
 // change, so readers (counts, listings) never wait for a disk commit.
+// Concurrent contact writes are group-committed (one store transaction).
 #ifndef SEGMENTS_CORE_WORKSPACE_H_
 #define SEGMENTS_CORE_WORKSPACE_H_
 

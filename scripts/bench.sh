@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the benchmarks in Release (build-bench/) and runs them one after the
+# other; see docs/benchmarks.md for what each measures and the goals.
+#
+#   bash scripts/bench.sh                  # all five, 1M contacts
+#   bash scripts/bench.sh count build      # only bench_count and bench_build
+#   bash scripts/bench.sh --quick          # 100k contacts instead of 1M
+#
+# Results: console output and JSON under bench-results/<UTC time>/.
+# Datasets are cached under $SEGMENTS_BENCH_CACHE (default
+# /tmp/segments-bench) and rebuilt when missing: the first run at 1M
+# contacts spends a few minutes generating them. Benchmarks are run one at a
+# time: running two at once on a small machine measures the contention.
+# Extra Google Benchmark flags can be passed through BENCH_FLAGS, e.g.
+#   BENCH_FLAGS=--benchmark_repetitions=3 bash scripts/bench.sh count
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+all=(count update write build restart)
+selected=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) export SEGMENTS_BENCH_CONTACTS=100000 ;;
+    count | update | write | build | restart) selected+=("$arg") ;;
+    *)
+      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart]..." >&2
+      exit 2
+      ;;
+  esac
+done
+[[ ${#selected[@]} -eq 0 ]] && selected=("${all[@]}")
+
+build_dir=build-bench
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DSEGMENTS_BUILD_BENCH=ON
+targets=()
+for name in "${selected[@]}"; do targets+=("bench_$name"); done
+cmake --build "$build_dir" --target "${targets[@]}"
+
+out="bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (+ local changes)')"
+  echo "cores: $(nproc)"
+  lscpu | grep 'Model name' || true
+  grep MemTotal /proc/meminfo || true
+  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "contacts: ${SEGMENTS_BENCH_CONTACTS:-1000000}"
+} | tee "$out/machine.txt"
+
+for name in "${selected[@]}"; do
+  echo "=== bench_$name"
+  # shellcheck disable=SC2086  # BENCH_FLAGS is a list of flags
+  "$build_dir/bench/bench_$name" \
+    --benchmark_out="$out/$name.json" --benchmark_out_format=json \
+    ${BENCH_FLAGS:-} 2>&1 | tee "$out/$name.txt"
+done
+echo "results in $out/"
