@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "core/field_catalog.h"
 
 namespace segments {
 namespace {
@@ -190,6 +191,36 @@ void WorkspaceToProto(const WorkspaceRecord& record, v1::Workspace* out) {
   out->set_display_name(record.display_name);
   out->set_plan(static_cast<v1::Plan>(record.plan));
   SecondsToProto(record.create_time, out->mutable_create_time());
+}
+
+void PreviewToProto(const PreviewResult& result,
+                    v1::PreviewSegmentResponse* out) {
+  out->set_member_count(result.member_count);
+  for (ContactId id : result.sample) out->add_sample_contact_ids(id);
+  out->set_kind(static_cast<v1::SegmentKind>(result.kind));
+  out->set_as_of_sequence(result.as_of_sequence);
+}
+
+void RuleCatalogToProto(Plan plan, v1::RuleCatalog* out) {
+  out->set_plan(static_cast<v1::Plan>(plan));
+  for (const FieldInfo& info : AllFields()) {
+    v1::RuleField* field = out->add_fields();
+    field->set_name(std::string(info.name));
+    // FieldType's order is the proto's, shifted past TYPE_UNSPECIFIED.
+    field->set_type(
+        static_cast<v1::RuleField::Type>(static_cast<int>(info.type) + 1));
+    for (Operator op : info.operators) {
+      field->add_operators(static_cast<v1::Condition::Operator>(op));
+    }
+    for (std::string_view value : info.enum_values) {
+      field->add_enum_values(std::string(value));
+    }
+    field->set_required_plan(static_cast<v1::Plan>(info.required_plan));
+    field->set_allowed(plan >= info.required_plan);
+    field->set_family(info.family == RuleFamily::kSmart ? v1::SMART
+                                                        : v1::STANDARD);
+    field->set_optional(info.optional);
+  }
 }
 
 }  // namespace segments

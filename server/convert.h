@@ -44,6 +44,11 @@ FilterSpec FilterSpecFromProto(const v1::Filter& proto, std::string_view path,
                                Violations* violations);
 void FilterSpecToProto(const FilterSpec& spec, v1::Filter* out);
 void SegmentViewToProto(const SegmentView& view, v1::Segment* out);
+void PreviewToProto(const PreviewResult& result,
+                    v1::PreviewSegmentResponse* out);
+
+// The rule catalog (core/field_catalog.h) as the caller's `plan` sees it.
+void RuleCatalogToProto(Plan plan, v1::RuleCatalog* out);
 
 // Workspaces. Any plan number is passed on: the core reports unknown ones.
 Plan PlanFromProto(int plan);

@@ -68,6 +68,18 @@ grpc::Status SegmentServiceImpl::ListSegmentMembers(
   return ToGrpcStatus(DoListMembers(*context, *request, response));
 }
 
+grpc::Status SegmentServiceImpl::PreviewSegment(
+    grpc::ServerContext* context, const v1::PreviewSegmentRequest* request,
+    v1::PreviewSegmentResponse* response) {
+  return ToGrpcStatus(DoPreview(*context, *request, response));
+}
+
+grpc::Status SegmentServiceImpl::GetRuleCatalog(
+    grpc::ServerContext* context, const v1::GetRuleCatalogRequest* /*request*/,
+    v1::RuleCatalog* response) {
+  return ToGrpcStatus(DoGetRuleCatalog(*context, response));
+}
+
 absl::Status SegmentServiceImpl::DoCreate(
     const grpc::ServerContext& context, const v1::CreateSegmentRequest& request,
     v1::Segment* response) {
@@ -211,6 +223,41 @@ absl::Status SegmentServiceImpl::DoListMembers(
   }
   if (page.more)
     response->set_next_page_token(EncodePageToken(scope, page.last_id));
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoPreview(
+    const grpc::ServerContext& context,
+    const v1::PreviewSegmentRequest& request,
+    v1::PreviewSegmentResponse* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  Violations violations;
+  FilterSpec filter =
+      FilterSpecFromProto(request.filter(), "filter", &violations);
+  size_t sample_size = kMaxPreviewSample;
+  if (request.sample_size() < 0 ||
+      static_cast<size_t>(request.sample_size()) > kMaxPreviewSample) {
+    violations.Add("sample_size",
+                   absl::StrCat("must be 0-", kMaxPreviewSample, " (0 means ",
+                                kMaxPreviewSample, ")"));
+  } else if (request.sample_size() > 0) {
+    sample_size = static_cast<size_t>(request.sample_size());
+  }
+  RETURN_IF_ERROR(violations.ToStatus());
+  auto expired = [&context] { return !CheckNotCancelled(context).ok(); };
+  ASSIGN_OR_RETURN(PreviewResult result,
+                   workspace->Preview(filter, sample_size, expired));
+  if (absl::Status s = CheckNotCancelled(context); !s.ok()) return s;
+  PreviewToProto(result, response);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoGetRuleCatalog(
+    const grpc::ServerContext& context, v1::RuleCatalog* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  RuleCatalogToProto(workspace->plan(), response);
   return absl::OkStatus();
 }
 

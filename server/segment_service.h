@@ -41,6 +41,12 @@ class SegmentServiceImpl final : public v1::SegmentService::Service {
       grpc::ServerContext* context,
       const v1::ListSegmentMembersRequest* request,
       v1::ListSegmentMembersResponse* response) override;
+  grpc::Status PreviewSegment(grpc::ServerContext* context,
+                              const v1::PreviewSegmentRequest* request,
+                              v1::PreviewSegmentResponse* response) override;
+  grpc::Status GetRuleCatalog(grpc::ServerContext* context,
+                              const v1::GetRuleCatalogRequest* request,
+                              v1::RuleCatalog* response) override;
 
  private:
   absl::Status DoCreate(const grpc::ServerContext& context,
@@ -63,6 +69,11 @@ class SegmentServiceImpl final : public v1::SegmentService::Service {
   absl::Status DoListMembers(const grpc::ServerContext& context,
                              const v1::ListSegmentMembersRequest& request,
                              v1::ListSegmentMembersResponse* response);
+  absl::Status DoPreview(const grpc::ServerContext& context,
+                         const v1::PreviewSegmentRequest& request,
+                         v1::PreviewSegmentResponse* response);
+  absl::Status DoGetRuleCatalog(const grpc::ServerContext& context,
+                                v1::RuleCatalog* response);
 
   const Authenticator* const auth_;
   const Limits limits_;
