@@ -35,30 +35,6 @@ Roaring FromIds(std::vector<uint32_t> ids) {
   return r;
 }
 
-bool IsNegative(Operator op) {
-  return op == Operator::kNotEquals || op == Operator::kNotIn ||
-         op == Operator::kNotContains || op == Operator::kHasNone ||
-         op == Operator::kIsNotSet;
-}
-
-// The positive twin of a negative operator.
-Operator Positive(Operator op) {
-  switch (op) {
-    case Operator::kNotEquals:
-      return Operator::kEquals;
-    case Operator::kNotIn:
-      return Operator::kIn;
-    case Operator::kNotContains:
-      return Operator::kContains;
-    case Operator::kHasNone:
-      return Operator::kHasAny;
-    case Operator::kIsNotSet:
-      return Operator::kIsSet;
-    default:
-      return op;
-  }
-}
-
 // Whether a lowercased dictionary value satisfies a substring operator.
 bool SubstringMatches(Operator op, std::string_view value,
                       std::string_view needle) {
@@ -198,9 +174,9 @@ Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
 Roaring AttributeIndex::EvaluateCondition(const Condition& c, UnixSeconds now,
                                           const ContactTable& contacts) const {
   // A negative operator is the exact complement of its positive twin.
-  if (IsNegative(c.op)) {
+  if (std::optional<Operator> twin = PositiveTwin(c.op); twin.has_value()) {
     Condition positive = c;
-    positive.op = Positive(c.op);
+    positive.op = *twin;
     return all_ - EvaluateCondition(positive, now, contacts);
   }
   switch (GetFieldInfo(c.field).type) {

@@ -266,27 +266,9 @@ bool ConditionMatches(const Condition& condition, const Contact& contact,
                       UnixSeconds now) {
   // A negative operator is the exact complement of its positive twin, which
   // is what makes it match unset values.
-  Operator op = condition.op;
-  bool negate = true;
-  switch (op) {
-    case Operator::kNotEquals:
-      op = Operator::kEquals;
-      break;
-    case Operator::kNotIn:
-      op = Operator::kIn;
-      break;
-    case Operator::kNotContains:
-      op = Operator::kContains;
-      break;
-    case Operator::kHasNone:
-      op = Operator::kHasAny;
-      break;
-    case Operator::kIsNotSet:
-      op = Operator::kIsSet;
-      break;
-    default:
-      negate = false;
-  }
+  const std::optional<Operator> twin = PositiveTwin(condition.op);
+  const bool negate = twin.has_value();
+  const Operator op = twin.value_or(condition.op);
 
   bool positive = false;
   switch (condition.field) {

@@ -41,6 +41,10 @@ enum class Operator : int {
 };
 inline constexpr int kMaxOperator = 22;
 std::string_view OperatorName(Operator op);
+// The positive twin of a negative operator (NOT_EQUALS -> EQUALS, NOT_IN ->
+// IN, NOT_CONTAINS -> CONTAINS, HAS_NONE -> HAS_ANY, IS_NOT_SET -> IS_SET),
+// of which it is the exact complement; nullopt for the others.
+std::optional<Operator> PositiveTwin(Operator op);
 
 // The fields a rule can read. A subset of ContactField (id is not one).
 using Field = ContactField;

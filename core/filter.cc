@@ -10,43 +10,23 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/ascii.h"
 #include "core/errors.h"
 #include "core/utf8.h"
 
 namespace segments {
 namespace {
 
-absl::string_view AV(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
-
 std::string Join(std::string_view path, std::string_view name) {
   if (path.empty()) return std::string(name);
-  return absl::StrCat(AV(path), ".", AV(name));
-}
-
-bool IsAsciiSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
-
-std::string_view TrimAscii(std::string_view s) {
-  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = absl::ascii_tolower(static_cast<unsigned char>(c));
-  return out;
+  return absl::StrCat(AbslView(path), ".", AbslView(name));
 }
 
 // Echoes caller text in a message only when it is short and valid UTF-8
 // (descriptions travel in protobuf string fields).
 std::string Quoted(std::string_view s) {
   if (s.size() > 64 || !IsValidUtf8(s)) return "";
-  return absl::StrCat(" \"", AV(s), "\"");
+  return absl::StrCat(" \"", AbslView(s), "\"");
 }
 
 bool IsListOperator(Operator op) {
@@ -198,15 +178,16 @@ bool ValidateValue(const FieldInfo& info, Operator op, const RawValue& raw,
       }
       if (is_enum) {
         for (size_t i = 0; i < info.enum_values.size(); ++i) {
-          if (absl::EqualsIgnoreCase(AV(v), AV(info.enum_values[i]))) {
+          if (absl::EqualsIgnoreCase(AbslView(v),
+                                     AbslView(info.enum_values[i]))) {
             out->numbers.push_back(static_cast<int64_t>(i + 1));
             out->original.emplace_back(std::string(v));
             return true;
           }
         }
         violations->Add(
-            at, absl::StrCat("unknown ", AV(info.name), " value", Quoted(v),
-                             "; expected one of ", EnumList(info)));
+            at, absl::StrCat("unknown ", AbslView(info.name), " value",
+                             Quoted(v), "; expected one of ", EnumList(info)));
         return false;
       }
       const size_t max =
@@ -300,8 +281,8 @@ std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
   if (!OperatorApplies(*info, *op)) {
     violations->Add(
         cond + ".operator",
-        absl::StrCat(AV(OperatorName(*op)), " does not apply to field ",
-                     AV(info->name), "; it takes ", OperatorList(*info)));
+        absl::StrCat(AbslView(OperatorName(*op)), " does not apply to field ",
+                     AbslView(info->name), "; it takes ", OperatorList(*info)));
     return std::nullopt;
   }
 
@@ -426,9 +407,9 @@ absl::Status CheckPlanAllows(const Filter& filter, Plan plan) {
     }
   }
   const std::string_view required_name = PlanName(required);
-  absl::Status status = absl::PermissionDeniedError(
-      absl::StrCat("field ", AV(field), " needs the ", AV(required_name),
-                   " plan; this workspace's plan is ", AV(PlanName(plan))));
+  absl::Status status = absl::PermissionDeniedError(absl::StrCat(
+      "field ", AbslView(field), " needs the ", AbslView(required_name),
+      " plan; this workspace's plan is ", AbslView(PlanName(plan))));
   return WithErrorInfo(std::move(status),
                        {"PLAN_UPGRADE_REQUIRED",
                         {{"required_plan", std::string(required_name)},

@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/ascii.h"
 #include "core/errors.h"
 
 namespace segments {
@@ -13,10 +14,6 @@ namespace {
 // opaque to callers, not secret: it only holds what they could see anyway.
 // The version prefix lets a later format be told apart.
 constexpr absl::string_view kPrefix = "p1:";
-
-absl::string_view AV(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
 
 // Strict decimal: digits only, no sign, no leading zeros, no overflow.
 bool ParseId(absl::string_view s, uint64_t* out) {
@@ -51,7 +48,7 @@ absl::StatusOr<size_t> ResolvePageSize(int64_t requested, size_t max,
 
 std::string EncodePageToken(std::string_view scope, uint64_t after_id) {
   return absl::WebSafeBase64Escape(
-      absl::StrCat(kPrefix, AV(scope), ":", after_id));
+      absl::StrCat(kPrefix, AbslView(scope), ":", after_id));
 }
 
 absl::StatusOr<uint64_t> DecodePageToken(std::string_view token,
@@ -60,7 +57,7 @@ absl::StatusOr<uint64_t> DecodePageToken(std::string_view token,
   if (token.empty()) return 0;
   std::string plain;
   uint64_t id = 0;
-  if (!absl::WebSafeBase64Unescape(AV(token), &plain) ||
+  if (!absl::WebSafeBase64Unescape(AbslView(token), &plain) ||
       !absl::StartsWith(plain, kPrefix)) {
     return InvalidFieldError(std::string(path), "is not a valid page token");
   }
@@ -72,7 +69,7 @@ absl::StatusOr<uint64_t> DecodePageToken(std::string_view token,
       !ParseId(body.substr(colon + 1), &id)) {
     return InvalidFieldError(std::string(path), "is not a valid page token");
   }
-  if (body.substr(0, colon) != AV(scope)) {
+  if (body.substr(0, colon) != AbslView(scope)) {
     return InvalidFieldError(
         std::string(path),
         "belongs to a different listing; pass the next_page_token of this "

@@ -570,7 +570,7 @@ TEST(EvaluatorTable, EveryPairMatchesMissesAndHandlesUnsetAndCase) {
 }
 
 // The twin of each negative operator, applied to the same values.
-std::optional<Operator> PositiveTwin(Operator op) {
+std::optional<Operator> ExpectedTwin(Operator op) {
   switch (op) {
     case Operator::kNotEquals:
       return Operator::kEquals;
@@ -589,7 +589,7 @@ std::optional<Operator> PositiveTwin(Operator op) {
 
 TEST(Evaluator, NegativesAreExactComplementsOnEveryRowContact) {
   for (const Row& r : AllRows()) {
-    std::optional<Operator> twin = PositiveTwin(r.op);
+    std::optional<Operator> twin = ExpectedTwin(r.op);
     if (!twin.has_value()) continue;
     SCOPED_TRACE(RowName(r));
     const std::string_view name = GetFieldInfo(r.field).name;

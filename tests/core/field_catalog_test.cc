@@ -277,3 +277,24 @@ TEST(FieldTypeName, EveryType) {
 
 }  // namespace
 }  // namespace segments
+
+namespace segments {
+namespace {
+
+TEST(PositiveTwinTest, NamesTheComplementOfEachNegativeOperator) {
+  EXPECT_EQ(PositiveTwin(Operator::kNotEquals), Operator::kEquals);
+  EXPECT_EQ(PositiveTwin(Operator::kNotIn), Operator::kIn);
+  EXPECT_EQ(PositiveTwin(Operator::kNotContains), Operator::kContains);
+  EXPECT_EQ(PositiveTwin(Operator::kHasNone), Operator::kHasAny);
+  EXPECT_EQ(PositiveTwin(Operator::kIsNotSet), Operator::kIsSet);
+  for (int op = 1; op <= kMaxOperator; ++op) {
+    const auto o = static_cast<Operator>(op);
+    if (PositiveTwin(o).has_value()) continue;
+    EXPECT_FALSE(PositiveTwin(o).has_value());
+    // A positive operator is nobody's negation of itself.
+    EXPECT_NE(PositiveTwin(o), std::optional<Operator>(o));
+  }
+}
+
+}  // namespace
+}  // namespace segments
