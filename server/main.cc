@@ -14,6 +14,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,7 +23,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/auth.h"
@@ -50,11 +53,32 @@ ABSL_FLAG(
     bool, demo, false,
     "Create a demo workspace (key sk_demo_local_only: for local use only) with "
     "synthetic contacts and segments, and print grpcurl examples.");
+ABSL_FLAG(absl::Duration, slow_call_threshold, absl::Seconds(1),
+          "Log a line for each call taking at least this long (0: never).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
 
 namespace segments {
 namespace {
+
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// Before any thread exists: block SIGTERM and SIGINT in every thread (gRPC's
+// inherit the mask), so only the sigwait in Run receives them. A shell that
+// starts us in the background may have set SIGINT to "ignore", which would
+// discard it even while blocked, so the default action is restored first.
+void BlockStopSignals() {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 int Fail(absl::string_view message) {
   LogEvent(absl::StrCat("cannot start: ", message));
@@ -83,25 +107,27 @@ int Run() {
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.demo = absl::GetFlag(FLAGS_demo);
-
-  // Block the stop signals in every thread (gRPC's included, which inherit
-  // the mask) so that only sigwait below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  options.slow_call_threshold = absl::GetFlag(FLAGS_slow_call_threshold);
 
   absl::StatusOr<std::unique_ptr<SegmentsServer>> server =
       SegmentsServer::Start(std::move(options));
   if (!server.ok()) return Fail(server.status().ToString());
 
+  sigset_t stop_signals = StopSignals();
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   LogEvent(absl::StrCat(
       "received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
       "; stopping (grace ",
       absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace)), ")"));
+  // A second signal while calls drain exits at once; the databases stay
+  // consistent (SQLite's WAL survives an abrupt exit).
+  std::thread([stop_signals] {
+    int again = 0;
+    sigwait(&stop_signals, &again);
+    LogEvent("second stop signal: exiting without waiting");
+    std::_Exit(1);
+  }).detach();
   (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   return 0;
 }
@@ -110,9 +136,18 @@ int Run() {
 }  // namespace segments
 
 int main(int argc, char** argv) {
+  segments::BlockStopSignals();
   absl::SetProgramUsageMessage(
       "The segments gRPC service. Example: segments-server --demo --data_dir "
       "./data");
+  // --help lists this binary's own flags wherever they are defined, not only
+  // those of a file named like the program.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return !absl::StrContains(file, "absl/");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   return segments::Run();
 }

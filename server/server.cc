@@ -17,12 +17,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
+#include "grpc/health/v1/health.pb.h"
 #include "server/auth.h"
 #include "server/contact_service.h"
 #include "server/demo.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
 #include "server/segment_service.h"
+#include "server/slow_call_interceptor.h"
 #include "server/workspace_admin_service.h"
 
 namespace segments {
@@ -118,6 +120,9 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
                                             o.admin_key_hash, o.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's health service carries no protobuf descriptor; naming ours links
+  // it in, so reflection (and grpcurl) can describe grpc.health.v1.Health.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(o.listen_address, credentials, &s->selected_port_);
@@ -135,6 +140,10 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  if (o.slow_call_threshold > absl::ZeroDuration()) {
+    interceptors.push_back(
+        std::make_unique<SlowCallInterceptorFactory>(o.slow_call_threshold));
+  }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->selected_port_ == 0) {

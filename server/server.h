@@ -44,6 +44,8 @@ struct ServerOptions {
   // Ensures the demo workspace (server/demo.h) and prints grpcurl examples.
   bool demo = false;
   Limits limits;
+  // Calls taking at least this long are logged; zero or less: never.
+  absl::Duration slow_call_threshold = absl::Seconds(1);
   // Not owned; nullptr means the system clock. Must outlive the server.
   const Clock* clock = nullptr;
 };

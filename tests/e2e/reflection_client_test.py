@@ -557,6 +557,13 @@ class ReflectionClientTest(unittest.TestCase):
         self.assertEqual(fields["lead_score"].get("required_plan"), "GROWTH")
         self.assertIn("HAS_ANY", fields["tags"].get("operators", []))
 
+    def test_11_health_is_described_and_called_by_reflection(self):
+        # As `grpcurl ... grpc.health.v1.Health/Check`, with no proto file.
+        self.client.load_symbol("grpc.health.v1.Health")
+        resp = to_dict(self.client.call("grpc.health.v1.Health/Check", {},
+                                        metadata=[]))
+        self.assertEqual(resp.get("status"), "SERVING")
+
     def test_99_sigterm_exits_zero_and_demo_printed_examples(self):
         self.server.send_signal(signal.SIGTERM)
         try:
