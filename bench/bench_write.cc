@@ -9,7 +9,9 @@
 //   total updates/s. With group commit, 16 clients should share fsyncs.
 //   It uses only the public API, so it runs the same before and after group
 //   commit.
-// Every run works on its own copy of the dataset, removed afterwards.
+// Every configuration (dataset, synchronous) works on its own copy of the
+// cached dataset, removed afterwards; its trial runs share it.
+// The clients run in this process, on the same cores as the server.
 //
 //   build-bench/bench/bench_write
 #include <grpcpp/grpcpp.h>
@@ -37,7 +39,7 @@ SqliteOptions::Synchronous SyncOf(int64_t arg) {
                   : SqliteOptions::Synchronous::kNormal;
 }
 
-// The server of the current run, started by Setup and stopped by Teardown.
+// The server of the current configuration (see EnsureServer).
 struct WriteFixture {
   std::unique_ptr<BenchServer> server;
   bool with_data = false;
@@ -49,11 +51,6 @@ struct WriteFixture {
 };
 WriteFixture* g_fixture = nullptr;
 
-// A copy of the cached dataset (`with_data`: BenchContacts() contacts and
-// 200 segments; else an empty workspace) served with `sync`. Google Benchmark
-// calls Setup before every trial run of a benchmark (also while it sizes the
-// iteration count), so a server with the same configuration is kept and
-// reused; main() stops the last one.
 void StopServer() {
   if (g_fixture == nullptr) return;
   g_fixture->server.reset();
@@ -62,6 +59,11 @@ void StopServer() {
   g_fixture = nullptr;
 }
 
+// Serves a copy of the cached dataset (`with_data`: BenchContacts() contacts
+// and 200 segments; else an empty workspace) with `sync`. Google Benchmark
+// calls Setup before every trial run of a benchmark (also while it sizes the
+// iteration count), so a server with the same configuration is kept and
+// reused; main() stops the last one.
 void EnsureServer(bool with_data, SqliteOptions::Synchronous sync) {
   if (g_fixture != nullptr && g_fixture->with_data == with_data &&
       g_fixture->sync == sync && g_fixture->server != nullptr) {
@@ -161,7 +163,7 @@ void BM_ConcurrentUpdates(benchmark::State& state) {
   auto stub = v1::ContactService::NewStub(
       g_fixture->server->NewChannel(state.thread_index()));
   const ContactGenerator gen;
-  Rng rng(1000 + static_cast<uint64_t>(state.thread_index()));
+  Rng rng(FreshSeed());
   const uint64_t contacts = g_fixture->contacts;
   Latencies latencies;
   for (auto _ : state) {

@@ -1,6 +1,7 @@
 #include "bench/dataset.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <utility>
 
@@ -177,6 +178,11 @@ double Rng::Normal() {
   const double u1 = 1.0 - Unit();  // (0, 1]
   const double u2 = Unit();
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+uint64_t FreshSeed() {
+  static std::atomic<uint64_t> next{1};
+  return Mix(kDefaultSeed, next.fetch_add(1), 3);
 }
 
 ZipfTable::ZipfTable(size_t n, double s) {

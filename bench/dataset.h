@@ -47,6 +47,12 @@ class Rng {
   uint64_t state_;
 };
 
+// A different seed on every call (a process-wide counter, thread-safe).
+// Google Benchmark calls a benchmark function once per trial run; a random
+// stream restarted at each trial would replay the previous trial's writes,
+// which the engine answers as no-ops without committing anything.
+uint64_t FreshSeed();
+
 // Samples ranks 0..n-1 with P(rank k) proportional to 1 / (k + 1)^s.
 class ZipfTable {
  public:

@@ -17,21 +17,42 @@ namespace segments::bench {
 namespace {
 
 struct EngineState {
-  std::unique_ptr<Registry> registry;
+  std::unique_ptr<Registry> registry;  // kMemory only
   std::shared_ptr<Workspace> workspace;
 };
 
-absl::StatusOr<EngineState> BuildEngine(size_t contacts) {
+class DiscardingStore : public WorkspaceStore {
+ public:
+  absl::StatusOr<WorkspaceData> Load() override { return WorkspaceData(); }
+  absl::Status Commit(const WorkspaceWrite&) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<MembershipChange>> ReadChanges(uint64_t,
+                                                            size_t) override {
+    return std::vector<MembershipChange>();
+  }
+};
+
+absl::StatusOr<EngineState> BuildEngine(size_t contacts, EngineStore store) {
   EngineState state;
-  auto storage = std::make_shared<MemoryStorage>();
-  ASSIGN_OR_RETURN(state.registry,
-                   Registry::Open(std::make_unique<MemoryCatalogStore>(storage),
-                                  BenchClock(), Limits()));
-  // The key hash only has to be unique in the registry.
-  ASSIGN_OR_RETURN(WorkspaceRecord record,
-                   state.registry->CreateWorkspace("bench", Plan::kPro,
-                                                   std::string(32, '\x42')));
-  ASSIGN_OR_RETURN(state.workspace, state.registry->Find(record.id));
+  if (store == EngineStore::kMemory) {
+    auto storage = std::make_shared<MemoryStorage>();
+    ASSIGN_OR_RETURN(
+        state.registry,
+        Registry::Open(std::make_unique<MemoryCatalogStore>(storage),
+                       BenchClock(), Limits()));
+    // The key hash only has to be unique in the registry.
+    ASSIGN_OR_RETURN(WorkspaceRecord record,
+                     state.registry->CreateWorkspace("bench", Plan::kPro,
+                                                     std::string(32, '\x42')));
+    ASSIGN_OR_RETURN(state.workspace, state.registry->Find(record.id));
+  } else {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<Workspace> ws,
+        Workspace::Open(1, Plan::kPro, std::make_unique<DiscardingStore>(),
+                        BenchClock(), Limits()));
+    state.workspace = std::move(ws);
+  }
   RETURN_IF_ERROR(LoadContacts(*state.workspace, 0, contacts));
   return state;
 }
@@ -82,23 +103,26 @@ absl::Status LoadContacts(Workspace& ws, uint64_t first, size_t count) {
   return absl::OkStatus();
 }
 
-Workspace& EngineWorkspace(size_t contacts) {
+Workspace& EngineWorkspace(size_t contacts, EngineStore store) {
   static absl::Mutex mu(absl::kConstInit);
-  static auto* engines = new std::map<size_t, EngineState>();
+  static auto* engines =
+      new std::map<std::pair<size_t, EngineStore>, EngineState>();
   absl::MutexLock lock(&mu);
-  auto it = engines->find(contacts);
+  auto it = engines->find({contacts, store});
   if (it == engines->end()) {
-    Progress(absl::StrCat("building an in-memory workspace of ", contacts,
-                          " contacts"));
+    Progress(absl::StrCat(
+        "building an in-memory workspace of ", contacts, " contacts",
+        store == EngineStore::kDiscard ? " (commits discarded)" : ""));
     const int64_t start = NowNs();
-    absl::StatusOr<EngineState> state = BuildEngine(contacts);
+    absl::StatusOr<EngineState> state = BuildEngine(contacts, store);
     if (!state.ok()) {
       std::fprintf(stderr, "cannot build the engine fixture: %s\n",
                    state.status().ToString().c_str());
       std::abort();
     }
     Progress(absl::StrCat("workspace ready in ", SecondsSince(start), " s"));
-    it = engines->emplace(contacts, *std::move(state)).first;
+    it = engines->emplace(std::make_pair(contacts, store), *std::move(state))
+             .first;
   }
   return *it->second.workspace;
 }

@@ -32,10 +32,22 @@ const Clock* BenchClock();
 // kLoadChunk.
 absl::Status LoadContacts(Workspace& ws, uint64_t first, size_t count);
 
-// A PRO workspace (every rule family allowed) over memory, holding
-// `contacts` generated contacts and no segments yet. Built on first use, kept
-// for the life of the process; progress goes to stderr.
-Workspace& EngineWorkspace(size_t contacts);
+// Where an engine fixture commits.
+enum class EngineStore {
+  // MemoryCatalogStore (core/memory_store.h), the reference "engine only"
+  // setup: a commit copies the contact rows into its std::map.
+  kMemory,
+  // A WorkspaceStore that accepts and drops every commit, to separate the
+  // engine's own cost from the test store's (a diagnostic, not a setup the
+  // service runs).
+  kDiscard,
+};
+
+// A PRO workspace (every rule family allowed) holding `contacts` generated
+// contacts and no segments yet. Built on first use, kept for the life of the
+// process; progress goes to stderr.
+Workspace& EngineWorkspace(size_t contacts,
+                           EngineStore store = EngineStore::kMemory);
 
 // Creates or deletes segments so that `ws` holds exactly segments 0..n-1 of
 // SegmentGenerator (deleting from the newest). Returns their ids, ascending.

@@ -15,6 +15,7 @@
 #include "core/status_macros.h"
 #include "server/auth.h"
 #include "storage/sqlite_catalog.h"
+#include "storage/sqlite_workspace_store.h"
 
 namespace segments::bench {
 namespace {
@@ -55,9 +56,12 @@ std::string BenchCacheDir() {
 absl::StatusOr<CachedDataset> EnsureServerDataset(size_t contacts,
                                                   size_t segments) {
   CachedDataset out;
-  const std::string root =
-      absl::StrCat(BenchCacheDir(), "/server-v", kDatasetVersion, "-c",
-                   contacts, "-s", segments);
+  // The storage schema versions are part of the key: a cache written by an
+  // older binary is rebuilt rather than migrated in place.
+  const std::string root = absl::StrCat(
+      BenchCacheDir(), "/server-v", kDatasetVersion, "-schema",
+      SqliteCatalogStore::SchemaVersion(), ".",
+      SqliteWorkspaceStore::SchemaVersion(), "-c", contacts, "-s", segments);
   out.path = root + "/data";
   if (fs::exists(root + "/" + kMarker)) return out;
 

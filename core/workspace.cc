@@ -288,9 +288,10 @@ absl::Status Workspace::DeleteSegment(SegmentId id) {
 
 absl::StatusOr<MemberCount> Workspace::CountMembers(SegmentId id) const {
   absl::ReaderMutexLock l(&mu_);
-  ASSIGN_OR_RETURN(const SegmentEntry* s, FindSegment(id));
-  const SegmentView view = ViewOf(*s);
-  return MemberCount{view.member_count, view.as_of_sequence};
+  // The hot path of every audience-size check: no copy of the segment.
+  auto it = segments_.find(id);
+  if (it == segments_.end()) return SegmentNotFound(id);
+  return MemberCount{it->second->count, AsOf(*it->second)};
 }
 
 absl::StatusOr<MemberPage> Workspace::ListMembers(SegmentId id,
@@ -485,10 +486,14 @@ SegmentView Workspace::ViewOf(const SegmentEntry& s) const {
   view.record.frozen_members.clear();
   view.kind = s.kind;
   view.member_count = s.count;
-  view.as_of_sequence = s.record.state == SegmentState::kPlanRestricted
-                            ? s.record.frozen_as_of
-                            : counters_.last_sequence;
+  view.as_of_sequence = AsOf(s);
   return view;
+}
+
+uint64_t Workspace::AsOf(const SegmentEntry& s) const {
+  return s.record.state == SegmentState::kPlanRestricted
+             ? s.record.frozen_as_of
+             : counters_.last_sequence;
 }
 
 }  // namespace segments

@@ -216,6 +216,8 @@ class Workspace {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   SegmentView ViewOf(const SegmentEntry& s) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The sequence number a segment's membership is as of.
+  uint64_t AsOf(const SegmentEntry& s) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The active segments reading any of `fields`, each once, by ascending id.
   std::vector<const SegmentEntry*> SegmentsReading(ContactFieldSet fields) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

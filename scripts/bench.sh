@@ -6,7 +6,7 @@
 #   bash scripts/bench.sh count build      # only bench_count and bench_build
 #   bash scripts/bench.sh --quick          # 100k contacts instead of 1M
 #
-# Results: console output and JSON under bench-results/<UTC time>/.
+# Results: console output and JSON under build-bench/results/<UTC time>/.
 # Datasets are cached under $SEGMENTS_BENCH_CACHE (default
 # /tmp/segments-bench) and rebuilt when missing: the first run at 1M
 # contacts spends a few minutes generating them. Benchmarks are run one at a
@@ -38,11 +38,16 @@ targets=()
 for name in "${selected[@]}"; do targets+=("bench_$name"); done
 cmake --build "$build_dir" --target "${targets[@]}"
 
-out="bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
+out="$build_dir/results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (+ local changes)')"
+  if commit=$(git rev-parse --short HEAD 2>/dev/null); then
+    git diff --quiet HEAD 2>/dev/null || commit+=" + local changes"
+  else
+    commit=unknown
+  fi
+  echo "commit: $commit"
   echo "cores: $(nproc)"
   lscpu | grep 'Model name' || true
   grep MemTotal /proc/meminfo || true
