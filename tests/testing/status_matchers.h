@@ -38,6 +38,14 @@ MATCHER_P2(StatusIs, code, message_matcher,
              message_matcher, std::string(s.message()), result_listener);
 }
 
+MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
+}
+
 }  // namespace segments::testing
 
 // Asserts that a StatusOr is OK and yields its value.
