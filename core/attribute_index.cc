@@ -56,21 +56,6 @@ bool IsSubstringOperator(Operator op) {
          op == Operator::kEndsWith;
 }
 
-const std::string& StringValue(const Contact& c, Field f) {
-  switch (f) {
-    case Field::kCompany:
-      return c.company;
-    case Field::kJobTitle:
-      return c.job_title;
-    case Field::kCountry:
-      return c.country;
-    case Field::kCity:
-      return c.city;
-    default:
-      return c.source;
-  }
-}
-
 // The [lo, hi] second range (inclusive) a timestamp operator selects.
 std::pair<int64_t, int64_t> TimeRange(const Condition& c, UnixSeconds now) {
   switch (c.op) {
@@ -103,7 +88,7 @@ void AttributeIndex::Add(const Contact& c) {
   all_.add(id);
   for (Field f : {Field::kCompany, Field::kJobTitle, Field::kCountry,
                   Field::kCity, Field::kSource}) {
-    const std::string& v = StringValue(c, f);
+    const std::string& v = StringFieldOf(c, f);
     if (v.empty()) continue;
     StringIndex& index = StringField(f);
     index.by_value[absl::AsciiStrToLower(v)].add(id);
@@ -135,7 +120,7 @@ void AttributeIndex::Remove(const Contact& c) {
   all_.remove(id);
   for (Field f : {Field::kCompany, Field::kJobTitle, Field::kCountry,
                   Field::kCity, Field::kSource}) {
-    const std::string& v = StringValue(c, f);
+    const std::string& v = StringFieldOf(c, f);
     if (v.empty()) continue;
     StringIndex& index = StringField(f);
     remove_from(index.by_value, absl::AsciiStrToLower(v));

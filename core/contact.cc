@@ -303,4 +303,21 @@ absl::StatusOr<Contact> NormalizeNewContact(const ContactDraft& draft,
   return contact;
 }
 
+const std::string& StringFieldOf(const Contact& c, ContactField f) {
+  switch (f) {
+    case ContactField::kCompany:
+      return c.company;
+    case ContactField::kJobTitle:
+      return c.job_title;
+    case ContactField::kCountry:
+      return c.country;
+    case ContactField::kCity:
+      return c.city;
+    case ContactField::kSource:
+      return c.source;
+    default:
+      return c.email;
+  }
+}
+
 }  // namespace segments

@@ -87,6 +87,10 @@ constexpr ContactFieldSet FieldBit(ContactField f) {
 }
 
 std::string_view ContactFieldName(ContactField f);
+
+// The value of one of the six string fields (email, company, job_title,
+// country, city, source). REQUIRES: `f` is one of them.
+const std::string& StringFieldOf(const Contact& c, ContactField f);
 std::optional<ContactField> ParseContactField(std::string_view name);
 
 // Resolves update-mask paths; an empty mask means every field. Unknown paths

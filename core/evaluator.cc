@@ -273,22 +273,13 @@ bool ConditionMatches(const Condition& condition, const Contact& contact,
   bool positive = false;
   switch (condition.field) {
     case Field::kEmail:
-      positive = PositiveString(op, condition, contact.email);
-      break;
     case Field::kCompany:
-      positive = PositiveString(op, condition, contact.company);
-      break;
     case Field::kJobTitle:
-      positive = PositiveString(op, condition, contact.job_title);
-      break;
     case Field::kCountry:
-      positive = PositiveString(op, condition, contact.country);
-      break;
     case Field::kCity:
-      positive = PositiveString(op, condition, contact.city);
-      break;
     case Field::kSource:
-      positive = PositiveString(op, condition, contact.source);
+      positive = PositiveString(op, condition,
+                                StringFieldOf(contact, condition.field));
       break;
     case Field::kTags:
       positive = PositiveTags(op, condition, contact.tags);
