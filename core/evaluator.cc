@@ -106,12 +106,14 @@ int CompareFolded(std::string_view text, std::string_view lower) {
   return text.size() < lower.size() ? -1 : 1;
 }
 
-bool InSortedFolded(std::string_view text,
-                    const std::vector<std::string>& sorted) {
+// Binary search of `sorted` by a three-way comparison of the probe against
+// an element (negative: the probe sorts before it).
+template <typename Compare>
+bool InSortedBy(const std::vector<std::string>& sorted, Compare compare) {
   size_t lo = 0, hi = sorted.size();
   while (lo < hi) {
     const size_t mid = lo + (hi - lo) / 2;
-    const int cmp = CompareFolded(text, sorted[mid]);
+    const int cmp = compare(sorted[mid]);
     if (cmp == 0) return true;
     if (cmp < 0) {
       hi = mid;
@@ -120,6 +122,13 @@ bool InSortedFolded(std::string_view text,
     }
   }
   return false;
+}
+
+bool InSortedFolded(std::string_view text,
+                    const std::vector<std::string>& sorted) {
+  return InSortedBy(sorted, [text](const std::string& element) {
+    return CompareFolded(text, element);
+  });
 }
 
 inline std::string_view FirstString(const Condition& c) {
@@ -171,18 +180,9 @@ inline int CompareBytes(std::string_view a, std::string_view b) {
 }
 
 bool InSorted(std::string_view s, const std::vector<std::string>& sorted) {
-  size_t lo = 0, hi = sorted.size();
-  while (lo < hi) {
-    const size_t mid = lo + (hi - lo) / 2;
-    const int cmp = CompareBytes(s, sorted[mid]);
-    if (cmp == 0) return true;
-    if (cmp < 0) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  return false;
+  return InSortedBy(sorted, [s](const std::string& element) {
+    return CompareBytes(s, element);
+  });
 }
 
 bool PositiveTags(Operator op, const Condition& c,
