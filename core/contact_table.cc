@@ -113,18 +113,8 @@ void ContactTable::Put(const Contact& c) {
   row.country = country_.Acquire(c.country);
   row.city = city_.Acquire(c.city);
   row.source = source_.Acquire(c.source);
-  std::vector<uint32_t> tag_ids;
-  tag_ids.reserve(c.tags.size());
-  for (const std::string& tag : c.tags) tag_ids.push_back(tags_.Acquire(tag));
-  row.tags = tag_lists_.Acquire(EncodeIds(tag_ids));
-  row.lead_score = c.lead_score;
-  row.engagement_score = static_cast<int8_t>(c.engagement_score);  // 0..100
-  row.lifecycle_stage = static_cast<uint8_t>(c.lifecycle_stage);
-  row.engagement_trend = static_cast<uint8_t>(c.engagement_trend);
-  row.conversion_likelihood = static_cast<uint8_t>(c.conversion_likelihood);
-  row.created_at = c.created_at;
-  row.has_last_engaged = c.last_engaged_at.has_value();
-  row.last_engaged_at = c.last_engaged_at.value_or(0);
+  row.tags = AcquireTags(c.tags);
+  SetScalars(c, &row);
   // Acquire before release, so values the old and new rows share stay put.
   if (Contains(c.id)) {
     ReleaseRow(rows_[c.id]);
@@ -132,6 +122,56 @@ void ContactTable::Put(const Contact& c) {
     ++size_;
   }
   rows_[c.id] = row;
+}
+
+void ContactTable::Update(const Contact& c, ContactFieldSet changed) {
+  Row& row = rows_[c.id];
+  auto replace = [changed](ContactField f, StringPool& pool, uint32_t& slot,
+                           const std::string& value) {
+    if ((changed & FieldBit(f)) == 0) return;
+    const uint32_t id = pool.Acquire(value);  // before release: may be equal
+    pool.Release(slot);
+    slot = id;
+  };
+  if (changed & FieldBit(ContactField::kEmail)) {
+    replace(ContactField::kEmail, emails_, row.email, c.email);
+    if (row.email >= email_owner_.size()) email_owner_.resize(row.email + 1);
+    email_owner_[row.email] = c.id;
+  }
+  replace(ContactField::kCompany, company_, row.company, c.company);
+  replace(ContactField::kJobTitle, job_title_, row.job_title, c.job_title);
+  replace(ContactField::kCountry, country_, row.country, c.country);
+  replace(ContactField::kCity, city_, row.city, c.city);
+  replace(ContactField::kSource, source_, row.source, c.source);
+  if (changed & FieldBit(ContactField::kTags)) {
+    const uint32_t list = AcquireTags(c.tags);
+    ReleaseTags(row.tags);
+    row.tags = list;
+  }
+  SetScalars(c, &row);
+}
+
+uint32_t ContactTable::AcquireTags(const std::vector<std::string>& tags) {
+  std::vector<uint32_t> tag_ids;
+  tag_ids.reserve(tags.size());
+  for (const std::string& tag : tags) tag_ids.push_back(tags_.Acquire(tag));
+  return tag_lists_.Acquire(EncodeIds(tag_ids));
+}
+
+void ContactTable::ReleaseTags(uint32_t list) {
+  for (uint32_t tag : DecodeIds(tag_lists_.Get(list))) tags_.Release(tag);
+  tag_lists_.Release(list);
+}
+
+void ContactTable::SetScalars(const Contact& c, Row* row) {
+  row->lead_score = c.lead_score;
+  row->engagement_score = static_cast<int8_t>(c.engagement_score);  // 0..100
+  row->lifecycle_stage = static_cast<uint8_t>(c.lifecycle_stage);
+  row->engagement_trend = static_cast<uint8_t>(c.engagement_trend);
+  row->conversion_likelihood = static_cast<uint8_t>(c.conversion_likelihood);
+  row->created_at = c.created_at;
+  row->has_last_engaged = c.last_engaged_at.has_value();
+  row->last_engaged_at = c.last_engaged_at.value_or(0);
 }
 
 void ContactTable::Erase(ContactId id) {
@@ -148,8 +188,7 @@ void ContactTable::ReleaseRow(const Row& row) {
   country_.Release(row.country);
   city_.Release(row.city);
   source_.Release(row.source);
-  for (uint32_t tag : DecodeIds(tag_lists_.Get(row.tags))) tags_.Release(tag);
-  tag_lists_.Release(row.tags);
+  ReleaseTags(row.tags);
 }
 
 ContactId ContactTable::FindEmail(std::string_view email) const {

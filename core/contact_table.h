@@ -52,6 +52,11 @@ class ContactTable {
   std::optional<Contact> Get(ContactId id) const;
   // Inserts or replaces the contact with id `c.id`.
   void Put(const Contact& c);
+  // Replaces the fields in `changed` of the present contact `c.id` (and its
+  // scalars), leaving the interned strings of the others untouched.
+  void Update(const Contact& c, ContactFieldSet changed);
+  // Makes room for ids up to `max_id` without reallocating.
+  void Reserve(ContactId max_id) { rows_.reserve(size_t{max_id} + 1); }
   void Erase(ContactId id);
   size_t size() const { return size_; }
 
@@ -85,6 +90,10 @@ class ContactTable {
     UnixSeconds last_engaged_at = 0;
   };
   void ReleaseRow(const Row& row);
+  // The interned list of `tags` (one reference to it and to each tag).
+  uint32_t AcquireTags(const std::vector<std::string>& tags);
+  void ReleaseTags(uint32_t list);
+  static void SetScalars(const Contact& c, Row* row);
 
   std::vector<Row> rows_;  // by id; rows_[0] is never used
   size_t size_ = 0;

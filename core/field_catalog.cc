@@ -189,21 +189,4 @@ bool OperatorApplies(const FieldInfo& info, Operator op) {
          info.operators.end();
 }
 
-std::optional<Operator> PositiveTwin(Operator op) {
-  switch (op) {
-    case Operator::kNotEquals:
-      return Operator::kEquals;
-    case Operator::kNotIn:
-      return Operator::kIn;
-    case Operator::kNotContains:
-      return Operator::kContains;
-    case Operator::kHasNone:
-      return Operator::kHasAny;
-    case Operator::kIsNotSet:
-      return Operator::kIsSet;
-    default:
-      return std::nullopt;
-  }
-}
-
 }  // namespace segments

@@ -43,8 +43,24 @@ inline constexpr int kMaxOperator = 22;
 std::string_view OperatorName(Operator op);
 // The positive twin of a negative operator (NOT_EQUALS -> EQUALS, NOT_IN ->
 // IN, NOT_CONTAINS -> CONTAINS, HAS_NONE -> HAS_ANY, IS_NOT_SET -> IS_SET),
-// of which it is the exact complement; nullopt for the others.
-std::optional<Operator> PositiveTwin(Operator op);
+// of which it is the exact complement; nullopt for the others. Inline: the
+// evaluator asks it for every condition of every contact it matches.
+inline std::optional<Operator> PositiveTwin(Operator op) {
+  switch (op) {
+    case Operator::kNotEquals:
+      return Operator::kEquals;
+    case Operator::kNotIn:
+      return Operator::kIn;
+    case Operator::kNotContains:
+      return Operator::kContains;
+    case Operator::kHasNone:
+      return Operator::kHasAny;
+    case Operator::kIsNotSet:
+      return Operator::kIsSet;
+    default:
+      return std::nullopt;
+  }
+}
 
 // The fields a rule can read. A subset of ContactField (id is not one).
 using Field = ContactField;

@@ -75,6 +75,7 @@ absl::Status Workspace::Load() {
   {
     absl::MutexLock l(&mu_);
     counters_ = data.counters;
+    contacts_.Reserve(data.contacts.empty() ? 0 : data.contacts.back().id);
     for (const Contact& c : data.contacts) {
       index_.Add(c);
       contacts_.Put(c);
@@ -160,6 +161,7 @@ std::unique_ptr<Workspace::SegmentEntry> Workspace::BuildSegment(
   auto state = std::make_unique<SegmentEntry>();
   state->kind = KindOf(record.filter);
   state->fields_read = FieldsRead(record.filter);
+  state->relative = HasRelativeDateRule(record.filter);
   state->members = Evaluate(record.filter, now);
   state->count = state->members.cardinality();
   record.state = SegmentState::kActive;
@@ -401,24 +403,35 @@ absl::Status Workspace::CommitAndApply(PreparedWrite p) {
 }
 
 void Workspace::Apply(PreparedWrite p) {
-  for (ContactMutation& m : p.contacts) {
-    if (m.before.has_value()) index_.Remove(*m.before);
-    if (m.after.has_value()) {
-      index_.Add(*m.after);
-      contacts_.Put(*m.after);
+  for (size_t i = 0; i < p.write.put_contacts.size(); ++i) {
+    const Contact& after = p.write.put_contacts[i];
+    const PutOrigin& origin = p.put_origins[i];
+    if (origin.before.has_value()) {
+      index_.Remove(*origin.before);
+      index_.Add(after);
+      contacts_.Update(after, origin.changed);
     } else {
-      contacts_.Erase(m.id);
+      index_.Add(after);
+      contacts_.Put(after);
     }
   }
+  for (const Contact& before : p.deleted_before) {
+    index_.Remove(before);
+    contacts_.Erase(before.id);
+  }
   // Membership changes of segments that are not replaced wholesale below.
-  if (!p.contacts.empty()) {
-    for (const MembershipChange& c : p.write.changes) {
-      SegmentEntry& s = *segments_.at(c.segment_id);
-      if (c.kind == ChangeKind::kEntered) {
-        if (s.members.addChecked(c.contact_id)) ++s.count;
-      } else if (s.members.removeChecked(c.contact_id)) {
-        --s.count;
-      }
+  const bool contacts_written =
+      !p.write.put_contacts.empty() || !p.write.deleted_contacts.empty();
+  SegmentEntry* changed = nullptr;  // changes come grouped by segment
+  for (const MembershipChange& c : p.write.changes) {
+    if (!contacts_written) break;
+    if (changed == nullptr || changed->record.id != c.segment_id) {
+      changed = segments_.at(c.segment_id).get();
+    }
+    if (c.kind == ChangeKind::kEntered) {
+      if (changed->members.addChecked(c.contact_id)) ++changed->count;
+    } else if (changed->members.removeChecked(c.contact_id)) {
+      --changed->count;
     }
   }
   for (std::unique_ptr<SegmentEntry>& s : p.segments) {

@@ -148,6 +148,7 @@ class Workspace {
   struct ContactMutation;
   struct PreparedWrite;
   struct Overlay;
+  struct PutOrigin;
   struct WriteRequest;
 
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
@@ -177,7 +178,9 @@ class Workspace {
   absl::Status PrepareBatch(WriteRequest* request, UnixSeconds now,
                             const Overlay& overlay, PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Fills `p` with the rows and membership changes of `mutations`.
+  // Fills `p` with the rows and membership changes of `mutations`. Within
+  // one write, changes are numbered segment by segment (entries, then
+  // exits), so the store can keep each segment's entries as one run.
   void PrepareContactWrite(std::vector<ContactMutation> mutations,
                            UnixSeconds now, const Overlay& overlay,
                            PreparedWrite* p) const
@@ -189,6 +192,13 @@ class Workspace {
   ContactId LookupEmail(const Overlay& overlay, const std::string& email) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   static void RecordInOverlay(const PreparedWrite& p, Overlay* overlay);
+  // Moves a committed group's merged rows back into its prepared writes.
+  static void SplitMerged(WorkspaceWrite merged,
+                          std::vector<PreparedWrite>* prepared);
+  // Whether the mutated contact was a member of `s` before the write.
+  bool WasMember(const SegmentEntry& s, const ContactMutation& m,
+                 UnixSeconds now, const Overlay& overlay) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Validates a draft's name and/or filter; every violation at once.
   absl::StatusOr<Filter> ValidateSegmentDraft(const SegmentDraft& draft,
                                               bool check_name,

@@ -158,48 +158,77 @@ void Workspace::CommitGroup(const std::vector<WriteRequest*>& group) {
     const UnixSeconds now = clock_->Now();
     Overlay overlay;
     overlay.counters = counters_;
-    for (WriteRequest* r : group) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      WriteRequest* r = group[i];
       PreparedWrite p;
       p.write.counters = overlay.counters;
       r->status = PrepareRequest(r, now, overlay, &p);
-      if (!r->status.ok() || p.contacts.empty()) continue;
-      RecordInOverlay(p, &overlay);
+      if (!r->status.ok() ||
+          (p.write.put_contacts.empty() && p.write.deleted_contacts.empty())) {
+        continue;
+      }
+      // The overlay serves the requests after this one only.
+      if (i + 1 < group.size()) RecordInOverlay(p, &overlay);
+      overlay.counters = p.write.counters;
       prepared.push_back(std::move(p));
       writers.push_back(r);
     }
     if (prepared.empty()) return;
-    // Puts before deletes is the store's order; ids are never reused, so no
-    // id is deleted by one write and put again by a later one.
-    for (PreparedWrite& p : prepared) {
-      merged.put_contacts.insert(merged.put_contacts.end(),
-                                 p.write.put_contacts.begin(),
-                                 p.write.put_contacts.end());
-      merged.deleted_contacts.insert(merged.deleted_contacts.end(),
-                                     p.write.deleted_contacts.begin(),
-                                     p.write.deleted_contacts.end());
-      Append(p.write.changes, &merged.changes);
+    if (prepared.size() > 1) {
+      // Puts before deletes is the store's order; ids are never reused, so
+      // no id is deleted by one write and put again by a later one.
+      for (PreparedWrite& p : prepared) {
+        Append(p.write.put_contacts, &merged.put_contacts);
+        merged.deleted_contacts.insert(merged.deleted_contacts.end(),
+                                       p.write.deleted_contacts.begin(),
+                                       p.write.deleted_contacts.end());
+        Append(p.write.changes, &merged.changes);
+      }
+      merged.counters = overlay.counters;
     }
-    merged.counters = overlay.counters;
   }
-  if (absl::Status s = store_->Commit(merged); !s.ok()) {
+  // A group of one commits its write as it is; a larger group, the merged
+  // copy (the parts were moved out, and Apply reads them back from it).
+  const WorkspaceWrite& to_commit =
+      prepared.size() == 1 ? prepared[0].write : merged;
+  if (absl::Status s = store_->Commit(to_commit); !s.ok()) {
     for (WriteRequest* r : writers) r->status = s;
     return;
   }
+  if (prepared.size() > 1) SplitMerged(std::move(merged), &prepared);
   absl::MutexLock l(&mu_);
   for (PreparedWrite& p : prepared) Apply(std::move(p));
 }
 
+void Workspace::SplitMerged(WorkspaceWrite merged,
+                            std::vector<PreparedWrite>* prepared) {
+  size_t puts = 0, changes = 0;
+  for (PreparedWrite& p : *prepared) {
+    for (Contact& c : p.write.put_contacts) {
+      c = std::move(merged.put_contacts[puts++]);
+    }
+    for (MembershipChange& c : p.write.changes) {
+      c = std::move(merged.changes[changes++]);
+    }
+  }
+}
+
 void Workspace::RecordInOverlay(const PreparedWrite& p, Overlay* overlay) {
-  for (const ContactMutation& m : p.contacts) {
-    if (m.before.has_value()) overlay->emails[m.before->email] = 0;
-    if (m.after.has_value()) overlay->emails[m.after->email] = m.id;
-    overlay->contacts[m.id] = m.after;
+  for (size_t i = 0; i < p.write.put_contacts.size(); ++i) {
+    const Contact& after = p.write.put_contacts[i];
+    const std::optional<Contact>& before = p.put_origins[i].before;
+    if (before.has_value()) overlay->emails[before->email] = 0;
+    overlay->emails[after.email] = after.id;
+    overlay->contacts[after.id] = after;
+  }
+  for (const Contact& before : p.deleted_before) {
+    overlay->emails[before.email] = 0;
+    overlay->contacts[before.id] = std::nullopt;
   }
   for (const MembershipChange& c : p.write.changes) {
     overlay->membership[{c.segment_id, c.contact_id}] =
         c.kind == ChangeKind::kEntered;
   }
-  overlay->counters = p.write.counters;
 }
 
 std::optional<Contact> Workspace::LookupContact(const Overlay& overlay,
@@ -322,7 +351,7 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
       mutations.push_back({next.id, std::nullopt, next});
       ++result.created;
     }
-    result.contacts.push_back(next);
+    result.contacts.push_back(std::move(next));
   }
   RETURN_IF_ERROR(v.ToStatus());
   // Entries that change nothing are not written.
@@ -339,36 +368,68 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
 void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
                                     UnixSeconds now, const Overlay& overlay,
                                     PreparedWrite* p) const {
-  uint64_t& sequence = p->write.counters.last_sequence;
-  for (const ContactMutation& m : mutations) {
-    if (m.after.has_value()) {
-      p->write.put_contacts.push_back(*m.after);
-    } else {
-      p->write.deleted_contacts.push_back(m.id);
-    }
+  // A contact appears once per write, so the order of its changes is free
+  // to choose: gathered by segment, each segment's entries (and exits) are
+  // consecutive and the store keeps them as one run.
+  struct SegmentChanges {
+    std::vector<ContactId> entered, left;
+  };
+  absl::flat_hash_map<SegmentId, SegmentChanges> by_segment;
+  ChangeCause cause = ChangeCause::kContactChanged;
+  // The segments each set of changed fields can affect; a batch of new
+  // contacts has one set, so SegmentsReading runs once, not per contact.
+  absl::flat_hash_map<ContactFieldSet, std::vector<const SegmentEntry*>>
+      readers;
+  for (ContactMutation& m : mutations) {
     const ContactFieldSet changed = m.before.has_value() && m.after.has_value()
                                         ? DiffFields(*m.before, *m.after)
                                         : kAllContactFields;
-    const ChangeCause cause = m.after.has_value()
-                                  ? ChangeCause::kContactChanged
-                                  : ChangeCause::kContactDeleted;
-    // Only active segments that read a changed field can change.
-    for (const SegmentEntry* s : SegmentsReading(changed)) {
-      bool was = false;
-      if (m.before.has_value()) {
-        auto it = overlay.membership.find({s->record.id, m.id});
-        was = it != overlay.membership.end() ? it->second
-                                             : s->members.contains(m.id);
-      }
+    // A write either deletes contacts (a delete) or puts them (the others).
+    if (!m.after.has_value()) cause = ChangeCause::kContactDeleted;
+    auto [reading, inserted] = readers.try_emplace(changed);
+    if (inserted) reading->second = SegmentsReading(changed);
+    for (const SegmentEntry* s : reading->second) {
+      const bool was = m.before.has_value() && WasMember(*s, m, now, overlay);
       const bool is =
           m.after.has_value() && FilterMatches(s->record.filter, *m.after, now);
       if (was == is) continue;
-      p->write.changes.push_back({++sequence, s->record.id, m.id,
-                                  is ? ChangeKind::kEntered : ChangeKind::kLeft,
-                                  cause, now});
+      SegmentChanges& c = by_segment[s->record.id];
+      (is ? c.entered : c.left).push_back(m.id);
+    }
+    if (m.after.has_value()) {
+      p->write.put_contacts.push_back(*std::move(m.after));
+      p->put_origins.push_back({std::move(m.before), changed});
+    } else {
+      p->write.deleted_contacts.push_back(m.id);
+      p->deleted_before.push_back(*std::move(m.before));
     }
   }
-  p->contacts = std::move(mutations);
+  std::vector<SegmentId> segment_ids;
+  segment_ids.reserve(by_segment.size());
+  for (const auto& [sid, unused] : by_segment) segment_ids.push_back(sid);
+  std::sort(segment_ids.begin(), segment_ids.end());
+  uint64_t& sequence = p->write.counters.last_sequence;
+  std::vector<MembershipChange>& changes = p->write.changes;
+  for (SegmentId sid : segment_ids) {
+    const SegmentChanges& c = by_segment[sid];
+    for (ContactId id : c.entered) {
+      changes.push_back(
+          {++sequence, sid, id, ChangeKind::kEntered, cause, now});
+    }
+    for (ContactId id : c.left) {
+      changes.push_back({++sequence, sid, id, ChangeKind::kLeft, cause, now});
+    }
+  }
+}
+
+bool Workspace::WasMember(const SegmentEntry& s, const ContactMutation& m,
+                          UnixSeconds now, const Overlay& overlay) const {
+  // The members of a segment without relative date rules are exactly the
+  // contacts its filter matches, so the filter answers from the contact
+  // already in cache, without a cache miss in the bitmap.
+  if (!s.relative) return FilterMatches(s.record.filter, *m.before, now);
+  auto it = overlay.membership.find({s.record.id, m.id});
+  return it != overlay.membership.end() ? it->second : s.members.contains(m.id);
 }
 
 }  // namespace segments

@@ -20,6 +20,10 @@ struct Workspace::SegmentEntry {
   SegmentRecord record;  // frozen_members is kept only while restricted
   SegmentKind kind = SegmentKind::kStandard;
   ContactFieldSet fields_read = 0;
+  // Reads the clock (a relative date rule): its members may lag its filter
+  // until the timer flips them, so "was it a member" is read from `members`,
+  // not from the filter.
+  bool relative = false;
   Roaring members;
   uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
 };
@@ -31,10 +35,19 @@ struct Workspace::ContactMutation {
   std::optional<Contact> after;
 };
 
+// Where a contact put by a prepared write comes from.
+struct Workspace::PutOrigin {
+  std::optional<Contact> before;  // none for a new contact
+  ContactFieldSet changed = kAllContactFields;
+};
+
 // A write prepared under the read lock, committed, then applied to memory.
 struct Workspace::PreparedWrite {
   WorkspaceWrite write;
-  std::vector<ContactMutation> contacts;
+  // Parallel to write.put_contacts and write.deleted_contacts: the contacts
+  // as they were, for the indexes and the overlay.
+  std::vector<PutOrigin> put_origins;
+  std::vector<Contact> deleted_before;
   // Segment states to install (insert or replace by id), bitmaps final.
   std::vector<std::unique_ptr<SegmentEntry>> segments;
   std::vector<SegmentId> deleted_segments;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/status_macros.h"
+#include "storage/change_runs.h"
 #include "storage/record_checks.h"
 #include "storage/workspace_rows.h"
 
@@ -17,7 +18,7 @@ struct SqliteWorkspaceStore::WriteStatements {
   std::unique_ptr<SqliteStatement> delete_contact;
   std::unique_ptr<SqliteStatement> upsert_segment;
   std::unique_ptr<SqliteStatement> delete_segment;
-  std::unique_ptr<SqliteStatement> insert_change;
+  std::unique_ptr<SqliteStatement> insert_change_run;
   std::unique_ptr<SqliteStatement> put_meta;
 };
 
@@ -36,7 +37,8 @@ SqliteWorkspaceStore::Open(const std::string& path,
   ASSIGN_OR_RETURN(w->delete_contact, write_db->Prepare(kDeleteContactSql));
   ASSIGN_OR_RETURN(w->upsert_segment, write_db->Prepare(kUpsertSegmentSql));
   ASSIGN_OR_RETURN(w->delete_segment, write_db->Prepare(kDeleteSegmentSql));
-  ASSIGN_OR_RETURN(w->insert_change, write_db->Prepare(kInsertChangeSql));
+  ASSIGN_OR_RETURN(w->insert_change_run,
+                   write_db->Prepare(kInsertChangeRunSql));
   ASSIGN_OR_RETURN(w->put_meta, write_db->Prepare(kPutMetaSql));
 
   ASSIGN_OR_RETURN(FileId file, GetFileId(path));
@@ -48,7 +50,7 @@ SqliteWorkspaceStore::Open(const std::string& path,
       SqliteDb::Open(path, /*create=*/false, options.busy_timeout_ms));
   RETURN_IF_ERROR(read_db->Exec("PRAGMA query_only=1"));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteStatement> read_changes,
-                   read_db->Prepare(kSelectChangesSql));
+                   read_db->Prepare(kSelectChangeRunsSql));
   return std::unique_ptr<SqliteWorkspaceStore>(
       new SqliteWorkspaceStore(path, file, std::move(write_db), std::move(w),
                                std::move(read_db), std::move(read_changes)));
@@ -190,9 +192,12 @@ absl::Status SqliteWorkspaceStore::CommitLocked(const WorkspaceWrite& write) {
     write_->delete_segment->BindInt(1, static_cast<int64_t>(id));
     RETURN_IF_ERROR(write_->delete_segment->Run());
   }
-  for (const MembershipChange& c : write.changes) {
-    BindChange(c, write_->insert_change.get());
-    RETURN_IF_ERROR(write_->insert_change->Run());
+  for (size_t begin = 0; begin < write.changes.size();) {
+    const size_t end = RunEnd(write.changes, begin);
+    BindChangeRun(write.changes, begin, end, &blob_buffer_,
+                  write_->insert_change_run.get());
+    RETURN_IF_ERROR(write_->insert_change_run->Run());
+    begin = end;
   }
   const std::pair<const char*, int64_t> counters[] = {
       {kNextContactIdKey, write.counters.next_contact_id},
@@ -219,16 +224,25 @@ absl::StatusOr<std::vector<MembershipChange>> SqliteWorkspaceStore::ReadChanges(
   SqliteStatement::Scope scope(s);
   s.BindInt(1, static_cast<int64_t>(after_sequence));
   s.BindInt(2, sql_limit);
-  while (true) {
+  while (out.size() < limit) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    MembershipChange& c = out.emplace_back();
-    const std::string problem = DecodeChange(s, &c);
+    const size_t before = out.size();
+    const std::string problem = DecodeChangeRun(s, &out);
     if (!problem.empty()) {
-      return absl::DataLossError(absl::StrCat(
-          path_, ": changes row sequence=", s.ColumnInt(0), ": ", problem));
+      return absl::DataLossError(absl::StrCat(path_,
+                                              ": change_runs row "
+                                              "first_sequence=",
+                                              s.ColumnInt(0), ": ", problem));
     }
+    // The first run may start at or before `after_sequence`.
+    auto first_new = std::find_if(out.begin() + before, out.end(),
+                                  [after_sequence](const auto& c) {
+                                    return c.sequence > after_sequence;
+                                  });
+    out.erase(out.begin() + before, first_new);
   }
+  if (out.size() > limit) out.resize(limit);
   return out;
 }
 

@@ -1,8 +1,9 @@
 // One workspace's data in its own SQLite database file (WAL mode): tables
 // contacts (a column per field; unset optional fields are NULL; tags as a
-// JSON array, see tags_codec.h), segments (filter via EncodeFilter), changes
-// (the membership change log, keyed by sequence) and meta (the counters);
-// see workspace_rows.h.
+// JSON array, see tags_codec.h), segments (filter via EncodeFilter),
+// change_runs (the membership change log, a row per run of consecutive events
+// of one segment, see change_runs.h) and meta (the counters); see
+// workspace_rows.h.
 //
 // Commit writes a whole WorkspaceWrite in one BEGIN IMMEDIATE transaction:
 // puts first, then deletes (so an id both put and deleted by one write ends
@@ -80,6 +81,7 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   const std::unique_ptr<WriteStatements> write_ ABSL_GUARDED_BY(write_mu_);
   // Reused by Commit for the tags of each contact.
   std::string tags_buffer_ ABSL_GUARDED_BY(write_mu_);
+  std::string blob_buffer_ ABSL_GUARDED_BY(write_mu_);  // change-run ids
 
   absl::Mutex read_mu_;
   const std::unique_ptr<SqliteDb> read_db_ ABSL_GUARDED_BY(read_mu_);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/filter_codec.h"
+#include "storage/change_runs.h"
 #include "storage/record_checks.h"
 #include "storage/tags_codec.h"
 
@@ -56,6 +57,25 @@ const std::vector<const char*>& WorkspaceMigrations() {
         INSERT INTO meta (key, value) VALUES
           ('next_contact_id', 1), ('next_segment_id', 1), ('last_sequence', 0);
       )sql",
+      // 1 -> 2: the change log as runs (change_runs.h); each old row
+      // becomes a run of one event.
+      R"sql(
+        CREATE TABLE change_runs (
+          first_sequence INTEGER PRIMARY KEY,
+          last_sequence INTEGER NOT NULL,
+          segment_id INTEGER NOT NULL,
+          kind INTEGER NOT NULL,
+          cause INTEGER NOT NULL,
+          time INTEGER NOT NULL,
+          first_contact_id INTEGER NOT NULL,
+          more_contact_ids BLOB NOT NULL
+        ) STRICT;
+        INSERT INTO change_runs
+          SELECT sequence, sequence, segment_id, kind, cause, time, contact_id,
+                 X''
+          FROM changes;
+        DROP TABLE changes;
+      )sql",
   };
   return *kMigrations;
 }
@@ -97,12 +117,18 @@ const char kUpsertSegmentSql[] =
     "frozen_members = excluded.frozen_members, "
     "frozen_as_of = excluded.frozen_as_of";
 const char kDeleteSegmentSql[] = "DELETE FROM segments WHERE id = ?1";
-const char kSelectChangesSql[] =
-    "SELECT sequence, segment_id, contact_id, kind, cause, time "
-    "FROM changes WHERE sequence > ?1 ORDER BY sequence LIMIT ?2";
-const char kInsertChangeSql[] =
-    "INSERT INTO changes (sequence, segment_id, contact_id, kind, cause, time) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+// From the run holding sequence ?1 + 1 (or the first after it) on.
+const char kSelectChangeRunsSql[] =
+    "SELECT first_sequence, segment_id, first_contact_id, kind, cause, time, "
+    "last_sequence, more_contact_ids FROM change_runs "
+    "WHERE last_sequence > ?1 AND first_sequence >= IFNULL("
+    "(SELECT first_sequence FROM change_runs WHERE first_sequence <= ?1 + 1 "
+    "ORDER BY first_sequence DESC LIMIT 1), 0) "
+    "ORDER BY first_sequence LIMIT ?2";
+const char kInsertChangeRunSql[] =
+    "INSERT INTO change_runs (first_sequence, segment_id, first_contact_id, "
+    "kind, cause, time, last_sequence, more_contact_ids) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 const char kSelectMetaSql[] = "SELECT key, value FROM meta";
 const char kPutMetaSql[] =
     "INSERT INTO meta (key, value) VALUES (?1, ?2) "
@@ -230,33 +256,45 @@ std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r) {
   return SegmentProblem(*r);
 }
 
-void BindChange(const MembershipChange& c, SqliteStatement* s) {
+void BindChangeRun(const std::vector<MembershipChange>& changes, size_t begin,
+                   size_t end, std::string* blob_buffer, SqliteStatement* s) {
+  const MembershipChange& c = changes[begin];
   s->BindInt(1, static_cast<int64_t>(c.sequence));
   s->BindInt(2, static_cast<int64_t>(c.segment_id));
   s->BindInt(3, c.contact_id);
   s->BindInt(4, static_cast<int>(c.kind));
   s->BindInt(5, static_cast<int>(c.cause));
   s->BindInt(6, c.time);
+  s->BindInt(7, static_cast<int64_t>(changes[end - 1].sequence));
+  EncodeMoreContactIds(changes, begin, end, blob_buffer);
+  s->BindBlob(8, *blob_buffer);
 }
 
-std::string DecodeChange(const SqliteStatement& s, MembershipChange* c) {
-  const int64_t v[6] = {s.ColumnInt(0), s.ColumnInt(1), s.ColumnInt(2),
-                        s.ColumnInt(3), s.ColumnInt(4), s.ColumnInt(5)};
-  if (v[0] < 1) return "sequence is out of range";
+std::string DecodeChangeRun(const SqliteStatement& s,
+                            std::vector<MembershipChange>* out) {
+  const int64_t v[7] = {s.ColumnInt(0), s.ColumnInt(1), s.ColumnInt(2),
+                        s.ColumnInt(3), s.ColumnInt(4), s.ColumnInt(5),
+                        s.ColumnInt(6)};
+  if (v[0] < 1) return "first_sequence is out of range";
+  if (v[6] < v[0]) return "last_sequence is before first_sequence";
   if (v[1] < 1) return "segment_id is out of range";
   if (v[2] < 1 || v[2] > std::numeric_limits<ContactId>::max()) {
-    return "contact_id is out of range";
+    return "first_contact_id is out of range";
   }
   if (!FitsInt32(v[3]) || !FitsInt32(v[4])) {
     return "kind or cause is out of range";
   }
-  c->sequence = static_cast<uint64_t>(v[0]);
-  c->segment_id = static_cast<SegmentId>(v[1]);
-  c->contact_id = static_cast<ContactId>(v[2]);
-  c->kind = static_cast<ChangeKind>(v[3]);
-  c->cause = static_cast<ChangeCause>(v[4]);
-  c->time = v[5];
-  return ChangeProblem(*c);
+  MembershipChange first;
+  first.sequence = static_cast<uint64_t>(v[0]);
+  first.segment_id = static_cast<SegmentId>(v[1]);
+  first.contact_id = static_cast<ContactId>(v[2]);
+  first.kind = static_cast<ChangeKind>(v[3]);
+  first.cause = static_cast<ChangeCause>(v[4]);
+  first.time = v[5];
+  if (std::string problem = ChangeProblem(first); !problem.empty()) {
+    return problem;
+  }
+  return ExpandRun(first, static_cast<uint64_t>(v[6]), s.ColumnBlob(7), out);
 }
 
 std::string DecodeMeta(const SqliteStatement& s, WorkspaceCounters* counters,

@@ -5,7 +5,8 @@
 //             strings, enums and last_engaged_at are NULL; tags are a JSON
 //             array (tags_codec.h)
 //   segments  filter as EncodeFilter bytes; frozen_members as a blob
-//   changes   the membership change log, keyed by sequence
+//   change_runs  the membership change log, a row per run of events
+//             (change_runs.h), keyed by the run's first sequence
 //   meta      key/value integers: next_contact_id, next_segment_id,
 //             last_sequence
 //
@@ -37,10 +38,11 @@ extern const char kDeleteContactSql[];  // ?1 id
 extern const char kSelectSegmentsSql[];
 extern const char kUpsertSegmentSql[];  // ?1..?8, see BindSegment
 extern const char kDeleteSegmentSql[];  // ?1 id
-extern const char kSelectChangesSql[];  // ?1 after sequence, ?2 limit
-extern const char kInsertChangeSql[];   // ?1..?6, see BindChange
-extern const char kSelectMetaSql[];     // key, value
-extern const char kPutMetaSql[];        // ?1 key, ?2 value
+// ?1 after sequence, ?2 limit (runs)
+extern const char kSelectChangeRunsSql[];
+extern const char kInsertChangeRunSql[];  // ?1..?8, see BindChangeRun
+extern const char kSelectMetaSql[];       // key, value
+extern const char kPutMetaSql[];          // ?1 key, ?2 value
 
 // meta keys.
 extern const char kNextContactIdKey[];
@@ -55,8 +57,12 @@ std::string DecodeContact(const SqliteStatement& s, Contact* c);
 void BindSegment(const SegmentRecord& r, SqliteStatement* s);
 std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r);
 
-void BindChange(const MembershipChange& c, SqliteStatement* s);
-std::string DecodeChange(const SqliteStatement& s, MembershipChange* c);
+// Binds the run changes[begin, end) (see RunEnd); `blob_buffer` is scratch.
+void BindChangeRun(const std::vector<MembershipChange>& changes, size_t begin,
+                   size_t end, std::string* blob_buffer, SqliteStatement* s);
+// Appends the events of one change_runs row to `out`.
+std::string DecodeChangeRun(const SqliteStatement& s,
+                            std::vector<MembershipChange>* out);
 
 // Reads one meta row into `*counters`; sets `*known` when the key is one of
 // the counters (other keys are left to later schema versions).

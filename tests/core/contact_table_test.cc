@@ -92,3 +92,47 @@ TEST(ContactTableTest, SharedStringsAreStoredOnce) {
 
 }  // namespace
 }  // namespace segments
+
+namespace segments {
+namespace {
+
+// Update with the changed fields ends where Put of the whole contact ends:
+// same contact read back, same email lookup, and the old values released
+// (a table that took the same path through Put holds as many bytes).
+TEST(ContactTableTest, UpdateOfChangedFieldsEqualsAFullPut) {
+  ContactTable updated, put;
+  const Contact a = Full(1, "a@x.com");
+  const Contact other = Full(2, "b@x.com");
+  for (ContactTable* t : {&updated, &put}) {
+    t->Put(a);
+    t->Put(other);
+  }
+  Contact next = a;
+  next.email = "new@y.com";
+  next.company = "Initech";
+  next.tags = {"vip", "webinar-2024"};
+  next.lead_score = 80;
+  next.last_engaged_at.reset();
+  const ContactFieldSet changed =
+      FieldBit(ContactField::kEmail) | FieldBit(ContactField::kCompany) |
+      FieldBit(ContactField::kTags) | FieldBit(ContactField::kLeadScore) |
+      FieldBit(ContactField::kLastEngagedAt);
+  updated.Update(next, changed);
+  put.Put(next);
+  EXPECT_EQ(updated.Get(1), next);
+  EXPECT_EQ(updated.Get(2), other);
+  EXPECT_EQ(updated.FindEmail("new@y.com"), 1u);
+  EXPECT_EQ(updated.FindEmail("a@x.com"), 0u);
+  EXPECT_EQ(updated.size(), 2u);
+  EXPECT_EQ(updated.MemoryBytes(), put.MemoryBytes());
+  // Back to the first version, field by field, then everything released.
+  updated.Update(a, changed);
+  EXPECT_EQ(updated.Get(1), a);
+  updated.Erase(1);
+  updated.Erase(2);
+  EXPECT_EQ(updated.FindEmail("b@x.com"), 0u);
+  EXPECT_EQ(updated.size(), 0u);
+}
+
+}  // namespace
+}  // namespace segments

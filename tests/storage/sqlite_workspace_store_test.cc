@@ -15,6 +15,7 @@
 #include "core/filter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/workspace_rows.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -380,10 +381,89 @@ TEST_F(SqliteWorkspaceStoreTest, DamagedRowsAreDataLossNamingTheRow) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("meta")));
   RawExec(path(), "INSERT INTO meta VALUES ('next_contact_id', 3)");
   EXPECT_OK(Open()->Load());
-  RawExec(path(), "UPDATE changes SET cause = 17");
+  RawExec(path(), "UPDATE change_runs SET cause = 17");
   EXPECT_THAT(Open()->ReadChanges(0, 10),
               StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("changes row sequence=1")));
+                       HasSubstr("change_runs row first_sequence=1: cause")));
+  RawExec(path(), "UPDATE change_runs SET cause = 1, last_sequence = 2");
+  EXPECT_THAT(Open()->ReadChanges(0, 10),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("fewer ids than the run's sequences")));
+  RawExec(path(),
+          "UPDATE change_runs SET last_sequence = 1, "
+          "more_contact_ids = x'02'");
+  EXPECT_THAT(Open()->ReadChanges(0, 10),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("more ids than the run's sequences")));
+  // A delta taking the contact id below 1.
+  RawExec(path(),
+          "UPDATE change_runs SET last_sequence = 2, "
+          "more_contact_ids = x'ff03'");
+  EXPECT_THAT(Open()->ReadChanges(0, 10),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("contact id out of range")));
+}
+
+// One write's consecutive events of a segment (same kind, cause and time)
+// are stored as one row, and read back event by event from any sequence.
+TEST_F(SqliteWorkspaceStoreTest, ChangeLogStoresRunsAndReadsFromInsideThem) {
+  std::vector<MembershipChange> expected;
+  WorkspaceWrite w;
+  uint64_t seq = 0;
+  // Segment 1: 1,000 entries, ids rising with gaps; segment 2: 500, ids
+  // falling (negative deltas); segment 3: one entry.
+  for (ContactId id = 1; id <= 1000; ++id) {
+    w.changes.push_back({++seq, 1, id * 1000, ChangeKind::kEntered,
+                         ChangeCause::kContactChanged, 1700000000});
+  }
+  for (ContactId id = 500; id >= 1; --id) {
+    w.changes.push_back({++seq, 2, id, ChangeKind::kLeft,
+                         ChangeCause::kContactDeleted, 1700000000});
+  }
+  w.changes.push_back({++seq, 3, 4294967295u, ChangeKind::kEntered,
+                       ChangeCause::kRulesChanged, 1700000001});
+  w.counters.last_sequence = seq;
+  auto store = Open();
+  ASSERT_OK(store->Commit(w));
+  {
+    ASSERT_OK_AND_ASSIGN(auto db, SqliteDb::Open(path(), false, 1000));
+    EXPECT_THAT(db->QueryInt("SELECT COUNT(*) FROM change_runs"),
+                IsOkAndHolds(3));
+  }
+  EXPECT_THAT(store->ReadChanges(0, 1 << 20), IsOkAndHolds(w.changes));
+  for (uint64_t after : {0, 1, 500, 999, 1000, 1001, 1499, 1500}) {
+    ASSERT_OK_AND_ASSIGN(auto page, store->ReadChanges(after, 7));
+    const size_t n = std::min<size_t>(7, seq - after);
+    ASSERT_THAT(page, SizeIs(n)) << "after " << after;
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(page[i], w.changes[after + i]);
+  }
+  EXPECT_THAT(store->ReadChanges(seq, 10), IsOkAndHolds(IsEmpty()));
+}
+
+// A version 1 database (one row per event in `changes`) is migrated: every
+// event is still read back.
+TEST_F(SqliteWorkspaceStoreTest, MigratesTheVersion1ChangeLog) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto db, SqliteDb::Open(path(), true, 1000));
+    ASSERT_OK(
+        MigrateSchema(db.get(), kWorkspaceAppId, {WorkspaceMigrations()[0]}));
+    ASSERT_OK(
+        db->Exec("INSERT INTO changes VALUES (1, 4, 10, 1, 1, 1700000000), "
+                 "(2, 4, 11, 1, 1, 1700000000), (3, 5, 10, 2, 2, 1700000005); "
+                 "UPDATE meta SET value = 3 WHERE key = 'last_sequence'"));
+  }
+  auto store = Open();
+  EXPECT_THAT(store->ReadChanges(0, 10),
+              IsOkAndHolds(ElementsAre(
+                  MembershipChange{1, 4, 10, ChangeKind::kEntered,
+                                   ChangeCause::kContactChanged, 1700000000},
+                  MembershipChange{2, 4, 11, ChangeKind::kEntered,
+                                   ChangeCause::kContactChanged, 1700000000},
+                  MembershipChange{3, 5, 10, ChangeKind::kLeft,
+                                   ChangeCause::kContactDeleted, 1700000005})));
+  EXPECT_THAT(store->ReadChanges(1, 1), IsOkAndHolds(SizeIs(1)));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  EXPECT_EQ(data.counters.last_sequence, 3u);
 }
 
 TEST_F(SqliteWorkspaceStoreTest, SetsSchemaVersionAndRefusesNewer) {

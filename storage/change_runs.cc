@@ -1,0 +1,96 @@
+#include "storage/change_runs.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "core/contact.h"
+
+namespace segments {
+namespace {
+
+void PutVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Reads one varint at `*pos`; false when the blob ends inside it or it does
+// not fit 64 bits.
+bool GetVarint(std::string_view in, size_t* pos, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *pos < in.size(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in[(*pos)++]);
+    *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+uint64_t ZigZag(int64_t d) {
+  return (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63);
+}
+
+int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+bool SameRun(const MembershipChange& a, const MembershipChange& b) {
+  return b.sequence == a.sequence + 1 && b.segment_id == a.segment_id &&
+         b.kind == a.kind && b.cause == a.cause && b.time == a.time;
+}
+
+}  // namespace
+
+size_t RunEnd(const std::vector<MembershipChange>& changes, size_t begin) {
+  size_t end = begin + 1;
+  while (end < changes.size() && SameRun(changes[end - 1], changes[end])) {
+    ++end;
+  }
+  return end;
+}
+
+void EncodeMoreContactIds(const std::vector<MembershipChange>& changes,
+                          size_t begin, size_t end, std::string* out) {
+  out->clear();
+  for (size_t i = begin + 1; i < end; ++i) {
+    PutVarint(ZigZag(static_cast<int64_t>(changes[i].contact_id) -
+                     static_cast<int64_t>(changes[i - 1].contact_id)),
+              out);
+  }
+}
+
+std::string ExpandRun(const MembershipChange& first, uint64_t last_sequence,
+                      std::string_view more_contact_ids,
+                      std::vector<MembershipChange>* out) {
+  if (last_sequence < first.sequence) {
+    return "last_sequence is before first_sequence";
+  }
+  const size_t start = out->size();
+  out->push_back(first);
+  size_t pos = 0;
+  int64_t contact = first.contact_id;
+  for (uint64_t seq = first.sequence + 1; seq <= last_sequence; ++seq) {
+    uint64_t v = 0;
+    if (!GetVarint(more_contact_ids, &pos, &v)) {
+      out->resize(start);
+      return "more_contact_ids holds fewer ids than the run's sequences";
+    }
+    contact += UnZigZag(v);
+    if (contact < 1 || contact > std::numeric_limits<ContactId>::max()) {
+      out->resize(start);
+      return "more_contact_ids holds a contact id out of range";
+    }
+    MembershipChange& c = out->emplace_back(first);
+    c.sequence = seq;
+    c.contact_id = static_cast<ContactId>(contact);
+  }
+  if (pos != more_contact_ids.size()) {
+    out->resize(start);
+    return "more_contact_ids holds more ids than the run's sequences";
+  }
+  return "";
+}
+
+}  // namespace segments

@@ -1,0 +1,44 @@
+// The change log is stored as runs: consecutive events (consecutive sequence
+// numbers) of one segment with the same kind, cause and time share one row,
+// their contact ids delta-encoded in a blob. A batch of 10,000 new contacts
+// entering 200 segments logs a few hundred rows instead of hundreds of
+// thousands, in the same transaction as the contacts (SPEC §6 change feed).
+//
+// Row layout (table change_runs, see workspace_rows.cc):
+//   first_sequence   the run's first event
+//   last_sequence    its last; last - first + 1 events
+//   segment_id, kind, cause, time
+//   first_contact_id the first event's contact
+//   more_contact_ids the others, each as a zigzag LEB128 varint of its
+//                    difference from the previous contact id
+#ifndef SEGMENTS_STORAGE_CHANGE_RUNS_H_
+#define SEGMENTS_STORAGE_CHANGE_RUNS_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/store.h"
+
+namespace segments {
+
+// The end (exclusive) of the run that starts at changes[begin]: the longest
+// stretch of events with consecutive sequences, one segment, kind, cause
+// and time.
+size_t RunEnd(const std::vector<MembershipChange>& changes, size_t begin);
+
+// The delta blob of changes[begin + 1, end).
+void EncodeMoreContactIds(const std::vector<MembershipChange>& changes,
+                          size_t begin, size_t end, std::string* out);
+
+// Expands a stored run into its events, appending to `out`. Returns "" or
+// what is wrong with the row (a blob that does not decode to exactly
+// last - first contact ids, an id out of range).
+std::string ExpandRun(const MembershipChange& first, uint64_t last_sequence,
+                      std::string_view more_contact_ids,
+                      std::vector<MembershipChange>* out);
+
+}  // namespace segments
+
+#endif  // SEGMENTS_STORAGE_CHANGE_RUNS_H_
