@@ -23,7 +23,9 @@ struct EngineState {
 
 class DiscardingStore : public WorkspaceStore {
  public:
-  absl::StatusOr<WorkspaceData> Load() override { return WorkspaceData(); }
+  absl::StatusOr<WorkspaceData> LoadStreaming(const ContactSink&) override {
+    return WorkspaceData();
+  }
   absl::Status Commit(const WorkspaceWrite&) override {
     return absl::OkStatus();
   }

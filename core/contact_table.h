@@ -55,8 +55,6 @@ class ContactTable {
   // Replaces the fields in `changed` of the present contact `c.id` (and its
   // scalars), leaving the interned strings of the others untouched.
   void Update(const Contact& c, ContactFieldSet changed);
-  // Makes room for ids up to `max_id` without reallocating.
-  void Reserve(ContactId max_id) { rows_.reserve(size_t{max_id} + 1); }
   void Erase(ContactId id);
   size_t size() const { return size_; }
 

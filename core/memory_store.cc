@@ -60,12 +60,12 @@ class MemoryWorkspaceStore : public WorkspaceStore {
   MemoryWorkspaceStore(std::shared_ptr<MemoryStorage> storage, WorkspaceId id)
       : storage_(std::move(storage)), id_(id) {}
 
-  absl::StatusOr<WorkspaceData> Load() override {
+  absl::StatusOr<WorkspaceData> LoadStreaming(
+      const ContactSink& sink) override {
     absl::MutexLock l(&storage_->mu_);
     ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
     WorkspaceData data;
-    data.contacts.reserve(state->contacts.size());
-    for (const auto& [id, c] : state->contacts) data.contacts.push_back(c);
+    for (const auto& [id, c] : state->contacts) sink(c);
     for (const auto& [id, s] : state->segments) data.segments.push_back(s);
     data.counters = state->counters;
     return data;

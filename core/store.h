@@ -5,8 +5,10 @@
 #define SEGMENTS_CORE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -75,7 +77,7 @@ struct WorkspaceWrite {
 
 // Everything a workspace needs to be rebuilt in memory.
 struct WorkspaceData {
-  std::vector<Contact> contacts;        // ascending id
+  std::vector<Contact> contacts;        // ascending id; Load only
   std::vector<SegmentRecord> segments;  // ascending id
   WorkspaceCounters counters;
 };
@@ -85,7 +87,22 @@ struct WorkspaceData {
 class WorkspaceStore {
  public:
   virtual ~WorkspaceStore() = default;
-  virtual absl::StatusOr<WorkspaceData> Load() = 0;
+  // Receives one contact; the reference is valid during the call only.
+  using ContactSink = std::function<void(const Contact&)>;
+  // Reads everything back: the contacts one by one into `sink`, by
+  // ascending id, the rest into the result (whose `contacts` stay empty).
+  // A restart streams a million contacts into the engine without holding
+  // them all twice.
+  virtual absl::StatusOr<WorkspaceData> LoadStreaming(
+      const ContactSink& sink) = 0;
+  // LoadStreaming, with the contacts collected into the result.
+  absl::StatusOr<WorkspaceData> Load() {
+    std::vector<Contact> contacts;
+    absl::StatusOr<WorkspaceData> data =
+        LoadStreaming([&contacts](const Contact& c) { contacts.push_back(c); });
+    if (data.ok()) data->contacts = std::move(contacts);
+    return data;
+  }
   // Durable when it returns OK; on error nothing of `write` is stored.
   virtual absl::Status Commit(const WorkspaceWrite& write) = 0;
   // The change log from `after_sequence` (exclusive), ascending, at most

@@ -70,16 +70,16 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(
 
 absl::Status Workspace::Load() {
   absl::MutexLock w(&write_mu_);
-  ASSIGN_OR_RETURN(WorkspaceData data, store_->Load());
   PreparedWrite reconcile;
   {
     absl::MutexLock l(&mu_);
+    ASSIGN_OR_RETURN(WorkspaceData data,
+                     store_->LoadStreaming([this](const Contact& c) {
+                       mu_.AssertHeld();
+                       index_.Add(c);
+                       contacts_.Put(c);
+                     }));
     counters_ = data.counters;
-    contacts_.Reserve(data.contacts.empty() ? 0 : data.contacts.back().id);
-    for (const Contact& c : data.contacts) {
-      index_.Add(c);
-      contacts_.Put(c);
-    }
     const UnixSeconds now = clock_->Now();
     PreparedWrite unused;
     for (SegmentRecord& record : data.segments) {

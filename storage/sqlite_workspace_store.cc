@@ -76,7 +76,8 @@ absl::StatusOr<std::string> SqliteWorkspaceStore::QueryPragma(
   return write_db_->QueryText("PRAGMA " + name);
 }
 
-absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::Load() {
+absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
+    const ContactSink& sink) {
   absl::MutexLock lock(&write_mu_);
   auto data_loss = [this](absl::string_view table, int64_t id,
                           absl::string_view problem) {
@@ -109,14 +110,17 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::Load() {
   {
     ASSIGN_OR_RETURN(auto stmt, write_db_->Prepare(kSelectContactsSql));
     SqliteStatement::Scope scope(*stmt);
+    // Reused (DecodeContact sets every field): its strings keep their
+    // capacity from row to row.
+    Contact contact;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      const std::string problem =
-          DecodeContact(*stmt, &data.contacts.emplace_back());
+      const std::string problem = DecodeContact(*stmt, &contact);
       if (!problem.empty()) {
         return data_loss("contacts", stmt->ColumnInt(0), problem);
       }
+      sink(contact);
     }
   }
   {

@@ -42,7 +42,7 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   ~SqliteWorkspaceStore() override;
 
   // DATA_LOSS naming the table and row when a row does not decode.
-  absl::StatusOr<WorkspaceData> Load() override;
+  absl::StatusOr<WorkspaceData> LoadStreaming(const ContactSink& sink) override;
   // INTERNAL (nothing stored) when a record breaks a storage invariant (see
   // record_checks.h) or a change's sequence number is already stored;
   // FAILED_PRECONDITION when the database file was deleted (or replaced)

@@ -31,7 +31,10 @@ class SlowStore : public WorkspaceStore {
  public:
   SlowStore(std::unique_ptr<WorkspaceStore> inner, std::atomic<int>* commits)
       : inner_(std::move(inner)), commits_(commits) {}
-  absl::StatusOr<WorkspaceData> Load() override { return inner_->Load(); }
+  absl::StatusOr<WorkspaceData> LoadStreaming(
+      const ContactSink& sink) override {
+    return inner_->LoadStreaming(sink);
+  }
   absl::Status Commit(const WorkspaceWrite& write) override {
     absl::SleepFor(absl::Milliseconds(2));
     commits_->fetch_add(1);
