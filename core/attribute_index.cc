@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "core/ascii.h"
 
 namespace segments {
 namespace {
@@ -51,6 +53,79 @@ bool SubstringMatches(Operator op, std::string_view value,
   }
 }
 
+// Removes `id` from the bitmap of `key`; empty bitmaps are dropped so the
+// maps hold only live keys.
+template <typename Map, typename Key>
+void RemoveFrom(Map& map, const Key& key, ContactId id) {
+  auto it = map.find(key);
+  if (it == map.end()) return;
+  it->second.remove(id);
+  if (it->second.isEmpty()) map.erase(it);
+}
+
+// The domain of a normalized email: the part after its one '@'.
+std::string_view DomainOf(std::string_view email) {
+  const size_t at = email.find('@');
+  return at == std::string_view::npos ? std::string_view()
+                                      : email.substr(at + 1);
+}
+
+// Whether re-indexing `f` can change anything: its indexed form (the
+// lowercased string, the email's domain, the day of a timestamp) differs.
+bool IndexedValueDiffers(ContactField f, const Contact& a, const Contact& b) {
+  switch (f) {
+    case ContactField::kEmail:
+      return DomainOf(a.email) != DomainOf(b.email);
+    case ContactField::kCompany:
+    case ContactField::kJobTitle:
+    case ContactField::kCountry:
+    case ContactField::kCity:
+    case ContactField::kSource:
+      return !absl::EqualsIgnoreCase(StringFieldOf(a, f), StringFieldOf(b, f));
+    case ContactField::kTags:
+      return a.tags != b.tags;
+    case ContactField::kLifecycleStage:
+      return a.lifecycle_stage != b.lifecycle_stage;
+    case ContactField::kLeadScore:
+      return a.lead_score != b.lead_score;
+    case ContactField::kEngagementScore:
+      return a.engagement_score != b.engagement_score;
+    case ContactField::kEngagementTrend:
+      return a.engagement_trend != b.engagement_trend;
+    case ContactField::kConversionLikelihood:
+      return a.conversion_likelihood != b.conversion_likelihood;
+    case ContactField::kCreatedAt:
+      return DayOf(a.created_at) != DayOf(b.created_at);
+    case ContactField::kLastEngagedAt:
+      if (a.last_engaged_at.has_value() != b.last_engaged_at.has_value()) {
+        return true;
+      }
+      return a.last_engaged_at.has_value() &&
+             DayOf(*a.last_engaged_at) != DayOf(*b.last_engaged_at);
+  }
+  return true;
+}
+
+// The members of `candidates` whose email satisfies `keep`, reading only
+// their emails: ContactTable offers emails by a walk in id order, so the
+// walk skips every other contact without touching its email.
+template <typename Keep>
+Roaring FilterByEmail(const ContactTable& contacts, const Roaring& candidates,
+                      Keep keep) {
+  std::vector<uint32_t> wanted(candidates.cardinality());
+  candidates.toUint32Array(wanted.data());
+  std::vector<uint32_t> ids;
+  size_t next = 0;
+  contacts.ForEachEmail([&](const std::string& email, ContactId id) {
+    while (next < wanted.size() && wanted[next] < id) ++next;
+    if (next == wanted.size() || wanted[next] != id) return;
+    if (keep(std::string_view(email))) ids.push_back(id);
+  });
+  Roaring result;
+  result.addMany(ids.size(), ids.data());
+  return result;
+}
+
 bool IsSubstringOperator(Operator op) {
   return op == Operator::kContains || op == Operator::kStartsWith ||
          op == Operator::kEndsWith;
@@ -84,59 +159,155 @@ const AttributeIndex::StringIndex& AttributeIndex::StringField(Field f) const {
 }
 
 void AttributeIndex::Add(const Contact& c) {
-  const ContactId id = c.id;
-  all_.add(id);
-  for (Field f : {Field::kCompany, Field::kJobTitle, Field::kCountry,
-                  Field::kCity, Field::kSource}) {
-    const std::string& v = StringFieldOf(c, f);
-    if (v.empty()) continue;
-    StringIndex& index = StringField(f);
-    index.by_value[absl::AsciiStrToLower(v)].add(id);
-    index.set.add(id);
+  all_.add(c.id);
+  for (int f = 0; f < kContactFieldCount; ++f) {
+    IndexField(static_cast<ContactField>(f), c, /*add=*/true);
   }
-  for (const std::string& tag : c.tags) tags_[tag].add(id);
-  if (!c.tags.empty()) tagged_.add(id);
-  lifecycle_[static_cast<int>(c.lifecycle_stage)].add(id);
-  trend_[static_cast<int>(c.engagement_trend)].add(id);
-  likelihood_[static_cast<int>(c.conversion_likelihood)].add(id);
-  lead_score_.by_key[c.lead_score].add(id);
-  engagement_score_.by_key[c.engagement_score].add(id);
-  created_day_.by_key[DayOf(c.created_at)].add(id);
-  if (c.last_engaged_at.has_value()) {
-    last_engaged_day_.by_key[DayOf(*c.last_engaged_at)].add(id);
-    last_engaged_day_.set.add(id);
+}
+
+void AttributeIndex::AddBatch(absl::Span<const Contact> batch) {
+  for (const Contact& c : batch) all_.add(c.id);
+  for (int f = 0; f < kContactFieldCount; ++f) {
+    for (const Contact& c : batch) {
+      IndexField(static_cast<ContactField>(f), c, /*add=*/true);
+    }
   }
 }
 
 void AttributeIndex::Remove(const Contact& c) {
-  const ContactId id = c.id;
-  // Empty bitmaps are dropped so dictionaries hold only live values.
-  auto remove_from = [id](auto& map, const auto& key) {
-    auto it = map.find(key);
-    if (it == map.end()) return;
-    it->second.remove(id);
-    if (it->second.isEmpty()) map.erase(it);
-  };
-  all_.remove(id);
-  for (Field f : {Field::kCompany, Field::kJobTitle, Field::kCountry,
-                  Field::kCity, Field::kSource}) {
-    const std::string& v = StringFieldOf(c, f);
-    if (v.empty()) continue;
-    StringIndex& index = StringField(f);
-    remove_from(index.by_value, absl::AsciiStrToLower(v));
-    index.set.remove(id);
+  for (int f = 0; f < kContactFieldCount; ++f) {
+    IndexField(static_cast<ContactField>(f), c, /*add=*/false);
   }
-  for (const std::string& tag : c.tags) remove_from(tags_, tag);
-  tagged_.remove(id);
-  lifecycle_[static_cast<int>(c.lifecycle_stage)].remove(id);
-  trend_[static_cast<int>(c.engagement_trend)].remove(id);
-  likelihood_[static_cast<int>(c.conversion_likelihood)].remove(id);
-  remove_from(lead_score_.by_key, int64_t{c.lead_score});
-  remove_from(engagement_score_.by_key, int64_t{c.engagement_score});
-  remove_from(created_day_.by_key, DayOf(c.created_at));
-  if (c.last_engaged_at.has_value()) {
-    remove_from(last_engaged_day_.by_key, DayOf(*c.last_engaged_at));
-    last_engaged_day_.set.remove(id);
+  all_.remove(c.id);
+}
+
+void AttributeIndex::Update(const Contact& before, const Contact& after,
+                            ContactFieldSet changed) {
+  const ContactId id = after.id;
+  for (int i = 0; i < kContactFieldCount; ++i) {
+    const auto f = static_cast<ContactField>(i);
+    if ((changed & FieldBit(f)) == 0 ||
+        !IndexedValueDiffers(f, before, after)) {
+      continue;
+    }
+    if (f != ContactField::kTags) {
+      IndexField(f, before, /*add=*/false);
+      IndexField(f, after, /*add=*/true);
+      continue;
+    }
+    // Only the tags that come or go (both lists are sorted and unique).
+    const std::vector<std::string>& old_tags = before.tags;
+    const std::vector<std::string>& new_tags = after.tags;
+    size_t a = 0, b = 0;
+    while (a < old_tags.size() || b < new_tags.size()) {
+      if (b == new_tags.size() ||
+          (a < old_tags.size() && old_tags[a] < new_tags[b])) {
+        RemoveFrom(tags_, old_tags[a++], id);
+      } else if (a == old_tags.size() || new_tags[b] < old_tags[a]) {
+        tags_[new_tags[b++]].add(id);
+      } else {
+        ++a;
+        ++b;
+      }
+    }
+    if (new_tags.empty()) {
+      tagged_.remove(id);
+    } else {
+      tagged_.add(id);
+    }
+  }
+}
+
+void AttributeIndex::IndexField(ContactField f, const Contact& c, bool add) {
+  const ContactId id = c.id;
+  // An ordered index entry, or a bitmap slot, gains or loses `id`.
+  auto ordered = [&](OrderedIndex& index, int64_t key) {
+    if (add) {
+      index.by_key[key].add(id);
+    } else {
+      RemoveFrom(index.by_key, key, id);
+    }
+  };
+  auto slot = [&](Roaring& bitmap) {
+    if (add) {
+      bitmap.add(id);
+    } else {
+      bitmap.remove(id);
+    }
+  };
+  switch (f) {
+    case ContactField::kEmail: {
+      const std::string_view domain = DomainOf(c.email);
+      if (add) {
+        domains_.Add(domain, id);
+      } else {
+        domains_.Remove(domain, id);
+      }
+      return;
+    }
+    case ContactField::kCompany:
+    case ContactField::kJobTitle:
+    case ContactField::kCountry:
+    case ContactField::kCity:
+    case ContactField::kSource: {
+      const std::string& v = StringFieldOf(c, f);
+      if (v.empty()) return;
+      StringIndex& index = StringField(f);
+      // Lowercased on the stack: values are at most kMaxStringFieldBytes,
+      // and this runs for every field of every contact on a restart.
+      char buffer[kMaxStringFieldBytes];
+      std::string heap;
+      std::string_view lowered;
+      if (v.size() <= sizeof(buffer)) {
+        for (size_t i = 0; i < v.size(); ++i) {
+          buffer[i] = absl::ascii_tolower(static_cast<unsigned char>(v[i]));
+        }
+        lowered = std::string_view(buffer, v.size());
+      } else {
+        heap = LowerAscii(v);
+        lowered = heap;
+      }
+      if (add) {
+        index.by_value.Add(lowered, id);
+      } else {
+        index.by_value.Remove(lowered, id);
+      }
+      slot(index.set);
+      return;
+    }
+    case ContactField::kTags:
+      for (const std::string& tag : c.tags) {
+        if (add) {
+          tags_[tag].add(id);
+        } else {
+          RemoveFrom(tags_, tag, id);
+        }
+      }
+      if (!c.tags.empty()) slot(tagged_);
+      return;
+    case ContactField::kLifecycleStage:
+      slot(lifecycle_[static_cast<int>(c.lifecycle_stage)]);
+      return;
+    case ContactField::kEngagementTrend:
+      slot(trend_[static_cast<int>(c.engagement_trend)]);
+      return;
+    case ContactField::kConversionLikelihood:
+      slot(likelihood_[static_cast<int>(c.conversion_likelihood)]);
+      return;
+    case ContactField::kLeadScore:
+      ordered(lead_score_, c.lead_score);
+      return;
+    case ContactField::kEngagementScore:
+      ordered(engagement_score_, c.engagement_score);
+      return;
+    case ContactField::kCreatedAt:
+      ordered(created_day_, DayOf(c.created_at));
+      return;
+    case ContactField::kLastEngagedAt:
+      if (!c.last_engaged_at.has_value()) return;
+      ordered(last_engaged_day_, DayOf(*c.last_engaged_at));
+      slot(last_engaged_day_.set);
+      return;
   }
 }
 
@@ -183,37 +354,101 @@ Roaring AttributeIndex::EvaluateCondition(const Condition& c, UnixSeconds now,
 
 Roaring AttributeIndex::EvaluateString(const Condition& c) const {
   const StringIndex& index = StringField(c.field);
-  std::vector<const Roaring*> parts;
   if (c.op == Operator::kIsSet) return index.set;
+  if (c.op == Operator::kEquals) {
+    const Postings* p = index.by_value.Find(c.strings[0]);
+    return p == nullptr ? Roaring() : p->ToRoaring();
+  }
+  UnionBuilder matches(all_.maximum());
   if (IsSubstringOperator(c.op)) {
     // Scans the dictionary of distinct values, not the contacts.
-    for (const auto& [value, bitmap] : index.by_value) {
-      if (SubstringMatches(c.op, value, c.strings[0])) parts.push_back(&bitmap);
-    }
+    index.by_value.CollectMatches(c.op, c.strings[0], &matches);
   } else {  // EQUALS, IN
     for (const std::string& s : c.strings) {
-      auto it = index.by_value.find(s);
-      if (it != index.by_value.end()) parts.push_back(&it->second);
+      if (const Postings* p = index.by_value.Find(s)) p->AddTo(&matches);
     }
   }
-  return Union(parts);
+  return matches.Build();
 }
 
 Roaring AttributeIndex::EvaluateEmail(const Condition& c,
                                       const ContactTable& contacts) const {
-  std::vector<uint32_t> ids;
   if (IsSubstringOperator(c.op)) {
-    contacts.ForEachEmail([&](const std::string& email, ContactId id) {
-      if (SubstringMatches(c.op, email, c.strings[0])) ids.push_back(id);
-    });
-  } else if (c.op == Operator::kIsSet) {
-    return all_;
-  } else {  // EQUALS, IN
-    for (const std::string& s : c.strings) {
-      if (ContactId id = contacts.FindEmail(s); id != 0) ids.push_back(id);
-    }
+    return EmailSubstring(c.op, c.strings[0], contacts);
+  }
+  if (c.op == Operator::kIsSet) return all_;
+  std::vector<uint32_t> ids;  // EQUALS, IN
+  for (const std::string& s : c.strings) {
+    if (ContactId id = contacts.FindEmail(s); id != 0) ids.push_back(id);
   }
   return FromIds(std::move(ids));
+}
+
+// A normalized email is `local@domain`, with exactly one '@' and a non-empty
+// local part, so a needle splits the same way and most operators reduce to
+// the domain dictionary:
+// - no '@': ENDS_WITH is a suffix of the domain (dictionary scan); CONTAINS
+//   and STARTS_WITH may lie in the local part: a walk over every email;
+// - more than one '@': nothing matches;
+// - `l@d`: ENDS_WITH: domain == d (one lookup), then, if l is not empty,
+//   the emails of that domain ending with the needle; STARTS_WITH: local
+//   == l and domain starts with d: one email lookup per such domain;
+//   CONTAINS: local ends with l and domain starts with d: the domains
+//   starting with d, then, if l is not empty, their emails containing it.
+// Needles are lowercase (the validator made them so), as emails are.
+Roaring AttributeIndex::EmailSubstring(Operator op, std::string_view needle,
+                                       const ContactTable& contacts) const {
+  const size_t at = needle.find('@');
+  if (at == std::string_view::npos) {
+    if (op == Operator::kEndsWith) {
+      UnionBuilder matches(all_.maximum());
+      domains_.CollectMatches(Operator::kEndsWith, needle, &matches);
+      return matches.Build();
+    }
+    std::vector<uint32_t> ids;
+    contacts.ForEachEmail([&](const std::string& email, ContactId id) {
+      if (SubstringMatches(op, email, needle)) ids.push_back(id);
+    });
+    return FromIds(std::move(ids));
+  }
+  if (needle.find('@', at + 1) != std::string_view::npos) return Roaring();
+  const std::string_view local = needle.substr(0, at);
+  const std::string_view domain = needle.substr(at + 1);
+  switch (op) {
+    case Operator::kEndsWith: {
+      const Postings* of_domain = domains_.Find(domain);
+      if (of_domain == nullptr) return Roaring();
+      Roaring candidates = of_domain->ToRoaring();
+      if (local.empty()) return candidates;
+      return FilterByEmail(contacts, candidates, [&](std::string_view email) {
+        return SubstringMatches(op, email, needle);
+      });
+    }
+    case Operator::kStartsWith: {
+      std::vector<uint32_t> ids;
+      std::string email(local);
+      email.push_back('@');
+      domains_.ForEach([&](std::string_view d, const Postings&) {
+        if (d.substr(0, domain.size()) != domain) return;
+        email.resize(local.size() + 1);
+        email.append(d.data(), d.size());
+        if (ContactId id = contacts.FindEmail(email); id != 0) {
+          ids.push_back(id);
+        }
+      });
+      return FromIds(std::move(ids));
+    }
+    default: {                              // CONTAINS
+      if (needle.size() == 1) return all_;  // "@": every email
+      UnionBuilder matches(all_.maximum());
+      domains_.CollectMatches(Operator::kStartsWith, domain, &matches);
+      Roaring candidates = matches.Build();
+      if (local.empty()) return candidates;
+      return FilterByEmail(contacts, candidates, [&](std::string_view email) {
+        return SubstringMatches(op, email, needle);
+      });
+    }
+  }
 }
 
 Roaring AttributeIndex::EvaluateTags(const Condition& c) const {

@@ -3,9 +3,14 @@
 // bitmap algebra instead of visiting every contact (SPEC §6 "build from
 // attribute indexes, not a row scan").
 //
-// - strings: a bitmap per distinct lowercased value, plus "is set"; email,
-//   unique per contact, is looked up in the ContactTable instead;
-//   substring operators scan the dictionary of distinct values;
+// - strings: the contacts of each distinct lowercased value, plus "is set",
+//   in a ValueDictionary (values in one contiguous arena; contacts as a
+//   small sorted array or a bitmap); substring operators scan the
+//   dictionary of distinct values, not the contacts;
+// - email: unique per contact, so EQUALS / IN look it up in the
+//   ContactTable; a ValueDictionary of domains (the part after the '@')
+//   answers the substring operators, reading emails only where the needle
+//   reaches into the local part (see EmailSubstring);
 // - tags and enums: a bitmap per value;
 // - numbers: an ordered map value -> bitmap;
 // - timestamps: an ordered map day -> bitmap; a range's two boundary days
@@ -19,20 +24,37 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/types/span.h"
 #include "core/contact.h"
 #include "core/contact_table.h"
 #include "core/filter.h"
+#include "core/value_dictionary.h"
 #include "roaring/roaring.hh"
 
 namespace segments {
 
 class AttributeIndex {
  public:
-  // REQUIRES: `c` is not indexed yet (Add) / is indexed as it is (Remove).
+  // REQUIRES: `c` is not indexed yet (Add) / is indexed as it is (Remove);
+  // `c` is a normalized contact (core/contact.h), in particular its email
+  // is lowercase with exactly one '@' and a non-empty local part, and its
+  // tags are sorted and unique.
   void Add(const Contact& c);
   void Remove(const Contact& c);
+  // Add of every contact of `batch`, field by field: each field's index then
+  // stays in cache for the whole batch instead of competing with all the
+  // others for every contact (a restart's load, in batches of about a
+  // thousand contacts, is much faster this way).
+  void AddBatch(absl::Span<const Contact> batch);
+  // Re-indexes a changed contact: the same as Remove(before) + Add(after),
+  // but touches only the fields in `changed` (and of those only the ones
+  // whose indexed value differs). REQUIRES: `before` is indexed as it is,
+  // before.id == after.id, and the fields outside `changed` are equal.
+  void Update(const Contact& before, const Contact& after,
+              ContactFieldSet changed);
 
   // The contacts matching `filter` at `now`. `contacts` is the table this
   // index describes (for emails, and the boundary days of time ranges).
@@ -45,8 +67,8 @@ class AttributeIndex {
 
  private:
   struct StringIndex {
-    absl::flat_hash_map<std::string, Roaring> by_value;  // lowercased value
-    Roaring set;                                         // non-empty value
+    ValueDictionary by_value;  // lowercased value
+    Roaring set;               // non-empty value
   };
   struct OrderedIndex {
     std::map<int64_t, Roaring> by_key;  // number, or day for timestamps
@@ -55,6 +77,10 @@ class AttributeIndex {
 
   Roaring EvaluateString(const Condition& c) const;
   Roaring EvaluateEmail(const Condition& c, const ContactTable& contacts) const;
+  Roaring EmailSubstring(Operator op, std::string_view needle,
+                         const ContactTable& contacts) const;
+  // Adds (or removes) `c`'s value of field `f` to (from) its index.
+  void IndexField(ContactField f, const Contact& c, bool add);
   Roaring EvaluateTags(const Condition& c) const;
   Roaring EvaluateEnum(const Condition& c) const;
   Roaring EvaluateNumber(const Condition& c) const;
@@ -66,7 +92,8 @@ class AttributeIndex {
   static Roaring Range(const OrderedIndex& index, int64_t lo, int64_t hi);
 
   std::array<StringIndex, 5>
-      strings_;  // company, job_title, country, city, source
+      strings_;              // company, job_title, country, city, source
+  ValueDictionary domains_;  // email domain (after the '@') -> contacts
   absl::flat_hash_map<std::string, Roaring> tags_;
   Roaring tagged_;
   std::array<Roaring, 6> lifecycle_;   // by wire value

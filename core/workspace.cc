@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "core/bitmap_util.h"
 #include "core/errors.h"
 #include "core/evaluator.h"
@@ -73,12 +74,25 @@ absl::Status Workspace::Load() {
   PreparedWrite reconcile;
   {
     absl::MutexLock l(&mu_);
+    // Indexed a thousand at a time: AttributeIndex::AddBatch goes field by
+    // field, keeping each field's index in cache. The slots are assigned,
+    // not appended, so their strings keep their buffers from batch to batch.
+    constexpr size_t kLoadBatch = 1024;
+    std::vector<Contact> batch(kLoadBatch);
+    size_t filled = 0;
+    auto flush = [this, &batch, &filled] {
+      mu_.AssertHeld();
+      const absl::Span<const Contact> loaded(batch.data(), filled);
+      index_.AddBatch(loaded);
+      for (const Contact& c : loaded) contacts_.Put(c);
+      filled = 0;
+    };
     ASSIGN_OR_RETURN(WorkspaceData data,
-                     store_->LoadStreaming([this](const Contact& c) {
-                       mu_.AssertHeld();
-                       index_.Add(c);
-                       contacts_.Put(c);
+                     store_->LoadStreaming([&](const Contact& c) {
+                       batch[filled++] = c;
+                       if (filled == kLoadBatch) flush();
                      }));
+    flush();
     counters_ = data.counters;
     const UnixSeconds now = clock_->Now();
     PreparedWrite unused;
@@ -407,8 +421,7 @@ void Workspace::Apply(PreparedWrite p) {
     const Contact& after = p.write.put_contacts[i];
     const PutOrigin& origin = p.put_origins[i];
     if (origin.before.has_value()) {
-      index_.Remove(*origin.before);
-      index_.Add(after);
+      index_.Update(*origin.before, after, origin.changed);
       contacts_.Update(after, origin.changed);
     } else {
       index_.Add(after);
