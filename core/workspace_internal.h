@@ -21,8 +21,8 @@ struct Workspace::SegmentEntry {
   SegmentKind kind = SegmentKind::kStandard;
   ContactFieldSet fields_read = 0;
   // Reads the clock (a relative date rule): its members may lag its filter
-  // until the timer flips them, so "was it a member" is read from `members`,
-  // not from the filter.
+  // as time passes (time-driven flips are not built yet, docs/engine.md),
+  // so "was it a member" is read from `members`, not from the filter.
   bool relative = false;
   Roaring members;
   uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
