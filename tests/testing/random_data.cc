@@ -208,7 +208,11 @@ std::string RandomData::NewEmail() {
   ++email_counter_;
   std::string local = absl::StrCat(Pick(EmailLocals()), ".", email_counter_);
   std::string domain = Pick(EmailDomains());
-  if (Percent(1)) {
+  if (Percent(20)) {
+    // Many small domains, so the engine's domain dictionary sees values come
+    // and go (tombstones, compaction), not only six big ones.
+    domain = absl::StrCat("d", Uniform(0, 79), ".example.org");
+  } else if (Percent(1)) {
     // Exactly 254 bytes, the limit: pad the domain with a long label.
     size_t fixed = local.size() + 1 + std::string(".example.org").size();
     domain = std::string(254 - fixed, 'd') + ".example.org";
