@@ -191,7 +191,8 @@ class Workspace {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   ContactId LookupEmail(const Overlay& overlay, const std::string& email) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  static void RecordInOverlay(const PreparedWrite& p, Overlay* overlay);
+  void RecordInOverlay(const PreparedWrite& p, Overlay* overlay) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Moves a committed group's merged rows back into its prepared writes.
   static void SplitMerged(WorkspaceWrite merged,
                           std::vector<PreparedWrite>* prepared);

@@ -213,7 +213,8 @@ void Workspace::SplitMerged(WorkspaceWrite merged,
   }
 }
 
-void Workspace::RecordInOverlay(const PreparedWrite& p, Overlay* overlay) {
+void Workspace::RecordInOverlay(const PreparedWrite& p,
+                                Overlay* overlay) const {
   for (size_t i = 0; i < p.write.put_contacts.size(); ++i) {
     const Contact& after = p.write.put_contacts[i];
     const std::optional<Contact>& before = p.put_origins[i].before;
@@ -225,7 +226,15 @@ void Workspace::RecordInOverlay(const PreparedWrite& p, Overlay* overlay) {
     overlay->emails[before.email] = 0;
     overlay->contacts[before.id] = std::nullopt;
   }
+  // Only segments with relative date rules read membership from the overlay
+  // (WasMember); the others answer from the contacts above. Changes come
+  // grouped by segment, so the lookup is once per segment.
+  const SegmentEntry* segment = nullptr;
   for (const MembershipChange& c : p.write.changes) {
+    if (segment == nullptr || segment->record.id != c.segment_id) {
+      segment = segments_.at(c.segment_id).get();
+    }
+    if (!segment->relative) continue;
     overlay->membership[{c.segment_id, c.contact_id}] =
         c.kind == ChangeKind::kEntered;
   }

@@ -60,6 +60,7 @@ struct Workspace::Overlay {
   absl::flat_hash_map<ContactId, std::optional<Contact>>
       contacts;                                        // nullopt: deleted
   absl::flat_hash_map<std::string, ContactId> emails;  // 0: freed
+  // Segments with relative date rules only (see WasMember).
   absl::flat_hash_map<std::pair<SegmentId, ContactId>, bool> membership;
   WorkspaceCounters counters;
 };

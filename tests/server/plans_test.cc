@@ -49,6 +49,13 @@ class PlansTest : public ::testing::Test {
     return out.id();
   }
 
+  // A standard segment: country EQUALS "DE".
+  static v1::Segment GermanySegment() {
+    return MakeSegment(
+        "Germany",
+        {MakeCondition("country", v1::Condition::EQUALS, {StringValue("DE")})});
+  }
+
   grpc::Status CreateSegment(const std::string& key, v1::Segment segment,
                              v1::Segment* out) {
     v1::CreateSegmentRequest req;
@@ -92,13 +99,7 @@ class PlansTest : public ::testing::Test {
 TEST_F(PlansTest, EverySmartFieldNeedsGrowthOnCreateUpdateAndPreview) {
   auto ws = server_.CreateWorkspace("starter", v1::STARTER);
   v1::Segment standard;
-  ASSERT_THAT(
-      CreateSegment(ws.api_key,
-                    MakeSegment("Germany",
-                                {MakeCondition("country", v1::Condition::EQUALS,
-                                               {StringValue("DE")})}),
-                    &standard),
-      GrpcOk());
+  ASSERT_THAT(CreateSegment(ws.api_key, GermanySegment(), &standard), GrpcOk());
   EXPECT_EQ(standard.kind(), v1::STANDARD);
   for (const v1::Condition& smart : SmartConditions()) {
     SCOPED_TRACE(smart.field());
@@ -238,13 +239,7 @@ TEST_F(PlansTest, DowngradeKeepsAndFreezesThenUpgradeRebuilds) {
       CreateSegment(ws.api_key,
                     MakeSegment("Hot leads", {SmartConditions()[0]}), &smart),
       GrpcOk());
-  ASSERT_THAT(
-      CreateSegment(ws.api_key,
-                    MakeSegment("Germany",
-                                {MakeCondition("country", v1::Condition::EQUALS,
-                                               {StringValue("DE")})}),
-                    &standard),
-      GrpcOk());
+  ASSERT_THAT(CreateSegment(ws.api_key, GermanySegment(), &standard), GrpcOk());
   EXPECT_EQ(smart.kind(), v1::SMART);
   EXPECT_EQ(smart.member_count(), 1u);
 
