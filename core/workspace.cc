@@ -10,6 +10,7 @@
 #include "core/bitmap_util.h"
 #include "core/errors.h"
 #include "core/evaluator.h"
+#include "core/parallel.h"
 #include "core/status_macros.h"
 #include "core/utf8.h"
 #include "core/workspace_internal.h"
@@ -417,35 +418,17 @@ absl::Status Workspace::CommitAndApply(PreparedWrite p) {
 }
 
 void Workspace::Apply(PreparedWrite p) {
-  for (size_t i = 0; i < p.write.put_contacts.size(); ++i) {
-    const Contact& after = p.write.put_contacts[i];
-    const PutOrigin& origin = p.put_origins[i];
-    if (origin.before.has_value()) {
-      index_.Update(*origin.before, after, origin.changed);
-      contacts_.Update(after, origin.changed);
-    } else {
-      index_.Add(after);
-      contacts_.Put(after);
-    }
-  }
-  for (const Contact& before : p.deleted_before) {
-    index_.Remove(before);
-    contacts_.Erase(before.id);
-  }
-  // Membership changes of segments that are not replaced wholesale below.
-  const bool contacts_written =
-      !p.write.put_contacts.empty() || !p.write.deleted_contacts.empty();
-  SegmentEntry* changed = nullptr;  // changes come grouped by segment
-  for (const MembershipChange& c : p.write.changes) {
-    if (!contacts_written) break;
-    if (changed == nullptr || changed->record.id != c.segment_id) {
-      changed = segments_.at(c.segment_id).get();
-    }
-    if (c.kind == ChangeKind::kEntered) {
-      if (changed->members.addChecked(c.contact_id)) ++changed->count;
-    } else if (changed->members.removeChecked(c.contact_id)) {
-      --changed->count;
-    }
+  const size_t contacts_written =
+      p.write.put_contacts.size() + p.write.deleted_contacts.size();
+  if (contacts_written >= kParallelMinItems) {
+    // The index and the table share nothing, and this thread holds mu_ for
+    // both halves.
+    RunConcurrently(
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { ApplyToIndex(p); },
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { ApplyToContactsAndMembers(p); });
+  } else if (contacts_written > 0) {
+    ApplyToIndex(p);
+    ApplyToContactsAndMembers(p);
   }
   for (std::unique_ptr<SegmentEntry>& s : p.segments) {
     const SegmentId sid = s->record.id;
@@ -465,6 +448,50 @@ void Workspace::Apply(PreparedWrite p) {
   if (!p.segments.empty() || !p.deleted_segments.empty()) RebuildReaders();
   if (p.plan.has_value()) plan_ = *p.plan;
   counters_ = p.write.counters;
+}
+
+void Workspace::ApplyToIndex(const PreparedWrite& p) {
+  const std::vector<Contact>& puts = p.write.put_contacts;
+  // New contacts are indexed in runs, field by field (AddBatch).
+  size_t run_start = 0;
+  for (size_t i = 0; i <= puts.size(); ++i) {
+    const bool is_new = i < puts.size() && !p.put_origins[i].before.has_value();
+    if (is_new) continue;
+    if (run_start < i) {
+      index_.AddBatch(
+          absl::MakeConstSpan(puts).subspan(run_start, i - run_start));
+    }
+    run_start = i + 1;
+    if (i < puts.size()) {
+      const PutOrigin& origin = p.put_origins[i];
+      index_.Update(*origin.before, puts[i], origin.changed);
+    }
+  }
+  for (const Contact& before : p.deleted_before) index_.Remove(before);
+}
+
+void Workspace::ApplyToContactsAndMembers(const PreparedWrite& p) {
+  for (size_t i = 0; i < p.write.put_contacts.size(); ++i) {
+    const Contact& after = p.write.put_contacts[i];
+    const PutOrigin& origin = p.put_origins[i];
+    if (origin.before.has_value()) {
+      contacts_.Update(after, origin.changed);
+    } else {
+      contacts_.Put(after);
+    }
+  }
+  for (const Contact& before : p.deleted_before) contacts_.Erase(before.id);
+  SegmentEntry* changed = nullptr;  // changes come grouped by segment
+  for (const MembershipChange& c : p.write.changes) {
+    if (changed == nullptr || changed->record.id != c.segment_id) {
+      changed = segments_.at(c.segment_id).get();
+    }
+    if (c.kind == ChangeKind::kEntered) {
+      if (changed->members.addChecked(c.contact_id)) ++changed->count;
+    } else if (changed->members.removeChecked(c.contact_id)) {
+      --changed->count;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "core/attribute_index.h"
 #include "core/clock.h"
 #include "core/contact.h"
@@ -149,6 +150,8 @@ class Workspace {
   struct PreparedWrite;
   struct Overlay;
   struct PutOrigin;
+  struct SegmentChanges;
+  using ChangesBySegment = absl::flat_hash_map<SegmentId, SegmentChanges>;
   struct WriteRequest;
 
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
@@ -185,6 +188,17 @@ class Workspace {
                            UnixSeconds now, const Overlay& overlay,
                            PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The segments `mutations` enter and leave; `changed[i]` receives the
+  // fields mutations[i] changes.
+  void DiffMemberships(absl::Span<const ContactMutation> mutations,
+                       UnixSeconds now, const Overlay& overlay,
+                       ContactFieldSet* changed, ChangesBySegment* out) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Appends the changes of `halves` (the first half's contacts first) to
+  // write->changes, numbered segment by segment.
+  static void NumberChanges(const std::array<ChangesBySegment, 2>& halves,
+                            ChangeCause cause, UnixSeconds now,
+                            WorkspaceWrite* write);
   // Memory as the overlay's writes leave it.
   std::optional<Contact> LookupContact(const Overlay& overlay,
                                        ContactId id) const
@@ -221,6 +235,12 @@ class Workspace {
   absl::Status CommitAndApply(PreparedWrite p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void Apply(PreparedWrite p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The two independent halves of applying a write's contacts: the
+  // attribute indexes, and the contact table with segment memberships.
+  // Apply runs them at once for big writes.
+  void ApplyToIndex(const PreparedWrite& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyToContactsAndMembers(const PreparedWrite& p)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Roaring Evaluate(const Filter& filter, UnixSeconds now) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::StatusOr<const SegmentEntry*> FindSegment(SegmentId id) const

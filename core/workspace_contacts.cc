@@ -1,6 +1,7 @@
 // Workspace: contact writes and their group commit.
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/errors.h"
 #include "core/evaluator.h"
+#include "core/parallel.h"
 #include "core/status_macros.h"
 #include "core/workspace.h"
 #include "core/workspace_internal.h"
@@ -374,60 +376,99 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
   return absl::OkStatus();
 }
 
-void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
-                                    UnixSeconds now, const Overlay& overlay,
-                                    PreparedWrite* p) const {
-  // A contact appears once per write, so the order of its changes is free
-  // to choose: gathered by segment, each segment's entries (and exits) are
-  // consecutive and the store keeps them as one run.
-  struct SegmentChanges {
-    std::vector<ContactId> entered, left;
-  };
-  absl::flat_hash_map<SegmentId, SegmentChanges> by_segment;
-  ChangeCause cause = ChangeCause::kContactChanged;
+void Workspace::DiffMemberships(absl::Span<const ContactMutation> mutations,
+                                UnixSeconds now, const Overlay& overlay,
+                                ContactFieldSet* changed,
+                                ChangesBySegment* out) const {
   // The segments each set of changed fields can affect; a batch of new
   // contacts has one set, so SegmentsReading runs once, not per contact.
   absl::flat_hash_map<ContactFieldSet, std::vector<const SegmentEntry*>>
       readers;
-  for (ContactMutation& m : mutations) {
-    const ContactFieldSet changed = m.before.has_value() && m.after.has_value()
-                                        ? DiffFields(*m.before, *m.after)
-                                        : kAllContactFields;
-    // A write either deletes contacts (a delete) or puts them (the others).
-    if (!m.after.has_value()) cause = ChangeCause::kContactDeleted;
-    auto [reading, inserted] = readers.try_emplace(changed);
-    if (inserted) reading->second = SegmentsReading(changed);
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    const ContactMutation& m = mutations[i];
+    changed[i] = m.before.has_value() && m.after.has_value()
+                     ? DiffFields(*m.before, *m.after)
+                     : kAllContactFields;
+    auto [reading, inserted] = readers.try_emplace(changed[i]);
+    if (inserted) reading->second = SegmentsReading(changed[i]);
     for (const SegmentEntry* s : reading->second) {
       const bool was = m.before.has_value() && WasMember(*s, m, now, overlay);
       const bool is =
           m.after.has_value() && FilterMatches(s->record.filter, *m.after, now);
       if (was == is) continue;
-      SegmentChanges& c = by_segment[s->record.id];
+      SegmentChanges& c = (*out)[s->record.id];
       (is ? c.entered : c.left).push_back(m.id);
     }
+  }
+}
+
+void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
+                                    UnixSeconds now, const Overlay& overlay,
+                                    PreparedWrite* p) const {
+  // The membership diff of a big write is computed in two halves at once.
+  // A contact appears once per write, so the order of its changes is free
+  // to choose: gathered by segment, each segment's entries (and exits) are
+  // consecutive and the store keeps them as one run.
+  std::vector<ContactFieldSet> changed(mutations.size());
+  std::array<ChangesBySegment, 2> halves;
+  const auto all = absl::MakeConstSpan(mutations);
+  if (mutations.size() >= kParallelMinItems) {
+    const size_t half = mutations.size() / 2;
+    RunConcurrently(
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          DiffMemberships(all.subspan(0, half), now, overlay, changed.data(),
+                          &halves[0]);
+        },
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          DiffMemberships(all.subspan(half), now, overlay,
+                          changed.data() + half, &halves[1]);
+        });
+  } else {
+    DiffMemberships(all, now, overlay, changed.data(), &halves[0]);
+  }
+  // A write either deletes contacts (a delete) or puts them (the others).
+  ChangeCause cause = ChangeCause::kContactChanged;
+  for (size_t i = 0; i < mutations.size(); ++i) {
+    ContactMutation& m = mutations[i];
     if (m.after.has_value()) {
       p->write.put_contacts.push_back(*std::move(m.after));
-      p->put_origins.push_back({std::move(m.before), changed});
+      p->put_origins.push_back({std::move(m.before), changed[i]});
     } else {
+      cause = ChangeCause::kContactDeleted;
       p->write.deleted_contacts.push_back(m.id);
       p->deleted_before.push_back(*std::move(m.before));
     }
   }
+  NumberChanges(halves, cause, now, &p->write);
+}
+
+void Workspace::NumberChanges(const std::array<ChangesBySegment, 2>& halves,
+                              ChangeCause cause, UnixSeconds now,
+                              WorkspaceWrite* write) {
   std::vector<SegmentId> segment_ids;
-  segment_ids.reserve(by_segment.size());
-  for (const auto& [sid, unused] : by_segment) segment_ids.push_back(sid);
+  for (const ChangesBySegment& h : halves) {
+    for (const auto& [sid, unused] : h) segment_ids.push_back(sid);
+  }
   std::sort(segment_ids.begin(), segment_ids.end());
-  uint64_t& sequence = p->write.counters.last_sequence;
-  std::vector<MembershipChange>& changes = p->write.changes;
+  segment_ids.erase(std::unique(segment_ids.begin(), segment_ids.end()),
+                    segment_ids.end());
+  uint64_t& sequence = write->counters.last_sequence;
+  std::vector<MembershipChange>& changes = write->changes;
+  // Each segment's entries, then its exits, in mutation order.
+  auto append = [&](SegmentId sid, ChangeKind kind) {
+    for (const ChangesBySegment& h : halves) {
+      auto it = h.find(sid);
+      if (it == h.end()) continue;
+      const std::vector<ContactId>& ids =
+          kind == ChangeKind::kEntered ? it->second.entered : it->second.left;
+      for (ContactId id : ids) {
+        changes.push_back({++sequence, sid, id, kind, cause, now});
+      }
+    }
+  };
   for (SegmentId sid : segment_ids) {
-    const SegmentChanges& c = by_segment[sid];
-    for (ContactId id : c.entered) {
-      changes.push_back(
-          {++sequence, sid, id, ChangeKind::kEntered, cause, now});
-    }
-    for (ContactId id : c.left) {
-      changes.push_back({++sequence, sid, id, ChangeKind::kLeft, cause, now});
-    }
+    append(sid, ChangeKind::kEntered);
+    append(sid, ChangeKind::kLeft);
   }
 }
 

@@ -41,6 +41,11 @@ struct Workspace::PutOrigin {
   ContactFieldSet changed = kAllContactFields;
 };
 
+// The contacts a write's mutations make enter and leave one segment.
+struct Workspace::SegmentChanges {
+  std::vector<ContactId> entered, left;
+};
+
 // A write prepared under the read lock, committed, then applied to memory.
 struct Workspace::PreparedWrite {
   WorkspaceWrite write;

@@ -1056,6 +1056,29 @@ TEST(DifferentialWorkspace, SegmentsBuiltFromScratchMatchBruteForce) {
   ASSERT_TRUE(h.CheckEverything());
 }
 
+// Batches big enough to be diffed and applied on two threads
+// (kParallelMinItems), into live segments: new contacts, then about half
+// updates, then a batch whose commit fails.
+TEST(DifferentialWorkspace, BigBatchesIntoLiveSegmentsMatchBruteForce) {
+  const uint64_t seed = Seed(12);
+  SCOPED_TRACE(SeedTrace(seed));
+  Harness h(seed, kBase, SegmentShape());
+  ASSERT_TRUE(h.Open());
+  ASSERT_TRUE(h.BatchUpsert(false, 400));
+  for (int i = 0; i < 60; ++i)
+    ASSERT_TRUE(h.CreateSegment(false)) << "segment " << i;
+  ASSERT_TRUE(h.BatchUpsert(false, 2500));
+  ASSERT_TRUE(h.CheckEverything()) << "after a batch of new contacts";
+  ASSERT_TRUE(h.BatchUpsert(false, 3000));  // updates among them
+  ASSERT_TRUE(h.CheckEverything()) << "after a batch with updates";
+  const std::map<SegmentId, uint64_t> sequences = h.Sequences();
+  ASSERT_TRUE(h.BatchUpsert(true, 2000));
+  ASSERT_TRUE(h.CheckEverything()) << "after a failed batch";
+  EXPECT_EQ(h.Sequences(), sequences);
+  ASSERT_TRUE(h.Open());
+  ASSERT_TRUE(h.CheckEverything()) << "after restart";
+}
+
 // ---------------------------------------------------------------------------
 // 3 and 4. Long random mutation sequences, then restarts.
 

@@ -293,6 +293,15 @@ TEST_F(GroupCommitTest, SnapshotPlusChangeFeedReproducesMembership) {
     });
   }
   for (std::thread& th : threads) th.join();
+  // Two batches big enough to be diffed on two threads: new contacts, then
+  // the same ones changed, so some enter and some leave.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<ContactDraft> big;
+    for (int k = 0; k < 1500; ++k) {
+      big.push_back(draft(absl::StrCat("big", k, "@x.com"), round, k));
+    }
+    ASSERT_THAT(ws_->BatchUpsertContacts(big, {}), IsOk());
+  }
 
   MemoryCatalogStore catalog(storage_);
   ASSERT_OK_AND_ASSIGN(auto store, catalog.OpenWorkspace(1));
@@ -307,7 +316,8 @@ TEST_F(GroupCommitTest, SnapshotPlusChangeFeedReproducesMembership) {
     }
   }
   for (SegmentId id : ids) {
-    ASSERT_OK_AND_ASSIGN(MemberPage page, ws_->ListMembers(id, 0, 5000, false));
+    ASSERT_OK_AND_ASSIGN(MemberPage page,
+                         ws_->ListMembers(id, 0, 10000, false));
     EXPECT_EQ(std::vector<ContactId>(members[id].begin(), members[id].end()),
               page.ids)
         << "segment " << id;
