@@ -107,10 +107,10 @@ bool IndexedValueDiffers(ContactField f, const Contact& a, const Contact& b) {
 }
 
 // The members of `candidates` whose email satisfies `keep`, reading only
-// their emails: ContactTable offers emails by a walk in id order, so the
+// their emails: a ContactLookup offers emails by a walk in id order, so the
 // walk skips every other contact without touching its email.
 template <typename Keep>
-Roaring FilterByEmail(const ContactTable& contacts, const Roaring& candidates,
+Roaring FilterByEmail(const ContactLookup& contacts, const Roaring& candidates,
                       Keep keep) {
   std::vector<uint32_t> wanted(candidates.cardinality());
   candidates.toUint32Array(wanted.data());
@@ -166,10 +166,17 @@ void AttributeIndex::Add(const Contact& c) {
 }
 
 void AttributeIndex::AddBatch(absl::Span<const Contact> batch) {
-  for (const Contact& c : batch) all_.add(c.id);
+  std::vector<const Contact*> pointers;
+  pointers.reserve(batch.size());
+  for (const Contact& c : batch) pointers.push_back(&c);
+  AddBatch(absl::MakeConstSpan(pointers));
+}
+
+void AttributeIndex::AddBatch(absl::Span<const Contact* const> batch) {
+  for (const Contact* c : batch) all_.add(c->id);
   for (int f = 0; f < kContactFieldCount; ++f) {
-    for (const Contact& c : batch) {
-      IndexField(static_cast<ContactField>(f), c, /*add=*/true);
+    for (const Contact* c : batch) {
+      IndexField(static_cast<ContactField>(f), *c, /*add=*/true);
     }
   }
 }
@@ -312,7 +319,7 @@ void AttributeIndex::IndexField(ContactField f, const Contact& c, bool add) {
 }
 
 Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
-                                 const ContactTable& contacts) const {
+                                 const ContactLookup& contacts) const {
   if (filter.conditions.empty()) return Roaring();
   Roaring result = EvaluateCondition(filter.conditions[0], now, contacts);
   for (size_t i = 1; i < filter.conditions.size(); ++i) {
@@ -328,7 +335,7 @@ Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
 }
 
 Roaring AttributeIndex::EvaluateCondition(const Condition& c, UnixSeconds now,
-                                          const ContactTable& contacts) const {
+                                          const ContactLookup& contacts) const {
   // A negative operator is the exact complement of its positive twin.
   if (std::optional<Operator> twin = PositiveTwin(c.op); twin.has_value()) {
     Condition positive = c;
@@ -372,7 +379,7 @@ Roaring AttributeIndex::EvaluateString(const Condition& c) const {
 }
 
 Roaring AttributeIndex::EvaluateEmail(const Condition& c,
-                                      const ContactTable& contacts) const {
+                                      const ContactLookup& contacts) const {
   if (IsSubstringOperator(c.op)) {
     return EmailSubstring(c.op, c.strings[0], contacts);
   }
@@ -397,7 +404,7 @@ Roaring AttributeIndex::EvaluateEmail(const Condition& c,
 //   starting with d, then, if l is not empty, their emails containing it.
 // Needles are lowercase (the validator made them so), as emails are.
 Roaring AttributeIndex::EmailSubstring(Operator op, std::string_view needle,
-                                       const ContactTable& contacts) const {
+                                       const ContactLookup& contacts) const {
   const size_t at = needle.find('@');
   if (at == std::string_view::npos) {
     if (op == Operator::kEndsWith) {
@@ -545,7 +552,7 @@ Roaring AttributeIndex::EvaluateNumber(const Condition& c) const {
 }
 
 Roaring AttributeIndex::EvaluateTimestamp(const Condition& c, UnixSeconds now,
-                                          const ContactTable& contacts) const {
+                                          const ContactLookup& contacts) const {
   const bool created = c.field == Field::kCreatedAt;
   const OrderedIndex& index = created ? created_day_ : last_engaged_day_;
   if (c.op == Operator::kIsSet) return created ? all_ : index.set;

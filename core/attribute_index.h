@@ -8,9 +8,9 @@
 //   small sorted array or a bitmap); substring operators scan the
 //   dictionary of distinct values, not the contacts;
 // - email: unique per contact, so EQUALS / IN look it up in the
-//   ContactTable; a ValueDictionary of domains (the part after the '@')
-//   answers the substring operators, reading emails only where the needle
-//   reaches into the local part (see EmailSubstring);
+//   ContactLookup (core/contact_lookup.h); a ValueDictionary of domains (the
+//   part after the '@') answers the substring operators, reading emails only
+//   where the needle reaches into the local part (see EmailSubstring);
 // - tags and enums: a bitmap per value;
 // - numbers: an ordered map value -> bitmap;
 // - timestamps: an ordered map day -> bitmap; a range's two boundary days
@@ -29,7 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/types/span.h"
 #include "core/contact.h"
-#include "core/contact_table.h"
+#include "core/contact_lookup.h"
 #include "core/filter.h"
 #include "core/value_dictionary.h"
 #include "roaring/roaring.hh"
@@ -49,6 +49,7 @@ class AttributeIndex {
   // others for every contact (a restart's load, in batches of about a
   // thousand contacts, is much faster this way).
   void AddBatch(absl::Span<const Contact> batch);
+  void AddBatch(absl::Span<const Contact* const> batch);
   // Re-indexes a changed contact: the same as Remove(before) + Add(after),
   // but touches only the fields in `changed` (and of those only the ones
   // whose indexed value differs). REQUIRES: `before` is indexed as it is,
@@ -56,12 +57,12 @@ class AttributeIndex {
   void Update(const Contact& before, const Contact& after,
               ContactFieldSet changed);
 
-  // The contacts matching `filter` at `now`. `contacts` is the table this
-  // index describes (for emails, and the boundary days of time ranges).
+  // The contacts matching `filter` at `now`. `contacts` holds the contacts
+  // this index describes (for emails, and the boundary days of time ranges).
   Roaring Evaluate(const Filter& filter, UnixSeconds now,
-                   const ContactTable& contacts) const;
+                   const ContactLookup& contacts) const;
   Roaring EvaluateCondition(const Condition& c, UnixSeconds now,
-                            const ContactTable& contacts) const;
+                            const ContactLookup& contacts) const;
   // Every indexed contact.
   const Roaring& all() const { return all_; }
 
@@ -76,16 +77,17 @@ class AttributeIndex {
   };
 
   Roaring EvaluateString(const Condition& c) const;
-  Roaring EvaluateEmail(const Condition& c, const ContactTable& contacts) const;
+  Roaring EvaluateEmail(const Condition& c,
+                        const ContactLookup& contacts) const;
   Roaring EmailSubstring(Operator op, std::string_view needle,
-                         const ContactTable& contacts) const;
+                         const ContactLookup& contacts) const;
   // Adds (or removes) `c`'s value of field `f` to (from) its index.
   void IndexField(ContactField f, const Contact& c, bool add);
   Roaring EvaluateTags(const Condition& c) const;
   Roaring EvaluateEnum(const Condition& c) const;
   Roaring EvaluateNumber(const Condition& c) const;
   Roaring EvaluateTimestamp(const Condition& c, UnixSeconds now,
-                            const ContactTable& contacts) const;
+                            const ContactLookup& contacts) const;
   const StringIndex& StringField(Field f) const;
   StringIndex& StringField(Field f);
   // Contacts whose key lies in [lo, hi] (inclusive).

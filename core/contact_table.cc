@@ -196,6 +196,13 @@ ContactId ContactTable::FindEmail(std::string_view email) const {
   return id == 0 ? 0 : email_owner_[id];
 }
 
+void ContactTable::ForEachEmail(
+    absl::FunctionRef<void(const std::string&, ContactId)> fn) const {
+  for (ContactId id = 1; id < rows_.size(); ++id) {
+    if (rows_[id].email != 0) fn(emails_.Get(rows_[id].email), id);
+  }
+}
+
 std::optional<UnixSeconds> ContactTable::last_engaged_at(ContactId id) const {
   const Row& r = rows_[id];
   if (!r.has_last_engaged) return std::nullopt;

@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/contact.h"
+#include "core/contact_lookup.h"
 
 namespace segments {
 
@@ -41,7 +42,7 @@ class StringPool {
   absl::flat_hash_map<std::string_view, uint32_t> ids_;
 };
 
-class ContactTable {
+class ContactTable final : public ContactLookup {
  public:
   ContactTable();
 
@@ -58,18 +59,14 @@ class ContactTable {
   void Erase(ContactId id);
   size_t size() const { return size_; }
 
-  // The id of the contact with this (normalized) email, or 0.
-  ContactId FindEmail(std::string_view email) const;
-  // Calls `fn(email, id)` for every contact.
-  template <typename Fn>
-  void ForEachEmail(Fn fn) const {
-    for (ContactId id = 1; id < rows_.size(); ++id) {
-      if (rows_[id].email != 0) fn(emails_.Get(rows_[id].email), id);
-    }
-  }
+  ContactId FindEmail(std::string_view email) const override;
+  void ForEachEmail(
+      absl::FunctionRef<void(const std::string&, ContactId)> fn) const override;
   // Timestamps of a present contact, without materializing it.
-  UnixSeconds created_at(ContactId id) const { return rows_[id].created_at; }
-  std::optional<UnixSeconds> last_engaged_at(ContactId id) const;
+  UnixSeconds created_at(ContactId id) const override {
+    return rows_[id].created_at;
+  }
+  std::optional<UnixSeconds> last_engaged_at(ContactId id) const override;
 
   // Approximate heap bytes held (rows and dictionaries).
   size_t MemoryBytes() const;

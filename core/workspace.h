@@ -194,9 +194,14 @@ class Workspace {
                        UnixSeconds now, const Overlay& overlay,
                        ContactFieldSet* changed, ChangesBySegment* out) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Appends the changes of `halves` (the first half's contacts first) to
+  // The segments new contacts (no `before`, ascending ids) enter, by
+  // evaluating each segment over an index of just them.
+  void MatchNewContacts(absl::Span<const ContactMutation> created,
+                        UnixSeconds now, ChangesBySegment* out) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Appends the changes of `parts` (the first part's contacts first) to
   // write->changes, numbered segment by segment.
-  static void NumberChanges(const std::array<ChangesBySegment, 2>& halves,
+  static void NumberChanges(const std::array<ChangesBySegment, 2>& parts,
                             ChangeCause cause, UnixSeconds now,
                             WorkspaceWrite* write);
   // Memory as the overlay's writes leave it.

@@ -7,6 +7,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/attribute_index.h"
+#include "core/contact_batch.h"
 #include "core/errors.h"
 #include "core/evaluator.h"
 #include "core/parallel.h"
@@ -61,6 +63,10 @@ ContactFieldSet DiffFields(const Contact& a, const Contact& b) {
   mark(a.last_engaged_at != b.last_engaged_at, ContactField::kLastEngagedAt);
   return d;
 }
+
+// Below this many new contacts, a write matches them contact by contact:
+// indexing them costs more than it saves.
+constexpr size_t kBatchMatchMinItems = 256;
 
 // Appends `from` to `to`.
 template <typename T>
@@ -402,29 +408,66 @@ void Workspace::DiffMemberships(absl::Span<const ContactMutation> mutations,
   }
 }
 
+void Workspace::MatchNewContacts(absl::Span<const ContactMutation> created,
+                                 UnixSeconds now, ChangesBySegment* out) const {
+  std::vector<const Contact*> contacts;
+  contacts.reserve(created.size());
+  for (const ContactMutation& m : created) contacts.push_back(&*m.after);
+  const ContactBatch batch(std::move(contacts));
+  AttributeIndex index;
+  index.AddBatch(batch.contacts());
+  // A new contact was in no segment, so the segments it matches are the
+  // ones it enters; every filter reads some field, and a new contact sets
+  // them all.
+  for (const SegmentEntry* s : SegmentsReading(kAllContactFields)) {
+    const Roaring matches = index.Evaluate(s->record.filter, now, batch);
+    if (matches.isEmpty()) continue;
+    std::vector<ContactId>& entered = (*out)[s->record.id].entered;
+    entered.resize(matches.cardinality());
+    matches.toUint32Array(entered.data());
+  }
+}
+
 void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
                                     UnixSeconds now, const Overlay& overlay,
                                     PreparedWrite* p) const {
-  // The membership diff of a big write is computed in two halves at once.
+  // New contacts go last, still by ascending id: many of them are matched
+  // against the segments as a batch (MatchNewContacts), the others contact
+  // by contact, and a big write's two parts (or halves) at once.
+  const auto first_new = std::stable_partition(
+      mutations.begin(), mutations.end(), [](const ContactMutation& m) {
+        return m.before.has_value() || !m.after.has_value();
+      });
+  const auto all = absl::MakeConstSpan(mutations);
+  const auto others = all.subspan(0, first_new - mutations.begin());
+  const auto created = all.subspan(others.size());
   // A contact appears once per write, so the order of its changes is free
   // to choose: gathered by segment, each segment's entries (and exits) are
   // consecutive and the store keeps them as one run.
-  std::vector<ContactFieldSet> changed(mutations.size());
-  std::array<ChangesBySegment, 2> halves;
-  const auto all = absl::MakeConstSpan(mutations);
-  if (mutations.size() >= kParallelMinItems) {
-    const size_t half = mutations.size() / 2;
-    RunConcurrently(
-        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          DiffMemberships(all.subspan(0, half), now, overlay, changed.data(),
-                          &halves[0]);
-        },
-        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          DiffMemberships(all.subspan(half), now, overlay,
-                          changed.data() + half, &halves[1]);
-        });
+  std::vector<ContactFieldSet> changed(mutations.size(), kAllContactFields);
+  std::array<ChangesBySegment, 2> parts;
+  auto diff = [&](size_t from, size_t count, ChangesBySegment* out)
+                  ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                    DiffMemberships(all.subspan(from, count), now, overlay,
+                                    changed.data() + from, out);
+                  };
+  if (created.size() >= kBatchMatchMinItems) {
+    auto match = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      MatchNewContacts(created, now, &parts[1]);
+    };
+    auto diff_others = [&] { diff(0, others.size(), &parts[0]); };
+    if (others.size() >= kParallelMinItems) {
+      RunConcurrently(diff_others, match);
+    } else {
+      diff_others();
+      match();
+    }
+  } else if (all.size() >= kParallelMinItems) {
+    const size_t half = all.size() / 2;
+    RunConcurrently([&] { diff(0, half, &parts[0]); },
+                    [&] { diff(half, all.size() - half, &parts[1]); });
   } else {
-    DiffMemberships(all, now, overlay, changed.data(), &halves[0]);
+    diff(0, all.size(), &parts[0]);
   }
   // A write either deletes contacts (a delete) or puts them (the others).
   ChangeCause cause = ChangeCause::kContactChanged;
@@ -439,15 +482,15 @@ void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
       p->deleted_before.push_back(*std::move(m.before));
     }
   }
-  NumberChanges(halves, cause, now, &p->write);
+  NumberChanges(parts, cause, now, &p->write);
 }
 
-void Workspace::NumberChanges(const std::array<ChangesBySegment, 2>& halves,
+void Workspace::NumberChanges(const std::array<ChangesBySegment, 2>& parts,
                               ChangeCause cause, UnixSeconds now,
                               WorkspaceWrite* write) {
   std::vector<SegmentId> segment_ids;
-  for (const ChangesBySegment& h : halves) {
-    for (const auto& [sid, unused] : h) segment_ids.push_back(sid);
+  for (const ChangesBySegment& part : parts) {
+    for (const auto& [sid, unused] : part) segment_ids.push_back(sid);
   }
   std::sort(segment_ids.begin(), segment_ids.end());
   segment_ids.erase(std::unique(segment_ids.begin(), segment_ids.end()),
@@ -456,9 +499,9 @@ void Workspace::NumberChanges(const std::array<ChangesBySegment, 2>& halves,
   std::vector<MembershipChange>& changes = write->changes;
   // Each segment's entries, then its exits, in mutation order.
   auto append = [&](SegmentId sid, ChangeKind kind) {
-    for (const ChangesBySegment& h : halves) {
-      auto it = h.find(sid);
-      if (it == h.end()) continue;
+    for (const ChangesBySegment& part : parts) {
+      auto it = part.find(sid);
+      if (it == part.end()) continue;
       const std::vector<ContactId>& ids =
           kind == ChangeKind::kEntered ? it->second.entered : it->second.left;
       for (ContactId id : ids) {
