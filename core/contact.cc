@@ -65,18 +65,20 @@ std::string EmailProblem(std::string_view email) {
   return "";
 }
 
-// Validates an optional string field; returns the trimmed value (empty =
-// unset) or adds a violation and returns nullopt.
+// Validates an optional string field `path`.`name`; returns the trimmed
+// value (empty = unset) or adds a violation and returns nullopt. Paths are
+// built only for a violation: most contacts have none.
 std::optional<std::string> NormalizeOptionalString(std::string_view raw,
-                                                   const std::string& field,
+                                                   std::string_view path,
+                                                   std::string_view name,
                                                    Violations* violations) {
   std::string_view s = TrimAscii(raw);
   if (!IsValidUtf8(s)) {
-    violations->Add(field, "must be valid UTF-8");
+    violations->Add(Join(path, name), "must be valid UTF-8");
     return std::nullopt;
   }
   if (s.size() > kMaxStringFieldBytes) {
-    violations->Add(field,
+    violations->Add(Join(path, name),
                     absl::StrCat("must be at most ", kMaxStringFieldBytes,
                                  " bytes (got ", s.size(), ")"));
     return std::nullopt;
@@ -84,25 +86,27 @@ std::optional<std::string> NormalizeOptionalString(std::string_view raw,
   return std::string(s);
 }
 
+// Validates the tags of the contact at `path`.
 std::optional<std::vector<std::string>> NormalizeTags(
-    const std::vector<std::string>& raw, const std::string& field,
+    const std::vector<std::string>& raw, std::string_view path,
     Violations* violations) {
   std::vector<std::string> tags;
   tags.reserve(raw.size());
   bool ok = true;
+  auto violation = [&](size_t i, std::string problem) {
+    violations->Add(absl::StrCat(Join(path, "tags"), "[", i, "]"),
+                    std::move(problem));
+    ok = false;
+  };
   for (size_t i = 0; i < raw.size(); ++i) {
     std::string_view t = TrimAscii(raw[i]);
-    const std::string at = absl::StrCat(field, "[", i, "]");
     if (t.empty()) {
-      violations->Add(at, "must not be empty");
-      ok = false;
+      violation(i, "must not be empty");
     } else if (!IsValidUtf8(t)) {
-      violations->Add(at, "must be valid UTF-8");
-      ok = false;
+      violation(i, "must be valid UTF-8");
     } else if (t.size() > kMaxTagBytes) {
-      violations->Add(at, absl::StrCat("must be at most ", kMaxTagBytes,
-                                       " bytes (got ", t.size(), ")"));
-      ok = false;
+      violation(i, absl::StrCat("must be at most ", kMaxTagBytes,
+                                " bytes (got ", t.size(), ")"));
     } else {
       tags.push_back(LowerAscii(t));
     }
@@ -110,9 +114,10 @@ std::optional<std::vector<std::string>> NormalizeTags(
   std::sort(tags.begin(), tags.end());
   tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
   if (tags.size() > kMaxTags) {
-    violations->Add(field, absl::StrCat("at most ", kMaxTags,
-                                        " distinct tags are allowed (got ",
-                                        tags.size(), ")"));
+    violations->Add(
+        Join(path, "tags"),
+        absl::StrCat("at most ", kMaxTags, " distinct tags are allowed (got ",
+                     tags.size(), ")"));
     ok = false;
   }
   if (!ok) return std::nullopt;
@@ -208,13 +213,13 @@ void NormalizeContactFields(const ContactDraft& draft, ContactFieldSet fields,
   for (const StringField& s : strings) {
     if (!Has(fields, s.field)) continue;
     std::optional<std::string> v = NormalizeOptionalString(
-        *s.raw, Join(path, ContactFieldName(s.field)), violations);
+        *s.raw, path, ContactFieldName(s.field), violations);
     if (v.has_value()) *s.dest = std::move(*v);
   }
 
   if (Has(fields, ContactField::kTags)) {
     std::optional<std::vector<std::string>> tags =
-        NormalizeTags(draft.tags, Join(path, "tags"), violations);
+        NormalizeTags(draft.tags, path, violations);
     if (tags.has_value()) out->tags = std::move(*tags);
   }
 

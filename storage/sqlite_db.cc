@@ -164,6 +164,12 @@ void SqliteStatement::BindText(int index, std::string_view value) {
            index);
 }
 
+void SqliteStatement::BindTextUncopied(int index, std::string_view value) {
+  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                               SQLITE_STATIC, SQLITE_UTF8),
+           index);
+}
+
 void SqliteStatement::BindBlob(int index, std::string_view value) {
   // A null pointer would bind NULL; an empty blob must stay a blob.
   static const char kEmpty = 0;

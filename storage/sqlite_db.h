@@ -96,6 +96,10 @@ class SqliteStatement {
   // be reused before Step.
   void BindText(int index, std::string_view value);
   void BindBlob(int index, std::string_view value);
+  // Binds without a copy (SQLITE_STATIC), for the hot path of writing
+  // contacts. REQUIRES: `value` stays as it is until the statement's next
+  // Run or Reset.
+  void BindTextUncopied(int index, std::string_view value);
 
   // true: a row is available; false: done.
   absl::StatusOr<bool> Step();

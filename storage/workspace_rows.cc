@@ -151,7 +151,7 @@ void BindOptionalText(int index, const std::string& value, SqliteStatement* s) {
   if (value.empty()) {
     s->BindNull(index);
   } else {
-    s->BindText(index, value);
+    s->BindTextUncopied(index, value);
   }
 }
 void BindOptionalEnum(int index, int value, SqliteStatement* s) {
@@ -167,14 +167,14 @@ void BindOptionalEnum(int index, int value, SqliteStatement* s) {
 void BindContact(const Contact& c, std::string* tags_buffer,
                  SqliteStatement* s) {
   s->BindInt(1, c.id);
-  s->BindText(2, c.email);
+  s->BindTextUncopied(2, c.email);
   BindOptionalText(3, c.company, s);
   BindOptionalText(4, c.job_title, s);
   BindOptionalText(5, c.country, s);
   BindOptionalText(6, c.city, s);
   BindOptionalText(7, c.source, s);
   EncodeTags(c.tags, tags_buffer);
-  s->BindText(8, *tags_buffer);
+  s->BindTextUncopied(8, *tags_buffer);
   s->BindInt(9, static_cast<int>(c.lifecycle_stage));
   s->BindInt(10, c.lead_score);
   s->BindInt(11, c.engagement_score);

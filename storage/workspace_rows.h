@@ -49,7 +49,9 @@ extern const char kNextContactIdKey[];
 extern const char kNextSegmentIdKey[];
 extern const char kLastSequenceKey[];
 
-// `tags_buffer` is scratch space reused across calls.
+// `tags_buffer` is scratch space reused across calls. The strings are bound
+// without a copy: `c` and `*tags_buffer` must stay as they are until the
+// statement runs.
 void BindContact(const Contact& c, std::string* tags_buffer,
                  SqliteStatement* s);
 std::string DecodeContact(const SqliteStatement& s, Contact* c);
