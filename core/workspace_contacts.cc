@@ -415,16 +415,39 @@ void Workspace::MatchNewContacts(absl::Span<const ContactMutation> created,
   for (const ContactMutation& m : created) contacts.push_back(&*m.after);
   const ContactBatch batch(std::move(contacts));
   AttributeIndex index;
-  index.AddBatch(batch.contacts());
   // A new contact was in no segment, so the segments it matches are the
   // ones it enters; every filter reads some field, and a new contact sets
-  // them all.
-  for (const SegmentEntry* s : SegmentsReading(kAllContactFields)) {
-    const Roaring matches = index.Evaluate(s->record.filter, now, batch);
-    if (matches.isEmpty()) continue;
-    std::vector<ContactId>& entered = (*out)[s->record.id].entered;
-    entered.resize(matches.cardinality());
-    matches.toUint32Array(entered.data());
+  // them all. Both halves of the work go on two threads when the batch is
+  // big.
+  const std::vector<const SegmentEntry*> segments =
+      SegmentsReading(kAllContactFields);
+  const bool big = created.size() >= kParallelMinItems;
+  if (big) {
+    index.AddBatchConcurrently(batch.contacts());
+  } else {
+    index.AddBatch(batch.contacts());
+  }
+  std::array<ChangesBySegment, 2> parts;
+  auto evaluate = [&](size_t from, size_t end, ChangesBySegment* part) {
+    for (size_t i = from; i < end; ++i) {
+      const SegmentEntry& s = *segments[i];
+      const Roaring matches = index.Evaluate(s.record.filter, now, batch);
+      if (matches.isEmpty()) continue;
+      std::vector<ContactId>& entered = (*part)[s.record.id].entered;
+      entered.resize(matches.cardinality());
+      matches.toUint32Array(entered.data());
+    }
+  };
+  const size_t half = segments.size() / 2;
+  if (big) {
+    RunConcurrently([&] { evaluate(0, half, &parts[0]); },
+                    [&] { evaluate(half, segments.size(), &parts[1]); });
+  } else {
+    evaluate(0, segments.size(), &parts[0]);
+  }
+  // The halves cover different segments.
+  for (ChangesBySegment& part : parts) {
+    for (auto& [sid, changes] : part) (*out)[sid] = std::move(changes);
   }
 }
 
@@ -434,10 +457,16 @@ void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
   // New contacts go last, still by ascending id: many of them are matched
   // against the segments as a batch (MatchNewContacts), the others contact
   // by contact, and a big write's two parts (or halves) at once.
-  const auto first_new = std::stable_partition(
-      mutations.begin(), mutations.end(), [](const ContactMutation& m) {
-        return m.before.has_value() || !m.after.has_value();
-      });
+  auto is_not_new = [](const ContactMutation& m) {
+    return m.before.has_value() || !m.after.has_value();
+  };
+  // Usually true already (one kind of write), and checking is cheaper than
+  // moving every contact.
+  const auto first_new =
+      std::is_partitioned(mutations.begin(), mutations.end(), is_not_new)
+          ? std::partition_point(mutations.begin(), mutations.end(), is_not_new)
+          : std::stable_partition(mutations.begin(), mutations.end(),
+                                  is_not_new);
   const auto all = absl::MakeConstSpan(mutations);
   const auto others = all.subspan(0, first_new - mutations.begin());
   const auto created = all.subspan(others.size());

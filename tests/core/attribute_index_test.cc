@@ -488,7 +488,7 @@ TEST(AttributeIndexUpdateTest, EqualsRemoveThenAdd) {
   }
 }
 
-TEST(AttributeIndexTest, AddBatchEqualsAddOneByOne) {
+TEST(AttributeIndexTest, AddBatchAndAddBatchConcurrentlyEqualAddOneByOne) {
   testing::RandomData rd(77, kNow);
   std::vector<Contact> contacts;
   ContactTable table;
@@ -498,11 +498,15 @@ TEST(AttributeIndexTest, AddBatchEqualsAddOneByOne) {
     table.Put(c);
     contacts.push_back(std::move(c));
   }
-  AttributeIndex one_by_one, batched;
+  AttributeIndex one_by_one, batched, concurrent;
   for (const Contact& c : contacts) one_by_one.Add(c);
   batched.AddBatch(absl::MakeConstSpan(contacts).subspan(0, 100));
   batched.AddBatch(absl::MakeConstSpan(contacts).subspan(100));
+  std::vector<const Contact*> pointers;
+  for (const Contact& c : contacts) pointers.push_back(&c);
+  concurrent.AddBatchConcurrently(absl::MakeConstSpan(pointers));
   EXPECT_EQ(batched.all(), one_by_one.all());
+  EXPECT_EQ(concurrent.all(), one_by_one.all());
   for (int q = 0; q < 300; ++q) {
     FilterSpec spec{static_cast<int>(Match::kAll), {rd.Condition()}};
     ASSERT_OK_AND_ASSIGN(Filter f, ValidateFilter(spec, "f"));
@@ -514,6 +518,8 @@ TEST(AttributeIndexTest, AddBatchEqualsAddOneByOne) {
     ASSERT_EQ(Ids(batched.EvaluateCondition(c, kNow, table)), brute)
         << testing::DescribeCondition(spec.conditions[0]);
     ASSERT_EQ(Ids(one_by_one.EvaluateCondition(c, kNow, table)), brute)
+        << testing::DescribeCondition(spec.conditions[0]);
+    ASSERT_EQ(Ids(concurrent.EvaluateCondition(c, kNow, table)), brute)
         << testing::DescribeCondition(spec.conditions[0]);
   }
 }
