@@ -481,16 +481,25 @@ void Workspace::ApplyToContactsAndMembers(const PreparedWrite& p) {
     }
   }
   for (const Contact& before : p.deleted_before) contacts_.Erase(before.id);
-  SegmentEntry* changed = nullptr;  // changes come grouped by segment
-  for (const MembershipChange& c : p.write.changes) {
-    if (changed == nullptr || changed->record.id != c.segment_id) {
-      changed = segments_.at(c.segment_id).get();
+  // Changes come grouped by segment, entries before exits: each segment's
+  // entries are added at once.
+  const std::vector<MembershipChange>& changes = p.write.changes;
+  std::vector<ContactId> entered;
+  for (size_t i = 0; i < changes.size();) {
+    SegmentEntry& s = *segments_.at(changes[i].segment_id);
+    entered.clear();
+    for (; i < changes.size() && changes[i].segment_id == s.record.id &&
+           changes[i].kind == ChangeKind::kEntered;
+         ++i) {
+      entered.push_back(changes[i].contact_id);
     }
-    if (c.kind == ChangeKind::kEntered) {
-      if (changed->members.addChecked(c.contact_id)) ++changed->count;
-    } else if (changed->members.removeChecked(c.contact_id)) {
-      --changed->count;
+    s.members.addMany(entered.size(), entered.data());
+    for (; i < changes.size() && changes[i].segment_id == s.record.id &&
+           changes[i].kind == ChangeKind::kLeft;
+         ++i) {
+      s.members.remove(changes[i].contact_id);
     }
+    s.count = s.members.cardinality();
   }
 }
 

@@ -526,6 +526,12 @@ void Workspace::NumberChanges(const std::array<ChangesBySegment, 2>& parts,
                     segment_ids.end());
   uint64_t& sequence = write->counters.last_sequence;
   std::vector<MembershipChange>& changes = write->changes;
+  size_t total = changes.size();
+  for (const ChangesBySegment& part : parts) {
+    for (const auto& [unused, c] : part)
+      total += c.entered.size() + c.left.size();
+  }
+  changes.reserve(total);
   // Each segment's entries, then its exits, in mutation order.
   auto append = [&](SegmentId sid, ChangeKind kind) {
     for (const ChangesBySegment& part : parts) {
