@@ -54,6 +54,79 @@ void ValueToProto(const RawValue& value, v1::Value* out) {
              value);
 }
 
+bool NanosInRange(const google::protobuf::Timestamp& ts) {
+  return ts.nanos() >= 0 && ts.nanos() <= kMaxNanos;
+}
+
+// Names a contact in a request ("contact", or "contacts[3]" from a list and
+// an index) and builds the path of one of its fields only when asked.
+class ContactPath {
+ public:
+  explicit ContactPath(std::string_view path) : base_(path) {}
+  ContactPath(std::string_view list, int index) : base_(list), index_(index) {}
+
+  std::string Field(std::string_view field) const {
+    if (index_ < 0) return absl::StrCat(AV(base_), ".", AV(field));
+    return absl::StrCat(AV(base_), "[", index_, "].", AV(field));
+  }
+
+ private:
+  std::string_view base_;
+  int index_ = -1;
+};
+
+// SecondsFromProto with the path built only for a violation.
+std::optional<UnixSeconds> ContactSeconds(const google::protobuf::Timestamp& ts,
+                                          const ContactPath& contact,
+                                          std::string_view field,
+                                          Violations* violations) {
+  if (NanosInRange(ts)) return ts.seconds();
+  return SecondsFromProto(ts, contact.Field(field), violations);
+}
+
+// Every field of a draft but the strings and tags.
+void ScalarsFromProto(const v1::Contact& proto, const ContactPath& path,
+                      Violations* violations, ContactDraft* draft) {
+  draft->lifecycle_stage = proto.lifecycle_stage();
+  draft->lead_score = proto.lead_score();
+  draft->engagement_score = proto.engagement_score();
+  draft->engagement_trend = proto.engagement_trend();
+  draft->conversion_likelihood = proto.conversion_likelihood();
+  if (proto.has_created_at()) {
+    draft->created_at =
+        ContactSeconds(proto.created_at(), path, "created_at", violations);
+  }
+  if (proto.has_last_engaged_at()) {
+    draft->last_engaged_at = ContactSeconds(proto.last_engaged_at(), path,
+                                            "last_engaged_at", violations);
+  }
+}
+
+// Every field of `out` but id, the strings and tags.
+void ScalarsToProto(const Contact& contact, v1::Contact* out) {
+  out->set_lifecycle_stage(
+      static_cast<v1::LifecycleStage>(contact.lifecycle_stage));
+  out->set_lead_score(contact.lead_score);
+  out->set_engagement_score(contact.engagement_score);
+  out->set_engagement_trend(
+      static_cast<v1::EngagementTrend>(contact.engagement_trend));
+  out->set_conversion_likelihood(
+      static_cast<v1::ConversionLikelihood>(contact.conversion_likelihood));
+  SecondsToProto(contact.created_at, out->mutable_created_at());
+  if (contact.last_engaged_at.has_value()) {
+    SecondsToProto(*contact.last_engaged_at, out->mutable_last_engaged_at());
+  } else {
+    out->clear_last_engaged_at();
+  }
+}
+
+// Moves a string field's value out. An unset field has no string of its own
+// (mutable_*() would allocate one only to empty it), so it is left alone.
+void TakeString(const std::string& value, std::string* (v1::Contact::*mut)(),
+                v1::Contact* proto, std::string* out) {
+  if (!value.empty()) *out = std::move(*(proto->*mut)());
+}
+
 }  // namespace
 
 std::optional<UnixSeconds> SecondsFromProto(
@@ -82,20 +155,28 @@ ContactDraft ContactDraftFromProto(const v1::Contact& proto,
   draft.city = proto.city();
   draft.source = proto.source();
   draft.tags.assign(proto.tags().begin(), proto.tags().end());
-  draft.lifecycle_stage = proto.lifecycle_stage();
-  draft.lead_score = proto.lead_score();
-  draft.engagement_score = proto.engagement_score();
-  draft.engagement_trend = proto.engagement_trend();
-  draft.conversion_likelihood = proto.conversion_likelihood();
-  if (proto.has_created_at()) {
-    draft.created_at = SecondsFromProto(
-        proto.created_at(), absl::StrCat(AV(path), ".created_at"), violations);
+  ScalarsFromProto(proto, ContactPath(path), violations, &draft);
+  return draft;
+}
+
+ContactDraft ContactDraftFromProto(v1::Contact&& proto, std::string_view list,
+                                   int index, Violations* violations) {
+  ContactDraft draft;
+  TakeString(proto.email(), &v1::Contact::mutable_email, &proto, &draft.email);
+  TakeString(proto.company(), &v1::Contact::mutable_company, &proto,
+             &draft.company);
+  TakeString(proto.job_title(), &v1::Contact::mutable_job_title, &proto,
+             &draft.job_title);
+  TakeString(proto.country(), &v1::Contact::mutable_country, &proto,
+             &draft.country);
+  TakeString(proto.city(), &v1::Contact::mutable_city, &proto, &draft.city);
+  TakeString(proto.source(), &v1::Contact::mutable_source, &proto,
+             &draft.source);
+  draft.tags.reserve(static_cast<size_t>(proto.tags_size()));
+  for (std::string& tag : *proto.mutable_tags()) {
+    draft.tags.push_back(std::move(tag));
   }
-  if (proto.has_last_engaged_at()) {
-    draft.last_engaged_at = SecondsFromProto(
-        proto.last_engaged_at(), absl::StrCat(AV(path), ".last_engaged_at"),
-        violations);
-  }
+  ScalarsFromProto(proto, ContactPath(list, index), violations, &draft);
   return draft;
 }
 
@@ -108,20 +189,35 @@ void ContactToProto(const Contact& contact, v1::Contact* out) {
   out->set_city(contact.city);
   out->set_source(contact.source);
   out->mutable_tags()->Assign(contact.tags.begin(), contact.tags.end());
-  out->set_lifecycle_stage(
-      static_cast<v1::LifecycleStage>(contact.lifecycle_stage));
-  out->set_lead_score(contact.lead_score);
-  out->set_engagement_score(contact.engagement_score);
-  out->set_engagement_trend(
-      static_cast<v1::EngagementTrend>(contact.engagement_trend));
-  out->set_conversion_likelihood(
-      static_cast<v1::ConversionLikelihood>(contact.conversion_likelihood));
-  SecondsToProto(contact.created_at, out->mutable_created_at());
-  if (contact.last_engaged_at.has_value()) {
-    SecondsToProto(*contact.last_engaged_at, out->mutable_last_engaged_at());
-  } else {
-    out->clear_last_engaged_at();
+  ScalarsToProto(contact, out);
+}
+
+void ContactToProto(Contact&& contact, v1::ContactView view, v1::Contact* out) {
+  out->set_id(contact.id);
+  out->set_email(std::move(contact.email));
+  if (view == v1::CONTACT_VIEW_BASIC) return;
+  out->set_company(std::move(contact.company));
+  out->set_job_title(std::move(contact.job_title));
+  out->set_country(std::move(contact.country));
+  out->set_city(std::move(contact.city));
+  out->set_source(std::move(contact.source));
+  google::protobuf::RepeatedPtrField<std::string>* tags = out->mutable_tags();
+  tags->Clear();
+  tags->Reserve(static_cast<int>(contact.tags.size()));
+  for (std::string& tag : contact.tags) tags->Add(std::move(tag));
+  ScalarsToProto(contact, out);
+}
+
+v1::ContactView ContactViewFromProto(int view, v1::ContactView method_default,
+                                     std::string_view path,
+                                     Violations* violations) {
+  if (!v1::ContactView_IsValid(view)) {
+    violations->Add(std::string(path),
+                    absl::StrCat("unknown contact view ", view));
+    return method_default;
   }
+  if (view == v1::CONTACT_VIEW_UNSPECIFIED) return method_default;
+  return static_cast<v1::ContactView>(view);
 }
 
 FilterSpec FilterSpecFromProto(const v1::Filter& proto, std::string_view path,

@@ -34,7 +34,23 @@ void SecondsToProto(UnixSeconds seconds, google::protobuf::Timestamp* out);
 ContactDraft ContactDraftFromProto(const v1::Contact& proto,
                                    std::string_view path,
                                    Violations* violations);
+// The contact at `list[index]` of a request (e.g. "contacts", 3), moving the
+// strings out of `proto` (left with its strings and tags emptied). The path
+// is built only when a violation is recorded: a batch converts thousands of
+// contacts that are almost always fine.
+ContactDraft ContactDraftFromProto(v1::Contact&& proto, std::string_view list,
+                                   int index, Violations* violations);
 void ContactToProto(const Contact& contact, v1::Contact* out);
+// `contact` as `view` shows it, moving its strings into `out` (a fresh
+// message): BASIC sets only id and email, any other view every field, as
+// ContactToProto does. Callers resolve UNSPECIFIED to their method's default
+// first (ContactViewFromProto).
+void ContactToProto(Contact&& contact, v1::ContactView view, v1::Contact* out);
+// The view a request asks for: UNSPECIFIED is `method_default`; a number
+// outside the enum is a violation at `path` (and gives `method_default`).
+v1::ContactView ContactViewFromProto(int view, v1::ContactView method_default,
+                                     std::string_view path,
+                                     Violations* violations);
 
 // Segments. `path` names the segment in the request ("segment").
 SegmentDraft SegmentDraftFromProto(const v1::Segment& proto,

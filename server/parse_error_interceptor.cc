@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 namespace segments {
 namespace {
 
@@ -23,11 +25,7 @@ class ParseErrorInterceptor : public grpc::experimental::Interceptor {
         methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS) &&
         methods->GetSendStatus().error_code() == grpc::StatusCode::INTERNAL) {
-      methods->ModifySendStatus(
-          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                       "the request is not a valid message for " + method_ +
-                           " (it does not parse; proto3 string fields must be "
-                           "valid UTF-8)"));
+      methods->ModifySendStatus(UnparsableRequestStatus(method_));
     }
     methods->Proceed();
   }
@@ -38,6 +36,15 @@ class ParseErrorInterceptor : public grpc::experimental::Interceptor {
 };
 
 }  // namespace
+
+grpc::Status UnparsableRequestStatus(std::string_view method) {
+  return grpc::Status(
+      grpc::StatusCode::INVALID_ARGUMENT,
+      absl::StrCat("the request is not a valid message for ",
+                   absl::string_view(method.data(), method.size()),
+                   " (it does not parse; proto3 string fields must be "
+                   "valid UTF-8)"));
+}
 
 grpc::experimental::Interceptor*
 ParseErrorInterceptorFactory::CreateServerInterceptor(

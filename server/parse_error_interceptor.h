@@ -10,8 +10,15 @@
 #define SEGMENTS_SERVER_PARSE_ERROR_INTERCEPTOR_H_
 
 #include <grpcpp/support/server_interceptor.h>
+#include <grpcpp/support/status.h>
+
+#include <string_view>
 
 namespace segments {
+
+// The status of a call whose request did not parse. Methods served raw parse
+// their requests themselves and answer the same.
+grpc::Status UnparsableRequestStatus(std::string_view method);
 
 class ParseErrorInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
