@@ -12,12 +12,14 @@
 #include "bench/engine_fixture.h"
 #include "bench/sqlite_dataset.h"
 #include "core/status_macros.h"
+#include "server/process_setup.h"
 
 namespace segments::bench {
 
 absl::StatusOr<std::unique_ptr<BenchServer>> BenchServer::Start(
     const std::string& data_dir, SqliteOptions::Synchronous synchronous,
     bool owns_dir) {
+  ConfigureProcessForServing();  // as the binary's main() does
   std::unique_ptr<BenchServer> s(new BenchServer());
   s->data_dir_ = data_dir;
   s->owns_dir_ = owns_dir;

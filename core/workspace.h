@@ -73,8 +73,16 @@ struct PreviewResult {
 };
 inline constexpr size_t kMaxPreviewSample = 100;
 
+// How much of each contact a batch upsert's result carries.
+enum class BatchEcho {
+  kFullContacts,  // every field
+  kIdAndEmail,    // the rest of each Contact left default: a bulk import
+                  // rarely reads 10,000 contacts back, and copying them is
+                  // a noticeable part of the batch
+};
+
 struct BatchUpsertResult {
-  std::vector<Contact> contacts;  // in request order
+  std::vector<Contact> contacts;  // in request order, as BatchEcho says
   uint32_t created = 0;
   uint32_t updated = 0;
 };
@@ -110,7 +118,8 @@ class Workspace {
   // in `mask_paths` (all when empty) are replaced.
   absl::StatusOr<BatchUpsertResult> BatchUpsertContacts(
       const std::vector<ContactDraft>& drafts,
-      const std::vector<std::string>& mask_paths);
+      const std::vector<std::string>& mask_paths,
+      BatchEcho echo = BatchEcho::kFullContacts);
 
   // Segments. Violations are reported under "segment".
   absl::StatusOr<SegmentView> CreateSegment(const SegmentDraft& draft);

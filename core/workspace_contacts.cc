@@ -113,7 +113,7 @@ absl::Status Workspace::DeleteContact(ContactId id) {
 
 absl::StatusOr<BatchUpsertResult> Workspace::BatchUpsertContacts(
     const std::vector<ContactDraft>& drafts,
-    const std::vector<std::string>& mask_paths) {
+    const std::vector<std::string>& mask_paths, BatchEcho echo) {
   if (drafts.size() > limits_.max_batch_contacts) {
     return InvalidFieldError(
         "contacts",
@@ -124,6 +124,7 @@ absl::StatusOr<BatchUpsertResult> Workspace::BatchUpsertContacts(
   WriteRequest r(WriteRequest::Kind::kBatch);
   ASSIGN_OR_RETURN(r.fields, ParseContactFieldMask(mask_paths, kMaskPath));
   r.drafts = &drafts;
+  r.echo = echo;
   RETURN_IF_ERROR(SubmitContactWrite(&r));
   return std::move(r.batch);
 }
@@ -352,23 +353,32 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
       continue;
     }
     next.email = email;  // the key of the upsert, whatever the mask says
+    size_t at = mutations.size();  // the entry's mutation
     if (pending != by_email.end()) {
-      next.id = mutations[pending->second].id;
-      mutations[pending->second].after = next;
+      at = pending->second;
+      next.id = mutations[at].id;
       ++result.updated;
     } else if (stored != 0) {
       next.id = stored;
-      by_email[email] = mutations.size();
-      mutations.push_back({next.id, *LookupContact(overlay, stored), next});
+      mutations.push_back({next.id, *LookupContact(overlay, stored), {}});
       ++result.updated;
     } else {
       if (counters.next_contact_id == 0) return IdsExhausted();
       next.id = counters.next_contact_id++;
-      by_email[email] = mutations.size();
-      mutations.push_back({next.id, std::nullopt, next});
+      mutations.push_back({next.id, std::nullopt, {}});
       ++result.created;
     }
-    result.contacts.push_back(std::move(next));
+    if (pending == by_email.end()) by_email.emplace(email, at);
+    std::optional<Contact>& after = mutations[at].after;
+    if (r->echo == BatchEcho::kFullContacts) {
+      after = next;
+      result.contacts.push_back(std::move(next));
+    } else {
+      result.contacts.emplace_back();
+      result.contacts.back().id = next.id;
+      result.contacts.back().email = email;
+      after = std::move(next);
+    }
   }
   RETURN_IF_ERROR(v.ToStatus());
   // Entries that change nothing are not written.

@@ -79,6 +79,7 @@ struct Workspace::WriteRequest {
   const ContactDraft* draft = nullptr;                // create, update
   const std::vector<ContactDraft>* drafts = nullptr;  // batch
   ContactFieldSet fields = kAllContactFields;         // update, batch mask
+  BatchEcho echo = BatchEcho::kFullContacts;          // batch
   // Results, valid once done.
   absl::Status status;
   Contact contact;          // create, update

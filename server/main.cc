@@ -27,10 +27,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/auth.h"
 #include "server/log.h"
+#include "server/process_setup.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -138,10 +138,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   segments::BlockStopSignals();
-  // Abseil's mutex deadlock detection (on in Debian's build) takes a
-  // process-wide lock on every Mutex acquisition: a contention point for the
-  // handler threads, and a fifth of an in-process count's time.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  segments::ConfigureProcessForServing();
   absl::SetProgramUsageMessage(
       "The segments gRPC service. Example: segments-server --demo --data_dir "
       "./data");

@@ -207,6 +207,34 @@ TEST_F(WorkspaceTest, BatchUpsertCreatesAndUpdatesByEmail) {
   EXPECT_THAT(Members(seg.record.id), ElementsAre(a.id, r.contacts[3].id));
 }
 
+TEST_F(WorkspaceTest, BatchUpsertEchoingIdsAndEmailsStoresWholeContacts) {
+  ASSERT_OK_AND_ASSIGN(SegmentView seg,
+                       ws_->CreateSegment(InCountry("Germany", "DE")));
+  ASSERT_OK_AND_ASSIGN(Contact a, ws_->CreateContact(Draft("a@x.com", "FR")));
+  ASSERT_OK_AND_ASSIGN(
+      BatchUpsertResult r,
+      ws_->BatchUpsertContacts({Draft("A@x.com", "DE"), Draft("b@x.com", "DE"),
+                                Draft("b@x.com", "FR"), Draft("c@x.com", "DE")},
+                               {}, BatchEcho::kIdAndEmail));
+  EXPECT_EQ(r.created, 2u);
+  EXPECT_EQ(r.updated, 2u);
+  ASSERT_THAT(r.contacts, SizeIs(4));
+  const std::vector<std::string> emails = {"a@x.com", "b@x.com", "b@x.com",
+                                           "c@x.com"};
+  for (size_t i = 0; i < emails.size(); ++i) {
+    EXPECT_EQ(r.contacts[i].email, emails[i]);
+    EXPECT_EQ(r.contacts[i].country, "") << "only ids and emails are echoed";
+  }
+  EXPECT_EQ(r.contacts[0].id, a.id);
+  EXPECT_EQ(r.contacts[1].id, r.contacts[2].id);
+  // What is stored is whole, the later entry for b@x.com on top.
+  ASSERT_OK_AND_ASSIGN(Contact b, ws_->GetContact(r.contacts[1].id));
+  EXPECT_EQ(b.country, "FR");
+  ASSERT_OK_AND_ASSIGN(Contact c, ws_->GetContact(r.contacts[3].id));
+  EXPECT_EQ(c.country, "DE");
+  EXPECT_THAT(Members(seg.record.id), ElementsAre(a.id, r.contacts[3].id));
+}
+
 TEST_F(WorkspaceTest, BatchUpsertIsAllOrNothing) {
   ASSERT_OK_AND_ASSIGN(SegmentView seg,
                        ws_->CreateSegment(InCountry("Germany", "DE")));
