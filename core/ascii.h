@@ -27,6 +27,18 @@ inline std::string_view TrimAscii(std::string_view s) {
   return s;
 }
 
+// In place: no allocation when the string is consumed anyway.
+inline void TrimAsciiInPlace(std::string* s) {
+  const std::string_view kept = TrimAscii(*s);
+  const size_t start = static_cast<size_t>(kept.data() - s->data());
+  s->erase(start + kept.size());
+  s->erase(0, start);
+}
+
+inline void LowerAsciiInPlace(std::string* s) {
+  for (char& c : *s) c = absl::ascii_tolower(static_cast<unsigned char>(c));
+}
+
 inline std::string LowerAscii(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = absl::ascii_tolower(static_cast<unsigned char>(c));

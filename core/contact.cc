@@ -68,27 +68,27 @@ std::string EmailProblem(std::string_view email) {
 // Validates an optional string field `path`.`name`; returns the trimmed
 // value (empty = unset) or adds a violation and returns nullopt. Paths are
 // built only for a violation: most contacts have none.
-std::optional<std::string> NormalizeOptionalString(std::string_view raw,
+std::optional<std::string> NormalizeOptionalString(std::string raw,
                                                    std::string_view path,
                                                    std::string_view name,
                                                    Violations* violations) {
-  std::string_view s = TrimAscii(raw);
-  if (!IsValidUtf8(s)) {
+  TrimAsciiInPlace(&raw);
+  if (!IsValidUtf8(raw)) {
     violations->Add(Join(path, name), "must be valid UTF-8");
     return std::nullopt;
   }
-  if (s.size() > kMaxStringFieldBytes) {
+  if (raw.size() > kMaxStringFieldBytes) {
     violations->Add(Join(path, name),
                     absl::StrCat("must be at most ", kMaxStringFieldBytes,
-                                 " bytes (got ", s.size(), ")"));
+                                 " bytes (got ", raw.size(), ")"));
     return std::nullopt;
   }
-  return std::string(s);
+  return raw;
 }
 
 // Validates the tags of the contact at `path`.
 std::optional<std::vector<std::string>> NormalizeTags(
-    const std::vector<std::string>& raw, std::string_view path,
+    std::vector<std::string> raw, std::string_view path,
     Violations* violations) {
   std::vector<std::string> tags;
   tags.reserve(raw.size());
@@ -99,7 +99,8 @@ std::optional<std::vector<std::string>> NormalizeTags(
     ok = false;
   };
   for (size_t i = 0; i < raw.size(); ++i) {
-    std::string_view t = TrimAscii(raw[i]);
+    std::string& t = raw[i];
+    TrimAsciiInPlace(&t);
     if (t.empty()) {
       violation(i, "must not be empty");
     } else if (!IsValidUtf8(t)) {
@@ -108,7 +109,8 @@ std::optional<std::vector<std::string>> NormalizeTags(
       violation(i, absl::StrCat("must be at most ", kMaxTagBytes,
                                 " bytes (got ", t.size(), ")"));
     } else {
-      tags.push_back(LowerAscii(t));
+      LowerAsciiInPlace(&t);
+      tags.push_back(std::move(t));
     }
   }
   std::sort(tags.begin(), tags.end());
@@ -185,11 +187,13 @@ absl::StatusOr<ContactFieldSet> ParseContactFieldMask(
   return set;
 }
 
-void NormalizeContactFields(const ContactDraft& draft, ContactFieldSet fields,
+void NormalizeContactFields(ContactDraft draft, ContactFieldSet fields,
                             std::string_view path, UnixSeconds /*now*/,
                             Contact* out, Violations* violations) {
   if (Has(fields, ContactField::kEmail)) {
-    std::string email = LowerAscii(TrimAscii(draft.email));
+    std::string email = std::move(draft.email);
+    TrimAsciiInPlace(&email);
+    LowerAsciiInPlace(&email);
     std::string problem = EmailProblem(email);
     if (problem.empty()) {
       out->email = std::move(email);
@@ -200,7 +204,7 @@ void NormalizeContactFields(const ContactDraft& draft, ContactFieldSet fields,
 
   struct StringField {
     ContactField field;
-    const std::string* raw;
+    std::string* raw;
     std::string* dest;
   };
   const StringField strings[] = {
@@ -213,13 +217,13 @@ void NormalizeContactFields(const ContactDraft& draft, ContactFieldSet fields,
   for (const StringField& s : strings) {
     if (!Has(fields, s.field)) continue;
     std::optional<std::string> v = NormalizeOptionalString(
-        *s.raw, path, ContactFieldName(s.field), violations);
+        std::move(*s.raw), path, ContactFieldName(s.field), violations);
     if (v.has_value()) *s.dest = std::move(*v);
   }
 
   if (Has(fields, ContactField::kTags)) {
     std::optional<std::vector<std::string>> tags =
-        NormalizeTags(draft.tags, path, violations);
+        NormalizeTags(std::move(draft.tags), path, violations);
     if (tags.has_value()) out->tags = std::move(*tags);
   }
 

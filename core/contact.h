@@ -103,7 +103,9 @@ absl::StatusOr<ContactFieldSet> ParseContactFieldMask(
 // Violations are added under `path` (e.g. "contact" -> "contact.email").
 // A draft without created_at leaves `out->created_at` as it is (an update never
 // resets it; a new contact is given `now` by NormalizeNewContact).
-void NormalizeContactFields(const ContactDraft& draft, ContactFieldSet fields,
+// `draft` is taken by value: a caller done with it moves it in, and its
+// strings become the contact's without a copy.
+void NormalizeContactFields(ContactDraft draft, ContactFieldSet fields,
                             std::string_view path, UnixSeconds now,
                             Contact* out, Violations* violations);
 

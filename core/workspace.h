@@ -117,7 +117,7 @@ class Workspace {
   // Upserts by email, all or nothing. For existing contacts only the fields
   // in `mask_paths` (all when empty) are replaced.
   absl::StatusOr<BatchUpsertResult> BatchUpsertContacts(
-      const std::vector<ContactDraft>& drafts,
+      std::vector<ContactDraft> drafts,
       const std::vector<std::string>& mask_paths,
       BatchEcho echo = BatchEcho::kFullContacts);
 

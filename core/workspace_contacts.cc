@@ -112,7 +112,7 @@ absl::Status Workspace::DeleteContact(ContactId id) {
 }
 
 absl::StatusOr<BatchUpsertResult> Workspace::BatchUpsertContacts(
-    const std::vector<ContactDraft>& drafts,
+    std::vector<ContactDraft> drafts,
     const std::vector<std::string>& mask_paths, BatchEcho echo) {
   if (drafts.size() > limits_.max_batch_contacts) {
     return InvalidFieldError(
@@ -320,7 +320,7 @@ absl::Status Workspace::PrepareUpdate(WriteRequest* r, UnixSeconds now,
 absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
                                      const Overlay& overlay,
                                      PreparedWrite* p) const {
-  const std::vector<ContactDraft>& drafts = *r->drafts;
+  std::vector<ContactDraft>& drafts = *r->drafts;  // each is normalized once
   BatchUpsertResult& result = r->batch;
   // One mutation per distinct email; a later entry for the same email
   // applies on top of the earlier one.
@@ -339,14 +339,16 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
     Contact next;
     if (pending != by_email.end()) {
       next = *mutations[pending->second].after;
-      NormalizeContactFields(drafts[i], r->fields, path, now, &next, &v);
+      NormalizeContactFields(std::move(drafts[i]), r->fields, path, now, &next,
+                             &v);
     } else if (stored != 0) {
       next = *LookupContact(overlay, stored);
-      NormalizeContactFields(drafts[i], r->fields, path, now, &next, &v);
+      NormalizeContactFields(std::move(drafts[i]), r->fields, path, now, &next,
+                             &v);
     } else {
       next.created_at = now;
-      NormalizeContactFields(drafts[i], kAllContactFields, path, now, &next,
-                             &v);
+      NormalizeContactFields(std::move(drafts[i]), kAllContactFields, path, now,
+                             &next, &v);
     }
     if (v.list().size() != violations_before) {
       result.contacts.emplace_back();

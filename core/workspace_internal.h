@@ -75,11 +75,11 @@ struct Workspace::WriteRequest {
   enum class Kind { kCreate, kUpdate, kDelete, kBatch };
   explicit WriteRequest(Kind k) : kind(k) {}
   const Kind kind;
-  ContactId id = 0;                                   // update, delete
-  const ContactDraft* draft = nullptr;                // create, update
-  const std::vector<ContactDraft>* drafts = nullptr;  // batch
-  ContactFieldSet fields = kAllContactFields;         // update, batch mask
-  BatchEcho echo = BatchEcho::kFullContacts;          // batch
+  ContactId id = 0;                             // update, delete
+  const ContactDraft* draft = nullptr;          // create, update
+  std::vector<ContactDraft>* drafts = nullptr;  // batch; consumed
+  ContactFieldSet fields = kAllContactFields;   // update, batch mask
+  BatchEcho echo = BatchEcho::kFullContacts;    // batch
   // Results, valid once done.
   absl::Status status;
   Contact contact;          // create, update

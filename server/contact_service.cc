@@ -215,9 +215,9 @@ absl::Status ContactServiceImpl::DoBatchUpsert(
   RETURN_IF_ERROR(CheckNotCancelled(context));
   ASSIGN_OR_RETURN(
       BatchUpsertResult result,
-      workspace->BatchUpsertContacts(drafts, MaskPaths(request->update_mask()),
-                                     view == v1::CONTACT_VIEW_BASIC
-                                         ? BatchEcho::kIdAndEmail
+      workspace->BatchUpsertContacts(
+          std::move(drafts), MaskPaths(request->update_mask()),
+          view == v1::CONTACT_VIEW_BASIC ? BatchEcho::kIdAndEmail
                                          : BatchEcho::kFullContacts));
   response->mutable_contacts()->Reserve(
       static_cast<int>(result.contacts.size()));
