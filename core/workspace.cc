@@ -481,8 +481,11 @@ void Workspace::ApplyToContactsAndMembers(const PreparedWrite& p) {
     }
   }
   for (const Contact& before : p.deleted_before) contacts_.Erase(before.id);
-  // Changes come grouped by segment, entries before exits: each segment's
-  // entries are added at once.
+  // Changes come grouped by segment, entries before exits. A segment's
+  // many entries (a batch) are added at once, then counted; a few are added
+  // and counted one by one, sparing a single update the count of a big
+  // bitmap.
+  constexpr size_t kAddManyMin = 64;
   const std::vector<MembershipChange>& changes = p.write.changes;
   std::vector<ContactId> entered;
   for (size_t i = 0; i < changes.size();) {
@@ -493,13 +496,17 @@ void Workspace::ApplyToContactsAndMembers(const PreparedWrite& p) {
          ++i) {
       entered.push_back(changes[i].contact_id);
     }
-    s.members.addMany(entered.size(), entered.data());
+    if (entered.size() >= kAddManyMin) {
+      s.members.addMany(entered.size(), entered.data());
+      s.count = s.members.cardinality();
+    } else {
+      for (ContactId id : entered) s.count += s.members.addChecked(id);
+    }
     for (; i < changes.size() && changes[i].segment_id == s.record.id &&
            changes[i].kind == ChangeKind::kLeft;
          ++i) {
-      s.members.remove(changes[i].contact_id);
+      s.count -= s.members.removeChecked(changes[i].contact_id);
     }
-    s.count = s.members.cardinality();
   }
 }
 

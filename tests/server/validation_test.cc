@@ -721,25 +721,6 @@ TEST_F(ValidationTest, BatchOverTheLimit) {
   EXPECT_THAT(status.error_message(), HasSubstr("10000"));
 }
 
-TEST(BatchLimitTest, ConfiguredLimitIsNamed) {
-  TestServer server([](ServerOptions& o) { o.limits.max_batch_contacts = 5; });
-  std::string key = server.CreateWorkspace("L", v1::STARTER).api_key;
-  v1::BatchUpsertContactsRequest request;
-  for (int i = 0; i < 6; ++i)
-    *request.add_contacts() = MakeContact(absl::StrCat(i, "@x.example"));
-  v1::BatchUpsertContactsResponse out;
-  grpc::Status status =
-      server.contacts().BatchUpsertContacts(Ctx(key).get(), request, &out);
-  EXPECT_THAT(status, GrpcIs(grpc::StatusCode::INVALID_ARGUMENT));
-  EXPECT_THAT(ViolationFields(status), ElementsAre("contacts"));
-  EXPECT_THAT(status.error_message(), HasSubstr("max_batch_contacts"));
-  v1::GetContactRequest get;
-  get.set_id(1);
-  v1::Contact contact;
-  EXPECT_THAT(server.contacts().GetContact(Ctx(key).get(), get, &contact),
-              GrpcIs(grpc::StatusCode::NOT_FOUND));
-}
-
 TEST_F(ValidationTest, MessageOver16MiBIsResourceExhausted) {
   v1::Contact big = MakeContact("big@example.com");
   big.set_company(std::string(17 * 1024 * 1024, 'x'));
