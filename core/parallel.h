@@ -6,8 +6,8 @@
 #define SEGMENTS_CORE_PARALLEL_H_
 
 #include <cstddef>
+#include <system_error>
 #include <thread>
-#include <utility>
 
 namespace segments {
 
@@ -17,11 +17,19 @@ inline constexpr size_t kParallelMinItems = 1024;
 // Runs `first` on the calling thread and `second` on a new thread; returns
 // when both are done. The two must not touch the same data, except to read
 // what neither writes. Locks the caller holds cover `second` too: it ends
-// before this returns.
+// before this returns. When no thread can be started (the process is at its
+// limit), both run here, one after the other.
 template <typename First, typename Second>
 void RunConcurrently(First&& first, Second&& second) {
-  std::thread other(std::forward<Second>(second));
-  std::forward<First>(first)();
+  std::thread other;
+  try {
+    other = std::thread([&second] { second(); });
+  } catch (const std::system_error&) {
+    first();
+    second();
+    return;
+  }
+  first();
   other.join();
 }
 
