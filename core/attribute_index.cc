@@ -160,10 +160,8 @@ const AttributeIndex::StringIndex& AttributeIndex::StringField(Field f) const {
 }
 
 void AttributeIndex::Add(const Contact& c) {
-  all_.add(c.id);
-  for (int f = 0; f < kContactFieldCount; ++f) {
-    IndexField(static_cast<ContactField>(f), c, /*add=*/true);
-  }
+  const Contact* const one[] = {&c};
+  AddBatch(absl::MakeConstSpan(one));
 }
 
 void AttributeIndex::AddBatch(absl::Span<const Contact> batch) {

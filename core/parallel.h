@@ -33,6 +33,20 @@ void RunConcurrently(First&& first, Second&& second) {
   other.join();
 }
 
+// Calls `fn(begin, end, half)` for the two halves [0, n/2) and [n/2, n) of
+// `n` items (half 0, then half 1): at once when `concurrently`, else one
+// after the other on the calling thread.
+template <typename Fn>
+void ForEachHalf(size_t n, bool concurrently, Fn fn) {
+  const size_t half = n / 2;
+  if (concurrently) {
+    RunConcurrently([&] { fn(0, half, 0); }, [&] { fn(half, n, 1); });
+  } else {
+    fn(0, half, 0);
+    fn(half, n, 1);
+  }
+}
+
 }  // namespace segments
 
 #endif  // SEGMENTS_CORE_PARALLEL_H_

@@ -336,13 +336,15 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
         absl::AsciiStrToLower(absl::StripAsciiWhitespace(drafts[i].email));
     auto pending = by_email.find(email);
     const ContactId stored = LookupEmail(overlay, email);
+    std::optional<Contact> before;  // the stored contact, read once
     Contact next;
     if (pending != by_email.end()) {
       next = *mutations[pending->second].after;
       NormalizeContactFields(std::move(drafts[i]), r->fields, path, now, &next,
                              &v);
     } else if (stored != 0) {
-      next = *LookupContact(overlay, stored);
+      before = LookupContact(overlay, stored);
+      next = *before;
       NormalizeContactFields(std::move(drafts[i]), r->fields, path, now, &next,
                              &v);
     } else {
@@ -362,7 +364,7 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
       ++result.updated;
     } else if (stored != 0) {
       next.id = stored;
-      mutations.push_back({next.id, *LookupContact(overlay, stored), {}});
+      mutations.push_back({next.id, std::move(before), {}});
       ++result.updated;
     } else {
       if (counters.next_contact_id == 0) return IdsExhausted();
@@ -440,23 +442,16 @@ void Workspace::MatchNewContacts(absl::Span<const ContactMutation> created,
     index.AddBatch(batch.contacts());
   }
   std::array<ChangesBySegment, 2> parts;
-  auto evaluate = [&](size_t from, size_t end, ChangesBySegment* part) {
+  ForEachHalf(segments.size(), big, [&](size_t from, size_t end, size_t half) {
     for (size_t i = from; i < end; ++i) {
       const SegmentEntry& s = *segments[i];
       const Roaring matches = index.Evaluate(s.record.filter, now, batch);
       if (matches.isEmpty()) continue;
-      std::vector<ContactId>& entered = (*part)[s.record.id].entered;
+      std::vector<ContactId>& entered = parts[half][s.record.id].entered;
       entered.resize(matches.cardinality());
       matches.toUint32Array(entered.data());
     }
-  };
-  const size_t half = segments.size() / 2;
-  if (big) {
-    RunConcurrently([&] { evaluate(0, half, &parts[0]); },
-                    [&] { evaluate(half, segments.size(), &parts[1]); });
-  } else {
-    evaluate(0, segments.size(), &parts[0]);
-  }
+  });
   // The halves cover different segments.
   for (ChangesBySegment& part : parts) {
     for (auto& [sid, changes] : part) (*out)[sid] = std::move(changes);
@@ -503,12 +498,11 @@ void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
       diff_others();
       match();
     }
-  } else if (all.size() >= kParallelMinItems) {
-    const size_t half = all.size() / 2;
-    RunConcurrently([&] { diff(0, half, &parts[0]); },
-                    [&] { diff(half, all.size() - half, &parts[1]); });
   } else {
-    diff(0, all.size(), &parts[0]);
+    ForEachHalf(all.size(), all.size() >= kParallelMinItems,
+                [&](size_t from, size_t end, size_t half) {
+                  diff(from, end - from, &parts[half]);
+                });
   }
   // A write either deletes contacts (a delete) or puts them (the others).
   ChangeCause cause = ChangeCause::kContactChanged;

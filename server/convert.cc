@@ -127,6 +127,28 @@ void TakeString(const std::string& value, std::string* (v1::Contact::*mut)(),
   if (!value.empty()) *out = std::move(*(proto->*mut)());
 }
 
+// A draft of `proto`, its strings and tags moved out.
+ContactDraft DraftFromProto(v1::Contact&& proto, const ContactPath& path,
+                            Violations* violations) {
+  ContactDraft draft;
+  TakeString(proto.email(), &v1::Contact::mutable_email, &proto, &draft.email);
+  TakeString(proto.company(), &v1::Contact::mutable_company, &proto,
+             &draft.company);
+  TakeString(proto.job_title(), &v1::Contact::mutable_job_title, &proto,
+             &draft.job_title);
+  TakeString(proto.country(), &v1::Contact::mutable_country, &proto,
+             &draft.country);
+  TakeString(proto.city(), &v1::Contact::mutable_city, &proto, &draft.city);
+  TakeString(proto.source(), &v1::Contact::mutable_source, &proto,
+             &draft.source);
+  draft.tags.reserve(static_cast<size_t>(proto.tags_size()));
+  for (std::string& tag : *proto.mutable_tags()) {
+    draft.tags.push_back(std::move(tag));
+  }
+  ScalarsFromProto(proto, path, violations, &draft);
+  return draft;
+}
+
 }  // namespace
 
 std::optional<UnixSeconds> SecondsFromProto(
@@ -147,49 +169,16 @@ void SecondsToProto(UnixSeconds seconds, google::protobuf::Timestamp* out) {
 ContactDraft ContactDraftFromProto(const v1::Contact& proto,
                                    std::string_view path,
                                    Violations* violations) {
-  ContactDraft draft;
-  draft.email = proto.email();
-  draft.company = proto.company();
-  draft.job_title = proto.job_title();
-  draft.country = proto.country();
-  draft.city = proto.city();
-  draft.source = proto.source();
-  draft.tags.assign(proto.tags().begin(), proto.tags().end());
-  ScalarsFromProto(proto, ContactPath(path), violations, &draft);
-  return draft;
+  return DraftFromProto(v1::Contact(proto), ContactPath(path), violations);
 }
 
 ContactDraft ContactDraftFromProto(v1::Contact&& proto, std::string_view list,
                                    int index, Violations* violations) {
-  ContactDraft draft;
-  TakeString(proto.email(), &v1::Contact::mutable_email, &proto, &draft.email);
-  TakeString(proto.company(), &v1::Contact::mutable_company, &proto,
-             &draft.company);
-  TakeString(proto.job_title(), &v1::Contact::mutable_job_title, &proto,
-             &draft.job_title);
-  TakeString(proto.country(), &v1::Contact::mutable_country, &proto,
-             &draft.country);
-  TakeString(proto.city(), &v1::Contact::mutable_city, &proto, &draft.city);
-  TakeString(proto.source(), &v1::Contact::mutable_source, &proto,
-             &draft.source);
-  draft.tags.reserve(static_cast<size_t>(proto.tags_size()));
-  for (std::string& tag : *proto.mutable_tags()) {
-    draft.tags.push_back(std::move(tag));
-  }
-  ScalarsFromProto(proto, ContactPath(list, index), violations, &draft);
-  return draft;
+  return DraftFromProto(std::move(proto), ContactPath(list, index), violations);
 }
 
 void ContactToProto(const Contact& contact, v1::Contact* out) {
-  out->set_id(contact.id);
-  out->set_email(contact.email);
-  out->set_company(contact.company);
-  out->set_job_title(contact.job_title);
-  out->set_country(contact.country);
-  out->set_city(contact.city);
-  out->set_source(contact.source);
-  out->mutable_tags()->Assign(contact.tags.begin(), contact.tags.end());
-  ScalarsToProto(contact, out);
+  ContactToProto(Contact(contact), v1::CONTACT_VIEW_FULL, out);
 }
 
 void ContactToProto(Contact&& contact, v1::ContactView view, v1::Contact* out) {

@@ -1,6 +1,9 @@
 #include "core/parallel.h"
 
+#include <array>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -24,6 +27,22 @@ TEST(RunConcurrentlyTest, RunsBothTheSecondOnAnotherThread) {
   EXPECT_EQ(second_runs, 1);  // done when RunConcurrently returns
   EXPECT_EQ(first_on, caller);
   EXPECT_NE(second_on, caller);
+}
+
+TEST(ForEachHalfTest, CoversBothHalvesEitherWay) {
+  for (bool concurrently : {false, true}) {
+    for (size_t n : {size_t{0}, size_t{1}, size_t{7}}) {
+      std::vector<int> seen(n, 0);
+      std::array<std::pair<size_t, size_t>, 2> ranges;
+      ForEachHalf(n, concurrently, [&](size_t begin, size_t end, size_t half) {
+        ranges[half] = {begin, end};
+        for (size_t i = begin; i < end; ++i) ++seen[i];
+      });
+      EXPECT_EQ(ranges[0], std::make_pair(size_t{0}, n / 2));
+      EXPECT_EQ(ranges[1], std::make_pair(n / 2, n));
+      EXPECT_EQ(seen, std::vector<int>(n, 1)) << "n " << n;
+    }
+  }
 }
 
 }  // namespace
