@@ -54,6 +54,22 @@ bool SubstringMatches(Operator op, std::string_view value,
   }
 }
 
+// Adds `contacts` (consumed) to the bitmap of `key`.
+template <typename Map, typename Key>
+void MergeInto(Map& map, const Key& key, Roaring& contacts) {
+  auto [it, inserted] = map.try_emplace(key);
+  if (inserted) {
+    it->second = std::move(contacts);
+  } else {
+    it->second |= contacts;
+  }
+}
+
+template <size_t N>
+void MergeEach(std::array<Roaring, N>& to, const std::array<Roaring, N>& from) {
+  for (size_t i = 0; i < N; ++i) to[i] |= from[i];
+}
+
 // Removes `id` from the bitmap of `key`; empty bitmaps are dropped so the
 // maps hold only live keys.
 template <typename Map, typename Key>
@@ -185,6 +201,30 @@ void AttributeIndex::AddBatchConcurrently(
   RunConcurrently(
       [&] { AddFields(batch, 0, kFirstOfSecondHalf); },
       [&] { AddFields(batch, kFirstOfSecondHalf, kContactFieldCount); });
+}
+
+void AttributeIndex::Merge(AttributeIndex&& other) {
+  for (size_t i = 0; i < strings_.size(); ++i) {
+    strings_[i].by_value.Merge(std::move(other.strings_[i].by_value));
+    strings_[i].set |= other.strings_[i].set;
+  }
+  domains_.Merge(std::move(other.domains_));
+  for (auto& [tag, contacts] : other.tags_) MergeInto(tags_, tag, contacts);
+  tagged_ |= other.tagged_;
+  MergeEach(lifecycle_, other.lifecycle_);
+  MergeEach(trend_, other.trend_);
+  MergeEach(likelihood_, other.likelihood_);
+  for (auto [mine, theirs] :
+       {std::pair{&lead_score_, &other.lead_score_},
+        std::pair{&engagement_score_, &other.engagement_score_},
+        std::pair{&created_day_, &other.created_day_},
+        std::pair{&last_engaged_day_, &other.last_engaged_day_}}) {
+    for (auto& [key, contacts] : theirs->by_key) {
+      MergeInto(mine->by_key, key, contacts);
+    }
+    mine->set |= theirs->set;
+  }
+  all_ |= other.all_;
 }
 
 void AttributeIndex::AddFields(absl::Span<const Contact* const> batch,

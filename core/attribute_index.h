@@ -50,6 +50,11 @@ class AttributeIndex {
   // thousand contacts, is much faster this way).
   void AddBatch(absl::Span<const Contact> batch);
   void AddBatch(absl::Span<const Contact* const> batch);
+  // Adds every contact `other` indexes, consuming `other`: a batch of new
+  // contacts indexed on its own (to match them against the segments) joins
+  // the workspace's index at the cost of one step per distinct value, not
+  // per contact and field. REQUIRES: no contact of `other` is indexed here.
+  void Merge(AttributeIndex&& other);
   // AddBatch on two threads, each indexing half of the fields: for a big
   // batch while nothing else needs the other core.
   void AddBatchConcurrently(absl::Span<const Contact* const> batch);

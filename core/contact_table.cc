@@ -1,5 +1,6 @@
 #include "core/contact_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace segments {
@@ -103,25 +104,52 @@ std::optional<Contact> ContactTable::Get(ContactId id) const {
 }
 
 void ContactTable::Put(const Contact& c) {
-  if (c.id >= rows_.size()) rows_.resize(static_cast<size_t>(c.id) + 1);
-  Row row;
-  row.email = emails_.Acquire(c.email);
-  if (row.email >= email_owner_.size()) email_owner_.resize(row.email + 1);
-  email_owner_[row.email] = c.id;
-  row.company = company_.Acquire(c.company);
-  row.job_title = job_title_.Acquire(c.job_title);
-  row.country = country_.Acquire(c.country);
-  row.city = city_.Acquire(c.city);
-  row.source = source_.Acquire(c.source);
-  row.tags = AcquireTags(c.tags);
-  SetScalars(c, &row);
-  // Acquire before release, so values the old and new rows share stay put.
   if (Contains(c.id)) {
-    ReleaseRow(rows_[c.id]);
-  } else {
-    ++size_;
+    Update(c, kAllContactFields);
+    return;
   }
-  rows_[c.id] = row;
+  const Contact* const one[] = {&c};
+  InsertBatch(one);
+}
+
+void ContactTable::InsertBatch(absl::Span<const Contact* const> batch) {
+  BeginInsert(batch);
+  for (ColumnGroup group : kColumnGroups) InsertColumns(batch, group);
+}
+
+void ContactTable::BeginInsert(absl::Span<const Contact* const> batch) {
+  ContactId max_id = 0;
+  for (const Contact* c : batch) max_id = std::max(max_id, c->id);
+  if (max_id >= rows_.size()) rows_.resize(static_cast<size_t>(max_id) + 1);
+  size_ += batch.size();
+}
+
+void ContactTable::InsertColumns(absl::Span<const Contact* const> batch,
+                                 ColumnGroup group) {
+  switch (group) {
+    case ColumnGroup::kEmail:
+      for (const Contact* c : batch) {
+        const uint32_t email = emails_.Acquire(c->email);
+        if (email >= email_owner_.size()) email_owner_.resize(email + 1);
+        email_owner_[email] = c->id;
+        rows_[c->id].email = email;
+      }
+      return;
+    case ColumnGroup::kText:
+      for (const Contact* c : batch) {
+        Row& row = rows_[c->id];
+        row.company = company_.Acquire(c->company);
+        row.job_title = job_title_.Acquire(c->job_title);
+        row.country = country_.Acquire(c->country);
+        row.city = city_.Acquire(c->city);
+        row.source = source_.Acquire(c->source);
+        SetScalars(*c, &row);
+      }
+      return;
+    case ColumnGroup::kTags:
+      for (const Contact* c : batch) rows_[c->id].tags = AcquireTags(c->tags);
+      return;
+  }
 }
 
 void ContactTable::Update(const Contact& c, ContactFieldSet changed) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/types/span.h"
 #include "core/contact.h"
 #include "core/contact_lookup.h"
 
@@ -53,6 +54,26 @@ class ContactTable final : public ContactLookup {
   std::optional<Contact> Get(ContactId id) const;
   // Inserts or replaces the contact with id `c.id`.
   void Put(const Contact& c);
+
+  // Inserting a batch of new contacts column group by column group:
+  // BeginInsert, then InsertColumns once for every group, in any order.
+  // Groups touch disjoint state (their own members of the rows, their own
+  // dictionaries), so two threads may insert different groups at once.
+  // Until every group is in, the batch's rows are incomplete: the owner
+  // holds its lock exclusively meanwhile. REQUIRES: no id of the batch is
+  // present, and the batch is the same for every call.
+  enum class ColumnGroup {
+    kEmail,
+    kText,  // company, job title, country, city, source, and the scalars
+    kTags,
+  };
+  static constexpr ColumnGroup kColumnGroups[] = {
+      ColumnGroup::kEmail, ColumnGroup::kText, ColumnGroup::kTags};
+  void BeginInsert(absl::Span<const Contact* const> batch);
+  void InsertColumns(absl::Span<const Contact* const> batch, ColumnGroup group);
+  // All of the above on this thread.
+  void InsertBatch(absl::Span<const Contact* const> batch);
+
   // Replaces the fields in `changed` of the present contact `c.id` (and its
   // scalars), leaving the interned strings of the others untouched.
   void Update(const Contact& c, ContactFieldSet changed);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/parallel.h"
 #include "core/status_macros.h"
 
 namespace segments {
@@ -72,26 +73,17 @@ class MemoryWorkspaceStore : public WorkspaceStore {
   }
 
   absl::Status Commit(const WorkspaceWrite& write) override {
-    RETURN_IF_ERROR(storage_->MaybeFail());
-    absl::MutexLock l(&storage_->mu_);
-    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
-    uint64_t last = state->changes.empty() ? 0 : state->changes.back().sequence;
-    for (const MembershipChange& c : write.changes) {
-      if (c.sequence <= last) {
-        return absl::InternalError(absl::StrCat("change sequence ", c.sequence,
-                                                " does not follow ", last));
-      }
-      last = c.sequence;
-    }
-    for (const Contact& c : write.put_contacts) state->contacts[c.id] = c;
-    for (ContactId id : write.deleted_contacts) state->contacts.erase(id);
-    for (const SegmentRecord& s : write.put_segments) state->segments[s.id] = s;
-    for (SegmentId id : write.deleted_segments) state->segments.erase(id);
-    state->changes.insert(state->changes.end(), write.changes.begin(),
-                          write.changes.end());
-    state->counters = write.counters;
-    ++storage_->commits_;
-    return absl::OkStatus();
+    return CommitWithRows(write.put_contacts, write);
+  }
+
+  // Like the SQLite store, runs `complete` on another thread while it
+  // writes the rows (here: copies them), so that tests run the engine's
+  // concurrent path.
+  absl::Status CommitCompleting(WorkspaceWrite* write,
+                                absl::FunctionRef<void()> complete) override {
+    std::vector<Contact> rows;
+    RunConcurrently([&] { rows = write->put_contacts; }, complete);
+    return CommitWithRows(std::move(rows), *write);
   }
 
   absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
@@ -110,6 +102,31 @@ class MemoryWorkspaceStore : public WorkspaceStore {
   }
 
  private:
+  // Commit, with `rows` the write's put_contacts.
+  absl::Status CommitWithRows(std::vector<Contact> rows,
+                              const WorkspaceWrite& write) {
+    RETURN_IF_ERROR(storage_->MaybeFail());
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    uint64_t last = state->changes.empty() ? 0 : state->changes.back().sequence;
+    for (const MembershipChange& c : write.changes) {
+      if (c.sequence <= last) {
+        return absl::InternalError(absl::StrCat("change sequence ", c.sequence,
+                                                " does not follow ", last));
+      }
+      last = c.sequence;
+    }
+    for (Contact& c : rows) state->contacts[c.id] = std::move(c);
+    for (ContactId id : write.deleted_contacts) state->contacts.erase(id);
+    for (const SegmentRecord& s : write.put_segments) state->segments[s.id] = s;
+    for (SegmentId id : write.deleted_segments) state->segments.erase(id);
+    state->changes.insert(state->changes.end(), write.changes.begin(),
+                          write.changes.end());
+    state->counters = write.counters;
+    ++storage_->commits_;
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<MemoryStorage::WorkspaceState*> State()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(storage_->mu_) {
     auto it = storage_->data_.find(id_);

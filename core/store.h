@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/contact.h"
@@ -105,6 +106,15 @@ class WorkspaceStore {
   }
   // Durable when it returns OK; on error nothing of `write` is stored.
   virtual absl::Status Commit(const WorkspaceWrite& write) = 0;
+  // Commit of a write whose membership changes are still to be found:
+  // `complete` finishes them, writing only write->changes and
+  // write->counters, and the store may run it on another thread while it
+  // stores the rest of the write. The default runs it first, then commits.
+  virtual absl::Status CommitCompleting(WorkspaceWrite* write,
+                                        absl::FunctionRef<void()> complete) {
+    complete();
+    return Commit(*write);
+  }
   // The change log from `after_sequence` (exclusive), ascending, at most
   // `limit` entries.
   virtual absl::StatusOr<std::vector<MembershipChange>> ReadChanges(

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -90,6 +91,39 @@ bool Postings::Add(ContactId id) {
   return true;
 }
 
+void Postings::Merge(Postings&& other) {
+  if (other.empty()) return;
+  if (empty()) {
+    *this = std::move(other);
+    return;
+  }
+  if (big_ == nullptr && other.big_ == nullptr) {
+    if (small_.back() < other.small_.front()) {  // new contacts: the usual
+      small_.insert(small_.end(), other.small_.begin(), other.small_.end());
+    } else {
+      std::vector<uint32_t> merged;
+      merged.reserve(small_.size() + other.small_.size());
+      std::set_union(small_.begin(), small_.end(), other.small_.begin(),
+                     other.small_.end(), std::back_inserter(merged));
+      small_ = std::move(merged);
+    }
+    if (small_.size() > kMaxSmall) {
+      big_ = std::make_unique<Roaring>(small_.size(), small_.data());
+      std::vector<uint32_t>().swap(small_);
+    }
+    return;
+  }
+  if (big_ == nullptr) {
+    big_ = std::make_unique<Roaring>(small_.size(), small_.data());
+    std::vector<uint32_t>().swap(small_);
+  }
+  if (other.big_ != nullptr) {
+    *big_ |= *other.big_;
+  } else {
+    big_->addMany(other.small_.size(), other.small_.data());
+  }
+}
+
 bool Postings::Remove(ContactId id) {
   if (big_ != nullptr) {
     if (!big_->removeChecked(id)) return false;
@@ -139,18 +173,29 @@ ValueDictionary::ValueDictionary()
 }
 
 void ValueDictionary::Add(std::string_view value, ContactId id) {
-  auto it = lookup_.find(value);
-  if (it != lookup_.end()) {
-    slots_->postings[*it].Add(id);
-    return;
+  PostingsOf(value).Add(id);
+}
+
+void ValueDictionary::Merge(ValueDictionary&& other) {
+  Slots& from = *other.slots_;
+  for (uint32_t s = 0; s < from.postings.size(); ++s) {
+    if (!from.postings[s].empty()) {
+      PostingsOf(from.ValueAt(s)).Merge(std::move(from.postings[s]));
+    }
   }
+}
+
+Postings& ValueDictionary::PostingsOf(std::string_view value) {
+  auto it = lookup_.find(value);
+  if (it != lookup_.end()) return slots_->postings[*it];
   Slots& s = *slots_;
   const auto slot = static_cast<uint32_t>(s.postings.size());
   s.arena.append(value.data(), value.size());
   s.arena.push_back('\0');
   s.start.push_back(static_cast<uint32_t>(s.arena.size()));
-  s.postings.emplace_back().Add(id);
+  s.postings.emplace_back();
   lookup_.insert(slot);
+  return s.postings.back();
 }
 
 void ValueDictionary::Remove(std::string_view value, ContactId id) {

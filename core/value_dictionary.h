@@ -74,6 +74,8 @@ class Postings {
   // Whether `id` was absent (Add) / present (Remove).
   bool Add(ContactId id);
   bool Remove(ContactId id);
+  // Adds every id of `other`, which is consumed.
+  void Merge(Postings&& other);
   size_t size() const;
   bool empty() const { return big_ == nullptr && small_.empty(); }
   void AddTo(UnionBuilder* out) const;
@@ -104,6 +106,9 @@ class ValueDictionary {
 
   // Adds `id` to the contacts holding `value`, adding the value if new.
   void Add(std::string_view value, ContactId id);
+  // Adds the contacts of every value of `other`, which is consumed: one
+  // lookup per distinct value instead of one per contact.
+  void Merge(ValueDictionary&& other);
   // Removes `id` from the contacts holding `value`; the value goes when no
   // contact holds it any more. Absent values and ids are ignored.
   void Remove(std::string_view value, ContactId id);
@@ -161,6 +166,8 @@ class ValueDictionary {
 
   // Adds the contacts of `slots` (ascending) to `out`, skipping tombstones.
   void AddSlots(const std::vector<uint32_t>& slots, UnionBuilder* out) const;
+  // The postings of `value`, adding the value (with none) if new.
+  Postings& PostingsOf(std::string_view value);
   void Compact();
 
   std::unique_ptr<Slots> slots_;  // never null but when moved from

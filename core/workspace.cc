@@ -80,12 +80,14 @@ absl::Status Workspace::Load() {
     // not appended, so their strings keep their buffers from batch to batch.
     constexpr size_t kLoadBatch = 1024;
     std::vector<Contact> batch(kLoadBatch);
+    std::vector<const Contact*> pointers;
+    for (const Contact& c : batch) pointers.push_back(&c);
     size_t filled = 0;
-    auto flush = [this, &batch, &filled] {
+    auto flush = [this, &pointers, &filled] {
       mu_.AssertHeld();
-      const absl::Span<const Contact> loaded(batch.data(), filled);
+      const auto loaded = absl::MakeConstSpan(pointers).subspan(0, filled);
       index_.AddBatch(loaded);
-      for (const Contact& c : loaded) contacts_.Put(c);
+      contacts_.InsertBatch(loaded);
       filled = 0;
     };
     ASSIGN_OR_RETURN(WorkspaceData data,
@@ -422,13 +424,26 @@ void Workspace::Apply(PreparedWrite p) {
       p.write.put_contacts.size() + p.write.deleted_contacts.size();
   if (contacts_written >= kParallelMinItems) {
     // The index and the table share nothing, and this thread holds mu_ for
-    // both halves.
+    // both halves. The new contacts' index is usually a cheap merge, so the
+    // table's columns are shared out: its emails beside the index.
+    const std::vector<const Contact*> created = NewContacts(p);
+    contacts_.BeginInsert(created);
     RunConcurrently(
-        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { ApplyToIndex(p); },
-        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { ApplyToContactsAndMembers(p); });
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          ApplyToIndex(&p);
+          contacts_.InsertColumns(created, ContactTable::ColumnGroup::kEmail);
+        },
+        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          contacts_.InsertColumns(created, ContactTable::ColumnGroup::kText);
+          contacts_.InsertColumns(created, ContactTable::ColumnGroup::kTags);
+          ApplyToStoredContacts(p);
+          ApplyToMembers(p);
+        });
   } else if (contacts_written > 0) {
-    ApplyToIndex(p);
-    ApplyToContactsAndMembers(p);
+    ApplyToIndex(&p);
+    contacts_.InsertBatch(NewContacts(p));
+    ApplyToStoredContacts(p);
+    ApplyToMembers(p);
   }
   for (std::unique_ptr<SegmentEntry>& s : p.segments) {
     const SegmentId sid = s->record.id;
@@ -450,37 +465,54 @@ void Workspace::Apply(PreparedWrite p) {
   counters_ = p.write.counters;
 }
 
-void Workspace::ApplyToIndex(const PreparedWrite& p) {
-  const std::vector<Contact>& puts = p.write.put_contacts;
-  // New contacts are indexed in runs, field by field (AddBatch).
+std::vector<const Contact*> Workspace::NewContacts(const PreparedWrite& p) {
+  std::vector<const Contact*> created;
+  for (size_t i = 0; i < p.write.put_contacts.size(); ++i) {
+    if (!p.put_origins[i].before.has_value()) {
+      created.push_back(&p.write.put_contacts[i]);
+    }
+  }
+  return created;
+}
+
+void Workspace::ApplyToIndex(PreparedWrite* p) {
+  const std::vector<Contact>& puts = p->write.put_contacts;
+  // New contacts matched as a batch were indexed then: that index joins
+  // whole. Others are indexed in runs, field by field (AddBatch).
+  const bool created_indexed = p->created_index != nullptr;
+  if (created_indexed) index_.Merge(std::move(*p->created_index));
   size_t run_start = 0;
   for (size_t i = 0; i <= puts.size(); ++i) {
-    const bool is_new = i < puts.size() && !p.put_origins[i].before.has_value();
-    if (is_new) continue;
+    const bool is_new =
+        i < puts.size() && !p->put_origins[i].before.has_value();
+    if (is_new) {
+      if (created_indexed) run_start = i + 1;
+      continue;
+    }
     if (run_start < i) {
       index_.AddBatch(
           absl::MakeConstSpan(puts).subspan(run_start, i - run_start));
     }
     run_start = i + 1;
     if (i < puts.size()) {
-      const PutOrigin& origin = p.put_origins[i];
+      const PutOrigin& origin = p->put_origins[i];
       index_.Update(*origin.before, puts[i], origin.changed);
     }
   }
-  for (const Contact& before : p.deleted_before) index_.Remove(before);
+  for (const Contact& before : p->deleted_before) index_.Remove(before);
 }
 
-void Workspace::ApplyToContactsAndMembers(const PreparedWrite& p) {
+void Workspace::ApplyToStoredContacts(const PreparedWrite& p) {
   for (size_t i = 0; i < p.write.put_contacts.size(); ++i) {
-    const Contact& after = p.write.put_contacts[i];
     const PutOrigin& origin = p.put_origins[i];
     if (origin.before.has_value()) {
-      contacts_.Update(after, origin.changed);
-    } else {
-      contacts_.Put(after);
+      contacts_.Update(p.write.put_contacts[i], origin.changed);
     }
   }
   for (const Contact& before : p.deleted_before) contacts_.Erase(before.id);
+}
+
+void Workspace::ApplyToMembers(const PreparedWrite& p) {
   // Changes come grouped by segment, entries before exits. A segment's
   // many entries (a batch) are added at once, then counted; a few are added
   // and counted one by one, sparing a single update the count of a big

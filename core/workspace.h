@@ -157,6 +157,7 @@ class Workspace {
   struct SegmentEntry;
   struct ContactMutation;
   struct PreparedWrite;
+  struct PendingChanges;
   struct Overlay;
   struct PutOrigin;
   struct SegmentChanges;
@@ -179,6 +180,15 @@ class Workspace {
       ABSL_LOCKS_EXCLUDED(queue_mu_, write_mu_, mu_);
   void CommitGroup(const std::vector<WriteRequest*>& group)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Prepares each request of `group` against memory as the earlier ones
+  // leave it; the ones with rows to commit go to `prepared` and `writers`.
+  void PrepareGroup(const std::vector<WriteRequest*>& group,
+                    std::vector<PreparedWrite>* prepared,
+                    std::vector<WriteRequest*>* writers) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Commits the prepared writes in one store transaction.
+  absl::Status CommitPrepared(std::vector<PreparedWrite>* prepared)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status PrepareRequest(WriteRequest* request, UnixSeconds now,
                               const Overlay& overlay, PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -190,9 +200,9 @@ class Workspace {
   absl::Status PrepareBatch(WriteRequest* request, UnixSeconds now,
                             const Overlay& overlay, PreparedWrite* p) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Fills `p` with the rows and membership changes of `mutations`. Within
-  // one write, changes are numbered segment by segment (entries, then
-  // exits), so the store can keep each segment's entries as one run.
+  // Fills `p` with the rows of `mutations` and the membership changes of
+  // all but a batch of new contacts; CompleteChanges adds those and numbers
+  // them all.
   void PrepareContactWrite(std::vector<ContactMutation> mutations,
                            UnixSeconds now, const Overlay& overlay,
                            PreparedWrite* p) const
@@ -204,13 +214,22 @@ class Workspace {
                        ContactFieldSet* changed, ChangesBySegment* out) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The segments new contacts (no `before`, ascending ids) enter, by
-  // evaluating each segment over an index of just them.
-  void MatchNewContacts(absl::Span<const ContactMutation> created,
-                        UnixSeconds now, ChangesBySegment* out) const
+  // evaluating each segment over an index of just them, which is handed
+  // out in `index` (to be merged into the workspace's on apply).
+  void MatchNewContacts(absl::Span<const Contact> created, UnixSeconds now,
+                        ChangesBySegment* out,
+                        std::unique_ptr<AttributeIndex>* index) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Finishes p->write's membership changes (p->pending): matches the batch
+  // of new contacts, then numbers every change. Only p->write.changes,
+  // p->write.counters, p->created_index and p->pending are written, so the
+  // store may write the contacts meanwhile (CommitCompleting). Within one
+  // write, changes are numbered segment by segment (entries, then exits),
+  // so the store can keep each segment's entries as one run.
+  void CompleteChanges(PreparedWrite* p) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Appends the changes of `parts` (the first part's contacts first) to
   // write->changes, numbered segment by segment.
-  static void NumberChanges(const std::array<ChangesBySegment, 2>& parts,
+  static void NumberChanges(const std::array<ChangesBySegment, 3>& parts,
                             ChangeCause cause, UnixSeconds now,
                             WorkspaceWrite* write);
   // Memory as the overlay's writes leave it.
@@ -249,11 +268,15 @@ class Workspace {
   absl::Status CommitAndApply(PreparedWrite p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void Apply(PreparedWrite p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The two independent halves of applying a write's contacts: the
-  // attribute indexes, and the contact table with segment memberships.
-  // Apply runs them at once for big writes.
-  void ApplyToIndex(const PreparedWrite& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyToContactsAndMembers(const PreparedWrite& p)
+  // The independent parts of applying a write's contacts: the attribute
+  // indexes (consuming p->created_index), the contact table (its new
+  // contacts, inserted by column group, and its stored ones), and segment
+  // memberships. Apply runs them on two threads for big writes.
+  void ApplyToIndex(PreparedWrite* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static std::vector<const Contact*> NewContacts(const PreparedWrite& p);
+  void ApplyToStoredContacts(const PreparedWrite& p)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyToMembers(const PreparedWrite& p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Roaring Evaluate(const Filter& filter, UnixSeconds now) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

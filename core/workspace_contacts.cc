@@ -161,52 +161,80 @@ absl::Status Workspace::SubmitContactWrite(WriteRequest* request) {
 void Workspace::CommitGroup(const std::vector<WriteRequest*>& group) {
   std::vector<PreparedWrite> prepared;
   std::vector<WriteRequest*> writers;  // requests with rows to commit
-  WorkspaceWrite merged;
+  absl::Status committed;
   {
+    // Held through the commit (readers share it; writers queue on
+    // write_mu_ anyway): a write alone in its group computes its membership
+    // changes during the commit.
     absl::ReaderMutexLock l(&mu_);
-    const UnixSeconds now = clock_->Now();
-    Overlay overlay;
-    overlay.counters = counters_;
-    for (size_t i = 0; i < group.size(); ++i) {
-      WriteRequest* r = group[i];
-      PreparedWrite p;
-      p.write.counters = overlay.counters;
-      r->status = PrepareRequest(r, now, overlay, &p);
-      if (!r->status.ok() ||
-          (p.write.put_contacts.empty() && p.write.deleted_contacts.empty())) {
-        continue;
-      }
-      // The overlay serves the requests after this one only.
-      if (i + 1 < group.size()) RecordInOverlay(p, &overlay);
-      overlay.counters = p.write.counters;
-      prepared.push_back(std::move(p));
-      writers.push_back(r);
-    }
+    PrepareGroup(group, &prepared, &writers);
     if (prepared.empty()) return;
-    if (prepared.size() > 1) {
-      // Puts before deletes is the store's order; ids are never reused, so
-      // no id is deleted by one write and put again by a later one.
-      for (PreparedWrite& p : prepared) {
-        Append(p.write.put_contacts, &merged.put_contacts);
-        merged.deleted_contacts.insert(merged.deleted_contacts.end(),
-                                       p.write.deleted_contacts.begin(),
-                                       p.write.deleted_contacts.end());
-        Append(p.write.changes, &merged.changes);
-      }
-      merged.counters = overlay.counters;
-    }
+    committed = CommitPrepared(&prepared);
   }
-  // A group of one commits its write as it is; a larger group, the merged
-  // copy (the parts were moved out, and Apply reads them back from it).
-  const WorkspaceWrite& to_commit =
-      prepared.size() == 1 ? prepared[0].write : merged;
-  if (absl::Status s = store_->Commit(to_commit); !s.ok()) {
-    for (WriteRequest* r : writers) r->status = s;
+  if (!committed.ok()) {
+    for (WriteRequest* r : writers) r->status = committed;
     return;
   }
-  if (prepared.size() > 1) SplitMerged(std::move(merged), &prepared);
   absl::MutexLock l(&mu_);
   for (PreparedWrite& p : prepared) Apply(std::move(p));
+}
+
+void Workspace::PrepareGroup(const std::vector<WriteRequest*>& group,
+                             std::vector<PreparedWrite>* prepared,
+                             std::vector<WriteRequest*>* writers) const {
+  const UnixSeconds now = clock_->Now();
+  Overlay overlay;
+  overlay.counters = counters_;
+  for (size_t i = 0; i < group.size(); ++i) {
+    WriteRequest* r = group[i];
+    PreparedWrite p;
+    p.write.counters = overlay.counters;
+    r->status = PrepareRequest(r, now, overlay, &p);
+    if (!r->status.ok() ||
+        (p.write.put_contacts.empty() && p.write.deleted_contacts.empty())) {
+      continue;
+    }
+    // The writes after this one are prepared against its changes, and a
+    // group of several commits them merged.
+    if (group.size() > 1) CompleteChanges(&p);
+    // The overlay serves the requests after this one only.
+    if (i + 1 < group.size()) RecordInOverlay(p, &overlay);
+    overlay.counters = p.write.counters;
+    prepared->push_back(std::move(p));
+    writers->push_back(r);
+  }
+}
+
+absl::Status Workspace::CommitPrepared(std::vector<PreparedWrite>* prepared) {
+  if (prepared->size() == 1) {
+    // Commits the write as it is. A batch of new contacts is matched on
+    // another thread while the store writes their rows; a thread is not
+    // worth starting for less.
+    PreparedWrite& only = (*prepared)[0];
+    if (only.pending.has_value() &&
+        only.pending->first_batch_matched < only.write.put_contacts.size()) {
+      return store_->CommitCompleting(
+          &only.write,
+          [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { CompleteChanges(&only); });
+    }
+    CompleteChanges(&only);
+    return store_->Commit(only.write);
+  }
+  // Puts before deletes is the store's order; ids are never reused, so no
+  // id is deleted by one write and put again by a later one.
+  WorkspaceWrite merged;
+  for (PreparedWrite& p : *prepared) {
+    Append(p.write.put_contacts, &merged.put_contacts);
+    merged.deleted_contacts.insert(merged.deleted_contacts.end(),
+                                   p.write.deleted_contacts.begin(),
+                                   p.write.deleted_contacts.end());
+    Append(p.write.changes, &merged.changes);
+  }
+  merged.counters = prepared->back().write.counters;  // includes the others'
+  RETURN_IF_ERROR(store_->Commit(merged));
+  // The parts were moved out, and Apply reads them back.
+  SplitMerged(std::move(merged), prepared);
+  return absl::OkStatus();
 }
 
 void Workspace::SplitMerged(WorkspaceWrite merged,
@@ -422,13 +450,14 @@ void Workspace::DiffMemberships(absl::Span<const ContactMutation> mutations,
   }
 }
 
-void Workspace::MatchNewContacts(absl::Span<const ContactMutation> created,
-                                 UnixSeconds now, ChangesBySegment* out) const {
+void Workspace::MatchNewContacts(
+    absl::Span<const Contact> created, UnixSeconds now, ChangesBySegment* out,
+    std::unique_ptr<AttributeIndex>* index_out) const {
   std::vector<const Contact*> contacts;
   contacts.reserve(created.size());
-  for (const ContactMutation& m : created) contacts.push_back(&*m.after);
+  for (const Contact& c : created) contacts.push_back(&c);
   const ContactBatch batch(std::move(contacts));
-  AttributeIndex index;
+  auto index = std::make_unique<AttributeIndex>();
   // A new contact was in no segment, so the segments it matches are the
   // ones it enters; every filter reads some field, and a new contact sets
   // them all. Both halves of the work go on two threads when the batch is
@@ -437,15 +466,15 @@ void Workspace::MatchNewContacts(absl::Span<const ContactMutation> created,
       SegmentsReading(kAllContactFields);
   const bool big = created.size() >= kParallelMinItems;
   if (big) {
-    index.AddBatchConcurrently(batch.contacts());
+    index->AddBatchConcurrently(batch.contacts());
   } else {
-    index.AddBatch(batch.contacts());
+    index->AddBatch(batch.contacts());
   }
   std::array<ChangesBySegment, 2> parts;
   ForEachHalf(segments.size(), big, [&](size_t from, size_t end, size_t half) {
     for (size_t i = from; i < end; ++i) {
       const SegmentEntry& s = *segments[i];
-      const Roaring matches = index.Evaluate(s.record.filter, now, batch);
+      const Roaring matches = index->Evaluate(s.record.filter, now, batch);
       if (matches.isEmpty()) continue;
       std::vector<ContactId>& entered = parts[half][s.record.id].entered;
       entered.resize(matches.cardinality());
@@ -456,14 +485,15 @@ void Workspace::MatchNewContacts(absl::Span<const ContactMutation> created,
   for (ChangesBySegment& part : parts) {
     for (auto& [sid, changes] : part) (*out)[sid] = std::move(changes);
   }
+  *index_out = std::move(index);
 }
 
 void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
                                     UnixSeconds now, const Overlay& overlay,
                                     PreparedWrite* p) const {
   // New contacts go last, still by ascending id: many of them are matched
-  // against the segments as a batch (MatchNewContacts), the others contact
-  // by contact, and a big write's two parts (or halves) at once.
+  // against the segments as a batch (CompleteChanges), the others contact
+  // by contact, in two halves when they are many.
   auto is_not_new = [](const ContactMutation& m) {
     return m.before.has_value() || !m.after.has_value();
   };
@@ -475,52 +505,50 @@ void Workspace::PrepareContactWrite(std::vector<ContactMutation> mutations,
           : std::stable_partition(mutations.begin(), mutations.end(),
                                   is_not_new);
   const auto all = absl::MakeConstSpan(mutations);
-  const auto others = all.subspan(0, first_new - mutations.begin());
-  const auto created = all.subspan(others.size());
+  const size_t created = static_cast<size_t>(mutations.end() - first_new);
+  const bool match_created = created >= kBatchMatchMinItems;
+  const auto diffed = match_created ? all.first(all.size() - created) : all;
   // A contact appears once per write, so the order of its changes is free
   // to choose: gathered by segment, each segment's entries (and exits) are
   // consecutive and the store keeps them as one run.
   std::vector<ContactFieldSet> changed(mutations.size(), kAllContactFields);
-  std::array<ChangesBySegment, 2> parts;
-  auto diff = [&](size_t from, size_t count, ChangesBySegment* out)
-                  ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                    DiffMemberships(all.subspan(from, count), now, overlay,
-                                    changed.data() + from, out);
-                  };
-  if (created.size() >= kBatchMatchMinItems) {
-    auto match = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      MatchNewContacts(created, now, &parts[1]);
-    };
-    auto diff_others = [&] { diff(0, others.size(), &parts[0]); };
-    if (others.size() >= kParallelMinItems) {
-      RunConcurrently(diff_others, match);
-    } else {
-      diff_others();
-      match();
-    }
-  } else {
-    ForEachHalf(all.size(), all.size() >= kParallelMinItems,
-                [&](size_t from, size_t end, size_t half) {
-                  diff(from, end - from, &parts[half]);
-                });
-  }
+  PendingChanges& pending = p->pending.emplace();
+  pending.now = now;
+  ForEachHalf(
+      diffed.size(), diffed.size() >= kParallelMinItems,
+      [&](size_t from, size_t end, size_t half) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        DiffMemberships(diffed.subspan(from, end - from), now, overlay,
+                        changed.data() + from, &pending.parts[half]);
+      });
   // A write either deletes contacts (a delete) or puts them (the others).
-  ChangeCause cause = ChangeCause::kContactChanged;
   for (size_t i = 0; i < mutations.size(); ++i) {
     ContactMutation& m = mutations[i];
     if (m.after.has_value()) {
       p->write.put_contacts.push_back(*std::move(m.after));
       p->put_origins.push_back({std::move(m.before), changed[i]});
     } else {
-      cause = ChangeCause::kContactDeleted;
+      pending.cause = ChangeCause::kContactDeleted;
       p->write.deleted_contacts.push_back(m.id);
       p->deleted_before.push_back(*std::move(m.before));
     }
   }
-  NumberChanges(parts, cause, now, &p->write);
+  pending.first_batch_matched =
+      p->write.put_contacts.size() - (match_created ? created : 0);
 }
 
-void Workspace::NumberChanges(const std::array<ChangesBySegment, 2>& parts,
+void Workspace::CompleteChanges(PreparedWrite* p) const {
+  if (!p->pending.has_value()) return;
+  PendingChanges& pending = *p->pending;
+  const auto batch = absl::MakeConstSpan(p->write.put_contacts)
+                         .subspan(pending.first_batch_matched);
+  if (!batch.empty()) {
+    MatchNewContacts(batch, pending.now, &pending.parts[2], &p->created_index);
+  }
+  NumberChanges(pending.parts, pending.cause, pending.now, &p->write);
+  p->pending.reset();
+}
+
+void Workspace::NumberChanges(const std::array<ChangesBySegment, 3>& parts,
                               ChangeCause cause, UnixSeconds now,
                               WorkspaceWrite* write) {
   std::vector<SegmentId> segment_ids;

@@ -4,6 +4,7 @@
 #ifndef SEGMENTS_CORE_WORKSPACE_INTERNAL_H_
 #define SEGMENTS_CORE_WORKSPACE_INTERNAL_H_
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,18 @@ struct Workspace::SegmentChanges {
   std::vector<ContactId> entered, left;
 };
 
+// A contact write's membership changes while they are being found, by
+// contact order: the two halves of the contacts diffed one by one, then the
+// batch of new contacts matched together (CompleteChanges).
+struct Workspace::PendingChanges {
+  std::array<ChangesBySegment, 3> parts;
+  // Index in write.put_contacts of the first new contact to match as a
+  // batch; all of them from there on (none when it is the size).
+  size_t first_batch_matched = 0;
+  ChangeCause cause = ChangeCause::kContactChanged;
+  UnixSeconds now = 0;
+};
+
 // A write prepared under the read lock, committed, then applied to memory.
 struct Workspace::PreparedWrite {
   WorkspaceWrite write;
@@ -53,6 +66,11 @@ struct Workspace::PreparedWrite {
   // as they were, for the indexes and the overlay.
   std::vector<PutOrigin> put_origins;
   std::vector<Contact> deleted_before;
+  // The new contacts of put_contacts, indexed when they were matched as a
+  // batch (MatchNewContacts); else null.
+  std::unique_ptr<AttributeIndex> created_index;
+  // Set by PrepareContactWrite until CompleteChanges.
+  std::optional<PendingChanges> pending;
   // Segment states to install (insert or replace by id), bitmaps final.
   std::vector<std::unique_ptr<SegmentEntry>> segments;
   std::vector<SegmentId> deleted_segments;

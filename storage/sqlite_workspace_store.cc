@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/parallel.h"
 #include "core/status_macros.h"
 #include "storage/change_runs.h"
 #include "storage/record_checks.h"
@@ -140,29 +141,77 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
   return data;
 }
 
-absl::Status SqliteWorkspaceStore::Commit(const WorkspaceWrite& write) {
-  // Refuse what could not be loaded back, before touching the database.
-  auto refuse = [](absl::string_view what, uint64_t id,
-                   absl::string_view problem) {
-    return absl::InternalError(
-        absl::StrCat("refusing to store ", what, " ", id, ": ", problem));
-  };
+namespace {
+
+absl::Status Refuse(absl::string_view what, uint64_t id,
+                    absl::string_view problem) {
+  return absl::InternalError(
+      absl::StrCat("refusing to store ", what, " ", id, ": ", problem));
+}
+
+// Refuses what could not be loaded back, before it touches the database:
+// the rows of `write`...
+absl::Status CheckRows(const WorkspaceWrite& write) {
   for (const Contact& c : write.put_contacts) {
     if (std::string p = ContactProblem(c); !p.empty())
-      return refuse("contact", c.id, p);
+      return Refuse("contact", c.id, p);
   }
   for (const SegmentRecord& s : write.put_segments) {
     if (std::string p = SegmentProblem(s); !p.empty())
-      return refuse("segment", s.id, p);
+      return Refuse("segment", s.id, p);
   }
+  return absl::OkStatus();
+}
+
+// ... and its change log and counters.
+absl::Status CheckChanges(const WorkspaceWrite& write) {
   for (const MembershipChange& c : write.changes) {
     if (std::string p = ChangeProblem(c); !p.empty())
-      return refuse("change", c.sequence, p);
+      return Refuse("change", c.sequence, p);
   }
   if (std::string p = CountersProblem(write.counters); !p.empty()) {
-    return refuse("counters of", 0, p);
+    return Refuse("counters of", 0, p);
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SqliteWorkspaceStore::Commit(const WorkspaceWrite& write) {
+  RETURN_IF_ERROR(CheckRows(write));
+  RETURN_IF_ERROR(CheckChanges(write));
   absl::MutexLock lock(&write_mu_);
+  RETURN_IF_ERROR(CheckFileUnchanged());
+  SqliteTransaction txn(write_db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
+  RETURN_IF_ERROR(WriteRows(write));
+  RETURN_IF_ERROR(WriteChanges(write));
+  return txn.Commit();
+}
+
+absl::Status SqliteWorkspaceStore::CommitCompleting(
+    WorkspaceWrite* write, absl::FunctionRef<void()> complete) {
+  RETURN_IF_ERROR(CheckRows(*write));
+  absl::MutexLock lock(&write_mu_);
+  // Nothing is written before `complete` has run, so that an error here
+  // leaves the write as the default implementation would.
+  absl::Status rows = CheckFileUnchanged();
+  SqliteTransaction txn(write_db_.get());
+  if (rows.ok()) rows = txn.Begin(/*immediate=*/true);
+  // The rows on this thread (write_mu_ is held here), the changes on the
+  // other; they read and write different parts of `write`.
+  RunConcurrently(
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        if (rows.ok()) rows = WriteRows(*write);
+      },
+      complete);
+  RETURN_IF_ERROR(rows);
+  RETURN_IF_ERROR(CheckChanges(*write));  // rolls back on error
+  RETURN_IF_ERROR(WriteChanges(*write));
+  return txn.Commit();
+}
+
+absl::Status SqliteWorkspaceStore::CheckFileUnchanged() {
   absl::StatusOr<FileId> current = GetFileId(path_);
   if (!current.ok() && !absl::IsNotFound(current.status()))
     return current.status();
@@ -170,13 +219,10 @@ absl::Status SqliteWorkspaceStore::Commit(const WorkspaceWrite& write) {
     return absl::FailedPreconditionError(
         absl::StrCat(path_, " was deleted or replaced since it was opened"));
   }
-  return CommitLocked(write);
+  return absl::OkStatus();
 }
 
-absl::Status SqliteWorkspaceStore::CommitLocked(const WorkspaceWrite& write) {
-  SqliteTransaction txn(write_db_.get());
-  RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
-
+absl::Status SqliteWorkspaceStore::WriteRows(const WorkspaceWrite& write) {
   // Puts before deletes: an id both put and deleted by one write (a
   // group commit of a create and a delete) ends deleted.
   for (const Contact& c : write.put_contacts) {
@@ -196,6 +242,10 @@ absl::Status SqliteWorkspaceStore::CommitLocked(const WorkspaceWrite& write) {
     write_->delete_segment->BindInt(1, static_cast<int64_t>(id));
     RETURN_IF_ERROR(write_->delete_segment->Run());
   }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
   for (size_t begin = 0; begin < write.changes.size();) {
     const size_t end = RunEnd(write.changes, begin);
     BindChangeRun(write.changes, begin, end, &blob_buffer_,
@@ -213,7 +263,7 @@ absl::Status SqliteWorkspaceStore::CommitLocked(const WorkspaceWrite& write) {
     write_->put_meta->BindInt(2, value);
     RETURN_IF_ERROR(write_->put_meta->Run());
   }
-  return txn.Commit();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<MembershipChange>> SqliteWorkspaceStore::ReadChanges(

@@ -8,6 +8,8 @@
 // Commit writes a whole WorkspaceWrite in one BEGIN IMMEDIATE transaction:
 // puts first, then deletes (so an id both put and deleted by one write ends
 // deleted), then the change log and counters; on any error it rolls back.
+// CommitCompleting finds the change log on a second thread while the first
+// writes the contacts.
 //
 // Thread-safety: thread-safe. Load and Commit use the write connection
 // (under write_mu_); ReadChanges uses a second, read-only connection (under
@@ -48,6 +50,10 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   // FAILED_PRECONDITION when the database file was deleted (or replaced)
   // since Open, e.g. by CatalogStore::DeleteWorkspace.
   absl::Status Commit(const WorkspaceWrite& write) override;
+  // Runs `complete` on a second thread while this one writes the contacts
+  // and segments, in the same transaction.
+  absl::Status CommitCompleting(WorkspaceWrite* write,
+                                absl::FunctionRef<void()> complete) override;
   absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
       uint64_t after_sequence, size_t limit) override;
 
@@ -66,7 +72,13 @@ class SqliteWorkspaceStore : public WorkspaceStore {
                        std::unique_ptr<SqliteDb> read_db,
                        std::unique_ptr<SqliteStatement> read_changes);
 
-  absl::Status CommitLocked(const WorkspaceWrite& write)
+  // FAILED_PRECONDITION when path_ no longer names the file opened.
+  absl::Status CheckFileUnchanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The two parts of a commit, inside its transaction: contacts and
+  // segments; then the change log and counters.
+  absl::Status WriteRows(const WorkspaceWrite& write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status WriteChanges(const WorkspaceWrite& write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // Constant after construction.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
 
 constexpr UnixSeconds kNow = 1'700'000'000;
@@ -408,6 +410,55 @@ TEST(ValueDictionaryTest, LargeValuesUseBitmaps) {
   EXPECT_EQ(Matches(dict, Operator::kEndsWith, "ig"), want);
 }
 
+// Merging covers every pairing of small arrays and bitmaps: appended
+// (the new contacts of a batch), interleaved, and past kMaxSmall.
+TEST(ValueDictionaryTest, MergeAddsEveryValuesContacts) {
+  const uint32_t k = Postings::kMaxSmall;
+  ValueDictionary dict, other;
+  std::map<std::string, std::set<uint32_t>> want;
+  auto add = [&want](ValueDictionary& d, const std::string& v, uint32_t id) {
+    d.Add(v, id);
+    want[v].insert(id);
+  };
+  for (uint32_t i = 1; i <= 10; ++i) {
+    add(dict, "append", i);
+    add(other, "append", 100 + i);
+    add(dict, "interleave", 2 * i);
+    add(other, "interleave", 2 * i + 1);
+  }
+  for (uint32_t i = 1; i <= k / 2 + 10; ++i) {  // two small ones, one big
+    add(dict, "grows", i);
+    add(other, "grows", 1000 + i);
+  }
+  for (uint32_t i = 1; i <= 2 * k; ++i) {
+    add(dict, "big+small", i);
+    add(other, "small+big", i);
+    add(dict, "big+big", 3 * i);
+    add(other, "big+big", 3 * i + 1);
+  }
+  add(other, "big+small", 5000);
+  add(dict, "small+big", 5000);
+  add(other, "only in other", 9);
+  dict.Merge(std::move(other));
+  EXPECT_EQ(dict.size(), want.size());
+  for (const auto& [value, ids] : want) {
+    const Postings* p = dict.Find(value);
+    ASSERT_NE(p, nullptr) << value;
+    EXPECT_EQ(Ids(p->ToRoaring()),
+              std::vector<uint32_t>(ids.begin(), ids.end()))
+        << value;
+    EXPECT_EQ(p->size(), ids.size()) << value;
+    EXPECT_EQ(p->bitmap() != nullptr, ids.size() > k) << value;
+  }
+  // Merged postings still shrink and go as before.
+  for (uint32_t i = 1; i <= 10; ++i) dict.Remove("append", i);
+  EXPECT_THAT(Ids(dict.Find("append")->ToRoaring()), SizeIs(10));
+  for (uint32_t i = 101; i <= 110; ++i) dict.Remove("append", i);
+  EXPECT_EQ(dict.Find("append"), nullptr);
+  EXPECT_EQ(Matches(dict, Operator::kContains, "only"),
+            std::vector<uint32_t>{9});
+}
+
 // Many small values: the builder switches from a list to a bit array.
 TEST(UnionBuilderTest, ManySmallListsAndBitmaps) {
   UnionBuilder builder;
@@ -521,6 +572,70 @@ TEST(AttributeIndexTest, AddBatchAndAddBatchConcurrentlyEqualAddOneByOne) {
         << testing::DescribeCondition(spec.conditions[0]);
     ASSERT_EQ(Ids(concurrent.EvaluateCondition(c, kNow, table)), brute)
         << testing::DescribeCondition(spec.conditions[0]);
+  }
+}
+
+// A batch indexed on its own and merged in (how a write's new contacts join
+// the workspace's index) equals indexing them there, also under the
+// updates and removals that follow.
+TEST(AttributeIndexTest, MergeOfABatchIndexEqualsAddingItsContacts) {
+  testing::RandomData rd(78, kNow);
+  std::map<ContactId, Contact> contacts;
+  ContactTable table;
+  AttributeIndex merged, added;
+  ContactId next_id = 1;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Contact> batch;
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_OK_AND_ASSIGN(Contact c,
+                           NormalizeNewContact(rd.Draft(), "c", kNow));
+      c.id = next_id++;
+      table.Put(c);
+      contacts[c.id] = c;
+      batch.push_back(std::move(c));
+    }
+    AttributeIndex batch_index;
+    batch_index.AddBatch(absl::MakeConstSpan(batch));
+    merged.Merge(std::move(batch_index));
+    added.AddBatch(absl::MakeConstSpan(batch));
+    // Some contacts change or go, through both indexes alike.
+    for (int u = 0; u < 40; ++u) {
+      const auto id = static_cast<ContactId>(rd.Uniform(1, next_id - 1));
+      auto it = contacts.find(id);
+      if (it == contacts.end()) continue;
+      const Contact before = it->second;
+      if (u % 4 == 0) {
+        merged.Remove(before);
+        added.Remove(before);
+        table.Erase(id);
+        contacts.erase(it);
+        continue;
+      }
+      ASSERT_OK_AND_ASSIGN(Contact after,
+                           NormalizeNewContact(rd.Draft(), "c", kNow));
+      after.id = id;
+      after.email = before.email;
+      merged.Update(before, after, kAllContactFields);
+      added.Update(before, after, kAllContactFields);
+      table.Put(after);
+      it->second = after;
+    }
+    EXPECT_EQ(merged.all(), added.all());
+    for (int q = 0; q < 150; ++q) {
+      FilterSpec spec{static_cast<int>(Match::kAll), {rd.Condition()}};
+      ASSERT_OK_AND_ASSIGN(Filter f, ValidateFilter(spec, "f"));
+      const Condition& c = f.conditions[0];
+      std::vector<uint32_t> brute;
+      for (const auto& [id, contact] : contacts) {
+        if (ConditionMatches(c, contact, kNow)) brute.push_back(id);
+      }
+      ASSERT_EQ(Ids(merged.EvaluateCondition(c, kNow, table)), brute)
+          << "round " << round << ": "
+          << testing::DescribeCondition(spec.conditions[0]);
+      ASSERT_EQ(Ids(added.EvaluateCondition(c, kNow, table)), brute)
+          << "round " << round << ": "
+          << testing::DescribeCondition(spec.conditions[0]);
+    }
   }
 }
 

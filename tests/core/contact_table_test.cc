@@ -1,5 +1,9 @@
 #include "core/contact_table.h"
 
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/parallel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -90,12 +94,6 @@ TEST(ContactTableTest, SharedStringsAreStoredOnce) {
   EXPECT_LT(many.MemoryBytes() / 1000, 200u);
 }
 
-}  // namespace
-}  // namespace segments
-
-namespace segments {
-namespace {
-
 // Update with the changed fields ends where Put of the whole contact ends:
 // same contact read back, same email lookup, and the old values released
 // (a table that took the same path through Put holds as many bytes).
@@ -132,6 +130,47 @@ TEST(ContactTableTest, UpdateOfChangedFieldsEqualsAFullPut) {
   updated.Erase(2);
   EXPECT_EQ(updated.FindEmail("b@x.com"), 0u);
   EXPECT_EQ(updated.size(), 0u);
+}
+
+// A batch inserted column group by column group, two groups at a time on
+// two threads (as a big write's apply does), reads back as Put would.
+TEST(ContactTableTest, ColumnGroupsInsertedConcurrentlyEqualPut) {
+  std::vector<Contact> contacts;
+  for (ContactId id = 3; id < 3 + 2000; ++id) {
+    Contact c = Full(id, absl::StrCat("c", id, "@x.com"));
+    c.company = absl::StrCat("company ", id % 37);
+    c.tags = {absl::StrCat("t", id % 5), absl::StrCat("u", id % 7)};
+    c.lead_score = static_cast<int32_t>(id);
+    if (id % 3 == 0) c.last_engaged_at.reset();
+    contacts.push_back(std::move(c));
+  }
+  std::vector<const Contact*> batch;
+  for (const Contact& c : contacts) batch.push_back(&c);
+  ContactTable inserted, put;
+  inserted.Put(Full(1, "first@x.com"));  // rows already there
+  put.Put(Full(1, "first@x.com"));
+  inserted.BeginInsert(batch);
+  using Group = ContactTable::ColumnGroup;
+  RunConcurrently([&] { inserted.InsertColumns(batch, Group::kEmail); },
+                  [&] {
+                    inserted.InsertColumns(batch, Group::kText);
+                    inserted.InsertColumns(batch, Group::kTags);
+                  });
+  for (const Contact& c : contacts) put.Put(c);
+  EXPECT_EQ(inserted.size(), put.size());
+  for (const Contact& c : contacts) {
+    ASSERT_EQ(inserted.Get(c.id), c);
+    ASSERT_EQ(inserted.FindEmail(c.email), c.id);
+  }
+  EXPECT_FALSE(inserted.Contains(2));
+  // Then they change and go like any other.
+  Contact next = contacts[10];
+  next.company = "company 1";
+  inserted.Update(next, FieldBit(ContactField::kCompany));
+  EXPECT_EQ(inserted.Get(next.id), next);
+  for (const Contact& c : contacts) inserted.Erase(c.id);
+  EXPECT_EQ(inserted.size(), 1u);
+  EXPECT_EQ(inserted.FindEmail("c3@x.com"), 0u);
 }
 
 }  // namespace

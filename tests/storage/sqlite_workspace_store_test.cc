@@ -321,6 +321,56 @@ TEST_F(SqliteWorkspaceStoreTest, FailedCommitLeavesEverythingAsBefore) {
   EXPECT_THAT(after.changes, SizeIs(4));
 }
 
+// CommitCompleting stores the changes `complete` finds while the contacts
+// are written, in the same transaction: a failure in them (or a change that
+// could not be loaded back) leaves the contacts unstored too.
+TEST_F(SqliteWorkspaceStoreTest, CommitCompletingStoresTheCompletedWrite) {
+  auto store = Open();
+  WorkspaceWrite base;
+  base.put_contacts = {FullContact(1)};
+  base.changes = {MakeChange(1), MakeChange(2)};
+  base.counters = {2, 1, 2};
+  ASSERT_OK(store->Commit(base));
+  const Snapshot before = Read(*store);
+
+  auto write_with = [](std::vector<MembershipChange> changes) {
+    WorkspaceWrite w;
+    w.put_contacts = {MinimalContact(2), MinimalContact(3)};
+    w.counters = {4, 1, 2};
+    return std::make_pair(w, std::move(changes));
+  };
+  int completions = 0;
+  auto commit =
+      [&](std::pair<WorkspaceWrite, std::vector<MembershipChange>> w) {
+        return store->CommitCompleting(&w.first, [&] {
+          ++completions;
+          w.first.changes = w.second;
+          w.first.counters.last_sequence = w.second.back().sequence;
+        });
+      };
+  EXPECT_THAT(commit(write_with({MakeChange(3), MakeChange(2)})),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("UNIQUE constraint failed")));
+  ExpectSame(Read(*store), before);
+  std::vector<MembershipChange> unloadable = {MakeChange(3)};
+  unloadable[0].kind = static_cast<ChangeKind>(9);
+  EXPECT_THAT(commit(write_with(unloadable)),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("kind 9")));
+  ExpectSame(Read(*store), before);
+  EXPECT_EQ(completions, 2);
+
+  ASSERT_OK(commit(write_with({MakeChange(3), MakeChange(4)})));
+  const Snapshot after = Read(*store);
+  EXPECT_THAT(
+      after.data.contacts,
+      ElementsAre(FullContact(1), MinimalContact(2), MinimalContact(3)));
+  EXPECT_THAT(after.changes, ElementsAre(MakeChange(1), MakeChange(2),
+                                         MakeChange(3), MakeChange(4)));
+  EXPECT_EQ(after.data.counters.last_sequence, 4u);
+  EXPECT_EQ(after.data.counters.next_contact_id, 4u);
+  EXPECT_EQ(completions, 3);
+}
+
 TEST_F(SqliteWorkspaceStoreTest, RefusesRecordsThatCouldNotBeLoaded) {
   auto store = Open();
   const Snapshot before = Read(*store);
