@@ -163,6 +163,7 @@ class Workspace {
   struct SegmentChanges;
   using ChangesBySegment = absl::flat_hash_map<SegmentId, SegmentChanges>;
   struct WriteRequest;
+  struct BatchEntry;
 
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
             const Clock* clock, const Limits& limits);
@@ -199,6 +200,24 @@ class Workspace {
   // per-entry results.
   absl::Status PrepareBatch(WriteRequest* request, UnixSeconds now,
                             const Overlay& overlay, PreparedWrite* p) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // PrepareBatch's per-entry steps, in two halves at once for a big batch:
+  // each entry's email key and the contact stored under it (and which entry
+  // first has that email), then the normalization of each email's first
+  // entry. What depends on earlier entries stays in PrepareBatch.
+  std::vector<BatchEntry> LookUpBatchEmails(
+      const std::vector<ContactDraft>& drafts, const Overlay& overlay) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void NormalizeFirstEntries(std::vector<ContactDraft>* drafts,
+                             ContactFieldSet mask, UnixSeconds now,
+                             const Overlay& overlay,
+                             std::vector<BatchEntry>* entries) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Normalizes entry `i` as its email's first valid entry: an update of the
+  // stored contact (the fields of `mask`), else a new contact (every field).
+  void NormalizeBatchEntry(ContactDraft draft, size_t i, ContactFieldSet mask,
+                           UnixSeconds now, const Overlay& overlay,
+                           BatchEntry* entry) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Fills `p` with the rows of `mutations` and the membership changes of
   // all but a batch of new contacts; CompleteChanges adds those and numbers

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "core/attribute_index.h"
 #include "core/contact_batch.h"
 #include "core/errors.h"
@@ -73,6 +76,32 @@ template <typename T>
 void Append(std::vector<T>& from, std::vector<T>* to) {
   to->insert(to->end(), std::make_move_iterator(from.begin()),
              std::make_move_iterator(from.end()));
+}
+
+// A batch entry's field paths start with this.
+std::string EntryPath(size_t i) { return absl::StrCat("contacts[", i, "]"); }
+
+// No mutation yet for an email in a batch.
+constexpr size_t kNoMutation = std::numeric_limits<size_t>::max();
+
+void AppendViolations(const Violations& from, Violations* to) {
+  for (const FieldViolation& f : from.list()) to->Add(f.field, f.description);
+}
+
+// Makes `next` its contact's state after the batch so far and echoes it:
+// whole, or only its id and email.
+void SetAfterAndEcho(Contact next, BatchEcho echo,
+                     std::optional<Contact>* after,
+                     std::vector<Contact>* echoed) {
+  if (echo == BatchEcho::kFullContacts) {
+    *after = next;
+    echoed->push_back(std::move(next));
+    return;
+  }
+  Contact& brief = echoed->emplace_back();
+  brief.id = next.id;
+  brief.email = next.email;
+  *after = std::move(next);
 }
 
 }  // namespace
@@ -349,68 +378,60 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
                                      const Overlay& overlay,
                                      PreparedWrite* p) const {
   std::vector<ContactDraft>& drafts = *r->drafts;  // each is normalized once
+  // The per-entry work first, in two halves at once for a big batch; then,
+  // in entry order, what depends on the entries before: repeated emails,
+  // ids and the results.
+  std::vector<BatchEntry> entries = LookUpBatchEmails(drafts, overlay);
+  NormalizeFirstEntries(&drafts, r->fields, now, overlay, &entries);
   BatchUpsertResult& result = r->batch;
   // One mutation per distinct email; a later entry for the same email
   // applies on top of the earlier one.
   std::vector<ContactMutation> mutations;
-  absl::flat_hash_map<std::string, size_t> by_email;  // -> index in mutations
+  mutations.reserve(entries.size());
+  // By an email's first entry: the index in mutations of its contact, once
+  // an entry with that email is valid (an invalid one registers nothing).
+  std::vector<size_t> mutation_of(entries.size(), kNoMutation);
   WorkspaceCounters& counters = p->write.counters;
   Violations v;
-  result.contacts.reserve(drafts.size());
-  for (size_t i = 0; i < drafts.size(); ++i) {
-    const std::string path = absl::StrCat("contacts[", i, "]");
-    const size_t violations_before = v.list().size();
-    std::string email =
-        absl::AsciiStrToLower(absl::StripAsciiWhitespace(drafts[i].email));
-    auto pending = by_email.find(email);
-    const ContactId stored = LookupEmail(overlay, email);
-    std::optional<Contact> before;  // the stored contact, read once
-    Contact next;
-    if (pending != by_email.end()) {
-      next = *mutations[pending->second].after;
-      NormalizeContactFields(std::move(drafts[i]), r->fields, path, now, &next,
-                             &v);
-    } else if (stored != 0) {
-      before = LookupContact(overlay, stored);
-      next = *before;
-      NormalizeContactFields(std::move(drafts[i]), r->fields, path, now, &next,
-                             &v);
-    } else {
-      next.created_at = now;
-      NormalizeContactFields(std::move(drafts[i]), kAllContactFields, path, now,
-                             &next, &v);
+  result.contacts.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    BatchEntry& e = entries[i];
+    size_t& at = mutation_of[e.first];  // setting it registers the email
+    const bool pending = at != kNoMutation;
+    if (pending) {  // a repeat of a valid entry: on top of it, with the mask
+      e.next = *mutations[at].after;
+      NormalizeContactFields(std::move(drafts[i]), r->fields, EntryPath(i), now,
+                             &e.next, &e.violations);
+    } else if (e.first != i) {
+      // Every earlier entry with this email was invalid and registered
+      // nothing, so this one is handled as if it came first.
+      NormalizeBatchEntry(std::move(drafts[i]), i, r->fields, now, overlay, &e);
     }
-    if (v.list().size() != violations_before) {
+    if (!e.violations.empty()) {
+      AppendViolations(e.violations, &v);  // in entry order
       result.contacts.emplace_back();
       continue;
     }
-    next.email = email;  // the key of the upsert, whatever the mask says
-    size_t at = mutations.size();  // the entry's mutation
-    if (pending != by_email.end()) {
-      at = pending->second;
+    Contact next = std::move(e.next);
+    // The key of the upsert, whatever the mask says.
+    next.email = std::move(e.email);
+    if (pending) {
       next.id = mutations[at].id;
       ++result.updated;
-    } else if (stored != 0) {
-      next.id = stored;
-      mutations.push_back({next.id, std::move(before), {}});
+    } else if (e.stored != 0) {
+      next.id = e.stored;
+      at = mutations.size();
+      mutations.push_back({next.id, std::move(e.before), {}});
       ++result.updated;
     } else {
       if (counters.next_contact_id == 0) return IdsExhausted();
       next.id = counters.next_contact_id++;
+      at = mutations.size();
       mutations.push_back({next.id, std::nullopt, {}});
       ++result.created;
     }
-    if (pending == by_email.end()) by_email.emplace(email, at);
-    std::optional<Contact>& after = mutations[at].after;
-    if (r->echo == BatchEcho::kFullContacts) {
-      after = next;
-      result.contacts.push_back(std::move(next));
-    } else {
-      result.contacts.emplace_back();
-      result.contacts.back().id = next.id;
-      result.contacts.back().email = email;
-      after = std::move(next);
-    }
+    SetAfterAndEcho(std::move(next), r->echo, &mutations[at].after,
+                    &result.contacts);
   }
   RETURN_IF_ERROR(v.ToStatus());
   // Entries that change nothing are not written.
@@ -422,6 +443,67 @@ absl::Status Workspace::PrepareBatch(WriteRequest* r, UnixSeconds now,
                   mutations.end());
   PrepareContactWrite(std::move(mutations), now, overlay, p);
   return absl::OkStatus();
+}
+
+std::vector<Workspace::BatchEntry> Workspace::LookUpBatchEmails(
+    const std::vector<ContactDraft>& drafts, const Overlay& overlay) const {
+  std::vector<BatchEntry> entries(drafts.size());
+  // The halves only read memory, which the caller's lock on mu_ keeps as it
+  // is (the analysis cannot see that lock held on the second thread).
+  ForEachHalf(drafts.size(), drafts.size() >= kParallelMinItems,
+              [&](size_t from, size_t end, size_t /*half*/)
+                  ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                    for (size_t i = from; i < end; ++i) {
+                      BatchEntry& e = entries[i];
+                      e.email = absl::AsciiStrToLower(
+                          absl::StripAsciiWhitespace(drafts[i].email));
+                      e.stored = LookupEmail(overlay, e.email);
+                    }
+                  });
+  // The keys point into `entries`, which outlives the map.
+  absl::flat_hash_map<absl::string_view, size_t> first_by_email;
+  first_by_email.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].first =
+        first_by_email.try_emplace(entries[i].email, i).first->second;
+  }
+  return entries;
+}
+
+void Workspace::NormalizeFirstEntries(std::vector<ContactDraft>* drafts,
+                                      ContactFieldSet mask, UnixSeconds now,
+                                      const Overlay& overlay,
+                                      std::vector<BatchEntry>* entries) const {
+  // An email's first entry has no earlier one to build on, so it depends on
+  // no other entry; the repeats wait for PrepareBatch's ordered pass. Each
+  // entry keeps its own violations, merged later in entry order.
+  ForEachHalf(entries->size(), entries->size() >= kParallelMinItems,
+              [&](size_t from, size_t end, size_t /*half*/)
+                  ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                    for (size_t i = from; i < end; ++i) {
+                      BatchEntry& e = (*entries)[i];
+                      if (e.first != i) continue;
+                      NormalizeBatchEntry(std::move((*drafts)[i]), i, mask, now,
+                                          overlay, &e);
+                    }
+                  });
+}
+
+void Workspace::NormalizeBatchEntry(ContactDraft draft, size_t i,
+                                    ContactFieldSet mask, UnixSeconds now,
+                                    const Overlay& overlay,
+                                    BatchEntry* entry) const {
+  const std::string path = EntryPath(i);
+  if (entry->stored != 0) {
+    entry->before = LookupContact(overlay, entry->stored);  // read once
+    entry->next = *entry->before;
+    NormalizeContactFields(std::move(draft), mask, path, now, &entry->next,
+                           &entry->violations);
+  } else {
+    entry->next.created_at = now;
+    NormalizeContactFields(std::move(draft), kAllContactFields, path, now,
+                           &entry->next, &entry->violations);
+  }
 }
 
 void Workspace::DiffMemberships(absl::Span<const ContactMutation> mutations,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/errors.h"
 #include "core/workspace.h"
 
 namespace segments {
@@ -103,6 +104,18 @@ struct Workspace::WriteRequest {
   Contact contact;          // create, update
   BatchUpsertResult batch;  // batch
   bool done = false;
+};
+
+// One entry of a batch upsert while PrepareBatch works on it.
+struct Workspace::BatchEntry {
+  std::string email;     // trimmed and lowercased: the key of the upsert
+  ContactId stored = 0;  // the contact with that email before the batch
+  size_t first = 0;      // the batch's first entry with that email
+  // The entry normalized (its id not set yet), the stored contact it
+  // updates, if any, and the entry's violations.
+  Contact next;
+  std::optional<Contact> before;
+  Violations violations;
 };
 
 }  // namespace segments
