@@ -47,6 +47,20 @@ void ForEachHalf(size_t n, bool concurrently, Fn fn) {
   }
 }
 
+// Destroys `value` on a thread of its own, which nothing waits for: freeing
+// a big write's contacts and changes (hundreds of thousands of allocations,
+// milliseconds) then does not delay the reply. When no thread can be
+// started, `value` is destroyed here.
+template <typename T>
+void DestroyInBackground(T value) {
+  try {
+    // The thread owns the lambda, and with it `value`, until it ends.
+    std::thread([owned = std::move(value)] {}).detach();
+  } catch (const std::system_error&) {
+    // The lambda, and `value` with it, is gone already.
+  }
+}
+
 }  // namespace segments
 
 #endif  // SEGMENTS_CORE_PARALLEL_H_

@@ -415,11 +415,12 @@ void Workspace::PreparePlanChange(Plan plan, UnixSeconds now,
 absl::Status Workspace::CommitAndApply(PreparedWrite p) {
   RETURN_IF_ERROR(store_->Commit(p.write));
   absl::MutexLock l(&mu_);
-  Apply(std::move(p));
+  Apply(&p);
   return absl::OkStatus();
 }
 
-void Workspace::Apply(PreparedWrite p) {
+void Workspace::Apply(PreparedWrite* prepared) {
+  PreparedWrite& p = *prepared;
   const size_t contacts_written =
       p.write.put_contacts.size() + p.write.deleted_contacts.size();
   if (contacts_written >= kParallelMinItems) {

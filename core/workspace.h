@@ -286,7 +286,8 @@ class Workspace {
   // memory is untouched.
   absl::Status CommitAndApply(PreparedWrite p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-  void Apply(PreparedWrite p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves `p`'s state into memory; what is left of `p` is only to destroy.
+  void Apply(PreparedWrite* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The independent parts of applying a write's contacts: the attribute
   // indexes (consuming p->created_index), the contact table (its new
   // contacts, inserted by column group, and its stored ones), and segment

@@ -204,8 +204,18 @@ void Workspace::CommitGroup(const std::vector<WriteRequest*>& group) {
     for (WriteRequest* r : writers) r->status = committed;
     return;
   }
-  absl::MutexLock l(&mu_);
-  for (PreparedWrite& p : prepared) Apply(std::move(p));
+  size_t contacts_written = 0;
+  {
+    absl::MutexLock l(&mu_);
+    for (PreparedWrite& p : prepared) {
+      contacts_written +=
+          p.write.put_contacts.size() + p.write.deleted_contacts.size();
+      Apply(&p);
+    }
+  }
+  if (contacts_written >= kParallelMinItems) {
+    DestroyInBackground(std::move(prepared));
+  }
 }
 
 void Workspace::PrepareGroup(const std::vector<WriteRequest*>& group,

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace segments {
@@ -43,6 +45,35 @@ TEST(ForEachHalfTest, CoversBothHalvesEitherWay) {
       EXPECT_EQ(seen, std::vector<int>(n, 1)) << "n " << n;
     }
   }
+}
+
+// Records, once destroyed for good (not as a moved-from shell), on which
+// thread that happened.
+class DestructionProbe {
+ public:
+  explicit DestructionProbe(absl::Notification* done, std::thread::id* on)
+      : done_(done), on_(on) {}
+  DestructionProbe(DestructionProbe&& o) noexcept
+      : done_(std::exchange(o.done_, nullptr)), on_(o.on_) {}
+  ~DestructionProbe() {
+    if (done_ == nullptr) return;
+    *on_ = std::this_thread::get_id();
+    done_->Notify();
+  }
+
+ private:
+  absl::Notification* done_;
+  std::thread::id* on_;
+};
+
+TEST(DestroyInBackgroundTest, DestroysTheValueOnAnotherThread) {
+  absl::Notification destroyed;
+  std::thread::id on;
+  std::vector<DestructionProbe> value;
+  value.emplace_back(&destroyed, &on);
+  DestroyInBackground(std::move(value));
+  ASSERT_TRUE(destroyed.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_NE(on, std::this_thread::get_id());
 }
 
 }  // namespace
