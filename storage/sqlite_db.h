@@ -34,6 +34,10 @@ struct SqliteOptions {
   Synchronous synchronous = Synchronous::kFull;
   // How long a connection waits for a lock held by another connection.
   int busy_timeout_ms = 5000;
+  // A workspace database is checkpointed in the background once its WAL
+  // holds this many pages after a commit (SQLite's own default threshold);
+  // see WalCheckpointer.
+  int checkpoint_pages = 1000;
 };
 
 // The status for SQLite result code `rc` (primary or extended), with

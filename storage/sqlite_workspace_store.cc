@@ -52,9 +52,15 @@ SqliteWorkspaceStore::Open(const std::string& path,
   RETURN_IF_ERROR(read_db->Exec("PRAGMA query_only=1"));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteStatement> read_changes,
                    read_db->Prepare(kSelectChangeRunsSql));
-  return std::unique_ptr<SqliteWorkspaceStore>(
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<WalCheckpointer> checkpointer,
+      WalCheckpointer::Start(write_db.get(), options.checkpoint_pages,
+                             options.busy_timeout_ms));
+  std::unique_ptr<SqliteWorkspaceStore> store(
       new SqliteWorkspaceStore(path, file, std::move(write_db), std::move(w),
                                std::move(read_db), std::move(read_changes)));
+  store->checkpointer_ = std::move(checkpointer);
+  return store;
 }
 
 SqliteWorkspaceStore::SqliteWorkspaceStore(

@@ -13,7 +13,8 @@
 //
 // Thread-safety: thread-safe. Load and Commit use the write connection
 // (under write_mu_); ReadChanges uses a second, read-only connection (under
-// read_mu_), so change-feed readers never wait for a commit's fsync.
+// read_mu_), so change-feed readers never wait for a commit's fsync; a
+// WalCheckpointer checkpoints through a third, in the background.
 #ifndef SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
 #define SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
 
@@ -27,6 +28,7 @@
 #include "core/store.h"
 #include "storage/file_util.h"
 #include "storage/sqlite_db.h"
+#include "storage/wal_checkpointer.h"
 
 namespace segments {
 
@@ -94,6 +96,9 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   // Reused by Commit for the tags of each contact.
   std::string tags_buffer_ ABSL_GUARDED_BY(write_mu_);
   std::string blob_buffer_ ABSL_GUARDED_BY(write_mu_);  // change-run ids
+
+  // Declared after write_db_, so it is destroyed first.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 
   absl::Mutex read_mu_;
   const std::unique_ptr<SqliteDb> read_db_ ABSL_GUARDED_BY(read_mu_);

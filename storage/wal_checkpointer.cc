@@ -1,0 +1,81 @@
+#include "storage/wal_checkpointer.h"
+
+#include <utility>
+
+namespace segments {
+
+absl::StatusOr<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
+    SqliteDb* writer, int pages, int busy_timeout_ms) {
+  absl::StatusOr<std::unique_ptr<SqliteDb>> own =
+      SqliteDb::Open(writer->path(), /*create=*/false, busy_timeout_ms);
+  if (!own.ok()) return own.status();
+  // Read once now, so the connection has the WAL and its index open before
+  // anything (a deleted workspace's files, say) could change under it.
+  if (absl::StatusOr<int64_t> read =
+          (*own)->QueryInt("SELECT COUNT(*) FROM sqlite_master");
+      !read.ok()) {
+    return read.status();
+  }
+  std::unique_ptr<WalCheckpointer> c(
+      new WalCheckpointer(writer, *std::move(own), pages));
+  c->thread_ = std::thread([p = c.get()] { p->Run(); });
+  sqlite3_wal_hook(writer->raw(), &WalCheckpointer::OnCommit, c.get());
+  return c;
+}
+
+WalCheckpointer::WalCheckpointer(SqliteDb* writer,
+                                 std::unique_ptr<SqliteDb> own, int pages)
+    : writer_(writer), own_(std::move(own)), pages_(pages) {}
+
+WalCheckpointer::~WalCheckpointer() {
+  // Back to SQLite's own automatic checkpoint for the writer's last commits
+  // (there should be none: the owner is closing).
+  sqlite3_wal_autocheckpoint(writer_->raw(), pages_);
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  thread_.join();
+}
+
+int64_t WalCheckpointer::checkpoints() const {
+  absl::MutexLock lock(&mu_);
+  return checkpoints_;
+}
+
+int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* name,
+                              int pages) {
+  auto* c = static_cast<WalCheckpointer*>(self);
+  if (pages >= c->pages_ * kHardLimitFactor) {
+    // The background checkpoints do not keep up: the writer helps, as
+    // SQLite's automatic checkpoint would. Errors (e.g. a checkpoint already
+    // running) leave the WAL as it is, which the next commit retries.
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+  } else if (pages >= c->pages_) {
+    absl::MutexLock lock(&c->mu_);
+    c->wanted_ = true;
+  }
+  return SQLITE_OK;
+}
+
+void WalCheckpointer::Run() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &WalCheckpointer::HasWork));
+      if (stopping_) return;
+      wanted_ = false;
+    }
+    // PASSIVE: copies the frames no reader needs, without waiting. A failure
+    // (busy, I/O) is retried after the next commit that wants one.
+    if (sqlite3_wal_checkpoint_v2(own_->raw(), nullptr,
+                                  SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr) == SQLITE_OK) {
+      absl::MutexLock lock(&mu_);
+      ++checkpoints_;
+    }
+  }
+}
+
+}  // namespace segments

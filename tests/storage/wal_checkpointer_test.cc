@@ -1,0 +1,104 @@
+#include "storage/wal_checkpointer.h"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "storage/sqlite_db.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+
+namespace segments {
+namespace {
+
+using ::segments::testing::TempDir;
+
+// A WAL database with one table, and a way to commit about `kRowPages`
+// pages at a time.
+class WalCheckpointerTest : public ::testing::Test {
+ protected:
+  static constexpr int kRowPages = 4;  // a 16 KiB blob, 4 KiB pages
+
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(db_, SqliteDb::Open(dir_.path() + "/w.db",
+                                             /*create=*/true, 1000));
+    ASSERT_OK(db_->Configure(SqliteOptions{}));
+    ASSERT_OK(db_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)"));
+  }
+
+  void CommitRows(int rows) {
+    for (int i = 0; i < rows; ++i) {
+      ASSERT_OK(db_->Exec(absl::StrCat("INSERT INTO t (b) VALUES (zeroblob(",
+                                       kRowPages * 4096, "))")));
+    }
+  }
+
+  // The size of the WAL file. A checkpointed WAL is reused from its start
+  // by the next commit, so the file stays about as big as the WAL ever got
+  // between checkpoints.
+  uintmax_t WalFileBytes() const {
+    return std::filesystem::file_size(dir_.path() + "/w.db-wal");
+  }
+
+  // Waits up to ten seconds for `c` to have run `n` checkpoints.
+  static bool WaitForCheckpoints(const WalCheckpointer& c, int64_t n) {
+    for (int i = 0; i < 1000 && c.checkpoints() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return c.checkpoints() >= n;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SqliteDb> db_;
+};
+
+TEST_F(WalCheckpointerTest, CheckpointsInTheBackgroundPastTheThreshold) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
+                       WalCheckpointer::Start(db_.get(), 40, 1000));
+  CommitRows(3);  // about 12 pages: under the threshold
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(c->checkpoints(), 0);
+  CommitRows(10);  // past 40 pages
+  ASSERT_TRUE(WaitForCheckpoints(*c, 1));
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM t").value_or(-1), 13);
+}
+
+TEST_F(WalCheckpointerTest, WriterDoesNotCheckpointBelowTheHardLimit) {
+  // SQLite's own automatic checkpoint (1000 pages by default) would have
+  // run in the writer; with the checkpointer's thresholds far above, the
+  // WAL keeps every frame.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
+                       WalCheckpointer::Start(db_.get(), 100000, 1000));
+  CommitRows(300);  // about 1,200 pages
+  EXPECT_GT(WalFileBytes(), uintmax_t{1100} * 4096);
+  EXPECT_EQ(c->checkpoints(), 0);
+  c.reset();
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM t").value_or(-1), 300);
+}
+
+TEST_F(WalCheckpointerTest, WriterCheckpointsPastTheHardLimit) {
+  // 2 pages is a hard limit of 16: the writer checkpoints itself whenever
+  // the WAL reaches it, so it never holds much more, whatever the thread
+  // does.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
+                       WalCheckpointer::Start(db_.get(), 2, 1000));
+  CommitRows(50);  // about 200 pages
+  EXPECT_LT(WalFileBytes(), uintmax_t{40} * 4096);
+}
+
+TEST_F(WalCheckpointerTest, StopsPromptlyWithACheckpointPending) {
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
+                         WalCheckpointer::Start(db_.get(), 1, 1000));
+    CommitRows(2);
+  }  // each destroyed with work queued or running
+  EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM t").value_or(-1), 40);
+}
+
+}  // namespace
+}  // namespace segments
