@@ -73,7 +73,7 @@ class MemoryWorkspaceStore : public WorkspaceStore {
   }
 
   absl::Status Commit(const WorkspaceWrite& write) override {
-    return CommitWithRows(write.put_contacts, write);
+    return CommitWithRows(write, nullptr);
   }
 
   // Like the SQLite store, runs `complete` on another thread while it
@@ -83,7 +83,7 @@ class MemoryWorkspaceStore : public WorkspaceStore {
                                 absl::FunctionRef<void()> complete) override {
     std::vector<Contact> rows;
     RunConcurrently([&] { rows = write->put_contacts; }, complete);
-    return CommitWithRows(std::move(rows), *write);
+    return CommitWithRows(*write, &rows);
   }
 
   absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
@@ -102,9 +102,10 @@ class MemoryWorkspaceStore : public WorkspaceStore {
   }
 
  private:
-  // Commit, with `rows` the write's put_contacts.
-  absl::Status CommitWithRows(std::vector<Contact> rows,
-                              const WorkspaceWrite& write) {
+  // Commit, taking the put contacts from `copied` (a copy of them, moved
+  // from) when given, else copying them from `write`.
+  absl::Status CommitWithRows(const WorkspaceWrite& write,
+                              std::vector<Contact>* copied) {
     RETURN_IF_ERROR(storage_->MaybeFail());
     absl::MutexLock l(&storage_->mu_);
     ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
@@ -116,7 +117,11 @@ class MemoryWorkspaceStore : public WorkspaceStore {
       }
       last = c.sequence;
     }
-    for (Contact& c : rows) state->contacts[c.id] = std::move(c);
+    if (copied != nullptr) {
+      for (Contact& c : *copied) state->contacts[c.id] = std::move(c);
+    } else {
+      for (const Contact& c : write.put_contacts) state->contacts[c.id] = c;
+    }
     for (ContactId id : write.deleted_contacts) state->contacts.erase(id);
     for (const SegmentRecord& s : write.put_segments) state->segments[s.id] = s;
     for (SegmentId id : write.deleted_segments) state->segments.erase(id);
