@@ -180,6 +180,59 @@ TEST_F(GroupCommitTest, ConcurrentWritersShareCommitsAndLoseNothing) {
   ExpectMembershipsEqualRecompute(max_id);
 }
 
+// Batches big enough to be matched as a batch (an index of their own, merged
+// into the workspace's on apply) share commit groups with single writes:
+// each is completed before the next write of its group is prepared.
+TEST_F(GroupCommitTest, BigBatchesInGroupsWithOtherWritesLoseNothing) {
+  Open();
+  ASSERT_THAT(
+      ws_->CreateSegment(
+          {"Germany",
+           {1, {Cond("country", Operator::kEquals, {std::string("de")})}}}),
+      IsOk());
+  ASSERT_THAT(
+      ws_->CreateSegment(
+          {"Hot",
+           {1,
+            {Cond("lead_score", Operator::kGreaterOrEqual, {int64_t{50}})}}}),
+      IsOk());
+  commits_ = 0;
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 3;
+  constexpr int kBatch = 300;  // above the batch-matching threshold (256)
+  std::atomic<int> writes{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        std::vector<ContactDraft> batch;
+        for (int k = 0; k < kBatch; ++k) {
+          ContactDraft& d = batch.emplace_back();
+          d.email = absl::StrCat("b", t, "-", round, "-", k, "@x.com");
+          d.country = (k + t) % 3 ? "DE" : "FR";
+          d.lead_score = (k * 7 + t + round) % 100;
+        }
+        ASSERT_THAT(ws_->BatchUpsertContacts(batch, {}), IsOk());
+        ContactDraft single;
+        single.email = absl::StrCat("s", t, "-", round, "@x.com");
+        single.country = "DE";
+        single.lead_score = 90;
+        ASSERT_OK_AND_ASSIGN(Contact c, ws_->CreateContact(single));
+        ContactDraft change;
+        change.country = "FR";
+        ASSERT_THAT(ws_->UpdateContact(c.id, change, {"country"}), IsOk());
+        writes += 3;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_LT(commits_.load(), writes.load());  // some writes shared a commit
+  const ContactId max_id = kThreads * kRounds * (kBatch + 1);
+  ExpectMembershipsEqualRecompute(max_id);
+  Open();
+  ExpectMembershipsEqualRecompute(max_id);
+}
+
 TEST_F(GroupCommitTest,
        AFailedGroupCommitFailsEveryWriterInItAndChangesNothing) {
   Open();
