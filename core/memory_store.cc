@@ -9,33 +9,6 @@
 
 namespace segments {
 
-// The equality of store.h's records. store.h has no .cc of its own, and
-// these are what the memory store and the tests of every store compare;
-// move them to a core/store.cc if one is ever added.
-bool WorkspaceRecord::operator==(const WorkspaceRecord& o) const {
-  return id == o.id && display_name == o.display_name && plan == o.plan &&
-         key_hash == o.key_hash && create_time == o.create_time;
-}
-
-bool SegmentRecord::operator==(const SegmentRecord& o) const {
-  return id == o.id && display_name == o.display_name && filter == o.filter &&
-         state == o.state && create_time == o.create_time &&
-         update_time == o.update_time && frozen_members == o.frozen_members &&
-         frozen_as_of == o.frozen_as_of;
-}
-
-bool MembershipChange::operator==(const MembershipChange& o) const {
-  return sequence == o.sequence && segment_id == o.segment_id &&
-         contact_id == o.contact_id && kind == o.kind && cause == o.cause &&
-         time == o.time;
-}
-
-bool WorkspaceCounters::operator==(const WorkspaceCounters& o) const {
-  return next_contact_id == o.next_contact_id &&
-         next_segment_id == o.next_segment_id &&
-         last_sequence == o.last_sequence;
-}
-
 void MemoryStorage::FailNextCommits(int n) {
   absl::MutexLock l(&mu_);
   fail_next_ = n;
@@ -110,12 +83,12 @@ class MemoryWorkspaceStore : public WorkspaceStore {
     absl::MutexLock l(&storage_->mu_);
     ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
     uint64_t last = state->changes.empty() ? 0 : state->changes.back().sequence;
-    for (const MembershipChange& c : write.changes) {
-      if (c.sequence <= last) {
-        return absl::InternalError(absl::StrCat("change sequence ", c.sequence,
-                                                " does not follow ", last));
+    for (const ChangeRun& r : write.changes) {
+      if (r.first_sequence <= last) {
+        return absl::InternalError(absl::StrCat(
+            "change sequence ", r.first_sequence, " does not follow ", last));
       }
-      last = c.sequence;
+      last = r.last_sequence();
     }
     if (copied != nullptr) {
       for (Contact& c : *copied) state->contacts[c.id] = std::move(c);
@@ -125,8 +98,9 @@ class MemoryWorkspaceStore : public WorkspaceStore {
     for (ContactId id : write.deleted_contacts) state->contacts.erase(id);
     for (const SegmentRecord& s : write.put_segments) state->segments[s.id] = s;
     for (SegmentId id : write.deleted_segments) state->segments.erase(id);
-    state->changes.insert(state->changes.end(), write.changes.begin(),
-                          write.changes.end());
+    for (MembershipChange& e : ExpandRuns(write.changes)) {
+      state->changes.push_back(e);
+    }
     state->counters = write.counters;
     ++storage_->commits_;
     return absl::OkStatus();

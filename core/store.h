@@ -58,6 +58,30 @@ struct MembershipChange {
   bool operator==(const MembershipChange& o) const;
 };
 
+// Consecutive change events of one segment with the same kind, cause and
+// time, as a write produces them (a batch's entries into one segment) and
+// as the store keeps them: the event of contact_ids[i] has sequence
+// first_sequence + i.
+struct ChangeRun {
+  uint64_t first_sequence = 0;
+  SegmentId segment_id = 0;
+  ChangeKind kind = ChangeKind::kEntered;
+  ChangeCause cause = ChangeCause::kContactChanged;
+  UnixSeconds time = 0;
+  std::vector<ContactId> contact_ids;  // never empty
+  uint64_t last_sequence() const {
+    return first_sequence + contact_ids.size() - 1;
+  }
+  bool operator==(const ChangeRun& o) const;
+};
+
+// The events of `runs`, in order.
+std::vector<MembershipChange> ExpandRuns(const std::vector<ChangeRun>& runs);
+// `events` grouped into maximal runs (consecutive sequence numbers, one
+// segment, kind, cause and time).
+std::vector<ChangeRun> GroupIntoRuns(
+    const std::vector<MembershipChange>& events);
+
 // Per-workspace counters that must survive restarts.
 struct WorkspaceCounters {
   ContactId next_contact_id = 1;
@@ -72,8 +96,8 @@ struct WorkspaceWrite {
   std::vector<ContactId> deleted_contacts;
   std::vector<SegmentRecord> put_segments;  // insert or replace by id
   std::vector<SegmentId> deleted_segments;
-  std::vector<MembershipChange> changes;  // appended to the change log
-  WorkspaceCounters counters;             // replaces the stored counters
+  std::vector<ChangeRun> changes;  // appended to the change log
+  WorkspaceCounters counters;      // replaces the stored counters
 };
 
 // Everything a workspace needs to be rebuilt in memory.

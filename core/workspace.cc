@@ -19,6 +19,19 @@ namespace segments {
 
 namespace {
 
+// Logs the contacts of `ids` as one run of `kind` changes, numbered after
+// the write's last sequence.
+void AppendRun(const Roaring& ids, SegmentId segment, ChangeKind kind,
+               ChangeCause cause, UnixSeconds now, WorkspaceWrite* write) {
+  if (ids.isEmpty()) return;
+  uint64_t& sequence = write->counters.last_sequence;
+  ChangeRun& run = write->changes.emplace_back();
+  run = {sequence + 1, segment, kind, cause, now, {}};
+  run.contact_ids.resize(ids.cardinality());
+  ids.toUint32Array(run.contact_ids.data());
+  sequence += run.contact_ids.size();
+}
+
 constexpr char kMaskPath[] = "update_mask";
 
 std::string NameKey(absl::string_view name) {
@@ -185,15 +198,10 @@ std::unique_ptr<Workspace::SegmentEntry> Workspace::BuildSegment(
   record.frozen_members.clear();
   record.frozen_as_of = 0;
   if (previous != nullptr) {
-    uint64_t& sequence = p->write.counters.last_sequence;
-    for (uint32_t id : *previous - state->members) {
-      p->write.changes.push_back(
-          {++sequence, record.id, id, ChangeKind::kLeft, cause, now});
-    }
-    for (uint32_t id : state->members - *previous) {
-      p->write.changes.push_back(
-          {++sequence, record.id, id, ChangeKind::kEntered, cause, now});
-    }
+    AppendRun(*previous - state->members, record.id, ChangeKind::kLeft, cause,
+              now, &p->write);
+    AppendRun(state->members - *previous, record.id, ChangeKind::kEntered,
+              cause, now, &p->write);
   }
   state->record = std::move(record);
   return state;
@@ -514,31 +522,20 @@ void Workspace::ApplyToStoredContacts(const PreparedWrite& p) {
 }
 
 void Workspace::ApplyToMembers(const PreparedWrite& p) {
-  // Changes come grouped by segment, entries before exits. A segment's
-  // many entries (a batch) are added at once, then counted; a few are added
-  // and counted one by one, sparing a single update the count of a big
-  // bitmap.
+  // A segment's many entries (a batch) are added at once, then counted; a
+  // few are added and counted one by one, sparing a single update the count
+  // of a big bitmap.
   constexpr size_t kAddManyMin = 64;
-  const std::vector<MembershipChange>& changes = p.write.changes;
-  std::vector<ContactId> entered;
-  for (size_t i = 0; i < changes.size();) {
-    SegmentEntry& s = *segments_.at(changes[i].segment_id);
-    entered.clear();
-    for (; i < changes.size() && changes[i].segment_id == s.record.id &&
-           changes[i].kind == ChangeKind::kEntered;
-         ++i) {
-      entered.push_back(changes[i].contact_id);
-    }
-    if (entered.size() >= kAddManyMin) {
-      s.members.addMany(entered.size(), entered.data());
+  for (const ChangeRun& run : p.write.changes) {
+    SegmentEntry& s = *segments_.at(run.segment_id);
+    const std::vector<ContactId>& ids = run.contact_ids;
+    if (run.kind == ChangeKind::kLeft) {
+      for (ContactId id : ids) s.count -= s.members.removeChecked(id);
+    } else if (ids.size() >= kAddManyMin) {
+      s.members.addMany(ids.size(), ids.data());
       s.count = s.members.cardinality();
     } else {
-      for (ContactId id : entered) s.count += s.members.addChecked(id);
-    }
-    for (; i < changes.size() && changes[i].segment_id == s.record.id &&
-           changes[i].kind == ChangeKind::kLeft;
-         ++i) {
-      s.count -= s.members.removeChecked(changes[i].contact_id);
+      for (ContactId id : ids) s.count += s.members.addChecked(id);
     }
   }
 }

@@ -247,8 +247,9 @@ class Workspace {
   // so the store can keep each segment's entries as one run.
   void CompleteChanges(PreparedWrite* p) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Appends the changes of `parts` (the first part's contacts first) to
-  // write->changes, numbered segment by segment.
-  static void NumberChanges(const std::array<ChangesBySegment, 3>& parts,
+  // write->changes, numbered segment by segment: a run of entries and a run
+  // of exits per segment. The parts' id lists are moved from.
+  static void NumberChanges(std::array<ChangesBySegment, 3>& parts,
                             ChangeCause cause, UnixSeconds now,
                             WorkspaceWrite* write);
   // Memory as the overlay's writes leave it.

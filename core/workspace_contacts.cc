@@ -283,8 +283,8 @@ void Workspace::SplitMerged(WorkspaceWrite merged,
     for (Contact& c : p.write.put_contacts) {
       c = std::move(merged.put_contacts[puts++]);
     }
-    for (MembershipChange& c : p.write.changes) {
-      c = std::move(merged.changes[changes++]);
+    for (ChangeRun& r : p.write.changes) {
+      r = std::move(merged.changes[changes++]);
     }
   }
 }
@@ -303,16 +303,13 @@ void Workspace::RecordInOverlay(const PreparedWrite& p,
     overlay->contacts[before.id] = std::nullopt;
   }
   // Only segments with relative date rules read membership from the overlay
-  // (WasMember); the others answer from the contacts above. Changes come
-  // grouped by segment, so the lookup is once per segment.
-  const SegmentEntry* segment = nullptr;
-  for (const MembershipChange& c : p.write.changes) {
-    if (segment == nullptr || segment->record.id != c.segment_id) {
-      segment = segments_.at(c.segment_id).get();
+  // (WasMember); the others answer from the contacts above.
+  for (const ChangeRun& run : p.write.changes) {
+    if (!segments_.at(run.segment_id)->relative) continue;
+    for (ContactId id : run.contact_ids) {
+      overlay->membership[{run.segment_id, id}] =
+          run.kind == ChangeKind::kEntered;
     }
-    if (!segment->relative) continue;
-    overlay->membership[{c.segment_id, c.contact_id}] =
-        c.kind == ChangeKind::kEntered;
   }
 }
 
@@ -640,7 +637,7 @@ void Workspace::CompleteChanges(PreparedWrite* p) const {
   p->pending.reset();
 }
 
-void Workspace::NumberChanges(const std::array<ChangesBySegment, 3>& parts,
+void Workspace::NumberChanges(std::array<ChangesBySegment, 3>& parts,
                               ChangeCause cause, UnixSeconds now,
                               WorkspaceWrite* write) {
   std::vector<SegmentId> segment_ids;
@@ -651,24 +648,25 @@ void Workspace::NumberChanges(const std::array<ChangesBySegment, 3>& parts,
   segment_ids.erase(std::unique(segment_ids.begin(), segment_ids.end()),
                     segment_ids.end());
   uint64_t& sequence = write->counters.last_sequence;
-  std::vector<MembershipChange>& changes = write->changes;
-  size_t total = changes.size();
-  for (const ChangesBySegment& part : parts) {
-    for (const auto& [unused, c] : part)
-      total += c.entered.size() + c.left.size();
-  }
-  changes.reserve(total);
-  // Each segment's entries, then its exits, in mutation order.
+  // Each segment's entries, then its exits, in mutation order: one run
+  // each, the parts' ids moved in (a batch has a single part).
   auto append = [&](SegmentId sid, ChangeKind kind) {
-    for (const ChangesBySegment& part : parts) {
+    std::vector<ContactId> ids;
+    for (ChangesBySegment& part : parts) {
       auto it = part.find(sid);
       if (it == part.end()) continue;
-      const std::vector<ContactId>& ids =
+      std::vector<ContactId>& more =
           kind == ChangeKind::kEntered ? it->second.entered : it->second.left;
-      for (ContactId id : ids) {
-        changes.push_back({++sequence, sid, id, kind, cause, now});
+      if (ids.empty()) {
+        ids = std::move(more);
+      } else {
+        ids.insert(ids.end(), more.begin(), more.end());
       }
     }
+    if (ids.empty()) return;
+    write->changes.push_back(
+        {sequence + 1, sid, kind, cause, now, std::move(ids)});
+    sequence += write->changes.back().contact_ids.size();
   };
   for (SegmentId sid : segment_ids) {
     append(sid, ChangeKind::kEntered);

@@ -36,28 +36,14 @@ int64_t UnZigZag(uint64_t v) {
   return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
 }
 
-bool SameRun(const MembershipChange& a, const MembershipChange& b) {
-  return b.sequence == a.sequence + 1 && b.segment_id == a.segment_id &&
-         b.kind == a.kind && b.cause == a.cause && b.time == a.time;
-}
-
 }  // namespace
 
-size_t RunEnd(const std::vector<MembershipChange>& changes, size_t begin) {
-  size_t end = begin + 1;
-  while (end < changes.size() && SameRun(changes[end - 1], changes[end])) {
-    ++end;
-  }
-  return end;
-}
-
-void EncodeMoreContactIds(const std::vector<MembershipChange>& changes,
-                          size_t begin, size_t end, std::string* out) {
+void EncodeMoreContactIds(const std::vector<ContactId>& ids, std::string* out) {
   out->clear();
-  for (size_t i = begin + 1; i < end; ++i) {
-    PutVarint(ZigZag(static_cast<int64_t>(changes[i].contact_id) -
-                     static_cast<int64_t>(changes[i - 1].contact_id)),
-              out);
+  for (size_t i = 1; i < ids.size(); ++i) {
+    PutVarint(
+        ZigZag(static_cast<int64_t>(ids[i]) - static_cast<int64_t>(ids[i - 1])),
+        out);
   }
 }
 

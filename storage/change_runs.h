@@ -23,14 +23,8 @@
 
 namespace segments {
 
-// The end (exclusive) of the run that starts at changes[begin]: the longest
-// stretch of events with consecutive sequences, one segment, kind, cause
-// and time.
-size_t RunEnd(const std::vector<MembershipChange>& changes, size_t begin);
-
-// The delta blob of changes[begin + 1, end).
-void EncodeMoreContactIds(const std::vector<MembershipChange>& changes,
-                          size_t begin, size_t end, std::string* out);
+// The delta blob of a run's contact ids after the first.
+void EncodeMoreContactIds(const std::vector<ContactId>& ids, std::string* out);
 
 // Expands a stored run into its events, appending to `out`. Returns "" or
 // what is wrong with the row (a blob that does not decode to exactly

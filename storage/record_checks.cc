@@ -77,6 +77,23 @@ std::string ChangeProblem(const MembershipChange& c) {
   return "";
 }
 
+std::string RunProblem(const ChangeRun& run) {
+  if (run.contact_ids.empty()) return "the run has no events";
+  MembershipChange first{
+      run.first_sequence, run.segment_id, run.contact_ids.front(),
+      run.kind,           run.cause,      run.time};
+  if (std::string p = ChangeProblem(first); !p.empty()) return p;
+  if (run.last_sequence() > kMaxStoredUint ||
+      run.last_sequence() < run.first_sequence) {
+    return absl::StrCat("last sequence ", run.last_sequence(),
+                        " is out of range");
+  }
+  for (ContactId id : run.contact_ids) {
+    if (id == 0) return "contact_id is 0";
+  }
+  return "";
+}
+
 std::string CountersProblem(const WorkspaceCounters& c) {
   if (c.next_contact_id == 0) return "next_contact_id is 0";
   if (c.next_segment_id == 0 || c.next_segment_id > kMaxStoredUint) {

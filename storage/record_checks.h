@@ -23,6 +23,8 @@ std::string ContactProblem(const Contact& c);
 // Everything but the filter, which DecodeFilter checks on read.
 std::string SegmentProblem(const SegmentRecord& s);
 std::string ChangeProblem(const MembershipChange& c);
+// ChangeProblem of every event of `run`, and an empty run.
+std::string RunProblem(const ChangeRun& run);
 std::string CountersProblem(const WorkspaceCounters& c);
 std::string WorkspaceProblem(const WorkspaceRecord& w);
 

@@ -171,9 +171,9 @@ absl::Status CheckRows(const WorkspaceWrite& write) {
 
 // ... and its change log and counters.
 absl::Status CheckChanges(const WorkspaceWrite& write) {
-  for (const MembershipChange& c : write.changes) {
-    if (std::string p = ChangeProblem(c); !p.empty())
-      return Refuse("change", c.sequence, p);
+  for (const ChangeRun& r : write.changes) {
+    if (std::string p = RunProblem(r); !p.empty())
+      return Refuse("change", r.first_sequence, p);
   }
   if (std::string p = CountersProblem(write.counters); !p.empty()) {
     return Refuse("counters of", 0, p);
@@ -252,12 +252,9 @@ absl::Status SqliteWorkspaceStore::WriteRows(const WorkspaceWrite& write) {
 }
 
 absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
-  for (size_t begin = 0; begin < write.changes.size();) {
-    const size_t end = RunEnd(write.changes, begin);
-    BindChangeRun(write.changes, begin, end, &blob_buffer_,
-                  write_->insert_change_run.get());
+  for (const ChangeRun& run : write.changes) {
+    BindChangeRun(run, &blob_buffer_, write_->insert_change_run.get());
     RETURN_IF_ERROR(write_->insert_change_run->Run());
-    begin = end;
   }
   const std::pair<const char*, int64_t> counters[] = {
       {kNextContactIdKey, write.counters.next_contact_id},

@@ -256,17 +256,16 @@ std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r) {
   return SegmentProblem(*r);
 }
 
-void BindChangeRun(const std::vector<MembershipChange>& changes, size_t begin,
-                   size_t end, std::string* blob_buffer, SqliteStatement* s) {
-  const MembershipChange& c = changes[begin];
-  s->BindInt(1, static_cast<int64_t>(c.sequence));
-  s->BindInt(2, static_cast<int64_t>(c.segment_id));
-  s->BindInt(3, c.contact_id);
-  s->BindInt(4, static_cast<int>(c.kind));
-  s->BindInt(5, static_cast<int>(c.cause));
-  s->BindInt(6, c.time);
-  s->BindInt(7, static_cast<int64_t>(changes[end - 1].sequence));
-  EncodeMoreContactIds(changes, begin, end, blob_buffer);
+void BindChangeRun(const ChangeRun& run, std::string* blob_buffer,
+                   SqliteStatement* s) {
+  s->BindInt(1, static_cast<int64_t>(run.first_sequence));
+  s->BindInt(2, static_cast<int64_t>(run.segment_id));
+  s->BindInt(3, run.contact_ids.front());
+  s->BindInt(4, static_cast<int>(run.kind));
+  s->BindInt(5, static_cast<int>(run.cause));
+  s->BindInt(6, run.time);
+  s->BindInt(7, static_cast<int64_t>(run.last_sequence()));
+  EncodeMoreContactIds(run.contact_ids, blob_buffer);
   s->BindBlob(8, *blob_buffer);
 }
 

@@ -59,9 +59,9 @@ std::string DecodeContact(const SqliteStatement& s, Contact* c);
 void BindSegment(const SegmentRecord& r, SqliteStatement* s);
 std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r);
 
-// Binds the run changes[begin, end) (see RunEnd); `blob_buffer` is scratch.
-void BindChangeRun(const std::vector<MembershipChange>& changes, size_t begin,
-                   size_t end, std::string* blob_buffer, SqliteStatement* s);
+// Binds `run`; `blob_buffer` is scratch.
+void BindChangeRun(const ChangeRun& run, std::string* blob_buffer,
+                   SqliteStatement* s);
 // Appends the events of one change_runs row to `out`.
 std::string DecodeChangeRun(const SqliteStatement& s,
                             std::vector<MembershipChange>* out);

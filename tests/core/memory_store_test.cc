@@ -50,7 +50,7 @@ TEST_F(MemoryStoreTest, InjectedFailuresChangeNothing) {
   ASSERT_OK_AND_ASSIGN(auto store, catalog_.OpenWorkspace(1));
   WorkspaceWrite w;
   w.put_contacts = {MakeContact(1)};
-  w.changes = {MakeChange(1)};
+  w.changes = GroupIntoRuns({MakeChange(1)});
   w.counters = {2, 1, 1};
 
   storage_->FailNextCommits(3);
@@ -111,7 +111,9 @@ TEST_F(MemoryStoreTest, PutsApplyBeforeDeletes) {
 TEST_F(MemoryStoreTest, ChangeLogPagesAndRefusesRepeatedSequences) {
   ASSERT_OK_AND_ASSIGN(auto store, catalog_.OpenWorkspace(1));
   WorkspaceWrite w;
-  for (uint64_t s = 1; s <= 10; ++s) w.changes.push_back(MakeChange(s));
+  std::vector<MembershipChange> events;
+  for (uint64_t s = 1; s <= 10; ++s) events.push_back(MakeChange(s));
+  w.changes = GroupIntoRuns(events);
   ASSERT_OK(store->Commit(w));
   ASSERT_OK_AND_ASSIGN(auto head, store->ReadChanges(0, 4));
   EXPECT_THAT(head, ElementsAre(MakeChange(1), MakeChange(2), MakeChange(3),
@@ -123,7 +125,7 @@ TEST_F(MemoryStoreTest, ChangeLogPagesAndRefusesRepeatedSequences) {
 
   WorkspaceWrite repeat;
   repeat.put_contacts = {MakeContact(5)};
-  repeat.changes = {MakeChange(11), MakeChange(10)};
+  repeat.changes = GroupIntoRuns({MakeChange(11), MakeChange(10)});
   EXPECT_THAT(store->Commit(repeat), StatusIs(absl::StatusCode::kInternal));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
   EXPECT_THAT(data.contacts, IsEmpty());

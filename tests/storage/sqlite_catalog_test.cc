@@ -157,13 +157,13 @@ TEST_F(SqliteCatalogStoreTest, DeleteWhileAStoreIsOpenFailsItsLaterCommits) {
   ASSERT_OK_AND_ASSIGN(auto store, catalog->OpenWorkspace(1));
   WorkspaceWrite w;
   w.changes.push_back(
-      {1, 1, 1, ChangeKind::kEntered, ChangeCause::kContactChanged, 0});
+      {1, 1, ChangeKind::kEntered, ChangeCause::kContactChanged, 0, {1}});
   w.counters.last_sequence = 1;
   ASSERT_OK(store->Commit(w));
 
   ASSERT_OK(catalog->DeleteWorkspace(1));
   EXPECT_FALSE(Exists(catalog->WorkspacePath(1)));
-  w.changes[0].sequence = 2;
+  w.changes[0].first_sequence = 2;
   w.counters.last_sequence = 2;
   EXPECT_THAT(store->Commit(w),
               StatusIs(absl::StatusCode::kFailedPrecondition));

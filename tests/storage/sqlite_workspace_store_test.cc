@@ -246,7 +246,9 @@ TEST_F(SqliteWorkspaceStoreTest, ChangeLogAppendsAndPages) {
   uint64_t seq = 0;
   for (int commit = 0; commit < 5; ++commit) {
     WorkspaceWrite w;
-    for (int i = 0; i < 50; ++i) w.changes.push_back(MakeChange(++seq));
+    std::vector<MembershipChange> events;
+    for (int i = 0; i < 50; ++i) events.push_back(MakeChange(++seq));
+    w.changes = GroupIntoRuns(events);
     w.counters.last_sequence = seq;
     ASSERT_OK(store->Commit(w));
   }
@@ -289,7 +291,7 @@ TEST_F(SqliteWorkspaceStoreTest, FailedCommitLeavesEverythingAsBefore) {
   WorkspaceWrite base;
   base.put_contacts = {FullContact(1), MinimalContact(2)};
   base.put_segments = {MakeSegment(1)};
-  base.changes = {MakeChange(1), MakeChange(2)};
+  base.changes = GroupIntoRuns({MakeChange(1), MakeChange(2)});
   base.counters = {3, 2, 2};
   ASSERT_OK(store->Commit(base));
   const Snapshot before = Read(*store);
@@ -302,7 +304,7 @@ TEST_F(SqliteWorkspaceStoreTest, FailedCommitLeavesEverythingAsBefore) {
   bad.deleted_contacts = {2};
   bad.put_segments = {MakeSegment(2)};
   bad.deleted_segments = {1};
-  bad.changes = {MakeChange(3), MakeChange(4), MakeChange(2)};
+  bad.changes = GroupIntoRuns({MakeChange(3), MakeChange(4), MakeChange(2)});
   bad.counters = {4, 3, 4};
   EXPECT_THAT(store->Commit(bad),
               StatusIs(absl::StatusCode::kInternal,
@@ -328,7 +330,7 @@ TEST_F(SqliteWorkspaceStoreTest, CommitCompletingStoresTheCompletedWrite) {
   auto store = Open();
   WorkspaceWrite base;
   base.put_contacts = {FullContact(1)};
-  base.changes = {MakeChange(1), MakeChange(2)};
+  base.changes = GroupIntoRuns({MakeChange(1), MakeChange(2)});
   base.counters = {2, 1, 2};
   ASSERT_OK(store->Commit(base));
   const Snapshot before = Read(*store);
@@ -344,7 +346,7 @@ TEST_F(SqliteWorkspaceStoreTest, CommitCompletingStoresTheCompletedWrite) {
       [&](std::pair<WorkspaceWrite, std::vector<MembershipChange>> w) {
         return store->CommitCompleting(&w.first, [&] {
           ++completions;
-          w.first.changes = w.second;
+          w.first.changes = GroupIntoRuns(w.second);
           w.first.counters.last_sequence = w.second.back().sequence;
         });
       };
@@ -389,7 +391,7 @@ TEST_F(SqliteWorkspaceStoreTest, RefusesRecordsThatCouldNotBeLoaded) {
   w.put_contacts[1].tags = {"b", "a"};
   expect_refused(w, "not sorted");
   w.put_contacts.pop_back();
-  w.changes = {MakeChange(1)};
+  w.changes = GroupIntoRuns({MakeChange(1)});
   w.changes[0].kind = static_cast<ChangeKind>(9);
   expect_refused(w, "kind 9");
   w.changes.clear();
@@ -403,7 +405,7 @@ TEST_F(SqliteWorkspaceStoreTest, DamagedRowsAreDataLossNamingTheRow) {
     WorkspaceWrite w;
     w.put_contacts = {MinimalContact(1), MinimalContact(2)};
     w.put_segments = {MakeSegment(5)};
-    w.changes = {MakeChange(1)};
+    w.changes = GroupIntoRuns({MakeChange(1)});
     ASSERT_OK(store->Commit(w));
   }
   RawExec(path(), "UPDATE contacts SET lifecycle_stage = 42 WHERE id = 2");
@@ -457,21 +459,23 @@ TEST_F(SqliteWorkspaceStoreTest, DamagedRowsAreDataLossNamingTheRow) {
 // One write's consecutive events of a segment (same kind, cause and time)
 // are stored as one row, and read back event by event from any sequence.
 TEST_F(SqliteWorkspaceStoreTest, ChangeLogStoresRunsAndReadsFromInsideThem) {
-  std::vector<MembershipChange> expected;
-  WorkspaceWrite w;
+  std::vector<MembershipChange> events;
   uint64_t seq = 0;
   // Segment 1: 1,000 entries, ids rising with gaps; segment 2: 500, ids
   // falling (negative deltas); segment 3: one entry.
   for (ContactId id = 1; id <= 1000; ++id) {
-    w.changes.push_back({++seq, 1, id * 1000, ChangeKind::kEntered,
-                         ChangeCause::kContactChanged, 1700000000});
+    events.push_back({++seq, 1, id * 1000, ChangeKind::kEntered,
+                      ChangeCause::kContactChanged, 1700000000});
   }
   for (ContactId id = 500; id >= 1; --id) {
-    w.changes.push_back({++seq, 2, id, ChangeKind::kLeft,
-                         ChangeCause::kContactDeleted, 1700000000});
+    events.push_back({++seq, 2, id, ChangeKind::kLeft,
+                      ChangeCause::kContactDeleted, 1700000000});
   }
-  w.changes.push_back({++seq, 3, 4294967295u, ChangeKind::kEntered,
-                       ChangeCause::kRulesChanged, 1700000001});
+  events.push_back({++seq, 3, 4294967295u, ChangeKind::kEntered,
+                    ChangeCause::kRulesChanged, 1700000001});
+  WorkspaceWrite w;
+  w.changes = GroupIntoRuns(events);
+  ASSERT_THAT(w.changes, SizeIs(3));
   w.counters.last_sequence = seq;
   auto store = Open();
   ASSERT_OK(store->Commit(w));
@@ -480,12 +484,12 @@ TEST_F(SqliteWorkspaceStoreTest, ChangeLogStoresRunsAndReadsFromInsideThem) {
     EXPECT_THAT(db->QueryInt("SELECT COUNT(*) FROM change_runs"),
                 IsOkAndHolds(3));
   }
-  EXPECT_THAT(store->ReadChanges(0, 1 << 20), IsOkAndHolds(w.changes));
+  EXPECT_THAT(store->ReadChanges(0, 1 << 20), IsOkAndHolds(events));
   for (uint64_t after : {0, 1, 500, 999, 1000, 1001, 1499, 1500}) {
     ASSERT_OK_AND_ASSIGN(auto page, store->ReadChanges(after, 7));
     const size_t n = std::min<size_t>(7, seq - after);
     ASSERT_THAT(page, SizeIs(n)) << "after " << after;
-    for (size_t i = 0; i < n; ++i) EXPECT_EQ(page[i], w.changes[after + i]);
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(page[i], events[after + i]);
   }
   EXPECT_THAT(store->ReadChanges(seq, 10), IsOkAndHolds(IsEmpty()));
 }
@@ -611,7 +615,9 @@ TEST_F(SqliteWorkspaceStoreTest, ReadChangesWhileCommitting) {
   for (int i = 0; i < kCommits && !failed; ++i) {
     WorkspaceWrite w;
     w.put_contacts = {MinimalContact(static_cast<ContactId>(i + 1))};
-    for (int k = 0; k < kPerCommit; ++k) w.changes.push_back(MakeChange(++seq));
+    std::vector<MembershipChange> events;
+    for (int k = 0; k < kPerCommit; ++k) events.push_back(MakeChange(++seq));
+    w.changes = GroupIntoRuns(events);
     w.counters = {static_cast<ContactId>(i + 2), 1, seq};
     const absl::Status status = store->Commit(w);
     if (!status.ok()) {
