@@ -394,6 +394,11 @@ TEST_F(SqliteWorkspaceStoreTest, RefusesRecordsThatCouldNotBeLoaded) {
   w.changes = GroupIntoRuns({MakeChange(1)});
   w.changes[0].kind = static_cast<ChangeKind>(9);
   expect_refused(w, "kind 9");
+  w.changes = GroupIntoRuns({MakeChange(1)});
+  w.changes[0].contact_ids = {5, 0, 7};  // an event inside the run
+  expect_refused(w, "contact_id is 0");
+  w.changes[0].contact_ids.clear();
+  expect_refused(w, "no events");
   w.changes.clear();
   w.put_segments = {MakeSegment(uint64_t{1} << 63)};
   expect_refused(w, "out of range");
