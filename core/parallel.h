@@ -33,18 +33,26 @@ void RunConcurrently(First&& first, Second&& second) {
   other.join();
 }
 
+// RunConcurrently when `concurrently`, else `first` then `second` on the
+// calling thread: one code path for big and small work.
+template <typename First, typename Second>
+void RunBoth(bool concurrently, First&& first, Second&& second) {
+  if (concurrently) {
+    RunConcurrently(first, second);
+  } else {
+    first();
+    second();
+  }
+}
+
 // Calls `fn(begin, end, half)` for the two halves [0, n/2) and [n/2, n) of
 // `n` items (half 0, then half 1): at once when `concurrently`, else one
 // after the other on the calling thread.
 template <typename Fn>
 void ForEachHalf(size_t n, bool concurrently, Fn fn) {
   const size_t half = n / 2;
-  if (concurrently) {
-    RunConcurrently([&] { fn(0, half, 0); }, [&] { fn(half, n, 1); });
-  } else {
-    fn(0, half, 0);
-    fn(half, n, 1);
-  }
+  RunBoth(
+      concurrently, [&] { fn(0, half, 0); }, [&] { fn(half, n, 1); });
 }
 
 // Destroys `value` on a thread of its own, which nothing waits for: freeing

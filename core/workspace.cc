@@ -100,8 +100,10 @@ absl::Status Workspace::Load() {
       mu_.AssertHeld();
       const auto loaded = absl::MakeConstSpan(pointers).subspan(0, filled);
       // The index and the table share nothing; both run under this
-      // thread's hold of mu_.
-      RunConcurrently(
+      // thread's hold of mu_. A last, partial thousand is not worth a
+      // thread.
+      RunBoth(
+          filled >= kParallelMinItems,
           [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { index_.AddBatch(loaded); },
           [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
             contacts_.InsertBatch(loaded);
@@ -436,13 +438,15 @@ void Workspace::Apply(PreparedWrite* prepared) {
   PreparedWrite& p = *prepared;
   const size_t contacts_written =
       p.write.put_contacts.size() + p.write.deleted_contacts.size();
-  if (contacts_written >= kParallelMinItems) {
+  if (contacts_written > 0) {
     // The index and the table share nothing, and this thread holds mu_ for
-    // both halves. The new contacts' index is usually a cheap merge, so the
-    // table's columns are shared out: its emails beside the index.
+    // both halves, which run at once for big writes. The new contacts'
+    // index is usually a cheap merge, so the table's columns are shared
+    // out: its emails beside the index.
     const std::vector<const Contact*> created = NewContacts(p);
     contacts_.BeginInsert(created);
-    RunConcurrently(
+    RunBoth(
+        contacts_written >= kParallelMinItems,
         [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
           ApplyToIndex(&p);
           contacts_.InsertColumns(created, ContactTable::ColumnGroup::kEmail);
@@ -453,11 +457,6 @@ void Workspace::Apply(PreparedWrite* prepared) {
           ApplyToStoredContacts(p);
           ApplyToMembers(p);
         });
-  } else if (contacts_written > 0) {
-    ApplyToIndex(&p);
-    contacts_.InsertBatch(NewContacts(p));
-    ApplyToStoredContacts(p);
-    ApplyToMembers(p);
   }
   for (std::unique_ptr<SegmentEntry>& s : p.segments) {
     const SegmentId sid = s->record.id;
