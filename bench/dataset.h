@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "core/contact.h"
-#include "core/filter.h"
-#include "core/types.h"
-#include "core/workspace.h"
+#include "core/base/types.h"
+#include "core/engine/workspace.h"
+#include "core/model/contact.h"
+#include "core/model/filter.h"
 
 namespace segments::bench {
 

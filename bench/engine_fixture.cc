@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "bench/dataset.h"
-#include "core/memory_store.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
+#include "tests/testing/memory_store.h"
 
 namespace segments::bench {
 namespace {

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/clock.h"
-#include "core/registry.h"
-#include "core/workspace.h"
+#include "core/base/clock.h"
+#include "core/engine/registry.h"
+#include "core/engine/workspace.h"
 
 namespace segments::bench {
 

@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "bench/engine_fixture.h"
 #include "bench/sqlite_dataset.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 #include "server/process_setup.h"
 
 namespace segments::bench {

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "core/contact.h"
+#include "core/model/contact.h"
 #include "segments/v1/contacts.grpc.pb.h"
 #include "server/server.h"
 #include "storage/sqlite_db.h"

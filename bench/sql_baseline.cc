@@ -10,7 +10,7 @@
 #include "bench/dataset.h"
 #include "bench/engine_fixture.h"
 #include "bench/sqlite_dataset.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 
 namespace segments::bench {
 namespace {

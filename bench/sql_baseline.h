@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/filter.h"
+#include "core/model/filter.h"
 
 namespace segments::bench {
 

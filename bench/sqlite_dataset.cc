@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/engine_fixture.h"
-#include "core/registry.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
+#include "core/engine/registry.h"
 #include "server/auth.h"
 #include "storage/sqlite_catalog.h"
 #include "storage/sqlite_workspace_store.h"

@@ -19,8 +19,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "core/registry.h"
-#include "core/workspace.h"
+#include "core/engine/registry.h"
+#include "core/engine/workspace.h"
 
 namespace segments {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 #include "google/protobuf/arena.h"
 #include "server/convert.h"
 #include "server/parse_error_interceptor.h"

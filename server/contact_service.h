@@ -20,7 +20,7 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
-#include "core/limits.h"
+#include "core/base/limits.h"
 #include "segments/v1/contacts.grpc.pb.h"
 #include "server/auth.h"
 

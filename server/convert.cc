@@ -5,7 +5,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
-#include "core/field_catalog.h"
+#include "core/model/field_catalog.h"
 
 namespace segments {
 namespace {

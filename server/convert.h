@@ -10,11 +10,11 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "core/contact.h"
-#include "core/errors.h"
-#include "core/filter.h"
-#include "core/store.h"
-#include "core/workspace.h"
+#include "core/base/errors.h"
+#include "core/engine/workspace.h"
+#include "core/model/contact.h"
+#include "core/model/filter.h"
+#include "core/store/store.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "segments/v1/contacts.pb.h"
 #include "segments/v1/segments.pb.h"

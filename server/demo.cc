@@ -12,9 +12,9 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "core/field_catalog.h"
-#include "core/filter.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
+#include "core/model/field_catalog.h"
+#include "core/model/filter.h"
 #include "server/auth.h"
 #include "server/log.h"
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/registry.h"
+#include "core/engine/registry.h"
 
 namespace segments {
 

@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/contact.h"
-#include "core/errors.h"
+#include "core/base/errors.h"
+#include "core/model/contact.h"
 
 namespace segments {
 

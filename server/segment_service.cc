@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/paging.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
+#include "core/model/paging.h"
 #include "server/convert.h"
 #include "server/request_util.h"
 #include "server/status_util.h"

@@ -7,7 +7,7 @@
 #define SEGMENTS_SERVER_SEGMENT_SERVICE_H_
 
 #include "absl/status/status.h"
-#include "core/limits.h"
+#include "core/base/limits.h"
 #include "segments/v1/segments.grpc.pb.h"
 #include "server/auth.h"
 

@@ -16,7 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/auth.h"
 #include "server/contact_service.h"

@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "core/clock.h"
-#include "core/limits.h"
-#include "core/registry.h"
+#include "core/base/clock.h"
+#include "core/base/limits.h"
+#include "core/engine/registry.h"
 #include "storage/sqlite_catalog.h"
 
 namespace segments {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 #include "server/convert.h"
 #include "server/request_util.h"
 #include "server/status_util.h"

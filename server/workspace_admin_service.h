@@ -6,7 +6,7 @@
 #define SEGMENTS_SERVER_WORKSPACE_ADMIN_SERVICE_H_
 
 #include "absl/status/status.h"
-#include "core/registry.h"
+#include "core/engine/registry.h"
 #include "segments/v1/workspaces.grpc.pb.h"
 #include "server/auth.h"
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "core/contact.h"
+#include "core/model/contact.h"
 
 namespace segments {
 namespace {

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/store.h"
+#include "core/store/store.h"
 
 namespace segments {
 

@@ -1,7 +1,7 @@
 #include "storage/record_checks.h"
 
 #include "absl/strings/str_cat.h"
-#include "core/types.h"
+#include "core/base/types.h"
 
 namespace segments {
 namespace {

@@ -10,8 +10,8 @@
 #include <limits>
 #include <string>
 
-#include "core/contact.h"
-#include "core/store.h"
+#include "core/model/contact.h"
+#include "core/store/store.h"
 
 namespace segments {
 

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 #include "storage/record_checks.h"
 #include "storage/sqlite_workspace_store.h"
 

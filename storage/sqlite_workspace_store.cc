@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "core/parallel.h"
-#include "core/status_macros.h"
+#include "core/base/parallel.h"
+#include "core/base/status_macros.h"
 #include "storage/change_runs.h"
 #include "storage/record_checks.h"
 #include "storage/workspace_rows.h"

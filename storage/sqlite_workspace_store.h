@@ -25,7 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "core/store.h"
+#include "core/store/store.h"
 #include "storage/file_util.h"
 #include "storage/sqlite_db.h"
 #include "storage/wal_checkpointer.h"

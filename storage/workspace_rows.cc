@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "core/filter_codec.h"
+#include "core/model/filter_codec.h"
 #include "storage/change_runs.h"
 #include "storage/record_checks.h"
 #include "storage/tags_codec.h"

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "core/contact.h"
-#include "core/store.h"
+#include "core/model/contact.h"
+#include "core/store/store.h"
 #include "storage/sqlite_db.h"
 
 namespace segments {

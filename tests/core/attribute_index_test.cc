@@ -2,7 +2,7 @@
 // domain paths, the contiguous dictionaries (tombstones, compaction), and
 // Update against Remove + Add. Every answer is also checked against the
 // per-contact evaluator (core/evaluator.h) over all contacts.
-#include "core/attribute_index.h"
+#include "core/index/attribute_index.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -15,12 +15,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "core/contact.h"
-#include "core/contact_table.h"
-#include "core/evaluator.h"
-#include "core/field_catalog.h"
-#include "core/filter.h"
-#include "core/value_dictionary.h"
+#include "core/index/contact_table.h"
+#include "core/index/evaluator.h"
+#include "core/index/value_dictionary.h"
+#include "core/model/contact.h"
+#include "core/model/field_catalog.h"
+#include "core/model/filter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/brute_force.h"

@@ -13,12 +13,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "core/errors.h"
-#include "core/memory_store.h"
-#include "core/parallel.h"
-#include "core/workspace.h"
+#include "core/base/errors.h"
+#include "core/base/parallel.h"
+#include "core/engine/workspace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/memory_store.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {

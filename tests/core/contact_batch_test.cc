@@ -1,4 +1,4 @@
-#include "core/contact_batch.h"
+#include "core/index/contact_batch.h"
 
 #include <string>
 #include <utility>

@@ -1,9 +1,9 @@
-#include "core/contact_table.h"
+#include "core/index/contact_table.h"
 
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/parallel.h"
+#include "core/base/parallel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -1,10 +1,10 @@
-#include "core/contact.h"
+#include "core/model/contact.h"
 
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"

@@ -1,4 +1,4 @@
-#include "core/evaluator.h"
+#include "core/index/evaluator.h"
 
 #include <functional>
 #include <optional>
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/field_catalog.h"
-#include "core/filter.h"
+#include "core/model/field_catalog.h"
+#include "core/model/filter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"

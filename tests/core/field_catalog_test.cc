@@ -1,4 +1,4 @@
-#include "core/field_catalog.h"
+#include "core/model/field_catalog.h"
 
 #include <set>
 #include <string>

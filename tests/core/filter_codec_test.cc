@@ -1,4 +1,4 @@
-#include "core/filter_codec.h"
+#include "core/model/filter_codec.h"
 
 #include <random>
 #include <string>
@@ -7,8 +7,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
-#include "core/field_catalog.h"
-#include "core/filter.h"
+#include "core/model/field_catalog.h"
+#include "core/model/filter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"

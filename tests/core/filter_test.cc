@@ -1,4 +1,4 @@
-#include "core/filter.h"
+#include "core/model/filter.h"
 
 #include <map>
 #include <string>
@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "core/errors.h"
-#include "core/field_catalog.h"
+#include "core/base/errors.h"
+#include "core/model/field_catalog.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"

@@ -12,11 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/evaluator.h"
-#include "core/memory_store.h"
-#include "core/workspace.h"
+#include "core/engine/workspace.h"
+#include "core/index/evaluator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/memory_store.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {

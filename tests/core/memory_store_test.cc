@@ -1,4 +1,4 @@
-#include "core/memory_store.h"
+#include "tests/testing/memory_store.h"
 
 #include <memory>
 #include <vector>

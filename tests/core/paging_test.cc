@@ -1,11 +1,11 @@
-#include "core/paging.h"
+#include "core/model/paging.h"
 
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"

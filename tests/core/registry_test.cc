@@ -1,11 +1,11 @@
-#include "core/registry.h"
+#include "core/engine/registry.h"
 
 #include <memory>
 #include <string>
 
-#include "core/memory_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/memory_store.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {

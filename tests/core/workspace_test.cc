@@ -1,13 +1,13 @@
-#include "core/workspace.h"
+#include "core/engine/workspace.h"
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/errors.h"
-#include "core/memory_store.h"
+#include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/memory_store.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {

@@ -5,7 +5,7 @@
 #include <variant>
 
 #include "absl/strings/str_cat.h"
-#include "core/filter.h"
+#include "core/model/filter.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/message_differencer.h"

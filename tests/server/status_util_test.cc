@@ -2,7 +2,7 @@
 // google.rpc details.
 #include "server/status_util.h"
 
-#include "core/errors.h"
+#include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/filter.h"
+#include "core/model/filter.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/workspace_rows.h"

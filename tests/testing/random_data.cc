@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "core/field_catalog.h"
+#include "core/model/field_catalog.h"
 #include "gtest/gtest.h"
 #include "tests/testing/brute_force.h"
 

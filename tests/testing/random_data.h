@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/contact.h"
-#include "core/filter.h"
-#include "core/types.h"
+#include "core/base/types.h"
+#include "core/model/contact.h"
+#include "core/model/filter.h"
 
 namespace segments::testing {
 

@@ -1,0 +1,65 @@
+// Structured error details carried inside absl::Status payloads, so the core
+// can say *which* field is wrong (google.rpc.BadRequest) or *why* a call is
+// refused (google.rpc.ErrorInfo) without knowing protobuf. The server turns
+// them into the standard google.rpc details in one place (ToGrpcStatus).
+#ifndef SEGMENTS_CORE_BASE_ERRORS_H_
+#define SEGMENTS_CORE_BASE_ERRORS_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace segments {
+
+// One bad field: `field` is a path such as "filter.conditions[2].values[0]".
+struct FieldViolation {
+  std::string field;
+  std::string description;
+  bool operator==(const FieldViolation& o) const {
+    return field == o.field && description == o.description;
+  }
+};
+
+// Collects every violation of a request, so all are reported at once.
+class Violations {
+ public:
+  void Add(std::string field, std::string description) {
+    list_.push_back({std::move(field), std::move(description)});
+  }
+  bool empty() const { return list_.empty(); }
+  const std::vector<FieldViolation>& list() const { return list_; }
+  // INVALID_ARGUMENT carrying every violation; OK when there are none.
+  absl::Status ToStatus() const;
+
+ private:
+  std::vector<FieldViolation> list_;
+};
+
+// INVALID_ARGUMENT whose message names the first violation and whose payload
+// carries all of them. REQUIRES: !violations.empty().
+absl::Status InvalidArgumentError(
+    const std::vector<FieldViolation>& violations);
+// Shorthand for a single violation.
+absl::Status InvalidFieldError(std::string field, std::string description);
+// The violations carried by `status` (empty if none).
+std::vector<FieldViolation> GetFieldViolations(const absl::Status& status);
+
+// The google.rpc.ErrorInfo shape: a machine-readable reason and metadata.
+struct ErrorInfo {
+  std::string reason;
+  std::map<std::string, std::string> metadata;
+};
+// Attaches `info` to `status` (which must not be OK) and returns it.
+absl::Status WithErrorInfo(absl::Status status, const ErrorInfo& info);
+// The ErrorInfo carried by `status`, if any (reason empty when none).
+ErrorInfo GetErrorInfo(const absl::Status& status);
+
+// The domain name used in ErrorInfo.domain.
+inline constexpr std::string_view kErrorDomain = "segments.v1";
+
+}  // namespace segments
+
+#endif  // SEGMENTS_CORE_BASE_ERRORS_H_

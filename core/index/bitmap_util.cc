@@ -1,0 +1,48 @@
+#include "core/index/bitmap_util.h"
+
+#include <stdexcept>
+
+namespace segments {
+
+std::string SerializeBitmap(const Roaring& bitmap) {
+  std::string out(bitmap.getSizeInBytes(/*portable=*/true), '\0');
+  bitmap.write(out.data(), /*portable=*/true);
+  return out;
+}
+
+absl::StatusOr<Roaring> DeserializeBitmap(std::string_view bytes) {
+  // CRoaring 0.2.66 checks bounds in the _safe variant only, and signals a
+  // malformed input the same way as an allocation failure: by throwing.
+  if (bytes.empty()) return Roaring();
+  try {
+    Roaring r = Roaring::readSafe(bytes.data(), bytes.size());
+    if (r.getSizeInBytes(true) != bytes.size()) {
+      return absl::DataLossError("bitmap: trailing or inconsistent bytes");
+    }
+    return r;
+  } catch (const std::exception& e) {
+    return absl::DataLossError(
+        std::string("bitmap: not a portable Roaring serialization: ") +
+        e.what());
+  }
+}
+
+std::vector<uint32_t> MembersAfter(const Roaring& bitmap, uint32_t after,
+                                   size_t limit, bool* more) {
+  std::vector<uint32_t> out;
+  *more = false;
+  if (after == UINT32_MAX) return out;
+  auto it = bitmap.begin();
+  it.equalorlarger(after + 1);
+  const auto end = bitmap.end();
+  for (; it != end; ++it) {
+    if (out.size() == limit) {
+      *more = true;
+      break;
+    }
+    out.push_back(*it);
+  }
+  return out;
+}
+
+}  // namespace segments

@@ -1,0 +1,248 @@
+#include "core/index/contact_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace segments {
+namespace {
+
+std::string EncodeIds(const std::vector<uint32_t>& ids) {
+  std::string out(ids.size() * sizeof(uint32_t), '\0');
+  if (!ids.empty()) std::memcpy(out.data(), ids.data(), out.size());
+  return out;
+}
+
+std::vector<uint32_t> DecodeIds(const std::string& bytes) {
+  std::vector<uint32_t> ids(bytes.size() / sizeof(uint32_t));
+  if (!ids.empty()) std::memcpy(ids.data(), bytes.data(), bytes.size());
+  return ids;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// StringPool
+
+StringPool::StringPool() {
+  values_.emplace_back();
+  refs_.push_back(1);  // the empty string is never released
+}
+
+uint32_t StringPool::Acquire(std::string_view s) {
+  if (s.empty()) return 0;
+  if (auto it = ids_.find(s); it != ids_.end()) {
+    ++refs_[it->second];
+    return it->second;
+  }
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+    values_[id].assign(s.data(), s.size());
+    refs_[id] = 1;
+  } else {
+    id = static_cast<uint32_t>(values_.size());
+    values_.emplace_back(s);
+    refs_.push_back(1);
+  }
+  ids_.emplace(std::string_view(values_[id]), id);
+  return id;
+}
+
+void StringPool::Release(uint32_t id) {
+  if (id == 0 || --refs_[id] > 0) return;
+  ids_.erase(std::string_view(values_[id]));
+  std::string().swap(values_[id]);
+  free_.push_back(id);
+}
+
+uint32_t StringPool::Find(std::string_view s) const {
+  auto it = ids_.find(s);
+  return it == ids_.end() ? 0 : it->second;
+}
+
+size_t StringPool::MemoryBytes() const {
+  size_t bytes =
+      values_.size() * sizeof(std::string) +
+      refs_.capacity() * sizeof(uint32_t) +
+      free_.capacity() * sizeof(uint32_t) +
+      ids_.capacity() * (sizeof(std::string_view) + sizeof(uint32_t) + 1);
+  for (const std::string& v : values_) {
+    if (v.capacity() > 15) bytes += v.capacity() + 1;  // beyond SSO
+  }
+  return bytes;
+}
+
+// ---------------------------------------------------------------------------
+// ContactTable
+
+ContactTable::ContactTable() : rows_(1), email_owner_(1, 0) {}
+
+std::optional<Contact> ContactTable::Get(ContactId id) const {
+  if (!Contains(id)) return std::nullopt;
+  const Row& r = rows_[id];
+  Contact c;
+  c.id = id;
+  c.email = emails_.Get(r.email);
+  c.company = company_.Get(r.company);
+  c.job_title = job_title_.Get(r.job_title);
+  c.country = country_.Get(r.country);
+  c.city = city_.Get(r.city);
+  c.source = source_.Get(r.source);
+  for (uint32_t tag : DecodeIds(tag_lists_.Get(r.tags))) {
+    c.tags.push_back(tags_.Get(tag));
+  }
+  c.lifecycle_stage = static_cast<LifecycleStage>(r.lifecycle_stage);
+  c.lead_score = r.lead_score;
+  c.engagement_score = r.engagement_score;
+  c.engagement_trend = static_cast<EngagementTrend>(r.engagement_trend);
+  c.conversion_likelihood =
+      static_cast<ConversionLikelihood>(r.conversion_likelihood);
+  c.created_at = r.created_at;
+  if (r.has_last_engaged) c.last_engaged_at = r.last_engaged_at;
+  return c;
+}
+
+void ContactTable::Put(const Contact& c) {
+  if (Contains(c.id)) {
+    Update(c, kAllContactFields);
+    return;
+  }
+  const Contact* const one[] = {&c};
+  InsertBatch(one);
+}
+
+void ContactTable::InsertBatch(absl::Span<const Contact* const> batch) {
+  BeginInsert(batch);
+  for (ColumnGroup group : kColumnGroups) InsertColumns(batch, group);
+}
+
+void ContactTable::BeginInsert(absl::Span<const Contact* const> batch) {
+  ContactId max_id = 0;
+  for (const Contact* c : batch) max_id = std::max(max_id, c->id);
+  if (max_id >= rows_.size()) rows_.resize(static_cast<size_t>(max_id) + 1);
+  size_ += batch.size();
+}
+
+void ContactTable::InsertColumns(absl::Span<const Contact* const> batch,
+                                 ColumnGroup group) {
+  switch (group) {
+    case ColumnGroup::kEmail:
+      for (const Contact* c : batch) {
+        const uint32_t email = emails_.Acquire(c->email);
+        if (email >= email_owner_.size()) email_owner_.resize(email + 1);
+        email_owner_[email] = c->id;
+        rows_[c->id].email = email;
+      }
+      return;
+    case ColumnGroup::kText:
+      for (const Contact* c : batch) {
+        Row& row = rows_[c->id];
+        row.company = company_.Acquire(c->company);
+        row.job_title = job_title_.Acquire(c->job_title);
+        row.country = country_.Acquire(c->country);
+        row.city = city_.Acquire(c->city);
+        row.source = source_.Acquire(c->source);
+        SetScalars(*c, &row);
+      }
+      return;
+    case ColumnGroup::kTags:
+      for (const Contact* c : batch) rows_[c->id].tags = AcquireTags(c->tags);
+      return;
+  }
+}
+
+void ContactTable::Update(const Contact& c, ContactFieldSet changed) {
+  Row& row = rows_[c.id];
+  auto replace = [changed](ContactField f, StringPool& pool, uint32_t& slot,
+                           const std::string& value) {
+    if ((changed & FieldBit(f)) == 0) return;
+    const uint32_t id = pool.Acquire(value);  // before release: may be equal
+    pool.Release(slot);
+    slot = id;
+  };
+  if (changed & FieldBit(ContactField::kEmail)) {
+    replace(ContactField::kEmail, emails_, row.email, c.email);
+    if (row.email >= email_owner_.size()) email_owner_.resize(row.email + 1);
+    email_owner_[row.email] = c.id;
+  }
+  replace(ContactField::kCompany, company_, row.company, c.company);
+  replace(ContactField::kJobTitle, job_title_, row.job_title, c.job_title);
+  replace(ContactField::kCountry, country_, row.country, c.country);
+  replace(ContactField::kCity, city_, row.city, c.city);
+  replace(ContactField::kSource, source_, row.source, c.source);
+  if (changed & FieldBit(ContactField::kTags)) {
+    const uint32_t list = AcquireTags(c.tags);
+    ReleaseTags(row.tags);
+    row.tags = list;
+  }
+  SetScalars(c, &row);
+}
+
+uint32_t ContactTable::AcquireTags(const std::vector<std::string>& tags) {
+  std::vector<uint32_t> tag_ids;
+  tag_ids.reserve(tags.size());
+  for (const std::string& tag : tags) tag_ids.push_back(tags_.Acquire(tag));
+  return tag_lists_.Acquire(EncodeIds(tag_ids));
+}
+
+void ContactTable::ReleaseTags(uint32_t list) {
+  for (uint32_t tag : DecodeIds(tag_lists_.Get(list))) tags_.Release(tag);
+  tag_lists_.Release(list);
+}
+
+void ContactTable::SetScalars(const Contact& c, Row* row) {
+  row->lead_score = c.lead_score;
+  row->engagement_score = static_cast<int8_t>(c.engagement_score);  // 0..100
+  row->lifecycle_stage = static_cast<uint8_t>(c.lifecycle_stage);
+  row->engagement_trend = static_cast<uint8_t>(c.engagement_trend);
+  row->conversion_likelihood = static_cast<uint8_t>(c.conversion_likelihood);
+  row->created_at = c.created_at;
+  row->has_last_engaged = c.last_engaged_at.has_value();
+  row->last_engaged_at = c.last_engaged_at.value_or(0);
+}
+
+void ContactTable::Erase(ContactId id) {
+  if (!Contains(id)) return;
+  ReleaseRow(rows_[id]);
+  rows_[id] = Row();
+  --size_;
+}
+
+void ContactTable::ReleaseRow(const Row& row) {
+  emails_.Release(row.email);
+  company_.Release(row.company);
+  job_title_.Release(row.job_title);
+  country_.Release(row.country);
+  city_.Release(row.city);
+  source_.Release(row.source);
+  ReleaseTags(row.tags);
+}
+
+ContactId ContactTable::FindEmail(std::string_view email) const {
+  const uint32_t id = emails_.Find(email);
+  return id == 0 ? 0 : email_owner_[id];
+}
+
+void ContactTable::ForEachEmail(
+    absl::FunctionRef<void(const std::string&, ContactId)> fn) const {
+  for (ContactId id = 1; id < rows_.size(); ++id) {
+    if (rows_[id].email != 0) fn(emails_.Get(rows_[id].email), id);
+  }
+}
+
+std::optional<UnixSeconds> ContactTable::last_engaged_at(ContactId id) const {
+  const Row& r = rows_[id];
+  if (!r.has_last_engaged) return std::nullopt;
+  return r.last_engaged_at;
+}
+
+size_t ContactTable::MemoryBytes() const {
+  return rows_.capacity() * sizeof(Row) +
+         email_owner_.capacity() * sizeof(ContactId) + emails_.MemoryBytes() +
+         company_.MemoryBytes() + job_title_.MemoryBytes() +
+         country_.MemoryBytes() + city_.MemoryBytes() + source_.MemoryBytes() +
+         tags_.MemoryBytes() + tag_lists_.MemoryBytes();
+}
+
+}  // namespace segments

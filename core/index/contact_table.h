@@ -1,0 +1,125 @@
+// A workspace's contacts, stored compactly: one fixed-size row per id in a
+// dense vector (ids are dense), every string field interned in a per-field
+// dictionary, and each distinct tag list interned once. A contact costs a
+// row (about 56 bytes) plus its email; the strings it shares with others
+// (countries, companies, tag lists) are stored once per distinct value.
+//
+// Thread-safety: none; the owner (Workspace) guards it with its mutex.
+#ifndef SEGMENTS_CORE_INDEX_CONTACT_TABLE_H_
+#define SEGMENTS_CORE_INDEX_CONTACT_TABLE_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/types/span.h"
+#include "core/index/contact_lookup.h"
+#include "core/model/contact.h"
+
+namespace segments {
+
+// Interned strings with reference counts. Id 0 is the empty string.
+class StringPool {
+ public:
+  StringPool();
+  // The id of `s`, adding it (or one more reference to it).
+  uint32_t Acquire(std::string_view s);
+  // Drops one reference; the string goes when none are left.
+  void Release(uint32_t id);
+  const std::string& Get(uint32_t id) const { return values_[id]; }
+  // The id of `s` if interned, else 0.
+  uint32_t Find(std::string_view s) const;
+  // Approximate heap bytes held.
+  size_t MemoryBytes() const;
+
+ private:
+  std::deque<std::string> values_;  // a deque: views into it stay valid
+  std::vector<uint32_t> refs_;
+  std::vector<uint32_t> free_;
+  absl::flat_hash_map<std::string_view, uint32_t> ids_;
+};
+
+class ContactTable final : public ContactLookup {
+ public:
+  ContactTable();
+
+  bool Contains(ContactId id) const {
+    return id < rows_.size() && rows_[id].email != 0;
+  }
+  // The contact, materialized; nullopt when absent.
+  std::optional<Contact> Get(ContactId id) const;
+  // Inserts or replaces the contact with id `c.id`.
+  void Put(const Contact& c);
+
+  // Inserting a batch of new contacts column group by column group:
+  // BeginInsert, then InsertColumns once for every group, in any order.
+  // Groups touch disjoint state (their own members of the rows, their own
+  // dictionaries), so two threads may insert different groups at once.
+  // Until every group is in, the batch's rows are incomplete: the owner
+  // holds its lock exclusively meanwhile. REQUIRES: no id of the batch is
+  // present, and the batch is the same for every call.
+  enum class ColumnGroup {
+    kEmail,
+    kText,  // company, job title, country, city, source, and the scalars
+    kTags,
+  };
+  static constexpr ColumnGroup kColumnGroups[] = {
+      ColumnGroup::kEmail, ColumnGroup::kText, ColumnGroup::kTags};
+  void BeginInsert(absl::Span<const Contact* const> batch);
+  void InsertColumns(absl::Span<const Contact* const> batch, ColumnGroup group);
+  // All of the above on this thread.
+  void InsertBatch(absl::Span<const Contact* const> batch);
+
+  // Replaces the fields in `changed` of the present contact `c.id` (and its
+  // scalars), leaving the interned strings of the others untouched.
+  void Update(const Contact& c, ContactFieldSet changed);
+  void Erase(ContactId id);
+  size_t size() const { return size_; }
+
+  ContactId FindEmail(std::string_view email) const override;
+  void ForEachEmail(
+      absl::FunctionRef<void(const std::string&, ContactId)> fn) const override;
+  // Timestamps of a present contact, without materializing it.
+  UnixSeconds created_at(ContactId id) const override {
+    return rows_[id].created_at;
+  }
+  std::optional<UnixSeconds> last_engaged_at(ContactId id) const override;
+
+  // Approximate heap bytes held (rows and dictionaries).
+  size_t MemoryBytes() const;
+
+ private:
+  struct Row {
+    uint32_t email = 0;  // 0: no contact with this id
+    uint32_t company = 0, job_title = 0, country = 0, city = 0, source = 0;
+    uint32_t tags = 0;  // an interned tag list
+    int32_t lead_score = 0;
+    int8_t engagement_score = 0;
+    uint8_t lifecycle_stage = 0, engagement_trend = 0,
+            conversion_likelihood = 0;
+    bool has_last_engaged = false;
+    UnixSeconds created_at = 0;
+    UnixSeconds last_engaged_at = 0;
+  };
+  void ReleaseRow(const Row& row);
+  // The interned list of `tags` (one reference to it and to each tag).
+  uint32_t AcquireTags(const std::vector<std::string>& tags);
+  void ReleaseTags(uint32_t list);
+  static void SetScalars(const Contact& c, Row* row);
+
+  std::vector<Row> rows_;  // by id; rows_[0] is never used
+  size_t size_ = 0;
+  StringPool emails_;
+  std::vector<ContactId> email_owner_;  // by email pool id
+  StringPool company_, job_title_, country_, city_, source_;
+  StringPool tags_;       // each tag once
+  StringPool tag_lists_;  // each distinct list once, as tag ids (4 bytes each)
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_CORE_INDEX_CONTACT_TABLE_H_

@@ -1,0 +1,65 @@
+#include "core/store/store.h"
+
+namespace segments {
+
+bool WorkspaceRecord::operator==(const WorkspaceRecord& o) const {
+  return id == o.id && display_name == o.display_name && plan == o.plan &&
+         key_hash == o.key_hash && create_time == o.create_time;
+}
+
+bool SegmentRecord::operator==(const SegmentRecord& o) const {
+  return id == o.id && display_name == o.display_name && filter == o.filter &&
+         state == o.state && create_time == o.create_time &&
+         update_time == o.update_time && frozen_members == o.frozen_members &&
+         frozen_as_of == o.frozen_as_of;
+}
+
+bool MembershipChange::operator==(const MembershipChange& o) const {
+  return sequence == o.sequence && segment_id == o.segment_id &&
+         contact_id == o.contact_id && kind == o.kind && cause == o.cause &&
+         time == o.time;
+}
+
+bool WorkspaceCounters::operator==(const WorkspaceCounters& o) const {
+  return next_contact_id == o.next_contact_id &&
+         next_segment_id == o.next_segment_id &&
+         last_sequence == o.last_sequence;
+}
+
+bool ChangeRun::operator==(const ChangeRun& o) const {
+  return first_sequence == o.first_sequence && segment_id == o.segment_id &&
+         kind == o.kind && cause == o.cause && time == o.time &&
+         contact_ids == o.contact_ids;
+}
+
+std::vector<MembershipChange> ExpandRuns(const std::vector<ChangeRun>& runs) {
+  std::vector<MembershipChange> events;
+  for (const ChangeRun& r : runs) {
+    for (size_t i = 0; i < r.contact_ids.size(); ++i) {
+      events.push_back({r.first_sequence + i, r.segment_id, r.contact_ids[i],
+                        r.kind, r.cause, r.time});
+    }
+  }
+  return events;
+}
+
+std::vector<ChangeRun> GroupIntoRuns(
+    const std::vector<MembershipChange>& events) {
+  std::vector<ChangeRun> runs;
+  for (const MembershipChange& e : events) {
+    if (!runs.empty()) {
+      ChangeRun& last = runs.back();
+      if (e.sequence == last.last_sequence() + 1 &&
+          e.segment_id == last.segment_id && e.kind == last.kind &&
+          e.cause == last.cause && e.time == last.time) {
+        last.contact_ids.push_back(e.contact_id);
+        continue;
+      }
+    }
+    runs.push_back(
+        {e.sequence, e.segment_id, e.kind, e.cause, e.time, {e.contact_id}});
+  }
+  return runs;
+}
+
+}  // namespace segments

@@ -1,0 +1,162 @@
+// The persistence the core needs, declared here and implemented by storage/
+// (SQLite) and by MemoryCatalogStore (tests). The core calls Commit before it
+// changes memory, so a failed commit leaves both memory and disk unchanged.
+#ifndef SEGMENTS_CORE_STORE_STORE_H_
+#define SEGMENTS_CORE_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/base/ids.h"
+#include "core/base/types.h"
+#include "core/model/contact.h"
+#include "core/model/filter.h"
+
+namespace segments {
+
+struct WorkspaceRecord {
+  WorkspaceId id = 0;
+  std::string display_name;
+  Plan plan = Plan::kFree;
+  // SHA-256 of the workspace's API key (raw 32 bytes); the key itself is
+  // never stored.
+  std::string key_hash;
+  UnixSeconds create_time = 0;
+  bool operator==(const WorkspaceRecord& o) const;
+};
+
+struct SegmentRecord {
+  SegmentId id = 0;
+  std::string display_name;
+  Filter filter;
+  SegmentState state = SegmentState::kActive;
+  UnixSeconds create_time = 0;
+  UnixSeconds update_time = 0;
+  // For PLAN_RESTRICTED segments only: the frozen membership (portable
+  // Roaring serialization) and the sequence number it is as of.
+  std::string frozen_members;
+  uint64_t frozen_as_of = 0;
+  bool operator==(const SegmentRecord& o) const;
+};
+
+struct MembershipChange {
+  uint64_t sequence = 0;  // per-workspace, strictly increasing
+  SegmentId segment_id = 0;
+  ContactId contact_id = 0;
+  ChangeKind kind = ChangeKind::kEntered;
+  ChangeCause cause = ChangeCause::kContactChanged;
+  UnixSeconds time = 0;
+  bool operator==(const MembershipChange& o) const;
+};
+
+// Consecutive change events of one segment with the same kind, cause and
+// time, as a write produces them (a batch's entries into one segment) and
+// as the store keeps them: the event of contact_ids[i] has sequence
+// first_sequence + i.
+struct ChangeRun {
+  uint64_t first_sequence = 0;
+  SegmentId segment_id = 0;
+  ChangeKind kind = ChangeKind::kEntered;
+  ChangeCause cause = ChangeCause::kContactChanged;
+  UnixSeconds time = 0;
+  std::vector<ContactId> contact_ids;  // never empty
+  uint64_t last_sequence() const {
+    return first_sequence + contact_ids.size() - 1;
+  }
+  bool operator==(const ChangeRun& o) const;
+};
+
+// The events of `runs`, in order.
+std::vector<MembershipChange> ExpandRuns(const std::vector<ChangeRun>& runs);
+// `events` grouped into maximal runs (consecutive sequence numbers, one
+// segment, kind, cause and time).
+std::vector<ChangeRun> GroupIntoRuns(
+    const std::vector<MembershipChange>& events);
+
+// Per-workspace counters that must survive restarts.
+struct WorkspaceCounters {
+  ContactId next_contact_id = 1;
+  SegmentId next_segment_id = 1;
+  uint64_t last_sequence = 0;  // the sequence number of the newest change
+  bool operator==(const WorkspaceCounters& o) const;
+};
+
+// One atomic write to a workspace: all of it commits, or none.
+struct WorkspaceWrite {
+  std::vector<Contact> put_contacts;  // insert or replace by id
+  std::vector<ContactId> deleted_contacts;
+  std::vector<SegmentRecord> put_segments;  // insert or replace by id
+  std::vector<SegmentId> deleted_segments;
+  std::vector<ChangeRun> changes;  // appended to the change log
+  WorkspaceCounters counters;      // replaces the stored counters
+};
+
+// Everything a workspace needs to be rebuilt in memory.
+struct WorkspaceData {
+  std::vector<Contact> contacts;        // ascending id; Load only
+  std::vector<SegmentRecord> segments;  // ascending id
+  WorkspaceCounters counters;
+};
+
+// One workspace's data. Commit calls are serialized by the caller; Load is
+// called once, before any Commit.
+class WorkspaceStore {
+ public:
+  virtual ~WorkspaceStore() = default;
+  // Receives one contact; the reference is valid during the call only.
+  using ContactSink = std::function<void(const Contact&)>;
+  // Reads everything back: the contacts one by one into `sink`, by
+  // ascending id, the rest into the result (whose `contacts` stay empty).
+  // A restart streams a million contacts into the engine without holding
+  // them all twice.
+  virtual absl::StatusOr<WorkspaceData> LoadStreaming(
+      const ContactSink& sink) = 0;
+  // LoadStreaming, with the contacts collected into the result.
+  absl::StatusOr<WorkspaceData> Load() {
+    std::vector<Contact> contacts;
+    absl::StatusOr<WorkspaceData> data =
+        LoadStreaming([&contacts](const Contact& c) { contacts.push_back(c); });
+    if (data.ok()) data->contacts = std::move(contacts);
+    return data;
+  }
+  // Durable when it returns OK; on error nothing of `write` is stored.
+  virtual absl::Status Commit(const WorkspaceWrite& write) = 0;
+  // Commit of a write whose membership changes are still to be found:
+  // `complete` finishes them, writing only write->changes and
+  // write->counters, and the store may run it on another thread while it
+  // stores the rest of the write. The default runs it first, then commits.
+  virtual absl::Status CommitCompleting(WorkspaceWrite* write,
+                                        absl::FunctionRef<void()> complete) {
+    complete();
+    return Commit(*write);
+  }
+  // The change log from `after_sequence` (exclusive), ascending, at most
+  // `limit` entries.
+  virtual absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
+      uint64_t after_sequence, size_t limit) = 0;
+};
+
+// The catalog of workspaces and the factory for their stores. Thread-safe.
+class CatalogStore {
+ public:
+  virtual ~CatalogStore() = default;
+  virtual absl::StatusOr<std::vector<WorkspaceRecord>> LoadWorkspaces() = 0;
+  // Insert or replace by id. Durable when it returns OK.
+  virtual absl::Status PutWorkspace(const WorkspaceRecord& record) = 0;
+  // Removes the record and all of the workspace's data.
+  virtual absl::Status DeleteWorkspace(WorkspaceId id) = 0;
+  // Opens (creating if needed) the workspace's own store.
+  virtual absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
+      WorkspaceId id) = 0;
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_CORE_STORE_STORE_H_

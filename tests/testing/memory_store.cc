@@ -1,0 +1,158 @@
+#include "tests/testing/memory_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/parallel.h"
+#include "core/base/status_macros.h"
+
+namespace segments {
+
+void MemoryStorage::FailNextCommits(int n) {
+  absl::MutexLock l(&mu_);
+  fail_next_ = n;
+}
+
+int MemoryStorage::commit_count() const {
+  absl::MutexLock l(&mu_);
+  return commits_;
+}
+
+absl::Status MemoryStorage::MaybeFail() {
+  absl::MutexLock l(&mu_);
+  if (fail_next_ <= 0) return absl::OkStatus();
+  --fail_next_;
+  return absl::UnavailableError("injected commit failure");
+}
+
+// One workspace's view of MemoryStorage. Like the SQLite store, it applies a
+// write's puts before its deletes, and it refuses (INTERNAL) change sequence
+// numbers that do not increase, which SQLite would also refuse when repeated.
+class MemoryWorkspaceStore : public WorkspaceStore {
+ public:
+  MemoryWorkspaceStore(std::shared_ptr<MemoryStorage> storage, WorkspaceId id)
+      : storage_(std::move(storage)), id_(id) {}
+
+  absl::StatusOr<WorkspaceData> LoadStreaming(
+      const ContactSink& sink) override {
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    WorkspaceData data;
+    for (const auto& [id, c] : state->contacts) sink(c);
+    for (const auto& [id, s] : state->segments) data.segments.push_back(s);
+    data.counters = state->counters;
+    return data;
+  }
+
+  absl::Status Commit(const WorkspaceWrite& write) override {
+    return CommitWithRows(write, nullptr);
+  }
+
+  // Like the SQLite store, runs `complete` on another thread while it
+  // writes the rows (here: copies them), so that tests run the engine's
+  // concurrent path.
+  absl::Status CommitCompleting(WorkspaceWrite* write,
+                                absl::FunctionRef<void()> complete) override {
+    std::vector<Contact> rows;
+    RunConcurrently([&] { rows = write->put_contacts; }, complete);
+    return CommitWithRows(*write, &rows);
+  }
+
+  absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
+      uint64_t after_sequence, size_t limit) override {
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    const auto& log = state->changes;
+    auto it = std::upper_bound(log.begin(), log.end(), after_sequence,
+                               [](uint64_t seq, const MembershipChange& c) {
+                                 return seq < c.sequence;
+                               });
+    const size_t n =
+        std::min<size_t>(limit, static_cast<size_t>(log.end() - it));
+    return std::vector<MembershipChange>(it,
+                                         it + static_cast<std::ptrdiff_t>(n));
+  }
+
+ private:
+  // Commit, taking the put contacts from `copied` (a copy of them, moved
+  // from) when given, else copying them from `write`.
+  absl::Status CommitWithRows(const WorkspaceWrite& write,
+                              std::vector<Contact>* copied) {
+    RETURN_IF_ERROR(storage_->MaybeFail());
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    uint64_t last = state->changes.empty() ? 0 : state->changes.back().sequence;
+    for (const ChangeRun& r : write.changes) {
+      if (r.first_sequence <= last) {
+        return absl::InternalError(absl::StrCat(
+            "change sequence ", r.first_sequence, " does not follow ", last));
+      }
+      last = r.last_sequence();
+    }
+    if (copied != nullptr) {
+      for (Contact& c : *copied) state->contacts[c.id] = std::move(c);
+    } else {
+      for (const Contact& c : write.put_contacts) state->contacts[c.id] = c;
+    }
+    for (ContactId id : write.deleted_contacts) state->contacts.erase(id);
+    for (const SegmentRecord& s : write.put_segments) state->segments[s.id] = s;
+    for (SegmentId id : write.deleted_segments) state->segments.erase(id);
+    for (MembershipChange& e : ExpandRuns(write.changes)) {
+      state->changes.push_back(e);
+    }
+    state->counters = write.counters;
+    ++storage_->commits_;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<MemoryStorage::WorkspaceState*> State()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(storage_->mu_) {
+    auto it = storage_->data_.find(id_);
+    if (it == storage_->data_.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("workspace ", id_, " was deleted"));
+    }
+    return &it->second;
+  }
+
+  const std::shared_ptr<MemoryStorage> storage_;
+  const WorkspaceId id_;
+};
+
+absl::StatusOr<std::vector<WorkspaceRecord>>
+MemoryCatalogStore::LoadWorkspaces() {
+  absl::MutexLock l(&storage_->mu_);
+  std::vector<WorkspaceRecord> out;
+  for (const auto& [id, w] : storage_->workspaces_) out.push_back(w);
+  return out;
+}
+
+absl::Status MemoryCatalogStore::PutWorkspace(const WorkspaceRecord& record) {
+  RETURN_IF_ERROR(storage_->MaybeFail());
+  absl::MutexLock l(&storage_->mu_);
+  storage_->workspaces_[record.id] = record;
+  ++storage_->commits_;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryCatalogStore::DeleteWorkspace(WorkspaceId id) {
+  RETURN_IF_ERROR(storage_->MaybeFail());
+  absl::MutexLock l(&storage_->mu_);
+  storage_->workspaces_.erase(id);
+  storage_->data_.erase(id);
+  ++storage_->commits_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<WorkspaceStore>>
+MemoryCatalogStore::OpenWorkspace(WorkspaceId id) {
+  {
+    absl::MutexLock l(&storage_->mu_);
+    storage_->data_.try_emplace(id);
+  }
+  return std::unique_ptr<WorkspaceStore>(
+      new MemoryWorkspaceStore(storage_, id));
+}
+
+}  // namespace segments

@@ -1,0 +1,60 @@
+// An in-memory CatalogStore for tests, with fault injection: it can be told
+// to fail the next commits, so tests can check that a failed write changes
+// nothing. Data lives as long as the MemoryCatalogStore's shared state, so a
+// "restart" is a new Registry over a store sharing the same state.
+#ifndef SEGMENTS_TESTS_TESTING_MEMORY_STORE_H_
+#define SEGMENTS_TESTS_TESTING_MEMORY_STORE_H_
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "core/store/store.h"
+
+namespace segments {
+
+// The durable state behind MemoryCatalogStore. Thread-safe.
+class MemoryStorage {
+ public:
+  // The next `n` commits (workspace or catalog) fail with UNAVAILABLE.
+  void FailNextCommits(int n);
+  // How many commits succeeded so far.
+  int commit_count() const;
+
+ private:
+  friend class MemoryCatalogStore;
+  friend class MemoryWorkspaceStore;
+  struct WorkspaceState {
+    std::map<ContactId, Contact> contacts;
+    std::map<SegmentId, SegmentRecord> segments;
+    std::vector<MembershipChange> changes;
+    WorkspaceCounters counters;
+  };
+  // Consumes one injected failure if any is pending.
+  absl::Status MaybeFail();
+
+  mutable absl::Mutex mu_;
+  int fail_next_ ABSL_GUARDED_BY(mu_) = 0;
+  int commits_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<WorkspaceId, WorkspaceRecord> workspaces_ ABSL_GUARDED_BY(mu_);
+  std::map<WorkspaceId, WorkspaceState> data_ ABSL_GUARDED_BY(mu_);
+};
+
+class MemoryCatalogStore : public CatalogStore {
+ public:
+  explicit MemoryCatalogStore(std::shared_ptr<MemoryStorage> storage)
+      : storage_(std::move(storage)) {}
+  absl::StatusOr<std::vector<WorkspaceRecord>> LoadWorkspaces() override;
+  absl::Status PutWorkspace(const WorkspaceRecord& record) override;
+  absl::Status DeleteWorkspace(WorkspaceId id) override;
+  absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
+      WorkspaceId id) override;
+
+ private:
+  std::shared_ptr<MemoryStorage> storage_;
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_TESTS_TESTING_MEMORY_STORE_H_
