@@ -143,17 +143,19 @@ absl::StatusOr<size_t> SegmentBitmapBytes(const Workspace& ws) {
   SegmentId after = 0;
   bool more = true;
   while (more) {
-    for (const SegmentView& s : ws.ListSegments(after, 100, &more)) {
+    const Page<SegmentView> segments = ws.ListSegments(after, 100);
+    more = segments.more;
+    for (const SegmentView& s : segments.items) {
       after = s.record.id;
       Roaring members;
       ContactId from = 0;
       bool page_more = true;
       while (page_more) {
-        absl::StatusOr<MemberPage> page =
-            ws.ListMembers(s.record.id, from, 1000, false);
+        absl::StatusOr<Page<Contact>> page =
+            ws.ListMembers(s.record.id, from, 1000, ContactView::kId);
         if (!page.ok()) return page.status();
-        members.addMany(page->ids.size(), page->ids.data());
-        from = page->last_id;
+        for (const Contact& c : page->items) members.add(c.id);
+        if (!page->items.empty()) from = page->items.back().id;
         page_more = page->more;
       }
       members.runOptimize();

@@ -134,9 +134,10 @@ absl::StatusOr<std::vector<SegmentId>> EnsureSegmentCount(Workspace& ws,
   std::vector<SegmentView> views;
   bool more = true;
   while (more) {
-    std::vector<SegmentView> page = ws.ListSegments(
-        views.empty() ? 0 : views.back().record.id, 1000, &more);
-    views.insert(views.end(), page.begin(), page.end());
+    Page<SegmentView> page =
+        ws.ListSegments(views.empty() ? 0 : views.back().record.id, 1000);
+    views.insert(views.end(), page.items.begin(), page.items.end());
+    more = page.more;
   }
   while (views.size() > n) {
     RETURN_IF_ERROR(ws.DeleteSegment(views.back().record.id));

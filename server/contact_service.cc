@@ -213,12 +213,11 @@ absl::Status ContactServiceImpl::DoBatchUpsert(
       request->view(), v1::CONTACT_VIEW_FULL, "view", &violations);
   RETURN_IF_ERROR(violations.ToStatus());
   RETURN_IF_ERROR(CheckNotCancelled(context));
-  ASSIGN_OR_RETURN(
-      BatchUpsertResult result,
-      workspace->BatchUpsertContacts(
-          std::move(drafts), MaskPaths(request->update_mask()),
-          view == v1::CONTACT_VIEW_BASIC ? BatchEcho::kIdAndEmail
-                                         : BatchEcho::kFullContacts));
+  ASSIGN_OR_RETURN(BatchUpsertResult result,
+                   workspace->BatchUpsertContacts(
+                       std::move(drafts), MaskPaths(request->update_mask()),
+                       view == v1::CONTACT_VIEW_BASIC ? ContactView::kIdAndEmail
+                                                      : ContactView::kFull));
   response->mutable_contacts()->Reserve(
       static_cast<int>(result.contacts.size()));
   for (Contact& contact : result.contacts) {

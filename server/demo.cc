@@ -231,8 +231,7 @@ absl::StatusOr<DemoInfo> EnsureDemoWorkspace(Registry* registry) {
                           kDemoContactCount, " contacts"));
   }
   info.workspace_id = workspace->id();
-  bool more = false;
-  for (const SegmentView& view : workspace->ListSegments(0, 20, &more)) {
+  for (const SegmentView& view : workspace->ListSegments(0, 20).items) {
     info.segments.emplace_back(view.record.id, view.record.display_name);
   }
   return info;

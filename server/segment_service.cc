@@ -120,15 +120,13 @@ absl::Status SegmentServiceImpl::DoList(const grpc::ServerContext& context,
       DecodePageToken(request.page_token(), kSegmentsScope, "page_token");
   RETURN_IF_ERROR(
       MergeViolations({page_size.status(), after.status()}, Violations()));
-  bool more = false;
-  std::vector<SegmentView> views =
-      workspace->ListSegments(*after, *page_size, &more);
-  for (const SegmentView& view : views) {
+  const Page<SegmentView> page = workspace->ListSegments(*after, *page_size);
+  for (const SegmentView& view : page.items) {
     SegmentViewToProto(view, response->add_segments());
   }
-  if (more && !views.empty()) {
+  if (page.more && !page.items.empty()) {
     response->set_next_page_token(
-        EncodePageToken(kSegmentsScope, views.back().record.id));
+        EncodePageToken(kSegmentsScope, page.items.back().record.id));
   }
   return absl::OkStatus();
 }
@@ -207,22 +205,25 @@ absl::Status SegmentServiceImpl::DoListMembers(
                                   std::move(violations)));
   const bool full = request.view() == v1::FULL;
   if (full) RETURN_IF_ERROR(CheckNotCancelled(context));
-  ASSIGN_OR_RETURN(
-      MemberPage page,
-      workspace->ListMembers(segment_id, static_cast<ContactId>(*after),
-                             *page_size, full));
+  ASSIGN_OR_RETURN(Page<Contact> page,
+                   workspace->ListMembers(
+                       segment_id, static_cast<ContactId>(*after), *page_size,
+                       full ? ContactView::kFull : ContactView::kId));
   if (full) {
-    response->mutable_contacts()->Reserve(
-        static_cast<int>(page.contacts.size()));
-    for (const Contact& contact : page.contacts) {
+    response->mutable_contacts()->Reserve(static_cast<int>(page.items.size()));
+    for (const Contact& contact : page.items) {
       ContactToProto(contact, response->add_contacts());
     }
   } else {
-    response->mutable_contact_ids()->Reserve(static_cast<int>(page.ids.size()));
-    for (ContactId id : page.ids) response->add_contact_ids(id);
+    response->mutable_contact_ids()->Reserve(
+        static_cast<int>(page.items.size()));
+    for (const Contact& member : page.items) {
+      response->add_contact_ids(member.id);
+    }
   }
-  if (page.more)
-    response->set_next_page_token(EncodePageToken(scope, page.last_id));
+  if (page.more && !page.items.empty()) {
+    response->set_next_page_token(EncodePageToken(scope, page.items.back().id));
+  }
   return absl::OkStatus();
 }
 
@@ -235,12 +236,13 @@ absl::Status SegmentServiceImpl::DoPreview(
   Violations violations;
   FilterSpec filter =
       FilterSpecFromProto(request.filter(), "filter", &violations);
-  size_t sample_size = kMaxPreviewSample;
+  const size_t max_sample = limits_.max_preview_sample;
+  size_t sample_size = max_sample;
   if (request.sample_size() < 0 ||
-      static_cast<size_t>(request.sample_size()) > kMaxPreviewSample) {
+      static_cast<size_t>(request.sample_size()) > max_sample) {
     violations.Add("sample_size",
-                   absl::StrCat("must be 0-", kMaxPreviewSample, " (0 means ",
-                                kMaxPreviewSample, ")"));
+                   absl::StrCat("must be 0-", max_sample, " (0 means ",
+                                max_sample, "; limit max_preview_sample)"));
   } else if (request.sample_size() > 0) {
     sample_size = static_cast<size_t>(request.sample_size());
   }

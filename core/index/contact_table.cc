@@ -153,6 +153,11 @@ void ContactTable::InsertColumns(absl::Span<const Contact* const> batch,
 }
 
 void ContactTable::Update(const Contact& c, ContactFieldSet changed) {
+  for (ColumnGroup group : kColumnGroups) UpdateColumns(c, changed, group);
+}
+
+void ContactTable::UpdateColumns(const Contact& c, ContactFieldSet changed,
+                                 ColumnGroup group) {
   Row& row = rows_[c.id];
   auto replace = [changed](ContactField f, StringPool& pool, uint32_t& slot,
                            const std::string& value) {
@@ -161,22 +166,32 @@ void ContactTable::Update(const Contact& c, ContactFieldSet changed) {
     pool.Release(slot);
     slot = id;
   };
-  if (changed & FieldBit(ContactField::kEmail)) {
-    replace(ContactField::kEmail, emails_, row.email, c.email);
-    if (row.email >= email_owner_.size()) email_owner_.resize(row.email + 1);
-    email_owner_[row.email] = c.id;
+  switch (group) {
+    case ColumnGroup::kEmail:
+      if (changed & FieldBit(ContactField::kEmail)) {
+        replace(ContactField::kEmail, emails_, row.email, c.email);
+        if (row.email >= email_owner_.size()) {
+          email_owner_.resize(row.email + 1);
+        }
+        email_owner_[row.email] = c.id;
+      }
+      return;
+    case ColumnGroup::kText:
+      replace(ContactField::kCompany, company_, row.company, c.company);
+      replace(ContactField::kJobTitle, job_title_, row.job_title, c.job_title);
+      replace(ContactField::kCountry, country_, row.country, c.country);
+      replace(ContactField::kCity, city_, row.city, c.city);
+      replace(ContactField::kSource, source_, row.source, c.source);
+      SetScalars(c, &row);
+      return;
+    case ColumnGroup::kTags:
+      if (changed & FieldBit(ContactField::kTags)) {
+        const uint32_t list = AcquireTags(c.tags);
+        ReleaseTags(row.tags);
+        row.tags = list;
+      }
+      return;
   }
-  replace(ContactField::kCompany, company_, row.company, c.company);
-  replace(ContactField::kJobTitle, job_title_, row.job_title, c.job_title);
-  replace(ContactField::kCountry, country_, row.country, c.country);
-  replace(ContactField::kCity, city_, row.city, c.city);
-  replace(ContactField::kSource, source_, row.source, c.source);
-  if (changed & FieldBit(ContactField::kTags)) {
-    const uint32_t list = AcquireTags(c.tags);
-    ReleaseTags(row.tags);
-    row.tags = list;
-  }
-  SetScalars(c, &row);
 }
 
 uint32_t ContactTable::AcquireTags(const std::vector<std::string>& tags) {

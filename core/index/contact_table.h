@@ -77,6 +77,11 @@ class ContactTable final : public ContactLookup {
   // Replaces the fields in `changed` of the present contact `c.id` (and its
   // scalars), leaving the interned strings of the others untouched.
   void Update(const Contact& c, ContactFieldSet changed);
+  // Update of one column group's fields only (the scalars belong to kText).
+  // Like InsertColumns, different groups may be updated, and inserted, on
+  // two threads at once.
+  void UpdateColumns(const Contact& c, ContactFieldSet changed,
+                     ColumnGroup group);
   void Erase(ContactId id);
   size_t size() const { return size_; }
 

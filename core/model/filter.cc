@@ -115,8 +115,8 @@ std::string FieldList() {
 
 // Checks the number of values for `op`; violations go to "<cond>.values".
 // Returns false when the count is wrong.
-bool CheckValueCount(Operator op, size_t n, const std::string& values_path,
-                     Violations* violations) {
+bool CheckValueCount(Operator op, size_t n, size_t max_list_values,
+                     const std::string& values_path, Violations* violations) {
   const std::string name(OperatorName(op));
   if (op == Operator::kIsSet || op == Operator::kIsNotSet) {
     if (n == 0) return true;
@@ -137,10 +137,11 @@ bool CheckValueCount(Operator op, size_t n, const std::string& values_path,
       violations->Add(values_path, "must not be empty");
       return false;
     }
-    if (n > kMaxListValues) {
-      violations->Add(values_path,
-                      absl::StrCat("at most ", kMaxListValues,
-                                   " values are allowed (got ", n, ")"));
+    if (n > max_list_values) {
+      violations->Add(values_path, absl::StrCat("at most ", max_list_values,
+                                                " values are allowed (limit "
+                                                "max_list_values; got ",
+                                                n, ")"));
       return false;
     }
     return true;
@@ -259,6 +260,7 @@ void SortUnique(std::vector<T>* v) {
 
 std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
                                            const std::string& cond,
+                                           size_t max_list_values,
                                            Violations* violations) {
   const FieldInfo* info = FindField(spec.field);
   if (info == nullptr) {
@@ -288,7 +290,8 @@ std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
 
   Condition out{info->field, *op, {}, {}, {}};
   const std::string values_path = cond + ".values";
-  bool ok = CheckValueCount(*op, spec.values.size(), values_path, violations);
+  bool ok = CheckValueCount(*op, spec.values.size(), max_list_values,
+                            values_path, violations);
   for (size_t i = 0; i < spec.values.size(); ++i) {
     ok &=
         ValidateValue(*info, *op, spec.values[i],
@@ -320,7 +323,7 @@ bool Filter::operator==(const Filter& o) const {
 
 absl::StatusOr<Filter> ValidateFilter(const FilterSpec& spec,
                                       std::string_view path,
-                                      size_t max_conditions) {
+                                      const Limits& limits) {
   Violations violations;
   Filter filter;
   switch (spec.match) {
@@ -339,17 +342,18 @@ absl::StatusOr<Filter> ValidateFilter(const FilterSpec& spec,
   const std::string conditions_path = Join(path, "conditions");
   if (spec.conditions.empty()) {
     violations.Add(conditions_path, "must have at least one condition");
-  } else if (spec.conditions.size() > max_conditions) {
+  } else if (spec.conditions.size() > limits.max_conditions) {
     violations.Add(conditions_path,
-                   absl::StrCat("at most ", max_conditions,
-                                " conditions are allowed (got ",
+                   absl::StrCat("at most ", limits.max_conditions,
+                                " conditions are allowed (limit "
+                                "max_conditions; got ",
                                 spec.conditions.size(), ")"));
   }
   filter.conditions.reserve(spec.conditions.size());
   for (size_t i = 0; i < spec.conditions.size(); ++i) {
     std::optional<Condition> c = ValidateCondition(
         spec.conditions[i], absl::StrCat(conditions_path, "[", i, "]"),
-        &violations);
+        limits.max_list_values, &violations);
     if (c.has_value()) filter.conditions.push_back(std::move(*c));
   }
   if (!violations.empty()) return violations.ToStatus();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/base/limits.h"
 #include "core/base/types.h"
 #include "core/model/field_catalog.h"
 
@@ -69,17 +70,16 @@ struct Filter {
   bool operator==(const Filter& o) const;
 };
 
-// Limits from SPEC §4 and §10.
-inline constexpr size_t kMaxConditions = 50;
-inline constexpr size_t kMaxListValues = 500;
+// The range of a relative date rule's days (SPEC §4).
 inline constexpr int64_t kMinDays = 1;
 inline constexpr int64_t kMaxDays = 3650;
 
 // Validates `spec`, reporting every violation under `path` (e.g. "filter" ->
-// "filter.conditions[2].values[0]"). `max_conditions` is the configured limit.
+// "filter.conditions[2].values[0]"), within the conditions and list values
+// that `limits` allow.
 absl::StatusOr<Filter> ValidateFilter(const FilterSpec& spec,
                                       std::string_view path,
-                                      size_t max_conditions = kMaxConditions);
+                                      const Limits& limits = Limits());
 
 // Converts a valid filter back to the caller's form (for responses and
 // storage).

@@ -196,10 +196,12 @@ absl::StatusOr<Filter> DecodeFilter(std::string_view bytes) {
   if (!ReadSpec(bytes, &spec)) {
     return absl::DataLossError("stored filter is not a valid encoding");
   }
-  // No condition limit here: the filter was accepted under the limit in
-  // force when it was written, and a lowered limit must not lose it.
-  absl::StatusOr<Filter> filter =
-      ValidateFilter(spec, "filter", std::numeric_limits<size_t>::max());
+  // No size limits here: the filter was accepted under the limits in force
+  // when it was written, and a lowered limit must not lose it.
+  Limits unlimited;
+  unlimited.max_conditions = std::numeric_limits<size_t>::max();
+  unlimited.max_list_values = std::numeric_limits<size_t>::max();
+  absl::StatusOr<Filter> filter = ValidateFilter(spec, "filter", unlimited);
   if (!filter.ok()) {
     return absl::DataLossError(
         absl::StrCat("stored filter is invalid: ", filter.status().message()));

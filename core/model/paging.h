@@ -7,10 +7,19 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace segments {
+
+// One page of any listing: items by ascending id, and whether items follow
+// the last one (the next page starts after its id).
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  bool more = false;
+};
 
 inline constexpr size_t kDefaultPageSize = 100;
 

@@ -19,11 +19,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {
 namespace {
 
+using ::segments::testing::IdsOf;
 using ::segments::testing::IsOk;
 using ::segments::testing::StatusIs;
 using ::testing::ElementsAreArray;
@@ -156,7 +158,7 @@ class BatchUpsertTest : public ::testing::Test {
   BatchUpsertResult UpsertInPieces(Workspace& ws,
                                    const std::vector<ContactDraft>& batch,
                                    const std::vector<std::string>& mask,
-                                   BatchEcho echo) {
+                                   ContactView echo) {
     BatchUpsertResult all;
     for (size_t from = 0; from < batch.size(); from += kPiece) {
       const size_t end = std::min(batch.size(), from + kPiece);
@@ -209,17 +211,17 @@ class BatchUpsertTest : public ::testing::Test {
     }
     ASSERT_THAT(segment_ids_, SizeIs(2));
     for (SegmentId sid : segment_ids_) {
-      auto x = a.ListMembers(sid, 0, 10'000, false);
-      auto y = b.ListMembers(sid, 0, 10'000, false);
+      auto x = a.ListMembers(sid, 0, 10'000, ContactView::kId);
+      auto y = b.ListMembers(sid, 0, 10'000, ContactView::kId);
       ASSERT_THAT(x, IsOk());
       ASSERT_THAT(y, IsOk());
-      EXPECT_EQ(x->ids, y->ids) << "segment " << sid;
+      EXPECT_EQ(IdsOf(*x), IdsOf(*y)) << "segment " << sid;
     }
   }
 
   // Upserts the mixed batch whole into one new workspace and in pieces into
   // another.
-  void CheckMixedBatch(const std::vector<std::string>& mask, BatchEcho echo) {
+  void CheckMixedBatch(const std::vector<std::string>& mask, ContactView echo) {
     std::unique_ptr<Workspace> whole =
         OpenSeeded(std::make_shared<MemoryStorage>());
     std::unique_ptr<Workspace> pieces =
@@ -237,7 +239,7 @@ class BatchUpsertTest : public ::testing::Test {
     ASSERT_THAT(r.contacts, SizeIs(expected.contacts.size()));
     for (size_t i = 0; i < r.contacts.size(); ++i) {
       EXPECT_TRUE(r.contacts[i] == expected.contacts[i]) << "entry " << i;
-      if (echo == BatchEcho::kIdAndEmail) {
+      if (echo == ContactView::kIdAndEmail) {
         EXPECT_EQ(r.contacts[i].country, "") << "only ids and emails echoed";
         EXPECT_TRUE(r.contacts[i].tags.empty()) << "entry " << i;
       }
@@ -255,18 +257,18 @@ class BatchUpsertTest : public ::testing::Test {
 };
 
 TEST_F(BatchUpsertTest, BigMixedBatchEqualsItsPiecesEchoingContacts) {
-  CheckMixedBatch({}, BatchEcho::kFullContacts);
+  CheckMixedBatch({}, ContactView::kFull);
 }
 
 TEST_F(BatchUpsertTest, BigMixedBatchEqualsItsPiecesEchoingIdsAndEmails) {
-  CheckMixedBatch({}, BatchEcho::kIdAndEmail);
+  CheckMixedBatch({}, ContactView::kIdAndEmail);
 }
 
 // With a mask, new contacts take every field and updates (of stored
 // contacts or of earlier entries) only the masked ones.
 TEST_F(BatchUpsertTest, BigMixedBatchWithMaskEqualsItsPieces) {
-  CheckMixedBatch({"country", "tags"}, BatchEcho::kFullContacts);
-  CheckMixedBatch({"lead_score"}, BatchEcho::kIdAndEmail);
+  CheckMixedBatch({"country", "tags"}, ContactView::kFull);
+  CheckMixedBatch({"lead_score"}, ContactView::kIdAndEmail);
 }
 
 TEST_F(BatchUpsertTest, BigBatchStoresTheLastEntryOfARepeatedEmail) {

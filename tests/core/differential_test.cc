@@ -33,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/brute_force.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/pages.h"
 #include "tests/testing/random_data.h"
 #include "tests/testing/status_matchers.h"
 
@@ -828,26 +829,27 @@ class Harness {
   std::pair<AssertionResult, std::vector<ContactId>> ListAll(SegmentId id,
                                                              size_t page_size,
                                                              bool full) const {
+    const ContactView view = full ? ContactView::kFull : ContactView::kId;
     std::vector<ContactId> ids;
     ContactId after = 0;
     for (int pages = 0;; ++pages) {
       if (pages > 1'000'000)
         return {AssertionFailure() << "paging does not end", ids};
-      absl::StatusOr<MemberPage> page =
-          ws_->ListMembers(id, after, page_size, full);
+      absl::StatusOr<Page<Contact>> page =
+          ws_->ListMembers(id, after, page_size, view);
       if (!page.ok()) {
         return {AssertionFailure()
                     << "ListMembers(" << id << ", " << after << ", "
                     << page_size << "): " << page.status(),
                 ids};
       }
-      if (page->ids.size() > page_size) {
+      if (page->items.size() > page_size) {
         return {AssertionFailure()
-                    << "page of " << page->ids.size() << " > " << page_size,
+                    << "page of " << page->items.size() << " > " << page_size,
                 ids};
       }
-      for (size_t i = 0; i < page->ids.size(); ++i) {
-        ContactId m = page->ids[i];
+      for (size_t i = 0; i < page->items.size(); ++i) {
+        ContactId m = page->items[i].id;
         if (m <= after || (!ids.empty() && m <= ids.back())) {
           return {AssertionFailure()
                       << "ListMembers ids not ascending after " << after,
@@ -856,8 +858,7 @@ class Harness {
         ids.push_back(m);
         if (full) {
           auto c = contacts_.find(m);
-          if (page->contacts.size() != page->ids.size() ||
-              c == contacts_.end() || !(page->contacts[i] == c->second)) {
+          if (c == contacts_.end() || !(page->items[i] == c->second)) {
             return {AssertionFailure()
                         << "ListMembers full contact " << m << " differs",
                     ids};
@@ -865,12 +866,11 @@ class Harness {
         }
       }
       if (!page->more) break;
-      if (page->ids.empty() || page->last_id != page->ids.back()) {
-        return {AssertionFailure()
-                    << "ListMembers: more=true with last_id " << page->last_id,
+      if (page->items.empty()) {
+        return {AssertionFailure() << "ListMembers: more=true on an empty page",
                 ids};
       }
-      after = page->last_id;
+      after = page->items.back().id;
     }
     return {AssertionSuccess(), ids};
   }
@@ -879,11 +879,10 @@ class Harness {
     std::vector<SegmentView> all;
     SegmentId after = 0;
     for (;;) {
-      bool more = false;
-      std::vector<SegmentView> page = ws_->ListSegments(after, 7, &more);
-      all.insert(all.end(), page.begin(), page.end());
-      if (!more || page.empty()) break;
-      after = page.back().record.id;
+      const Page<SegmentView> page = ws_->ListSegments(after, 7);
+      all.insert(all.end(), page.items.begin(), page.items.end());
+      if (!page.more || page.items.empty()) break;
+      after = page.items.back().record.id;
     }
     if (all.size() != segments_.size()) {
       return AssertionFailure() << "ListSegments has " << all.size()

@@ -334,7 +334,9 @@ TEST(FilterCodec, MoreConditionsThanTheDefaultLimitStillDecode) {
   // A filter accepted under a larger configured limit stays readable.
   FilterSpec spec;
   spec.conditions.assign(80, {"city", static_cast<int>(Operator::kIsSet), {}});
-  ASSERT_OK_AND_ASSIGN(Filter f, ValidateFilter(spec, "filter", 100));
+  Limits larger;
+  larger.max_conditions = 100;
+  ASSERT_OK_AND_ASSIGN(Filter f, ValidateFilter(spec, "filter", larger));
   ASSERT_OK_AND_ASSIGN(Filter back, DecodeFilter(EncodeFilter(f)));
   EXPECT_EQ(back, f);
 }

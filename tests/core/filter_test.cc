@@ -235,9 +235,11 @@ TEST(ValidateFilter, TooManyConditionsAreRefusedNamingTheLimit) {
   EXPECT_THAT(Paths(r.status()), ElementsAre("filter.conditions"));
   EXPECT_THAT(Description(r.status()), HasSubstr("at most 50 conditions"));
   // The configured limit is honoured.
+  Limits one_condition;
+  one_condition.max_conditions = 1;
   r = ValidateFilter(
       Spec({C("city", Operator::kIsSet, {}), C("city", Operator::kIsSet, {})}),
-      "filter", 1);
+      "filter", one_condition);
   EXPECT_THAT(Paths(r.status()), ElementsAre("filter.conditions"));
   EXPECT_THAT(Description(r.status()), HasSubstr("at most 1 conditions"));
 }

@@ -17,11 +17,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {
 namespace {
 
+using ::segments::testing::IdsOf;
 using ::segments::testing::IsOk;
 using ::segments::testing::StatusIs;
 
@@ -71,8 +73,7 @@ class GroupCommitTest : public ::testing::Test {
 
   // Every segment's members equal the filter evaluated over every contact.
   void ExpectMembershipsEqualRecompute(ContactId max_id) {
-    bool more = false;
-    for (const SegmentView& s : ws_->ListSegments(0, 100, &more)) {
+    for (const SegmentView& s : ws_->ListSegments(0, 100).items) {
       std::vector<ContactId> expected;
       for (ContactId id = 1; id <= max_id; ++id) {
         auto c = ws_->GetContact(id);
@@ -80,9 +81,10 @@ class GroupCommitTest : public ::testing::Test {
           expected.push_back(id);
         }
       }
-      ASSERT_OK_AND_ASSIGN(MemberPage page,
-                           ws_->ListMembers(s.record.id, 0, 100000, false));
-      EXPECT_EQ(page.ids, expected) << s.record.display_name;
+      ASSERT_OK_AND_ASSIGN(
+          Page<Contact> page,
+          ws_->ListMembers(s.record.id, 0, 100000, ContactView::kId));
+      EXPECT_EQ(IdsOf(page), expected) << s.record.display_name;
       EXPECT_EQ(s.member_count, expected.size());
     }
   }
@@ -310,8 +312,9 @@ TEST_F(GroupCommitTest, SnapshotPlusChangeFeedReproducesMembership) {
   std::map<SegmentId, std::set<ContactId>> members;
   uint64_t as_of = 0;
   for (SegmentId id : ids) {
-    ASSERT_OK_AND_ASSIGN(MemberPage page, ws_->ListMembers(id, 0, 1000, false));
-    members[id] = {page.ids.begin(), page.ids.end()};
+    ASSERT_OK_AND_ASSIGN(Page<Contact> page,
+                         ws_->ListMembers(id, 0, 1000, ContactView::kId));
+    for (ContactId m : IdsOf(page)) members[id].insert(m);
     ASSERT_OK_AND_ASSIGN(MemberCount count, ws_->CountMembers(id));
     if (as_of == 0) as_of = count.as_of_sequence;
     ASSERT_EQ(count.as_of_sequence, as_of);  // nothing wrote in between
@@ -369,10 +372,10 @@ TEST_F(GroupCommitTest, SnapshotPlusChangeFeedReproducesMembership) {
     }
   }
   for (SegmentId id : ids) {
-    ASSERT_OK_AND_ASSIGN(MemberPage page,
-                         ws_->ListMembers(id, 0, 10000, false));
+    ASSERT_OK_AND_ASSIGN(Page<Contact> page,
+                         ws_->ListMembers(id, 0, 10000, ContactView::kId));
     EXPECT_EQ(std::vector<ContactId>(members[id].begin(), members[id].end()),
-              page.ids)
+              IdsOf(page))
         << "segment " << id;
   }
 }

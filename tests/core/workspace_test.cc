@@ -8,11 +8,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {
 namespace {
 
+using ::segments::testing::IdsOf;
 using ::segments::testing::IsOk;
 using ::segments::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -72,12 +74,12 @@ class WorkspaceTest : public ::testing::Test {
     std::vector<ContactId> all;
     ContactId after = 0;
     while (true) {
-      auto page = ws_->ListMembers(id, after, page_size, false);
+      auto page = ws_->ListMembers(id, after, page_size, ContactView::kId);
       EXPECT_THAT(page, IsOk());
       if (!page.ok()) return all;
-      all.insert(all.end(), page->ids.begin(), page->ids.end());
+      for (ContactId m : IdsOf(*page)) all.push_back(m);
       if (!page->more) return all;
-      after = page->last_id;
+      after = page->items.back().id;
     }
   }
 
@@ -215,7 +217,7 @@ TEST_F(WorkspaceTest, BatchUpsertEchoingIdsAndEmailsStoresWholeContacts) {
       BatchUpsertResult r,
       ws_->BatchUpsertContacts({Draft("A@x.com", "DE"), Draft("b@x.com", "DE"),
                                 Draft("b@x.com", "FR"), Draft("c@x.com", "DE")},
-                               {}, BatchEcho::kIdAndEmail));
+                               {}, ContactView::kIdAndEmail));
   EXPECT_EQ(r.created, 2u);
   EXPECT_EQ(r.updated, 2u);
   ASSERT_THAT(r.contacts, SizeIs(4));
@@ -360,11 +362,78 @@ TEST_F(WorkspaceTest, PagingReturnsEachMemberOnceInIdOrder) {
   EXPECT_EQ(Members(seg.record.id, 1), expected);
   EXPECT_EQ(Members(seg.record.id, 2), expected);
   EXPECT_EQ(Members(seg.record.id, 100), expected);
-  ASSERT_OK_AND_ASSIGN(MemberPage full,
-                       ws_->ListMembers(seg.record.id, 0, 2, true));
-  ASSERT_THAT(full.contacts, SizeIs(2));
-  EXPECT_EQ(full.contacts[0].id, expected[0]);
-  EXPECT_EQ(full.contacts[0].country, "DE");
+  ASSERT_OK_AND_ASSIGN(
+      Page<Contact> full,
+      ws_->ListMembers(seg.record.id, 0, 2, ContactView::kFull));
+  ASSERT_THAT(full.items, SizeIs(2));
+  EXPECT_EQ(full.items[0].id, expected[0]);
+  EXPECT_EQ(full.items[0].country, "DE");
+}
+
+// A segment with a relative date rule reads "was it a member" from its
+// bitmap, not its filter (its members may lag the filter as time passes).
+// A rename keeps that: it is derived from the record, wherever an entry is
+// made (MakeSegmentEntry).
+SegmentDraft EngagedWithin30Days(std::string name) {
+  return SegmentOf(
+      std::move(name),
+      {Cond("last_engaged_at", Operator::kWithinLastDays, {int64_t{30}})});
+}
+
+ContactDraft EngagedAt(std::string email, UnixSeconds t) {
+  ContactDraft d = Draft(std::move(email));
+  d.last_engaged_at = t;
+  return d;
+}
+
+TEST_F(WorkspaceTest, RenamedRelativeSegmentLosesAnAgedOutMemberOnItsUpdate) {
+  ASSERT_OK_AND_ASSIGN(
+      Contact c, ws_->CreateContact(EngagedAt("a@x.com", kNow - 29 * 86400)));
+  ASSERT_OK_AND_ASSIGN(SegmentView s,
+                       ws_->CreateSegment(EngagedWithin30Days("engaged")));
+  ASSERT_EQ(Members(s.record.id), std::vector<ContactId>{c.id});
+  for (const std::vector<std::string>& mask :
+       std::vector<std::vector<std::string>>{{"display_name"}, {"filter"}}) {
+    SegmentDraft renamed = EngagedWithin30Days("engaged " + mask[0]);
+    ASSERT_THAT(ws_->UpdateSegment(s.record.id, renamed, mask), IsOk());
+  }
+  // Two days on, the rule no longer holds, but nothing has re-evaluated the
+  // contact yet; its own update of the field the rule reads must.
+  clock_.Advance(2 * 86400);
+  ASSERT_THAT(ws_->UpdateContact(c.id, EngagedAt("", kNow - 40 * 86400),
+                                 {"last_engaged_at"}),
+              IsOk());
+  EXPECT_THAT(Members(s.record.id), IsEmpty());
+  EXPECT_EQ(Count(s.record.id), 0u);
+  // A new segment's first members are its as_of state, not logged events.
+  const std::vector<MembershipChange> log = Changes();
+  ASSERT_THAT(log, SizeIs(1));
+  EXPECT_EQ(log[0].kind, ChangeKind::kLeft);
+  EXPECT_EQ(log[0].contact_id, c.id);
+}
+
+TEST_F(WorkspaceTest, RenamedRelativeSegmentLogsNoExitOfANonMember) {
+  // Engaged 29 days ago: not yet "more than 30 days ago".
+  ASSERT_OK_AND_ASSIGN(
+      Contact c, ws_->CreateContact(EngagedAt("a@x.com", kNow - 29 * 86400)));
+  ASSERT_OK_AND_ASSIGN(
+      SegmentView s,
+      ws_->CreateSegment(SegmentOf(
+          "lapsed", {Cond("last_engaged_at", Operator::kMoreThanDaysAgo,
+                          {int64_t{30}})})));
+  ASSERT_THAT(Members(s.record.id), IsEmpty());
+  SegmentDraft renamed;
+  renamed.display_name = "lapsed, renamed";
+  ASSERT_THAT(ws_->UpdateSegment(s.record.id, renamed, {"display_name"}),
+              IsOk());
+  // The rule now holds (not applied yet); the contact engages again, so it
+  // stays out, and leaving is not logged for a contact that never entered.
+  clock_.Advance(2 * 86400);
+  ASSERT_THAT(ws_->UpdateContact(c.id, EngagedAt("", clock_.Now()),
+                                 {"last_engaged_at"}),
+              IsOk());
+  EXPECT_THAT(Members(s.record.id), IsEmpty());
+  EXPECT_THAT(Changes(), IsEmpty());
 }
 
 TEST_F(WorkspaceTest, RestartRestoresEverything) {
@@ -414,7 +483,7 @@ TEST_F(WorkspaceTest, DowngradeFreezesAndUpgradeRebuilds) {
   EXPECT_EQ(frozen.record.state, SegmentState::kPlanRestricted);
   EXPECT_EQ(ws_->GetSegment(standard.record.id)->record.state,
             SegmentState::kActive);
-  EXPECT_THAT(ws_->ListMembers(smart.record.id, 0, 10, false),
+  EXPECT_THAT(ws_->ListMembers(smart.record.id, 0, 10, ContactView::kId),
               StatusIs(absl::StatusCode::kFailedPrecondition));
 
   // Frozen: it stops updating, but its count stays readable, across restarts.
@@ -456,14 +525,14 @@ TEST_F(WorkspaceTest, ListSegmentsPages) {
     ASSERT_THAT(ws_->CreateSegment(InCountry("s" + std::to_string(i), "DE")),
                 IsOk());
   }
-  bool more = false;
-  std::vector<SegmentView> first = ws_->ListSegments(0, 3, &more);
-  EXPECT_THAT(first, SizeIs(3));
-  EXPECT_TRUE(more);
-  std::vector<SegmentView> rest =
-      ws_->ListSegments(first.back().record.id, 3, &more);
+  const Page<SegmentView> first = ws_->ListSegments(0, 3);
+  EXPECT_THAT(first.items, SizeIs(3));
+  EXPECT_TRUE(first.more);
+  const Page<SegmentView> page2 =
+      ws_->ListSegments(first.items.back().record.id, 3);
+  const std::vector<SegmentView>& rest = page2.items;
   EXPECT_THAT(rest, SizeIs(2));
-  EXPECT_FALSE(more);
+  EXPECT_FALSE(page2.more);
   ASSERT_THAT(ws_->DeleteSegment(rest[0].record.id), IsOk());
   EXPECT_THAT(ws_->GetSegment(rest[0].record.id),
               StatusIs(absl::StatusCode::kNotFound));
@@ -484,8 +553,7 @@ TEST_F(WorkspaceTest, PreviewCountsAndSamplesWithoutSaving) {
   EXPECT_EQ(r.member_count, 3u);
   EXPECT_THAT(r.sample, ElementsAre(1u, 2u));
   EXPECT_EQ(storage_->commit_count(), commits);
-  bool more = true;
-  EXPECT_THAT(ws_->ListSegments(0, 10, &more), IsEmpty());
+  EXPECT_THAT(ws_->ListSegments(0, 10).items, IsEmpty());
 }
 
 TEST_F(WorkspaceTest, PreviewAppliesValidationAndPlan) {
