@@ -69,6 +69,12 @@ class WriteQueue {
     mu_.Unlock();
   }
 
+  // Writers queued, the leader's group included.
+  size_t size() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock l(&mu_);
+    return queue_.size();
+  }
+
  private:
   absl::Mutex mu_;
   std::deque<W*> queue_ ABSL_GUARDED_BY(mu_);
