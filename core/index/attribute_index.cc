@@ -608,11 +608,34 @@ Roaring AttributeIndex::EvaluateNumber(const Condition& c) const {
 
 Roaring AttributeIndex::EvaluateTimestamp(const Condition& c, UnixSeconds now,
                                           const ContactLookup& contacts) const {
-  const bool created = c.field == Field::kCreatedAt;
-  const OrderedIndex& index = created ? created_day_ : last_engaged_day_;
-  if (c.op == Operator::kIsSet) return created ? all_ : index.set;
+  if (c.op == Operator::kIsSet) {
+    return c.field == Field::kCreatedAt ? all_ : last_engaged_day_.set;
+  }
   const auto [lo, hi] = TimeRange(c, now);
+  return ContactsWithTimestampIn(c.field, lo, hi, contacts);
+}
+
+const AttributeIndex::OrderedIndex& AttributeIndex::TimestampIndex(
+    Field field) const {
+  return field == Field::kCreatedAt ? created_day_ : last_engaged_day_;
+}
+
+namespace {
+
+// The timestamp `field` of present contact `id`. REQUIRES: it is set.
+UnixSeconds TimestampOf(Field field, ContactId id,
+                        const ContactLookup& contacts) {
+  return field == Field::kCreatedAt ? contacts.created_at(id)
+                                    : *contacts.last_engaged_at(id);
+}
+
+}  // namespace
+
+Roaring AttributeIndex::ContactsWithTimestampIn(
+    Field field, UnixSeconds lo, UnixSeconds hi,
+    const ContactLookup& contacts) const {
   if (lo > hi) return Roaring();
+  const OrderedIndex& index = TimestampIndex(field);
   const int64_t first_day = DayOf(lo);
   const int64_t last_day = DayOf(hi);
   // Whole days strictly inside the range match without looking further.
@@ -625,14 +648,30 @@ Roaring AttributeIndex::EvaluateTimestamp(const Condition& c, UnixSeconds now,
     auto it = index.by_key.find(day);
     if (it == index.by_key.end()) continue;
     for (uint32_t id : it->second) {
-      const int64_t t =
-          created ? contacts.created_at(id) : *contacts.last_engaged_at(id);
+      const int64_t t = TimestampOf(field, id, contacts);
       if (t >= lo && t <= hi) ids.push_back(id);
     }
     if (first_day == last_day) break;
   }
   result |= FromIds(std::move(ids));
   return result;
+}
+
+std::optional<UnixSeconds> AttributeIndex::NextTimestampAfter(
+    Field field, UnixSeconds after, const ContactLookup& contacts) const {
+  const OrderedIndex& index = TimestampIndex(field);
+  for (auto it = index.by_key.lower_bound(DayOf(after));
+       it != index.by_key.end(); ++it) {
+    std::optional<UnixSeconds> next;
+    for (uint32_t id : it->second) {
+      const int64_t t = TimestampOf(field, id, contacts);
+      if (t > after && (!next.has_value() || t < *next)) next = t;
+    }
+    // Days are disjoint and ascending: the first one with a later value
+    // holds the smallest.
+    if (next.has_value()) return next;
+  }
+  return std::nullopt;
 }
 
 Roaring AttributeIndex::Range(const OrderedIndex& index, int64_t lo,

@@ -23,6 +23,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,16 @@ class AttributeIndex {
   // Every indexed contact.
   const Roaring& all() const { return all_; }
 
+  // The contacts whose timestamp `field` (kCreatedAt or kLastEngagedAt) lies
+  // in [lo, hi] (inclusive), to the second: the whole days inside from the
+  // index, the two boundary days checked contact by contact in `contacts`.
+  Roaring ContactsWithTimestampIn(Field field, UnixSeconds lo, UnixSeconds hi,
+                                  const ContactLookup& contacts) const;
+  // The smallest value of timestamp `field` greater than `after` that any
+  // contact holds, if one does. Reads the first day holding such a value.
+  std::optional<UnixSeconds> NextTimestampAfter(
+      Field field, UnixSeconds after, const ContactLookup& contacts) const;
+
  private:
   struct StringIndex {
     ValueDictionary by_value;  // lowercased value
@@ -102,6 +113,7 @@ class AttributeIndex {
   StringIndex& StringField(Field f);
   // Contacts whose key lies in [lo, hi] (inclusive).
   static Roaring Range(const OrderedIndex& index, int64_t lo, int64_t hi);
+  const OrderedIndex& TimestampIndex(Field field) const;
 
   std::array<StringIndex, 5>
       strings_;              // company, job_title, country, city, source
