@@ -1,0 +1,1314 @@
+#include "tests/testing/workspace_harness.h"
+
+#include <algorithm>
+#include <iterator>
+#include <optional>
+#include <tuple>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "core/base/limits.h"
+#include "core/index/evaluator.h"
+#include "core/model/filter.h"
+#include "tests/testing/brute_force.h"
+#include "tests/testing/differential_util.h"
+
+namespace segments::testing {
+
+using ::testing::AssertionFailure;
+using ::testing::AssertionResult;
+using ::testing::AssertionSuccess;
+
+namespace {
+
+constexpr WorkspaceId kWorkspace = 1;
+
+std::string MaskString(const std::vector<std::string>& mask) {
+  std::string out = "[";
+  for (const std::string& m : mask)
+    absl::StrAppend(&out, out.size() > 1 ? "," : "", m);
+  return out + "]";
+}
+
+bool InMask(const std::vector<std::string>& mask, std::string_view path) {
+  return mask.empty() ||
+         std::find(mask.begin(), mask.end(), path) != mask.end();
+}
+
+SegmentKind KindOf(const FilterSpec& spec) {
+  for (const ConditionSpec& c : spec.conditions) {
+    const RefField* f = FindReferenceField(c.field);
+    if (f != nullptr && f->smart) return SegmentKind::kSmart;
+  }
+  return SegmentKind::kStandard;
+}
+
+bool SameSpec(const FilterSpec& a, const FilterSpec& b) {
+  if (a.match != b.match || a.conditions.size() != b.conditions.size())
+    return false;
+  for (size_t i = 0; i < a.conditions.size(); ++i) {
+    const ConditionSpec& x = a.conditions[i];
+    const ConditionSpec& y = b.conditions[i];
+    if (x.field != y.field || x.op != y.op || x.values != y.values)
+      return false;
+  }
+  return true;
+}
+
+// Whether `field` (a rule field name) differs between the two contacts.
+bool FieldDiffers(const Contact& a, const Contact& b,
+                  const std::string& field) {
+  if (field == "email") return a.email != b.email;
+  if (field == "company") return a.company != b.company;
+  if (field == "job_title") return a.job_title != b.job_title;
+  if (field == "country") return a.country != b.country;
+  if (field == "city") return a.city != b.city;
+  if (field == "source") return a.source != b.source;
+  if (field == "tags") return a.tags != b.tags;
+  if (field == "lifecycle_stage") return a.lifecycle_stage != b.lifecycle_stage;
+  if (field == "lead_score") return a.lead_score != b.lead_score;
+  if (field == "engagement_score")
+    return a.engagement_score != b.engagement_score;
+  if (field == "engagement_trend")
+    return a.engagement_trend != b.engagement_trend;
+  if (field == "conversion_likelihood")
+    return a.conversion_likelihood != b.conversion_likelihood;
+  if (field == "created_at") return a.created_at != b.created_at;
+  if (field == "last_engaged_at") return a.last_engaged_at != b.last_engaged_at;
+  ADD_FAILURE() << "the harness does not know contact field " << field;
+  return true;
+}
+
+const char* KindName(ChangeKind k) {
+  return k == ChangeKind::kEntered ? "ENTERED" : "LEFT";
+}
+
+const char* CauseName(ChangeCause c) {
+  switch (c) {
+    case ChangeCause::kContactChanged:
+      return "CONTACT_CHANGED";
+    case ChangeCause::kContactDeleted:
+      return "CONTACT_DELETED";
+    case ChangeCause::kTime:
+      return "TIME";
+    case ChangeCause::kRulesChanged:
+      return "RULES_CHANGED";
+    case ChangeCause::kPlanChanged:
+      return "PLAN_CHANGED";
+  }
+  return "?";
+}
+
+AssertionResult SameContact(const Contact& got, const Contact& want,
+                            const ContactDraft& draft,
+                            std::string_view what = "") {
+  if (got == want) return AssertionSuccess();
+  return AssertionFailure()
+         << "contact differs from the reference normalization " << what
+         << "\n draft: " << DescribeDraft(draft)
+         << "\n got:   " << DescribeContact(got)
+         << "\n want:  " << DescribeContact(want);
+}
+
+}  // namespace
+
+bool ExpectedChange::operator<(const ExpectedChange& o) const {
+  return std::tie(segment, contact, kind, cause, time) <
+         std::tie(o.segment, o.contact, o.kind, o.cause, o.time);
+}
+
+bool ExpectedChange::operator==(const ExpectedChange& o) const {
+  return std::tie(segment, contact, kind, cause, time) ==
+         std::tie(o.segment, o.contact, o.kind, o.cause, o.time);
+}
+
+std::string DescribeChange(const ExpectedChange& c) {
+  return absl::StrCat("segment ", c.segment, " contact ", c.contact, " ",
+                      KindName(c.kind), " ", CauseName(c.cause), " at ",
+                      c.time);
+}
+
+// ---------------------------------------------------------------------------
+// Setup
+
+Harness::Harness(uint64_t seed, UnixSeconds now, FilterShape shape)
+    : rd_(seed, now),
+      shape_(shape),
+      clock_(now),
+      storage_(std::make_shared<MemoryStorage>()),
+      owned_catalog_(std::make_unique<MemoryCatalogStore>(storage_)),
+      catalog_(owned_catalog_.get()) {}
+
+Harness::Harness(uint64_t seed, UnixSeconds now, FilterShape shape,
+                 CatalogStore* catalog, std::function<CatalogStore*()> reopen)
+    : rd_(seed, now),
+      shape_(shape),
+      clock_(now),
+      catalog_(catalog),
+      reopen_(std::move(reopen)) {}
+
+Harness::~Harness() { ws_.reset(); }
+
+size_t Harness::relative_segment_count() const {
+  size_t n = 0;
+  for (const auto& [id, s] : segments_) n += s.relative ? 1 : 0;
+  return n;
+}
+
+AssertionResult Harness::Open() {
+  ws_.reset();
+  absl::StatusOr<std::unique_ptr<WorkspaceStore>> store =
+      catalog_->OpenWorkspace(kWorkspace);
+  if (!store.ok())
+    return AssertionFailure() << "OpenWorkspace: " << store.status();
+  absl::StatusOr<std::unique_ptr<Workspace>> ws =
+      Workspace::Open(kWorkspace, plan_, std::move(*store), &clock_, Limits());
+  if (!ws.ok()) return AssertionFailure() << "Workspace::Open: " << ws.status();
+  ws_ = std::move(*ws);
+  // Every active segment is rebuilt from its rules at now; nothing is
+  // logged (see CheckChangeLog).
+  for (auto& [id, s] : segments_) {
+    if (s.restricted) continue;
+    std::vector<ExpectedChange> diff = Rebuild(id, s, ChangeCause::kTime);
+    if (!diff.empty() && !s.relative) {
+      return AssertionFailure() << "test bug: restart changed segment " << id
+                                << " without relative rules";
+    }
+    for (ExpectedChange& c : diff) {
+      silent_.push_back({last_sequence_, c});
+      ++stats_.silent_restart_changes;
+    }
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::Restart() {
+  ws_.reset();
+  if (reopen_) {
+    catalog_ = reopen_();
+    if (catalog_ == nullptr) return AssertionFailure() << "reopen failed";
+  }
+  ++stats_.restarts;
+  return Open();
+}
+
+void Harness::InjectFailure(bool fail) {
+  if (!fail) return;
+  if (storage_ == nullptr) {
+    ADD_FAILURE() << "fault injection needs the memory store";
+    return;
+  }
+  storage_->FailNextCommits(1);
+}
+
+AssertionResult Harness::ExpectUnavailable(const absl::Status& s,
+                                           std::string_view call) {
+  if (s.code() != absl::StatusCode::kUnavailable) {
+    return AssertionFailure()
+           << call << " with a failing commit: " << s << ", want UNAVAILABLE";
+  }
+  return AssertionSuccess();
+}
+
+bool Harness::PlanAllows(const FilterSpec& spec) const {
+  const Plan needs =
+      KindOf(spec) == SegmentKind::kSmart ? Plan::kGrowth : Plan::kStarter;
+  return static_cast<int>(plan_) >= static_cast<int>(needs);
+}
+
+ShadowSegment Harness::NewShadow(std::string name, FilterSpec spec) const {
+  ShadowSegment s;
+  s.name = std::move(name);
+  for (const ConditionSpec& c : spec.conditions) {
+    s.fields.insert(c.field);
+    if (IsRelative(c)) s.relative = true;
+  }
+  s.spec = std::move(spec);
+  return s;
+}
+
+std::string Harness::NewSegmentName() {
+  return absl::StrCat("segment ", ++segment_counter_);
+}
+
+const Contact& Harness::PickContact() {
+  auto it = contacts_.begin();
+  std::advance(it, rd_.Uniform(0, static_cast<int64_t>(contacts_.size()) - 1));
+  return it->second;
+}
+
+std::set<ContactId> Harness::Recompute(const FilterSpec& spec) const {
+  std::set<ContactId> out;
+  for (const auto& [id, c] : contacts_) {
+    if (BruteForceMatches(spec, c, now())) out.insert(id);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The model
+
+std::vector<ExpectedChange> Harness::Rebuild(SegmentId id, ShadowSegment& s,
+                                             ChangeCause cause) {
+  std::set<ContactId> next = Recompute(s.spec);
+  std::vector<ExpectedChange> out;
+  for (ContactId c : s.members) {
+    if (next.count(c) == 0)
+      out.push_back({id, c, ChangeKind::kLeft, cause, now()});
+  }
+  for (ContactId c : next) {
+    if (s.members.count(c) == 0)
+      out.push_back({id, c, ChangeKind::kEntered, cause, now()});
+  }
+  s.members = std::move(next);
+  s.restricted = false;
+  s.frozen_as_of = 0;
+  s.decided_at.clear();
+  if (s.relative) {
+    for (const auto& [cid, c] : contacts_) s.decided_at[cid] = now();
+  }
+  return out;
+}
+
+void Harness::ApplyContact(const Contact* before, const Contact* after,
+                           std::vector<ExpectedChange>* out) {
+  const ContactId id = before != nullptr ? before->id : after->id;
+  if (before != nullptr) by_email_.erase(before->email);
+  if (after != nullptr) {
+    contacts_[id] = *after;
+    by_email_[after->email] = id;
+  } else {
+    contacts_.erase(id);
+    deleted_.push_back(id);
+  }
+  const ChangeCause cause = after == nullptr ? ChangeCause::kContactDeleted
+                                             : ChangeCause::kContactChanged;
+  for (auto& [sid, s] : segments_) {
+    if (s.restricted) continue;  // frozen, even for deletes
+    const bool was = s.members.count(id) > 0;
+    bool is = was;
+    bool decided = true;
+    if (after == nullptr) {
+      is = false;
+      s.decided_at.erase(id);
+      decided = false;
+    } else if (before == nullptr) {
+      is = BruteForceMatches(s.spec, *after, now());
+    } else {
+      decided = std::any_of(s.fields.begin(), s.fields.end(),
+                            [&](const std::string& f) {
+                              return FieldDiffers(*before, *after, f);
+                            });
+      if (decided) is = BruteForceMatches(s.spec, *after, now());
+    }
+    if (decided && s.relative) s.decided_at[id] = now();
+    if (is == was) continue;
+    if (is) {
+      s.members.insert(id);
+    } else {
+      s.members.erase(id);
+    }
+    out->push_back(
+        {sid, id, is ? ChangeKind::kEntered : ChangeKind::kLeft, cause, now()});
+  }
+}
+
+void Harness::Log(std::vector<ExpectedChange> changes) {
+  if (changes.empty()) return;
+  last_sequence_ += changes.size();
+  std::sort(changes.begin(), changes.end());
+  groups_.push_back(std::move(changes));
+}
+
+// ---------------------------------------------------------------------------
+// Contacts
+
+AssertionResult Harness::CreateContact(bool fail) {
+  ContactDraft d = rd_.Draft();
+  Contact want = ReferenceApplyDraft(d, {}, nullptr, now());
+  InjectFailure(fail);
+  absl::StatusOr<Contact> got = ws_->CreateContact(d);
+  if (fail) return ExpectUnavailable(got.status(), "CreateContact");
+  if (!got.ok()) {
+    return AssertionFailure()
+           << "CreateContact(" << DescribeDraft(d) << "): " << got.status();
+  }
+  if (got->id != max_contact_id_ + 1) {
+    return AssertionFailure()
+           << "new contact id " << got->id << ", want " << max_contact_id_ + 1
+           << " (ids dense, never reused)";
+  }
+  want.id = got->id;
+  RETURN_IF_FAILED(SameContact(*got, want, d));
+  max_contact_id_ = got->id;
+  std::vector<ExpectedChange> changes;
+  ApplyContact(nullptr, &*got, &changes);
+  Log(std::move(changes));
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::CreateDuplicateEmail() {
+  if (contacts_.empty()) return AssertionSuccess();
+  const Contact& other = PickContact();
+  ContactDraft d = rd_.Draft(rd_.EmailVariant(other.email));
+  absl::StatusOr<Contact> got = ws_->CreateContact(d);
+  if (got.status().code() != absl::StatusCode::kAlreadyExists) {
+    return AssertionFailure()
+           << "CreateContact with the email of contact " << other.id << ": "
+           << got.status() << ", want ALREADY_EXISTS";
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::UpdateContact(bool fail) {
+  if (contacts_.empty()) return CreateContact(fail);
+  const Contact before = PickContact();
+  std::string email;
+  int64_t roll = rd_.Uniform(0, 99);
+  if (fail || roll < 60) {
+    email = rd_.EmailVariant(before.email);
+  } else if (roll < 85) {
+    email = rd_.NewEmail();
+  } else {
+    email = rd_.EmailVariant(PickContact().email);  // may collide
+  }
+  ContactDraft d = rd_.Draft(email);
+  std::vector<std::string> mask = rd_.ContactMask();
+  Contact want = ReferenceApplyDraft(d, mask, &before, now());
+  if (fail && want == before) {
+    // Make sure the write has something to commit.
+    mask.push_back("lead_score");
+    d.lead_score = before.lead_score == 0 ? 1 : 0;
+    want = ReferenceApplyDraft(d, mask, &before, now());
+  }
+  auto owner = by_email_.find(want.email);
+  const bool conflict = owner != by_email_.end() && owner->second != before.id;
+  if (fail && conflict) return AssertionSuccess();  // nothing would commit
+  InjectFailure(fail);
+  absl::StatusOr<Contact> got = ws_->UpdateContact(before.id, d, mask);
+  if (fail) return ExpectUnavailable(got.status(), "UpdateContact");
+  if (conflict) {
+    if (got.status().code() != absl::StatusCode::kAlreadyExists) {
+      return AssertionFailure() << "UpdateContact(" << before.id
+                                << ") to the email of " << owner->second << ": "
+                                << got.status() << ", want ALREADY_EXISTS";
+    }
+    return AssertionSuccess();
+  }
+  if (!got.ok()) {
+    return AssertionFailure()
+           << "UpdateContact(" << before.id << ", " << DescribeDraft(d)
+           << ", mask " << MaskString(mask) << "): " << got.status();
+  }
+  RETURN_IF_FAILED(SameContact(*got, want, d, MaskString(mask)));
+  std::vector<ExpectedChange> changes;
+  ApplyContact(&before, &*got, &changes);
+  Log(std::move(changes));
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::DeleteContact(bool fail) {
+  if (contacts_.empty()) return CreateContact(fail);
+  const Contact before = PickContact();
+  InjectFailure(fail);
+  absl::Status s = ws_->DeleteContact(before.id);
+  if (fail) return ExpectUnavailable(s, "DeleteContact");
+  if (!s.ok())
+    return AssertionFailure() << "DeleteContact(" << before.id << "): " << s;
+  std::vector<ExpectedChange> changes;
+  ApplyContact(&before, nullptr, &changes);
+  Log(std::move(changes));
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::BatchUpsert(bool fail, size_t n) {
+  std::vector<ContactDraft> drafts;
+  std::vector<Contact> want;
+  std::vector<std::optional<Contact>> before;
+  std::set<ContactId> used;
+  const std::vector<std::string> mask = rd_.ContactMask();
+  for (size_t i = 0; i < n; ++i) {
+    if (!contacts_.empty() && rd_.Percent(50)) {
+      const Contact& b = PickContact();
+      if (used.insert(b.id).second) {
+        drafts.push_back(rd_.Draft(rd_.EmailVariant(b.email)));
+        want.push_back(ReferenceApplyDraft(drafts.back(), mask, &b, now()));
+        before.push_back(b);
+        continue;
+      }
+    }
+    drafts.push_back(rd_.Draft());
+    want.push_back(ReferenceApplyDraft(drafts.back(), {}, nullptr, now()));
+    before.push_back(std::nullopt);
+  }
+  auto is_new = [](const std::optional<Contact>& b) { return !b.has_value(); };
+  if (fail && std::count_if(before.begin(), before.end(), is_new) == 0) {
+    drafts.push_back(rd_.Draft());
+    want.push_back(ReferenceApplyDraft(drafts.back(), {}, nullptr, now()));
+    before.push_back(std::nullopt);
+  }
+  InjectFailure(fail);
+  absl::StatusOr<BatchUpsertResult> got =
+      ws_->BatchUpsertContacts(drafts, mask);
+  if (fail) return ExpectUnavailable(got.status(), "BatchUpsertContacts");
+  if (!got.ok()) {
+    return AssertionFailure()
+           << "BatchUpsertContacts(" << drafts.size() << " drafts, mask "
+           << MaskString(mask) << "): " << got.status();
+  }
+  if (got->contacts.size() != drafts.size()) {
+    return AssertionFailure()
+           << "BatchUpsertContacts returned " << got->contacts.size()
+           << " contacts for " << drafts.size() << " drafts";
+  }
+  const uint32_t created = static_cast<uint32_t>(
+      std::count_if(before.begin(), before.end(), is_new));
+  if (got->created != created || got->updated != drafts.size() - created) {
+    return AssertionFailure()
+           << "BatchUpsertContacts created/updated " << got->created << "/"
+           << got->updated << ", want " << created << "/"
+           << drafts.size() - created;
+  }
+  std::set<ContactId> new_ids;
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    if (!before[i].has_value()) {
+      want[i].id = got->contacts[i].id;
+      new_ids.insert(got->contacts[i].id);
+    }
+    RETURN_IF_FAILED(SameContact(
+        got->contacts[i], want[i], drafts[i],
+        absl::StrCat("batch item ", i, ", mask ", MaskString(mask))));
+  }
+  // New ids: the next `created` ids, dense.
+  std::set<ContactId> dense;
+  for (uint32_t i = 1; i <= created; ++i) dense.insert(max_contact_id_ + i);
+  if (new_ids != dense) {
+    return AssertionFailure() << "batch assigned new ids that are not the next "
+                              << created << " after " << max_contact_id_;
+  }
+  max_contact_id_ += created;
+  std::vector<ExpectedChange> changes;
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    ApplyContact(before[i].has_value() ? &*before[i] : nullptr,
+                 &got->contacts[i], &changes);
+  }
+  Log(std::move(changes));
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::Missing() {
+  ContactId id = max_contact_id_ + static_cast<ContactId>(rd_.Uniform(1, 1000));
+  if (!deleted_.empty() && rd_.Percent(60)) id = rd_.Pick(deleted_);
+  const int64_t which = rd_.Uniform(0, 4);
+  absl::Status s;
+  if (which == 0) s = ws_->GetContact(id).status();
+  if (which == 1) s = ws_->UpdateContact(id, rd_.Draft(), {}).status();
+  if (which == 2) s = ws_->DeleteContact(id);
+  const SegmentId sid =
+      max_segment_id_ + static_cast<SegmentId>(rd_.Uniform(1, 100));
+  if (which == 3) s = ws_->DeleteSegment(sid);
+  if (which == 4) s = ws_->CountMembers(sid).status();
+  if (s.code() != absl::StatusCode::kNotFound) {
+    return AssertionFailure() << "call #" << which << " on missing id " << id
+                              << "/" << sid << ": " << s << ", want NOT_FOUND";
+  }
+  return AssertionSuccess();
+}
+
+// ---------------------------------------------------------------------------
+// Segments
+
+AssertionResult Harness::CreateSegment(bool fail) {
+  SegmentDraft draft{NewSegmentName(), rd_.Filter(shape_)};
+  const bool allowed = PlanAllows(draft.filter);
+  if (!allowed) fail = false;  // refused before any commit
+  InjectFailure(fail);
+  absl::StatusOr<SegmentView> got = ws_->CreateSegment(draft);
+  if (fail) return ExpectUnavailable(got.status(), "CreateSegment");
+  if (!allowed) {
+    if (got.status().code() != absl::StatusCode::kPermissionDenied) {
+      return AssertionFailure()
+             << "CreateSegment(" << DescribeFilter(draft.filter) << ") on plan "
+             << PlanName(plan_) << ": " << got.status()
+             << ", want PERMISSION_DENIED";
+    }
+    return AssertionSuccess();
+  }
+  if (!got.ok()) {
+    return AssertionFailure()
+           << "CreateSegment(" << DescribeFilter(draft.filter)
+           << "): " << got.status();
+  }
+  const SegmentId id = got->record.id;
+  if (id <= max_segment_id_) {
+    return AssertionFailure()
+           << "segment id " << id << " not above " << max_segment_id_;
+  }
+  max_segment_id_ = id;
+  if (got->record.display_name != draft.display_name) {
+    return AssertionFailure() << "segment name " << got->record.display_name;
+  }
+  if (got->kind != KindOf(draft.filter)) {
+    return AssertionFailure() << "segment kind " << static_cast<int>(got->kind)
+                              << " for " << DescribeFilter(draft.filter);
+  }
+  ShadowSegment& s = segments_[id] =
+      NewShadow(draft.display_name, draft.filter);
+  // A segment's initial build logs nothing: its members are the snapshot
+  // as of the current sequence that the log continues.
+  for (const ExpectedChange& c : Rebuild(id, s, ChangeCause::kRulesChanged))
+    silent_.push_back({last_sequence_, c});
+  auto [listed, ids] = ListAll(id, 1000, false);
+  RETURN_IF_FAILED(listed);
+  if (got->member_count != s.members.size() ||
+      std::set<ContactId>(ids.begin(), ids.end()) != s.members) {
+    return AssertionFailure()
+           << "CreateSegment member_count " << got->member_count
+           << ", brute force " << s.members.size() << "\n"
+           << ExplainSegment(id, s, ids);
+  }
+  if (got->as_of_sequence != last_sequence_) {
+    return AssertionFailure()
+           << "CreateSegment as_of_sequence " << got->as_of_sequence
+           << ", want " << last_sequence_;
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::UpdateSegment(bool fail) {
+  if (segments_.empty()) return CreateSegment(fail);
+  auto it = segments_.begin();
+  std::advance(it, rd_.Uniform(0, static_cast<int64_t>(segments_.size()) - 1));
+  const SegmentId id = it->first;
+  ShadowSegment& s = it->second;
+  static const std::vector<std::vector<std::string>> kMasks = {
+      {}, {"filter"}, {"display_name"}, {"display_name", "filter"}};
+  const std::vector<std::string> mask = fail ? kMasks[0] : rd_.Pick(kMasks);
+  // The draft always carries both; the mask decides what is taken. A new
+  // filter that differs from the old one only in what validation
+  // normalizes is drawn again: whether it "changes the filter" would then
+  // be core's call, not the model's.
+  SegmentDraft draft{NewSegmentName(), rd_.Filter(shape_)};
+  for (int tries = 0; tries < 20 && !SameSpec(draft.filter, s.spec); ++tries) {
+    absl::StatusOr<Filter> a = ValidateFilter(draft.filter, "filter");
+    absl::StatusOr<Filter> b = ValidateFilter(s.spec, "filter");
+    if (!a.ok() || !b.ok() || !(*a == *b)) break;
+    draft.filter = rd_.Filter(shape_);
+  }
+  const bool take_name = InMask(mask, "display_name");
+  const bool take_filter = InMask(mask, "filter");
+  const bool allowed = !take_filter || PlanAllows(draft.filter);
+  if (!allowed) fail = false;
+  InjectFailure(fail);
+  absl::StatusOr<SegmentView> got = ws_->UpdateSegment(id, draft, mask);
+  if (fail) return ExpectUnavailable(got.status(), "UpdateSegment");
+  if (!allowed) {
+    if (got.status().code() != absl::StatusCode::kPermissionDenied) {
+      return AssertionFailure()
+             << "UpdateSegment(" << id << ", " << DescribeFilter(draft.filter)
+             << ") on plan " << PlanName(plan_) << ": " << got.status()
+             << ", want PERMISSION_DENIED";
+    }
+    return AssertionSuccess();
+  }
+  if (!got.ok()) {
+    return AssertionFailure()
+           << "UpdateSegment(" << id << ", mask " << MaskString(mask) << ", "
+           << DescribeFilter(draft.filter) << "): " << got.status();
+  }
+  if (take_name) s.name = draft.display_name;
+  if (take_filter && !(SameSpec(draft.filter, s.spec) && !s.restricted)) {
+    ShadowSegment next = NewShadow(s.name, draft.filter);
+    next.members = std::move(s.members);
+    s = std::move(next);
+    Log(Rebuild(id, s, ChangeCause::kRulesChanged));
+  }
+  if (got->record.display_name != s.name ||
+      got->member_count != s.members.size()) {
+    return AssertionFailure()
+           << "UpdateSegment(" << id << ", mask " << MaskString(mask)
+           << ") -> name " << got->record.display_name << " count "
+           << got->member_count << ", want " << s.name << " "
+           << s.members.size() << "\n"
+           << ExplainSegment(id, s, ListAll(id, 1000, false).second);
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::RenameSegment(bool fail) {
+  if (segments_.empty()) return CreateSegment(fail);
+  std::vector<SegmentId> relative, all;
+  for (const auto& [id, s] : segments_) {
+    all.push_back(id);
+    if (s.relative && !s.restricted) relative.push_back(id);
+  }
+  const SegmentId id =
+      !relative.empty() && rd_.Percent(70) ? rd_.Pick(relative) : rd_.Pick(all);
+  ShadowSegment& s = segments_.at(id);
+  static const std::vector<std::vector<std::string>> kMasks = {
+      {"display_name"}, {"filter"}, {"display_name", "filter"}, {}};
+  const std::vector<std::string> mask = rd_.Pick(kMasks);
+  const bool take_name = InMask(mask, "display_name");
+  const bool take_filter = InMask(mask, "filter");
+  // The same filter; a name only counts where the mask takes it.
+  SegmentDraft draft{take_name ? NewSegmentName() : s.name, s.spec};
+  // A restricted segment's rules are beyond the plan.
+  const bool allowed = !take_filter || PlanAllows(s.spec);
+  if (!allowed) fail = false;
+  InjectFailure(fail);
+  absl::StatusOr<SegmentView> got = ws_->UpdateSegment(id, draft, mask);
+  if (fail) return ExpectUnavailable(got.status(), "UpdateSegment (rename)");
+  if (!allowed) {
+    if (got.status().code() != absl::StatusCode::kPermissionDenied) {
+      return AssertionFailure()
+             << "UpdateSegment(" << id << ", mask " << MaskString(mask)
+             << ", same filter) of a PLAN_RESTRICTED segment on plan "
+             << PlanName(plan_) << ": " << got.status()
+             << ", want PERMISSION_DENIED";
+    }
+    return AssertionSuccess();
+  }
+  if (!got.ok()) {
+    return AssertionFailure()
+           << "UpdateSegment(" << id << ", mask " << MaskString(mask)
+           << ", same filter " << DescribeFilter(s.spec)
+           << "): " << got.status();
+  }
+  if (s.relative && !s.restricted) ++stats_.relative_renames;
+  s.name = draft.display_name;
+  if (got->record.display_name != s.name ||
+      got->member_count != s.members.size() ||
+      got->record.state != (s.restricted ? SegmentState::kPlanRestricted
+                                         : SegmentState::kActive)) {
+    return AssertionFailure()
+           << "UpdateSegment(" << id << ", mask " << MaskString(mask)
+           << ", same filter) -> name " << got->record.display_name << " count "
+           << got->member_count << " state "
+           << static_cast<int>(got->record.state) << ", want " << s.name << " "
+           << s.members.size() << (s.restricted ? " restricted" : " active");
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::DeleteSegment(bool fail) {
+  if (segments_.empty()) return CreateSegment(fail);
+  auto it = segments_.begin();
+  std::advance(it, rd_.Uniform(0, static_cast<int64_t>(segments_.size()) - 1));
+  InjectFailure(fail);
+  absl::Status s = ws_->DeleteSegment(it->first);
+  if (fail) return ExpectUnavailable(s, "DeleteSegment");
+  if (!s.ok())
+    return AssertionFailure() << "DeleteSegment(" << it->first << "): " << s;
+  segments_.erase(it);
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::SetPlan(bool fail) {
+  static const std::vector<Plan> kLower = {Plan::kFree, Plan::kStarter,
+                                           Plan::kStarter, Plan::kGrowth};
+  Plan next = Plan::kPro;
+  if (plan_ == Plan::kPro) {
+    next = rd_.Pick(kLower);
+  } else if (rd_.Percent(30)) {
+    next = rd_.Pick(kLower);
+  }
+  return SetPlan(next, fail);
+}
+
+AssertionResult Harness::SetPlan(Plan plan, bool fail) {
+  InjectFailure(fail);
+  absl::Status status = ws_->SetPlan(plan);
+  if (fail) return ExpectUnavailable(status, "SetPlan");
+  if (!status.ok()) {
+    return AssertionFailure()
+           << "SetPlan(" << PlanName(plan) << "): " << status;
+  }
+  plan_ = plan;
+  std::vector<ExpectedChange> changes;
+  for (auto& [id, s] : segments_) {
+    const bool allowed = PlanAllows(s.spec);
+    if (allowed && s.restricted) {
+      ++stats_.upgrades;
+      for (ExpectedChange& c : Rebuild(id, s, ChangeCause::kPlanChanged))
+        changes.push_back(c);
+    } else if (!allowed && !s.restricted) {
+      ++stats_.downgrades;
+      s.restricted = true;
+      s.frozen_as_of = last_sequence_;  // before this write's events
+    }
+  }
+  Log(std::move(changes));
+  return AssertionSuccess();
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+void Harness::AdvanceTime() {
+  ++stats_.time_moves;
+  const UnixSeconds t = now();
+  const int64_t roll = rd_.Uniform(0, 99);
+  if (roll < 35) {
+    // Onto a flip second of a live relative rule, +-1 s: the next ones
+    // within ten days, over every live contact.
+    std::vector<UnixSeconds> edges;
+    for (const auto& [id, s] : segments_) {
+      if (!s.relative || s.restricted) continue;
+      for (const ConditionSpec& c : s.spec.conditions) {
+        if (!IsRelative(c)) continue;
+        const int64_t days = std::get<int64_t>(c.values[0]);
+        for (const auto& [cid, contact] : contacts_) {
+          std::optional<UnixSeconds> at = TimeOf(contact, c.field);
+          if (!at.has_value()) continue;
+          const UnixSeconds edge = *at + days * kDay;
+          if (edge > t + 1 && edge <= t + 10 * kDay) edges.push_back(edge);
+        }
+      }
+    }
+    if (!edges.empty()) {
+      ++stats_.edge_hits;
+      clock_.Set(rd_.Pick(edges) + rd_.Uniform(-1, 1));
+      return;
+    }
+  }
+  if (roll < 55) {
+    clock_.Advance(rd_.Uniform(1, 120));
+  } else if (roll < 75) {
+    clock_.Advance(kDay + rd_.Uniform(-1, 1));
+  } else if (roll < 88) {
+    clock_.Advance(rd_.Uniform(2, 4) * kDay + rd_.Uniform(-1, 1));
+  } else {
+    // Across the next UTC midnight, landing on it +-1 s.
+    clock_.Set((t / kDay + 1) * kDay + rd_.Uniform(-1, 1));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Checks
+
+std::pair<AssertionResult, std::vector<ContactId>> Harness::ListAll(
+    SegmentId id, size_t page_size, bool full) const {
+  std::vector<ContactId> ids;
+  ContactId after = 0;
+  for (int pages = 0;; ++pages) {
+    if (pages > 1'000'000)
+      return {AssertionFailure() << "paging does not end", ids};
+    absl::StatusOr<MemberPage> page =
+        ws_->ListMembers(id, after, page_size, full);
+    if (!page.ok()) {
+      return {AssertionFailure() << "ListMembers(" << id << ", " << after
+                                 << ", " << page_size << "): " << page.status(),
+              ids};
+    }
+    if (page->ids.size() > page_size) {
+      return {AssertionFailure()
+                  << "page of " << page->ids.size() << " > " << page_size,
+              ids};
+    }
+    for (size_t i = 0; i < page->ids.size(); ++i) {
+      ContactId m = page->ids[i];
+      if (m <= after || (!ids.empty() && m <= ids.back())) {
+        return {AssertionFailure()
+                    << "ListMembers ids not ascending after " << after,
+                ids};
+      }
+      ids.push_back(m);
+      if (full) {
+        auto c = contacts_.find(m);
+        if (page->contacts.size() != page->ids.size() || c == contacts_.end() ||
+            !(page->contacts[i] == c->second)) {
+          return {AssertionFailure()
+                      << "ListMembers full contact " << m << " differs",
+                  ids};
+        }
+      }
+    }
+    if (!page->more) break;
+    if (page->ids.empty() || page->last_id != page->ids.back()) {
+      return {AssertionFailure()
+                  << "ListMembers: more=true with last_id " << page->last_id,
+              ids};
+    }
+    after = page->last_id;
+  }
+  return {AssertionSuccess(), ids};
+}
+
+AssertionResult Harness::CheckCounts() const {
+  for (const auto& [id, s] : segments_) {
+    absl::StatusOr<MemberCount> count = ws_->CountMembers(id);
+    if (!count.ok())
+      return AssertionFailure()
+             << "CountMembers(" << id << "): " << count.status();
+    if (count->member_count != s.members.size()) {
+      return AssertionFailure()
+             << "segment " << id << " count " << count->member_count
+             << ", brute force " << s.members.size() << "\n"
+             << ExplainSegment(id, s,
+                               s.restricted ? std::vector<ContactId>()
+                                            : ListAll(id, 1000, false).second);
+    }
+    const uint64_t as_of = s.restricted ? s.frozen_as_of : last_sequence_;
+    if (count->as_of_sequence != as_of) {
+      return AssertionFailure()
+             << "segment " << id << (s.restricted ? " (restricted)" : "")
+             << " as_of_sequence " << count->as_of_sequence << ", want "
+             << as_of;
+    }
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::CheckSegmentList() const {
+  std::vector<SegmentView> all;
+  SegmentId after = 0;
+  for (;;) {
+    bool more = false;
+    std::vector<SegmentView> page = ws_->ListSegments(after, 7, &more);
+    all.insert(all.end(), page.begin(), page.end());
+    if (!more || page.empty()) break;
+    after = page.back().record.id;
+  }
+  if (all.size() != segments_.size()) {
+    return AssertionFailure() << "ListSegments has " << all.size()
+                              << " segments, want " << segments_.size();
+  }
+  auto it = segments_.begin();
+  for (const SegmentView& v : all) {
+    if (v.record.id != it->first || v.record.display_name != it->second.name ||
+        v.member_count != it->second.members.size()) {
+      return AssertionFailure()
+             << "ListSegments entry " << v.record.id << " \""
+             << v.record.display_name << "\" count " << v.member_count
+             << ", want " << it->first << " \"" << it->second.name
+             << "\" count " << it->second.members.size();
+    }
+    ++it;
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::CheckEverything() {
+  for (auto& [id, s] : segments_) {
+    if (!s.restricted && !s.relative && Recompute(s.spec) != s.members) {
+      return AssertionFailure() << "test bug: incremental shadow of segment "
+                                << id << " differs from its recompute";
+    }
+    if (!s.restricted && s.relative) {
+      for (const auto& [cid, c] : contacts_) {
+        if (BruteForceMatches(s.spec, c, now()) != (s.members.count(cid) > 0))
+          ++stats_.lagging;
+      }
+    }
+    absl::StatusOr<SegmentView> view = ws_->GetSegment(id);
+    const SegmentState state =
+        s.restricted ? SegmentState::kPlanRestricted : SegmentState::kActive;
+    if (!view.ok() || view->member_count != s.members.size() ||
+        view->record.display_name != s.name || view->record.state != state ||
+        view->kind != KindOf(s.spec)) {
+      return AssertionFailure()
+             << "GetSegment(" << id << ") disagrees: "
+             << (view.ok()
+                     ? absl::StrCat("\"", view->record.display_name,
+                                    "\" count ", view->member_count, " state ",
+                                    static_cast<int>(view->record.state))
+                     : view.status().ToString())
+             << ", want \"" << s.name << "\" count " << s.members.size()
+             << " state " << static_cast<int>(state);
+    }
+    if (s.restricted) {
+      absl::StatusOr<MemberPage> page = ws_->ListMembers(id, 0, 10, false);
+      if (page.status().code() != absl::StatusCode::kFailedPrecondition) {
+        return AssertionFailure()
+               << "ListMembers of PLAN_RESTRICTED segment " << id << ": "
+               << page.status() << ", want FAILED_PRECONDITION";
+      }
+      continue;
+    }
+    static const std::vector<size_t> kPageSizes = {1, 3, 100, 1000};
+    const size_t page_size = rd_.Percent(50)
+                                 ? rd_.Pick(kPageSizes)
+                                 : static_cast<size_t>(rd_.Uniform(1, 1000));
+    const bool full = rd_.Percent(25);
+    auto [listed, ids] = ListAll(id, page_size, full);
+    RETURN_IF_FAILED(listed);
+    if (std::set<ContactId>(ids.begin(), ids.end()) != s.members ||
+        ids.size() != s.members.size()) {
+      return AssertionFailure() << "segment " << id << " listing (page_size "
+                                << page_size << ") differs from brute force\n"
+                                << ExplainSegment(id, s, ids);
+    }
+  }
+  RETURN_IF_FAILED(CheckCounts());
+  RETURN_IF_FAILED(CheckSegmentList());
+  for (const auto& [id, c] : contacts_) {
+    absl::StatusOr<Contact> got = ws_->GetContact(id);
+    if (!got.ok())
+      return AssertionFailure() << "GetContact(" << id << "): " << got.status();
+    if (!(*got == c)) {
+      return AssertionFailure()
+             << "GetContact(" << id << ")\n got:  " << DescribeContact(*got)
+             << "\n want: " << DescribeContact(c);
+    }
+  }
+  for (ContactId id : deleted_) {
+    if (ws_->GetContact(id).status().code() != absl::StatusCode::kNotFound) {
+      return AssertionFailure()
+             << "deleted contact " << id << " still readable";
+    }
+  }
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::CheckChangeLog() {
+  ++stats_.log_checks;
+  // The log, through a second store on the same data (the workspace keeps
+  // its own).
+  absl::StatusOr<std::unique_ptr<WorkspaceStore>> store =
+      catalog_->OpenWorkspace(kWorkspace);
+  if (!store.ok())
+    return AssertionFailure() << "OpenWorkspace: " << store.status();
+  std::vector<MembershipChange> log;
+  for (;;) {
+    absl::StatusOr<std::vector<MembershipChange>> page =
+        (*store)->ReadChanges(log.empty() ? 0 : log.back().sequence, 10'000);
+    if (!page.ok())
+      return AssertionFailure() << "ReadChanges: " << page.status();
+    if (page->empty()) break;
+    log.insert(log.end(), page->begin(), page->end());
+  }
+  store->reset();
+
+  // 1. Numbered 1..N, no gaps, as many as predicted.
+  for (size_t i = 0; i < log.size(); ++i) {
+    if (log[i].sequence != i + 1) {
+      return AssertionFailure()
+             << "change log entry #" << i << " has sequence " << log[i].sequence
+             << ", want " << i + 1 << " (strictly increasing, no gaps)";
+    }
+  }
+  if (log.size() != last_sequence_) {
+    return AssertionFailure()
+           << "change log has " << log.size()
+           << " events, the brute force predicts " << last_sequence_;
+  }
+  // 2. Each write's events, as a set.
+  size_t at = 0;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const std::vector<ExpectedChange>& want = groups_[g];
+    std::vector<ExpectedChange> got;
+    for (size_t i = 0; i < want.size(); ++i, ++at) {
+      const MembershipChange& e = log[at];
+      got.push_back({e.segment_id, e.contact_id, e.kind, e.cause, e.time});
+    }
+    std::sort(got.begin(), got.end());
+    if (got == want) continue;
+    std::vector<ExpectedChange> missing, extra;
+    std::set_difference(want.begin(), want.end(), got.begin(), got.end(),
+                        std::back_inserter(missing));
+    std::set_difference(got.begin(), got.end(), want.begin(), want.end(),
+                        std::back_inserter(extra));
+    AssertionResult r = AssertionFailure();
+    r << "write #" << g << " (sequences " << at - want.size() + 1 << ".." << at
+      << ") logged other events than the brute force predicts:";
+    for (size_t i = 0; i < missing.size() && i < 5; ++i)
+      r << "\n missing: " << DescribeChange(missing[i]);
+    for (size_t i = 0; i < extra.size() && i < 5; ++i)
+      r << "\n logged:  " << DescribeChange(extra[i]);
+    return r;
+  }
+  // 3. ENTERED and LEFT alternate per (segment, contact), starting with
+  // ENTERED; the unlogged build and restart changes count as events at their
+  // place.
+  // 4. Folded up to each segment's as_of, the events give its members.
+  std::map<SegmentId, uint64_t> as_of = Sequences();
+  std::map<std::pair<SegmentId, ContactId>, bool> in;
+  std::map<SegmentId, std::set<ContactId>> folded;
+  size_t next_silent = 0;
+  auto apply = [&](const ExpectedChange& c, uint64_t position,
+                   bool logged) -> AssertionResult {
+    bool& member = in[{c.segment, c.contact}];
+    const bool enters = c.kind == ChangeKind::kEntered;
+    if (member == enters) {
+      return AssertionFailure()
+             << (logged ? "logged event "
+                        : "unlogged build or restart change at ")
+             << position << ": " << DescribeChange(c)
+             << (enters ? " but it is already a member (double ENTERED)"
+                        : " without an ENTERED before it");
+    }
+    member = enters;
+    auto seg = as_of.find(c.segment);
+    if (seg != as_of.end() && position <= seg->second) {
+      if (enters) {
+        folded[c.segment].insert(c.contact);
+      } else {
+        folded[c.segment].erase(c.contact);
+      }
+    }
+    return AssertionSuccess();
+  };
+  for (size_t i = 0; i <= log.size(); ++i) {
+    // Restart changes at position i come after event i (sequence i).
+    while (next_silent < silent_.size() && silent_[next_silent].position <= i) {
+      RETURN_IF_FAILED(apply(silent_[next_silent].change,
+                             silent_[next_silent].position, false));
+      ++next_silent;
+    }
+    if (i == log.size()) break;
+    const MembershipChange& e = log[i];
+    RETURN_IF_FAILED(
+        apply({e.segment_id, e.contact_id, e.kind, e.cause, e.time}, e.sequence,
+              true));
+  }
+  for (const auto& [id, s] : segments_) {
+    std::set<ContactId> members = s.members;
+    if (!s.restricted) {
+      auto [listed, ids] = ListAll(id, 1000, false);
+      RETURN_IF_FAILED(listed);
+      members = std::set<ContactId>(ids.begin(), ids.end());
+    }
+    const std::set<ContactId>& fold = folded[id];
+    if (fold != members) {
+      std::vector<ContactId> only_fold, only_members;
+      std::set_difference(fold.begin(), fold.end(), members.begin(),
+                          members.end(), std::back_inserter(only_fold));
+      std::set_difference(members.begin(), members.end(), fold.begin(),
+                          fold.end(), std::back_inserter(only_members));
+      AssertionResult r = AssertionFailure();
+      r << "segment " << id << (s.restricted ? " (restricted)" : "")
+        << ": its change events up to as_of " << as_of[id] << " give "
+        << fold.size() << " members, it has " << members.size() << ";";
+      for (size_t i = 0; i < only_fold.size() && i < 5; ++i)
+        r << " in the log only: " << only_fold[i] << ";";
+      for (size_t i = 0; i < only_members.size() && i < 5; ++i)
+        r << " member only: " << only_members[i] << ";";
+      return r;
+    }
+  }
+  return AssertionSuccess();
+}
+
+std::map<SegmentId, uint64_t> Harness::Sequences() const {
+  std::map<SegmentId, uint64_t> out;
+  for (const auto& [id, s] : segments_) {
+    absl::StatusOr<MemberCount> count = ws_->CountMembers(id);
+    out[id] = count.ok() ? count->as_of_sequence : ~uint64_t{0};
+  }
+  return out;
+}
+
+double Harness::NontrivialFraction() const {
+  if (segments_.empty()) return 0;
+  int n = 0;
+  for (const auto& [id, s] : segments_) {
+    if (!s.members.empty() && s.members.size() < contacts_.size()) ++n;
+  }
+  return static_cast<double>(n) / static_cast<double>(segments_.size());
+}
+
+AssertionResult Harness::DeleteNewest() {
+  if (!contacts_.empty() && contacts_.rbegin()->first == max_contact_id_) {
+    const Contact before = contacts_.rbegin()->second;
+    absl::Status s = ws_->DeleteContact(max_contact_id_);
+    if (!s.ok()) return AssertionFailure() << "DeleteContact: " << s;
+    std::vector<ExpectedChange> changes;
+    ApplyContact(&before, nullptr, &changes);
+    Log(std::move(changes));
+  }
+  if (!segments_.empty() && segments_.rbegin()->first == max_segment_id_) {
+    absl::Status s = ws_->DeleteSegment(max_segment_id_);
+    if (!s.ok()) return AssertionFailure() << "DeleteSegment: " << s;
+    segments_.erase(max_segment_id_);
+  }
+  return AssertionSuccess();
+}
+
+std::string Harness::ExplainSegment(SegmentId id, const ShadowSegment& s,
+                                    const std::vector<ContactId>& got) const {
+  const std::set<ContactId> have(got.begin(), got.end());
+  std::string out = absl::StrCat(
+      "segment ", id, " now=", now(), s.relative ? " (relative)" : "",
+      s.restricted ? " (restricted)" : "", " filter: ", DescribeFilter(s.spec));
+  absl::StatusOr<Filter> filter = ValidateFilter(s.spec, "filter");
+  int shown = 0;
+  auto show = [&](ContactId cid, const char* what) {
+    if (++shown > 4) return;
+    auto c = contacts_.find(cid);
+    if (c == contacts_.end()) {
+      absl::StrAppend(&out, "\n", what, " contact ", cid,
+                      " (not in the shadow)");
+      return;
+    }
+    absl::StrAppend(
+        &out, "\n", what, ": ", DescribeContact(c->second), "\n brute force ",
+        BruteForceMatches(s.spec, c->second, now()) ? "true" : "false",
+        ", core FilterMatches ",
+        filter.ok()
+            ? (FilterMatches(*filter, c->second, now()) ? "true" : "false")
+            : "invalid",
+        " at now");
+    auto d = s.decided_at.find(cid);
+    if (d != s.decided_at.end()) {
+      absl::StrAppend(
+          &out, "; membership last decided at ", d->second,
+          " (brute force then: ",
+          BruteForceMatches(s.spec, c->second, d->second) ? "true" : "false",
+          ")");
+    }
+    absl::StrAppend(&out, ExplainConditions(s.spec, c->second, now()));
+  };
+  if (s.restricted) return out;
+  for (ContactId cid : s.members) {
+    if (have.count(cid) == 0) show(cid, "member missing from the engine");
+  }
+  for (ContactId cid : have) {
+    if (s.members.count(cid) == 0) show(cid, "engine lists a non-member");
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Operations
+
+FilterShape SegmentShape() {
+  FilterShape shape;
+  shape.single_percent = 45;
+  shape.many_percent = 4;
+  return shape;
+}
+
+const char* OpName(Op op) {
+  switch (op) {
+    case Op::kCreateContact:
+      return "CreateContact";
+    case Op::kUpdateContact:
+      return "UpdateContact";
+    case Op::kDeleteContact:
+      return "DeleteContact";
+    case Op::kBatchUpsert:
+      return "BatchUpsert";
+    case Op::kCreateSegment:
+      return "CreateSegment";
+    case Op::kUpdateSegment:
+      return "UpdateSegment";
+    case Op::kRenameSegment:
+      return "RenameSegment";
+    case Op::kDeleteSegment:
+      return "DeleteSegment";
+    case Op::kSetPlan:
+      return "SetPlan";
+    case Op::kDuplicateEmail:
+      return "DuplicateEmail";
+    case Op::kMissing:
+      return "Missing";
+    case Op::kAdvanceTime:
+      return "AdvanceTime";
+    case Op::kRestart:
+      return "Restart";
+  }
+  return "?";
+}
+
+AssertionResult Do(Harness& h, Op op, bool fail) {
+  switch (op) {
+    case Op::kCreateContact:
+      return h.CreateContact(fail);
+    case Op::kUpdateContact:
+      return h.UpdateContact(fail);
+    case Op::kDeleteContact:
+      return h.DeleteContact(fail);
+    case Op::kBatchUpsert:
+      return h.BatchUpsert(fail, static_cast<size_t>(h.rd().Uniform(1, 40)));
+    case Op::kCreateSegment:
+      return h.CreateSegment(fail);
+    case Op::kUpdateSegment:
+      return h.UpdateSegment(fail);
+    case Op::kRenameSegment:
+      return h.RenameSegment(fail);
+    case Op::kDeleteSegment:
+      return h.DeleteSegment(fail);
+    case Op::kSetPlan:
+      return h.SetPlan(fail);
+    case Op::kDuplicateEmail:
+      return h.CreateDuplicateEmail();
+    case Op::kMissing:
+      return h.Missing();
+    case Op::kAdvanceTime:
+      h.AdvanceTime();
+      return AssertionSuccess();
+    case Op::kRestart:
+      return h.Restart();
+  }
+  return AssertionFailure() << "unknown op";
+}
+
+Op RandomOp(Harness& h, const SequenceOptions& o) {
+  for (;;) {
+    const int64_t r = h.rd().Uniform(0, 99);
+    Op op = r < 12   ? Op::kCreateContact
+            : r < 40 ? Op::kUpdateContact
+            : r < 48 ? Op::kDeleteContact
+            : r < 56 ? Op::kBatchUpsert
+            : r < 64 ? Op::kCreateSegment
+            : r < 72 ? Op::kUpdateSegment
+            : r < 78 ? Op::kRenameSegment
+            : r < 83 ? Op::kDeleteSegment
+            : r < 85 ? Op::kSetPlan
+            : r < 88 ? Op::kDuplicateEmail
+            : r < 90 ? Op::kMissing
+            : r < 99 ? Op::kAdvanceTime
+                     : Op::kRestart;
+    if ((op == Op::kAdvanceTime && !o.move_time) ||
+        (op == Op::kRenameSegment && !o.renames) ||
+        (op == Op::kSetPlan && !o.plans) ||
+        (op == Op::kRestart && !o.restarts)) {
+      continue;
+    }
+    // A lower plan refuses most new rules: go back up more often than not.
+    if (op == Op::kCreateSegment && h.plan() != Plan::kPro &&
+        h.rd().Percent(30)) {
+      op = Op::kSetPlan;
+    }
+    if (op == Op::kDeleteContact && h.contact_count() < 40)
+      op = Op::kCreateContact;
+    if ((op == Op::kCreateContact || op == Op::kBatchUpsert) &&
+        h.contact_count() > 2000) {
+      op = Op::kDeleteContact;
+    }
+    if (op == Op::kDeleteSegment && h.segment_count() < 5)
+      op = Op::kCreateSegment;
+    if (op == Op::kCreateSegment && h.segment_count() > 60)
+      op = Op::kUpdateSegment;
+    return op;
+  }
+}
+
+AssertionResult RunSequence(Harness& h, const SequenceOptions& o) {
+  for (int step = 0; step < o.steps; ++step) {
+    const Op op = RandomOp(h, o);
+    const AssertionResult done = Do(h, op, false);
+    if (!done) {
+      return AssertionFailure()
+             << "step " << step << " " << OpName(op) << " (now=" << h.now()
+             << "): " << done.message();
+    }
+    AssertionResult checked = h.CheckCounts();
+    if (checked && (op == Op::kRestart ||
+                    step % o.full_check_every == o.full_check_every - 1)) {
+      checked = h.CheckEverything();
+    }
+    if (checked && op == Op::kRestart) checked = h.CheckChangeLog();
+    if (!checked) {
+      return AssertionFailure()
+             << "after step " << step << " " << OpName(op)
+             << " (now=" << h.now() << "): " << checked.message();
+    }
+  }
+  RETURN_IF_FAILED(h.CheckEverything());
+  return h.CheckChangeLog();
+}
+
+}  // namespace segments::testing
