@@ -11,6 +11,7 @@
 // Seeds are fixed and printed with every failure; SEGMENTS_DIFF_SEED=<n>
 // shifts all of them to explore other sequences.
 #include <cstdint>
+#include <cstdio>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -76,10 +77,12 @@ TEST(DifferentialWorkspace, BigBatchesIntoLiveSegmentsMatchBruteForce) {
 // unchanged-filter updates, plan downgrades and upgrades, restarts; the
 // change log is checked after every restart and at the end.
 //
-// Seed 101 fails on the code at 3fe7723: a rename builds the segment's
-// entry without its `relative` flag (Workspace::UpdateSegment, the branch
-// that keeps the rules), so the next write of a contact reads "was it a
-// member" from the filter at now instead of from the bitmap.
+// Seeds 101, 202 and 303 fail on the code at 3fe7723: an update that keeps
+// the rules (a rename, or the same filter) builds the segment's entry
+// without its `relative` flag (Workspace::UpdateSegment, the else-branch),
+// so the next write of a contact reads "was it a member" from the filter at
+// now instead of from the bitmap: a LEFT without an ENTERED, or a flip that
+// is never logged nor applied. Keep them in the list.
 class DifferentialSequence : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(DifferentialSequence, EverySegmentMatchesBruteForceAfterEveryStep) {
@@ -91,7 +94,7 @@ TEST_P(DifferentialSequence, EverySegmentMatchesBruteForceAfterEveryStep) {
   for (int i = 0; i < 25; ++i) ASSERT_TRUE(h.CreateSegment(false));
 
   SequenceOptions options;
-  options.steps = 1500;
+  options.steps = 1200;
   ASSERT_TRUE(RunSequence(h, options));
 
   // Restart over the same storage; the newest contact and segment are
@@ -105,10 +108,15 @@ TEST_P(DifferentialSequence, EverySegmentMatchesBruteForceAfterEveryStep) {
   ASSERT_TRUE(h.CheckEverything()) << "after second restart";
   ASSERT_TRUE(h.CheckChangeLog()) << "after second restart";
 
-  // The run exercised what it is for.
+  // The run exercised what it is for (checked for the fixed seeds; other
+  // seeds may draw less of something).
   const Harness::Stats& st = h.stats();
+  std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed),
+              DescribeStats(st).c_str());
+  if (seed != GetParam()) return;
   EXPECT_GT(st.edge_hits, 5);
-  EXPECT_GT(st.lagging, 0) << "time never made a relative segment lag";
+  EXPECT_GT(st.lagging + st.silent_restart_changes, 0)
+      << "time never made a relative segment lag its filter";
   EXPECT_GT(st.relative_renames, 3);
   EXPECT_GT(st.downgrades, 0);
   EXPECT_GT(st.upgrades, 0);

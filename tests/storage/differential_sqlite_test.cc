@@ -8,6 +8,7 @@
 // It lives here, not in tests/core, because it needs segments_storage; the
 // harness itself depends on the core's store interface only.
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 
 #include "gtest/gtest.h"
@@ -20,6 +21,8 @@
 namespace segments::testing {
 namespace {
 
+// Seed 602 fails on the code at 3fe7723 (the rename defect described in
+// differential_workspace_test.cc).
 class DifferentialSqlite : public ::testing::TestWithParam<uint64_t> {};
 
 TEST_P(DifferentialSqlite, SequencesWithRestartsMatchBruteForce) {
@@ -49,15 +52,26 @@ TEST_P(DifferentialSqlite, SequencesWithRestartsMatchBruteForce) {
   ASSERT_TRUE(h.BatchUpsert(false, 300));
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.CreateSegment(false));
 
+  // Three stretches of random operations (restarts among them), each
+  // followed by a restart that reopens the catalog.
   SequenceOptions sequence;
-  sequence.steps = 700;
-  ASSERT_TRUE(RunSequence(h, sequence));
-  ASSERT_TRUE(h.DeleteNewest());
-  ASSERT_TRUE(h.Restart());
-  ASSERT_TRUE(h.CheckEverything()) << "after restart";
-  ASSERT_TRUE(h.CheckChangeLog()) << "after restart";
-  EXPECT_GT(h.stats().restarts, 2);
-  EXPECT_GT(h.stats().edge_hits, 2);
+  sequence.steps = 250;
+  for (int stretch = 0; stretch < 3; ++stretch) {
+    ASSERT_TRUE(RunSequence(h, sequence)) << "stretch " << stretch;
+    if (stretch == 2) {
+      ASSERT_TRUE(h.DeleteNewest());
+    }
+    ASSERT_TRUE(h.Restart());
+    ASSERT_TRUE(h.CheckEverything()) << "after restart " << stretch;
+    ASSERT_TRUE(h.CheckChangeLog()) << "after restart " << stretch;
+  }
+  std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed),
+              DescribeStats(h.stats()).c_str());
+  if (seed != GetParam()) return;  // fixed seeds: the run drew what it is for
+  EXPECT_GT(h.stats().edge_hits, 0);
+  EXPECT_GT(h.stats().lagging + h.stats().silent_restart_changes, 0);
+  EXPECT_GT(h.stats().relative_renames, 0);
+  EXPECT_GT(h.stats().downgrades + h.stats().upgrades, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialSqlite,

@@ -69,6 +69,7 @@ struct ShadowSegment {
   bool restricted = false;       // PLAN_RESTRICTED: frozen
   uint64_t frozen_as_of = 0;     // when restricted
   std::set<ContactId> members;   // maintained by the model above
+  int renames = 0;  // updates that kept the rules (for failure messages)
   // Relative segments: when each contact's membership was last decided.
   std::map<ContactId, UnixSeconds> decided_at;
 };
@@ -241,6 +242,8 @@ class Harness {
   Stats stats_;
 };
 
+std::string DescribeStats(const Harness::Stats& stats);
+
 // Segments for workspaces: fewer conditions than the predicate test, so that
 // memberships are neither always empty nor always everyone.
 FilterShape SegmentShape();
@@ -271,7 +274,7 @@ inline constexpr Op kWrites[] = {
 
 struct SequenceOptions {
   int steps = 1500;
-  int full_check_every = 50;
+  int full_check_every = 60;
   // Which of the newer operations the sequence draws (the classic contact
   // and segment writes are always drawn).
   bool move_time = true;
