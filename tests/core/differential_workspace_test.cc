@@ -26,6 +26,7 @@
 #include "tests/testing/memory_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/workspace_harness.h"
+#include "tests/testing/workspace_ops.h"
 
 namespace segments::testing {
 namespace {

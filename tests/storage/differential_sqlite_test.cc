@@ -17,6 +17,7 @@
 #include "tests/testing/differential_util.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/workspace_harness.h"
+#include "tests/testing/workspace_ops.h"
 
 namespace segments::testing {
 namespace {

@@ -45,6 +45,10 @@ struct ExpectedChange {
 };
 std::string DescribeChange(const ExpectedChange& c);
 
+// SMART if a condition names a smart field (the reference's reading of
+// SPEC §5), else STANDARD.
+SegmentKind ReferenceKind(const FilterSpec& spec);
+
 // One segment as the shadow sees it.
 //
 // Membership model (today's semantics; time-driven flips are not built
@@ -79,6 +83,9 @@ struct ShadowSegment {
 // (only over the memory store; see can_fail()).
 class Harness {
  public:
+  // The one workspace of the catalog the harness drives.
+  static constexpr WorkspaceId kWorkspace = 1;
+
   // Over a MemoryCatalogStore of its own, with fault injection.
   Harness(uint64_t seed, UnixSeconds now, FilterShape shape);
   // Over `catalog` (not owned, must outlive its use), without fault
@@ -243,52 +250,6 @@ class Harness {
 };
 
 std::string DescribeStats(const Harness::Stats& stats);
-
-// Segments for workspaces: fewer conditions than the predicate test, so that
-// memberships are neither always empty nor always everyone.
-FilterShape SegmentShape();
-
-enum class Op {
-  kCreateContact,
-  kUpdateContact,
-  kDeleteContact,
-  kBatchUpsert,
-  kCreateSegment,
-  kUpdateSegment,
-  kRenameSegment,
-  kDeleteSegment,
-  kSetPlan,
-  kDuplicateEmail,
-  kMissing,
-  kAdvanceTime,
-  kRestart,
-};
-const char* OpName(Op op);
-// The writes, for the failed-commit test.
-inline constexpr Op kWrites[] = {
-    Op::kCreateContact, Op::kUpdateContact, Op::kDeleteContact,
-    Op::kBatchUpsert,   Op::kCreateSegment, Op::kUpdateSegment,
-    Op::kRenameSegment, Op::kDeleteSegment, Op::kSetPlan};
-
-::testing::AssertionResult Do(Harness& h, Op op, bool fail);
-
-struct SequenceOptions {
-  int steps = 1500;
-  int full_check_every = 60;
-  // Which of the newer operations the sequence draws (the classic contact
-  // and segment writes are always drawn).
-  bool move_time = true;
-  bool renames = true;
-  bool plans = true;
-  bool restarts = true;
-};
-// A random operation, keeping 40..2000 contacts and 5..60 segments.
-Op RandomOp(Harness& h, const SequenceOptions& options);
-// `options.steps` random operations, each followed by CheckCounts, with
-// CheckEverything every `full_check_every` steps and CheckEverything plus
-// CheckChangeLog after every restart and at the end.
-::testing::AssertionResult RunSequence(Harness& h,
-                                       const SequenceOptions& options);
 
 }  // namespace segments::testing
 
