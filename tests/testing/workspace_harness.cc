@@ -148,12 +148,6 @@ Harness::Harness(uint64_t seed, UnixSeconds now, FilterShape shape,
 
 Harness::~Harness() { ws_.reset(); }
 
-size_t Harness::relative_segment_count() const {
-  size_t n = 0;
-  for (const auto& [id, s] : segments_) n += s.relative ? 1 : 0;
-  return n;
-}
-
 AssertionResult Harness::Open() {
   ws_.reset();
   absl::StatusOr<std::unique_ptr<WorkspaceStore>> store =

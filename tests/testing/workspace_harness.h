@@ -64,6 +64,10 @@ SegmentKind ReferenceKind(const FilterSpec& spec);
 // far time has moved since. Once time-driven flips land (SPEC §6 "Time"),
 // this becomes "membership == filter(now) at every moment" for every
 // segment, and `decided_at` goes away.
+//
+// A PLAN_RESTRICTED segment is frozen (SPEC §5): no write changes its
+// members, not even a delete (they may name deleted contacts), until an
+// upgrade rebuilds it and logs the diff against them.
 struct ShadowSegment {
   std::string name;
   FilterSpec spec;
@@ -106,12 +110,13 @@ class Harness {
   Plan plan() const { return plan_; }
   size_t contact_count() const { return contacts_.size(); }
   size_t segment_count() const { return segments_.size(); }
-  size_t relative_segment_count() const;
   // Statistics, to check that a run exercised what it should.
   struct Stats {
     int64_t time_moves = 0;
-    int64_t edge_hits = 0;         // clock set onto a flip second (+-1 s)
-    int64_t lagging = 0;           // (segment, contact) members != filter(now)
+    int64_t edge_hits = 0;  // clock set onto a flip second (+-1 s)
+    // (segment, contact) pairs whose membership != filter(now), summed
+    // over the full checks.
+    int64_t lagging = 0;
     int64_t relative_renames = 0;  // renames of active relative segments
     int64_t downgrades = 0, upgrades = 0;
     int64_t restarts = 0;
