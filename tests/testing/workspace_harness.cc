@@ -797,10 +797,10 @@ std::string DescribeStats(const Harness::Stats& st) {
   return absl::StrCat(
       st.time_moves, " clock moves (", st.edge_hits, " onto flip seconds), ",
       st.lagging, " lagging memberships seen, ", st.relative_renames,
-      " renames of relative segments, ", st.downgrades, " downgrades, ",
-      st.upgrades, " upgrades, ", st.restarts, " restarts (",
-      st.silent_restart_changes, " unlogged rebuild changes), ", st.log_checks,
-      " change-log checks");
+      " renames of relative segments, ", st.downgrades,
+      " segments frozen by downgrades, ", st.upgrades, " rebuilt by upgrades, ",
+      st.restarts, " restarts (", st.silent_restart_changes,
+      " unlogged rebuild changes), ", st.log_checks, " change-log checks");
 }
 
 }  // namespace segments::testing

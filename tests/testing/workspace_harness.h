@@ -118,7 +118,7 @@ class Harness {
     // over the full checks.
     int64_t lagging = 0;
     int64_t relative_renames = 0;  // renames of active relative segments
-    int64_t downgrades = 0, upgrades = 0;
+    int64_t downgrades = 0, upgrades = 0;  // segments frozen / rebuilt
     int64_t restarts = 0;
     int64_t log_checks = 0;
     int64_t silent_restart_changes = 0;  // see CheckChangeLog

@@ -254,6 +254,15 @@ AssertionResult Harness::CheckChangeLog() {
                         std::back_inserter(missing));
     std::set_difference(got.begin(), got.end(), want.begin(), want.end(),
                         std::back_inserter(extra));
+    // A write that logged too many events pushes its last predicted ones
+    // past the compared stretch: those are not missing.
+    for (size_t i = at; i < log.size() && i < at + extra.size(); ++i) {
+      const MembershipChange& e = log[i];
+      auto it = std::find(
+          missing.begin(), missing.end(),
+          ExpectedChange{e.segment_id, e.contact_id, e.kind, e.cause, e.time});
+      if (it != missing.end()) missing.erase(it);
+    }
     AssertionResult r = AssertionFailure();
     r << "write #" << g << " of " << groups_.size() << " (sequences "
       << first + 1 << ".." << first + want.size() << " of " << log.size()
