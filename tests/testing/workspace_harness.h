@@ -1,0 +1,261 @@
+// The workspace side of the differential tests: a Workspace over a
+// CatalogStore (the in-memory fake with fault injection, or SQLite) next to
+// a shadow copy of its contacts, plan and segments in which the independent
+// brute-force evaluator (brute_force.h) decides every membership, and the
+// change log the engine should have written. Random operations mutate both;
+// the checks compare counts, listings, segment views, contacts and the
+// change log (sequence numbers, causes, ENTERED/LEFT alternation, and that
+// folding a segment's events up to its as_of sequence gives its members).
+//
+// Time: the harness owns a FakeClock that only AdvanceTime moves (forward),
+// by random amounts, across UTC midnights and onto the exact second where a
+// relative date rule of a live segment flips for a live contact.
+//
+// Not thread-safe; one harness per test.
+#ifndef SEGMENTS_TESTS_TESTING_WORKSPACE_HARNESS_H_
+#define SEGMENTS_TESTS_TESTING_WORKSPACE_HARNESS_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/base/clock.h"
+#include "core/engine/workspace.h"
+#include "core/store/store.h"
+#include "gtest/gtest.h"
+#include "tests/testing/memory_store.h"
+#include "tests/testing/random_data.h"
+
+namespace segments::testing {
+
+// A membership change as the brute force predicts it (or as the log has it).
+struct ExpectedChange {
+  SegmentId segment = 0;
+  ContactId contact = 0;
+  ChangeKind kind = ChangeKind::kEntered;
+  ChangeCause cause = ChangeCause::kContactChanged;
+  UnixSeconds time = 0;
+  bool operator<(const ExpectedChange& o) const;
+  bool operator==(const ExpectedChange& o) const;
+};
+std::string DescribeChange(const ExpectedChange& c);
+
+// SMART if a condition names a smart field (the reference's reading of
+// SPEC §5), else STANDARD.
+SegmentKind ReferenceKind(const FilterSpec& spec);
+
+// One segment as the shadow sees it.
+//
+// Membership model (today's semantics; time-driven flips are not built
+// yet): a segment WITHOUT a relative date rule never depends on `now`, so
+// its members are exactly the contacts its filter matches, always. A segment
+// WITH one (WITHIN_LAST_DAYS / MORE_THAN_DAYS_AGO) decides a contact's
+// membership only when it is (re)evaluated for that contact: at the
+// segment's (re)build (create; a filter update that changes the filter; a
+// plan upgrade that re-activates it; every workspace Open) and at each write
+// of the contact that changes a field the filter reads (any field for a
+// create; a delete removes it). At that moment t the contact is a member iff
+// the filter matches at t; otherwise its membership stays as it was, however
+// far time has moved since. Once time-driven flips land (SPEC §6 "Time"),
+// this becomes "membership == filter(now) at every moment" for every
+// segment, and `decided_at` goes away.
+//
+// A PLAN_RESTRICTED segment is frozen (SPEC §5): no write changes its
+// members, not even a delete (they may name deleted contacts), until an
+// upgrade rebuilds it and logs the diff against them.
+struct ShadowSegment {
+  std::string name;
+  FilterSpec spec;
+  // Read by the harness from the FilterSpec itself, independently of core.
+  bool relative = false;         // has a relative date rule
+  std::set<std::string> fields;  // contact fields the filter names
+  bool restricted = false;       // PLAN_RESTRICTED: frozen
+  uint64_t frozen_as_of = 0;     // when restricted
+  std::set<ContactId> members;   // maintained by the model above
+  int renames = 0;  // updates that kept the rules (for failure messages)
+  // Relative segments: when each contact's membership was last decided.
+  std::map<ContactId, UnixSeconds> decided_at;
+};
+
+// Every mutation helper takes `fail`: when set, the next commit is made to
+// fail and the call must return UNAVAILABLE leaving everything untouched
+// (only over the memory store; see can_fail()).
+class Harness {
+ public:
+  // The one workspace of the catalog the harness drives.
+  static constexpr WorkspaceId kWorkspace = 1;
+
+  // Over a MemoryCatalogStore of its own, with fault injection.
+  Harness(uint64_t seed, UnixSeconds now, FilterShape shape);
+  // Over `catalog` (not owned, must outlive its use), without fault
+  // injection. `reopen`, if set, is what Restart() calls between closing
+  // the workspace and opening it again: it may close and reopen the catalog
+  // and returns the one to use from then on.
+  Harness(uint64_t seed, UnixSeconds now, FilterShape shape,
+          CatalogStore* catalog,
+          std::function<CatalogStore*()> reopen = nullptr);
+  ~Harness();
+
+  RandomData& rd() { return rd_; }
+  Workspace& ws() { return *ws_; }
+  // REQUIRES: can_fail().
+  MemoryStorage& storage() { return *storage_; }
+  bool can_fail() const { return storage_ != nullptr; }
+  UnixSeconds now() const { return clock_.Now(); }
+  Plan plan() const { return plan_; }
+  size_t contact_count() const { return contacts_.size(); }
+  size_t segment_count() const { return segments_.size(); }
+  // Statistics, to check that a run exercised what it should.
+  struct Stats {
+    int64_t time_moves = 0;
+    int64_t edge_hits = 0;  // clock set onto a flip second (+-1 s)
+    // (segment, contact) pairs whose membership != filter(now), summed
+    // over the full checks.
+    int64_t lagging = 0;
+    int64_t relative_renames = 0;  // renames of active relative segments
+    int64_t downgrades = 0, upgrades = 0;  // segments frozen / rebuilt
+    int64_t restarts = 0;
+    int64_t log_checks = 0;
+    int64_t silent_restart_changes = 0;  // see CheckChangeLog
+  };
+  const Stats& stats() const { return stats_; }
+
+  // Opens the workspace, or reopens it over the same store (a restart: the
+  // shadow models the rebuild of every active segment at now).
+  ::testing::AssertionResult Open();
+  // Closes the workspace, calls `reopen` (if any), opens it again.
+  ::testing::AssertionResult Restart();
+
+  // --- contacts -----------------------------------------------------------
+  ::testing::AssertionResult CreateContact(bool fail);
+  // A new contact whose email (in another case/padding) already exists.
+  ::testing::AssertionResult CreateDuplicateEmail();
+  ::testing::AssertionResult UpdateContact(bool fail);
+  ::testing::AssertionResult DeleteContact(bool fail);
+  // Upserts `n` drafts: about half existing contacts (by an email variant),
+  // the rest new, under one random mask.
+  ::testing::AssertionResult BatchUpsert(bool fail, size_t n);
+  // Calls on ids that do not exist (never assigned, or deleted).
+  ::testing::AssertionResult Missing();
+
+  // --- segments -----------------------------------------------------------
+  ::testing::AssertionResult CreateSegment(bool fail);
+  // A random mask; the filter part is a new random filter.
+  ::testing::AssertionResult UpdateSegment(bool fail);
+  // An update that leaves the rules as they are: display_name only, or
+  // the same filter under mask ["filter"], both, or empty. Prefers segments
+  // with relative date rules.
+  ::testing::AssertionResult RenameSegment(bool fail);
+  ::testing::AssertionResult DeleteSegment(bool fail);
+  // Workspace::SetPlan to a random other plan (often back to PRO).
+  ::testing::AssertionResult SetPlan(bool fail);
+  ::testing::AssertionResult SetPlan(Plan plan, bool fail);
+
+  // --- time ---------------------------------------------------------------
+  // Moves the clock forward: a few seconds, a day +-1 s, several days, to a
+  // UTC midnight +-1 s, or onto the flip second (+-1 s) of a relative rule
+  // of a live segment for a live contact.
+  void AdvanceTime();
+
+  // --- checks -------------------------------------------------------------
+  // Every segment's O(1) count and as_of sequence.
+  ::testing::AssertionResult CheckCounts() const;
+  // Everything, from scratch: each segment's listing, count and view; the
+  // segment list; every contact; deleted contacts are gone.
+  ::testing::AssertionResult CheckEverything();
+  // The store's change log (ReadChanges): numbered 1..N without gaps; each
+  // write's events exactly those the shadow predicted (segment, contact,
+  // kind, cause, time); no LEFT without an ENTERED before it for the same
+  // (segment, contact), nor two ENTERED; and for every segment, its events
+  // folded up to its as_of sequence give exactly its members.
+  //
+  // A segment's initial build emits no events (SPEC §6): it reports the
+  // sequence its membership is as of, and the log continues that snapshot.
+  // So the fold starts from the members each segment was created with,
+  // placed as unlogged ENTERED events at the log position of its creation.
+  // A restart likewise rebuilds every active segment from its rules without
+  // logging anything, so a relative segment whose members lagged its filter
+  // changes silently at Open; those changes are folded in the same way at
+  // the log position of the restart (stats().silent_restart_changes counts
+  // them). With time-driven flips they will be TIME events at start (SPEC
+  // §6 "Time": flips that fell due while the service was down happen at
+  // start), and the harness should then expect them in the log.
+  ::testing::AssertionResult CheckChangeLog();
+
+  // The as_of sequence of every segment.
+  std::map<SegmentId, uint64_t> Sequences() const;
+  // Fraction of segments with 0 < members < all contacts.
+  double NontrivialFraction() const;
+  // Deletes the newest contact and segment, so that a restart which derived
+  // the next ids from what exists (instead of the stored counters) would
+  // reuse them.
+  ::testing::AssertionResult DeleteNewest();
+
+ private:
+  struct SilentChange {
+    uint64_t position;      // after the logged event with this sequence
+    ExpectedChange change;  // an initial build's entry or a restart's flip
+  };
+
+  ::testing::AssertionResult ExpectUnavailable(const absl::Status& s,
+                                               std::string_view call);
+  void InjectFailure(bool fail);
+  bool PlanAllows(const FilterSpec& spec) const;
+  ShadowSegment NewShadow(std::string name, FilterSpec spec) const;
+  const Contact& PickContact();
+  std::set<ContactId> Recompute(const FilterSpec& spec) const;
+  // Builds `s` from its rules at now (decided_at too), returning the diff
+  // against its previous members as changes with `cause`.
+  std::vector<ExpectedChange> Rebuild(SegmentId id, ShadowSegment& s,
+                                      ChangeCause cause);
+  // Applies one contact write to the shadow: `before` / `after` absent for
+  // a create / delete. Appends the predicted changes to `out`.
+  void ApplyContact(const Contact* before, const Contact* after,
+                    std::vector<ExpectedChange>* out);
+  // Records a committed write's predicted changes.
+  void Log(std::vector<ExpectedChange> changes);
+  std::pair<::testing::AssertionResult, std::vector<ContactId>> ListAll(
+      SegmentId id, size_t page_size, bool full) const;
+  ::testing::AssertionResult CheckSegmentList() const;
+  std::string ExplainSegment(SegmentId id, const ShadowSegment& s,
+                             const std::vector<ContactId>& got) const;
+  std::string NewSegmentName();
+
+  RandomData rd_;
+  const FilterShape shape_;
+  FakeClock clock_;
+  std::shared_ptr<MemoryStorage> storage_;  // null over an outside catalog
+  std::unique_ptr<CatalogStore> owned_catalog_;
+  CatalogStore* catalog_;
+  std::function<CatalogStore*()> reopen_;
+  std::unique_ptr<Workspace> ws_;
+  Plan plan_ = Plan::kPro;
+
+  std::map<ContactId, Contact> contacts_;
+  std::map<std::string, ContactId> by_email_;
+  std::vector<ContactId> deleted_;
+  std::map<SegmentId, ShadowSegment> segments_;
+  ContactId max_contact_id_ = 0;  // the highest id ever assigned
+  SegmentId max_segment_id_ = 0;
+  int segment_counter_ = 0;
+
+  // The change log as predicted: one group per committed write, in commit
+  // order (a write's events are compared as a set, their order within the
+  // write being the engine's choice), and the unlogged changes: initial
+  // builds' members and restarts' rebuilds (see CheckChangeLog).
+  std::vector<std::vector<ExpectedChange>> groups_;
+  uint64_t last_sequence_ = 0;
+  std::vector<SilentChange> silent_;
+  Stats stats_;
+};
+
+std::string DescribeStats(const Harness::Stats& stats);
+
+}  // namespace segments::testing
+
+#endif  // SEGMENTS_TESTS_TESTING_WORKSPACE_HARNESS_H_
