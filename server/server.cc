@@ -165,8 +165,8 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   const bool tls = !o.tls_cert_file.empty();
   LogEvent(absl::StrCat(
       "listening on ", HostOf(o.listen_address), ":", s->selected_port_,
-      tls ? " (TLS)" : " (plaintext)", ", data directory ", o.data_dir,
-      ", synchronous=",
+      tls ? " (TLS)" : " (plaintext)", ", data directory ",
+      LogEscape(o.data_dir), ", synchronous=",
       o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL",
       ", ", threads, " completion queues"));
   if (!o.admin_key_hash.has_value()) {
