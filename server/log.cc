@@ -110,4 +110,30 @@ void LogEvent(std::string_view message) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+void RateLimitedLog::Log(std::string_view message) {
+  int64_t suppressed = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    if (now - window_start_ >= window_) {
+      window_start_ = now;
+      logged_ = 0;
+    }
+    if (logged_ >= burst_) {
+      ++suppressed_;
+      return;
+    }
+    ++logged_;
+    suppressed = suppressed_;
+    suppressed_ = 0;
+  }
+  if (suppressed == 0) {
+    LogEvent(message);
+  } else {
+    LogEvent(absl::StrCat(absl::string_view(message.data(), message.size()),
+                          " (", suppressed,
+                          " similar lines were left out before this one)"));
+  }
+}
+
 }  // namespace segments

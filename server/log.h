@@ -9,12 +9,35 @@
 #ifndef SEGMENTS_SERVER_LOG_H_
 #define SEGMENTS_SERVER_LOG_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace segments {
 
 void LogEvent(std::string_view message);
+
+// LogEvent, at most `burst` lines per `window` (further lines are counted,
+// and the next line logged says how many were left out), for events that a
+// client can cause again and again, such as a failing disk's errors.
+// Thread-safe.
+class RateLimitedLog {
+ public:
+  RateLimitedLog(int burst, absl::Duration window)
+      : burst_(burst), window_(window) {}
+  void Log(std::string_view message);
+
+ private:
+  const int burst_;
+  const absl::Duration window_;
+  absl::Mutex mu_;
+  absl::Time window_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int logged_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t suppressed_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 // `s` with backslash, double quote, control characters (C0, DEL, C1), line
 // and paragraph separators, bidirectional controls and bytes that are not

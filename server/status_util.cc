@@ -2,6 +2,8 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "core/base/errors.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/log.h"
 
 namespace segments {
 namespace {
@@ -37,6 +40,64 @@ constexpr size_t kBadRequestUrl =
 constexpr size_t kErrorInfoUrl =
     sizeof("type.googleapis.com/google.rpc.ErrorInfo") - 1;
 
+// What a client is told of a failure inside the server, by kind; the
+// status's own message (paths, SQL, SQLite's text) goes to the log.
+struct ServerFailure {
+  const char* reason;   // ErrorInfo.reason
+  const char* message;  // what to do
+};
+ServerFailure ServerFailureFor(grpc::StatusCode code, StorageFailure kind) {
+  switch (kind) {
+    case StorageFailure::kUnavailable:
+      return {kReasonStorageUnavailable,
+              "storage unavailable (I/O error or disk full): the call did not "
+              "complete; retry with backoff"};
+    case StorageFailure::kBusy:
+      return {kReasonStorageBusy,
+              "storage busy: the call did not complete; retry with backoff"};
+    case StorageFailure::kCorrupt:
+      return {kReasonDataCorrupt,
+              "stored data is damaged: an operator must restore this "
+              "workspace; retrying will not help"};
+    case StorageFailure::kOther:
+      if (code == grpc::StatusCode::FAILED_PRECONDITION) {
+        return {kReasonStorageFailedPrecondition,
+                "the workspace's storage cannot be used (deleted, replaced or "
+                "written by a newer version)"};
+      }
+      break;
+    case StorageFailure::kNone:
+      if (code == grpc::StatusCode::UNAVAILABLE) {
+        return {kReasonStorageUnavailable,
+                "service unavailable: retry with backoff"};
+      }
+      if (code == grpc::StatusCode::DATA_LOSS) {
+        return {kReasonDataCorrupt,
+                "stored data is damaged: an operator must restore this "
+                "workspace; retrying will not help"};
+      }
+      break;
+  }
+  return {kReasonInternal, "internal error"};
+}
+
+// Failures inside the server: the client gets a fixed text, the log the
+// details (rate-limited: a failing disk fails every call).
+bool IsServerFailure(grpc::StatusCode code, StorageFailure kind) {
+  return kind != StorageFailure::kNone || code == grpc::StatusCode::UNKNOWN ||
+         code == grpc::StatusCode::INTERNAL ||
+         code == grpc::StatusCode::UNAVAILABLE ||
+         code == grpc::StatusCode::DATA_LOSS;
+}
+
+std::atomic<uint64_t> g_error_ids{0};
+
+RateLimitedLog& ServerFailureLog() {
+  static RateLimitedLog* const log =
+      new RateLimitedLog(/*burst=*/20, absl::Minutes(1));
+  return *log;
+}
+
 }  // namespace
 
 size_t GrpcMessageWireBytes(std::string_view message) {
@@ -64,9 +125,28 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   grpc::StatusCode code = raw > 0 && raw <= grpc::StatusCode::UNAUTHENTICATED
                               ? static_cast<grpc::StatusCode>(raw)
                               : grpc::StatusCode::INTERNAL;
-  const std::string message = Truncated(
-      std::string_view(status.message().data(), status.message().size()),
-      kMaxErrorMessageBytes);
+  const std::string_view original(status.message().data(),
+                                  status.message().size());
+  const StorageFailure kind = GetStorageFailure(status);
+  if (IsServerFailure(code, kind)) {
+    const uint64_t id = g_error_ids.fetch_add(1) + 1;
+    const ServerFailure failure = ServerFailureFor(code, kind);
+    ServerFailureLog().Log(absl::StrCat(
+        "error ", id, " (", absl::StatusCodeToString(status.code()), ", ",
+        failure.reason, "): ", LogEscape(original)));
+    const std::string message =
+        absl::StrCat(failure.message, " (server log: error ", id, ")");
+    google::rpc::ErrorInfo error_info;
+    error_info.set_reason(failure.reason);
+    error_info.set_domain(std::string(kErrorDomain));
+    (*error_info.mutable_metadata())["error_id"] = absl::StrCat(id);
+    google::rpc::Status details;
+    details.set_code(code);
+    details.set_message(message);
+    details.add_details()->PackFrom(error_info);
+    return grpc::Status(code, message, details.SerializeAsString());
+  }
+  const std::string message = Truncated(original, kMaxErrorMessageBytes);
 
   google::rpc::Status details;
   details.set_code(code);

@@ -10,6 +10,12 @@
 // percent-encoded message plus the base64-encoded details stay within
 // kMaxErrorMetadataBytes; one last violation (with an empty field) then says
 // how many were left out.
+//
+// Failures inside the server (codes UNKNOWN, INTERNAL, UNAVAILABLE,
+// DATA_LOSS, and any status marked as a storage failure) are answered with a
+// fixed text that says what to do and an ErrorInfo (reason below, metadata
+// error_id); their own message, which may name files and SQL, is logged
+// (escaped, at most 20 lines a minute) as "error <error_id> ...".
 #ifndef SEGMENTS_SERVER_STATUS_UTIL_H_
 #define SEGMENTS_SERVER_STATUS_UTIL_H_
 
@@ -29,6 +35,14 @@ inline constexpr size_t kMaxDetailFieldBytes = 256;
 // headers (:status, content-type, grpc-status) and HPACK's 32 bytes per
 // entry.
 inline constexpr size_t kMaxErrorMetadataBytes = 6144;
+
+// ErrorInfo reasons of failures inside the server.
+inline constexpr char kReasonStorageUnavailable[] = "STORAGE_UNAVAILABLE";
+inline constexpr char kReasonStorageBusy[] = "STORAGE_BUSY";
+inline constexpr char kReasonDataCorrupt[] = "DATA_CORRUPT";
+inline constexpr char kReasonStorageFailedPrecondition[] =
+    "STORAGE_FAILED_PRECONDITION";
+inline constexpr char kReasonInternal[] = "INTERNAL";
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 

@@ -5,6 +5,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,67 @@ TEST(ToGrpcStatus, CodesMapOneToOne) {
     absl::Status status(static_cast<absl::StatusCode>(code), "why");
     grpc::Status out = ToGrpcStatus(status);
     EXPECT_EQ(static_cast<int>(out.error_code()), code);
+    const bool server_failure =
+        code == 2 || code == 13 || code == 14 || code == 15;
+    if (server_failure) continue;  // see ServerFailuresHaveAFixedText
     EXPECT_EQ(out.error_message(), "why");
     EXPECT_TRUE(out.error_details().empty());
+  }
+}
+
+// UNKNOWN, INTERNAL, UNAVAILABLE, DATA_LOSS and storage failures tell the
+// client what to do, and nothing of the server's files or SQL (which go to
+// the log, escaped, under the error id the client is given).
+TEST(ToGrpcStatus, ServerFailuresHaveAFixedTextAndAreLogged) {
+  struct Case {
+    absl::Status status;
+    grpc::StatusCode code;
+    const char* reason;
+  };
+  const std::string secret =
+      "/srv/data/workspaces/7.db: `INSERT INTO x`\nforged";
+  const Case cases[] = {
+      {WithStorageFailure(absl::UnavailableError(secret),
+                          StorageFailure::kUnavailable),
+       grpc::StatusCode::UNAVAILABLE, "STORAGE_UNAVAILABLE"},
+      {WithStorageFailure(absl::UnavailableError(secret),
+                          StorageFailure::kBusy),
+       grpc::StatusCode::UNAVAILABLE, "STORAGE_BUSY"},
+      {WithStorageFailure(absl::DataLossError(secret),
+                          StorageFailure::kCorrupt),
+       grpc::StatusCode::DATA_LOSS, "DATA_CORRUPT"},
+      {WithStorageFailure(absl::FailedPreconditionError(secret),
+                          StorageFailure::kOther),
+       grpc::StatusCode::FAILED_PRECONDITION, "STORAGE_FAILED_PRECONDITION"},
+      {absl::DataLossError(secret), grpc::StatusCode::DATA_LOSS,
+       "DATA_CORRUPT"},
+      {absl::InternalError(secret), grpc::StatusCode::INTERNAL, "INTERNAL"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.reason);
+    ::testing::internal::CaptureStderr();
+    grpc::Status out = ToGrpcStatus(c.status);
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(out.error_code(), c.code);
+    EXPECT_THAT(out.error_message(),
+                ::testing::Not(::testing::HasSubstr("/srv")));
+    EXPECT_THAT(out.error_message(),
+                ::testing::Not(::testing::HasSubstr("INSERT")));
+    EXPECT_THAT(out.error_details(),
+                ::testing::Not(::testing::HasSubstr("/srv")));
+    google::rpc::Status details;
+    ASSERT_TRUE(details.ParseFromString(out.error_details()));
+    ASSERT_EQ(details.details_size(), 1);
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(details.details(0).UnpackTo(&info));
+    EXPECT_EQ(info.reason(), c.reason);
+    const std::string id = info.metadata().at("error_id");
+    EXPECT_THAT(out.error_message(), ::testing::HasSubstr("error " + id));
+    // The log has the details, on one line.
+    EXPECT_THAT(log, ::testing::HasSubstr("error " + id + " ("));
+    EXPECT_THAT(log, ::testing::HasSubstr("/srv/data/workspaces/7.db"));
+    EXPECT_THAT(log, ::testing::HasSubstr("\\nforged"));
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1);
   }
 }
 
