@@ -69,7 +69,7 @@ absl::StatusOr<std::optional<std::string>> LoadAdminKey(
     }
     struct stat st;
     if (stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-      LogEvent(absl::StrCat("warning: admin key file ", key_file,
+      LogEvent(absl::StrCat("warning: admin key file ", LogEscape(key_file),
                             " is readable by group or others (chmod 600 it)"));
     }
     return std::optional<std::string>(std::move(key));

@@ -14,10 +14,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "core/model/contact.h"
 #include "google/protobuf/arena.h"
 #include "server/convert.h"
 #include "server/parse_error_interceptor.h"
 #include "server/request_util.h"
+#include "server/server.h"
 #include "server/status_util.h"
 
 namespace segments {
@@ -56,6 +58,64 @@ bool ParseRequest(const grpc::ByteBuffer& bytes,
                                   google::protobuf::MessageLite>(&buffer,
                                                                  message)
       .ok();
+}
+
+// Upper bounds, in bytes, of the fields of an echoed contact (a field's tag,
+// length and value). Strings and tags at their limits (contact.h); a
+// negative lead_score takes a 10-byte varint; a Timestamp is at most 17
+// bytes (seconds and nanos) inside its own tag and length.
+constexpr size_t kMaxTimestampFieldBytes = 1 + 1 + (1 + 10) + (1 + 5);
+constexpr size_t kMaxEmailFieldBytes = 1 + 2 + kMaxEmailBytes;
+size_t MaxFieldBytes(ContactField f) {
+  switch (f) {
+    case ContactField::kEmail:
+      return kMaxEmailFieldBytes;
+    case ContactField::kCompany:
+    case ContactField::kJobTitle:
+    case ContactField::kCountry:
+    case ContactField::kCity:
+    case ContactField::kSource:
+      return 1 + 2 + kMaxStringFieldBytes;
+    case ContactField::kTags:
+      return kMaxTags * (1 + 1 + kMaxTagBytes);
+    case ContactField::kLeadScore:
+      return 1 + 10;
+    case ContactField::kLifecycleStage:
+    case ContactField::kEngagementScore:
+    case ContactField::kEngagementTrend:
+    case ContactField::kConversionLikelihood:
+      return 1 + 1;
+    case ContactField::kCreatedAt:
+    case ContactField::kLastEngagedAt:
+      return kMaxTimestampFieldBytes;
+  }
+  return 0;
+}
+// What the service adds to a contact besides the caller's fields: the id, a
+// created_at, the default lifecycle_stage; and the repeated field's tag and
+// length around the contact.
+constexpr size_t kMaxIdFieldBytes = 1 + 10;
+constexpr size_t kEchoFixedBytes =
+    kMaxIdFieldBytes + kMaxTimestampFieldBytes + 2 + /*tag and length*/ 1 + 5;
+
+// An upper bound on the serialized size of the response to a batch of
+// `count` contacts taking `request_contact_bytes` in the request, whose
+// existing contacts keep the fields outside `updated` as stored. Normalizing
+// never makes a field longer (it trims, lowercases ASCII, drops duplicate
+// tags), so a field from the request takes at most its request bytes, and a
+// field kept as stored at most its maximum.
+size_t MaxBatchEchoBytes(size_t count, size_t request_contact_bytes,
+                         ContactFieldSet updated, v1::ContactView view) {
+  constexpr size_t kCounts = 2 * (1 + 5);  // created_count, updated_count
+  if (view == v1::CONTACT_VIEW_BASIC) {
+    return kCounts + count * (kMaxIdFieldBytes + kMaxEmailFieldBytes + 1 + 5);
+  }
+  size_t kept = 0;
+  for (int i = 0; i < kContactFieldCount; ++i) {
+    const auto f = static_cast<ContactField>(i);
+    if ((updated & FieldBit(f)) == 0) kept += MaxFieldBytes(f);
+  }
+  return kCounts + request_contact_bytes + count * (kEchoFixedBytes + kept);
 }
 
 }  // namespace
@@ -205,13 +265,37 @@ absl::Status ContactServiceImpl::DoBatchUpsert(
   Violations violations;
   std::vector<ContactDraft> drafts;
   drafts.reserve(count);
+  size_t request_contact_bytes = 0;
   for (int i = 0; i < request->contacts_size(); ++i) {
+    request_contact_bytes += request->contacts(i).ByteSizeLong();
     drafts.push_back(ContactDraftFromProto(
         std::move(*request->mutable_contacts(i)), "contacts", i, &violations));
   }
   const v1::ContactView view = ContactViewFromProto(
       request->view(), v1::CONTACT_VIEW_FULL, "view", &violations);
   RETURN_IF_ERROR(violations.ToStatus());
+  // The reply is sent after the commit: one that could not be sent would
+  // report a failure for a write that happened. So a batch whose reply might
+  // exceed the message limit is refused before anything is written. (A bad
+  // mask is left to the workspace to report.)
+  absl::StatusOr<ContactFieldSet> updated =
+      ParseContactFieldMask(MaskPaths(request->update_mask()), "update_mask");
+  if (updated.ok()) {
+    const size_t bound =
+        MaxBatchEchoBytes(count, request_contact_bytes, *updated, view);
+    if (bound > static_cast<size_t>(kMaxMessageBytes)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the reply to this batch could take up to ", bound, " bytes",
+          view == v1::CONTACT_VIEW_BASIC ? ""
+          : request->update_mask().paths().empty()
+              ? " (view CONTACT_VIEW_FULL echoes every field)"
+              : " (view CONTACT_VIEW_FULL echoes every field; those "
+                "outside update_mask are counted at their maximum)",
+          ", over the ", kMaxMessageBytes,
+          "-byte message limit (limit max_message_bytes); nothing was "
+          "written: use view CONTACT_VIEW_BASIC or smaller batches"));
+    }
+  }
   RETURN_IF_ERROR(CheckNotCancelled(context));
   ASSIGN_OR_RETURN(BatchUpsertResult result,
                    workspace->BatchUpsertContacts(

@@ -245,9 +245,10 @@ std::string DemoExamples(const DemoInfo& info, std::string_view address_view,
     if (name == "Customers in Germany") germany = id;
   }
   const std::string g = absl::StrCat(germany);
-  const std::string transport = tls_cert_file.has_value()
-                                    ? absl::StrCat("-cacert ", *tls_cert_file)
-                                    : "-plaintext";
+  const std::string transport =
+      tls_cert_file.has_value()
+          ? absl::StrCat("-cacert ", LogEscape(*tls_cert_file))
+          : "-plaintext";
   const std::string auth =
       absl::StrCat("-H 'authorization: Bearer ", kDemoApiKey, "'");
   const std::string call = absl::StrCat("grpcurl ", transport, " ", auth, " ");
@@ -256,7 +257,7 @@ std::string DemoExamples(const DemoInfo& info, std::string_view address_view,
                    info.workspace_id, ", plan GROWTH), key ", kDemoApiKey,
                    " (well-known: for local use only)\n  segments:");
   for (const auto& [id, name] : info.segments)
-    absl::StrAppend(&out, " ", id, "=\"", name, "\"");
+    absl::StrAppend(&out, " ", id, "=\"", LogEscape(name), "\"");
   absl::StrAppend(
       &out, "\n  try (grpcurl: https://github.com/fullstorydev/grpcurl):\n",
       "  # list the services (server reflection)\n", "  grpcurl ", transport,

@@ -82,7 +82,9 @@ void BlockStopSignals() {
 }
 
 int Fail(absl::string_view message) {
-  LogEvent(absl::StrCat("cannot start: ", message));
+  LogEvent(absl::StrCat(
+      "cannot start: ",
+      LogEscape(std::string_view(message.data(), message.size()))));
   return 1;
 }
 

@@ -140,6 +140,9 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  s->storage_health_ =
+      std::make_unique<StorageHealth>(o.data_dir, o.health_probe_interval);
+  interceptors.push_back(s->storage_health_->InterceptorFactory());
   if (o.slow_call_threshold > absl::ZeroDuration()) {
     interceptors.push_back(
         std::make_unique<SlowCallInterceptorFactory>(o.slow_call_threshold));
@@ -161,12 +164,13 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
     }
     health->SetServingStatus(true);
   }
+  s->storage_health_->Attach(health);
 
   const bool tls = !o.tls_cert_file.empty();
   LogEvent(absl::StrCat(
       "listening on ", HostOf(o.listen_address), ":", s->selected_port_,
-      tls ? " (TLS)" : " (plaintext)", ", data directory ", o.data_dir,
-      ", synchronous=",
+      tls ? " (TLS)" : " (plaintext)", ", data directory ",
+      LogEscape(o.data_dir), ", synchronous=",
       o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL",
       ", ", threads, " completion queues"));
   if (!o.admin_key_hash.has_value()) {
@@ -196,6 +200,7 @@ void SegmentsServer::Shutdown(absl::Duration grace) {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  if (storage_health_ != nullptr) storage_health_->Stop();
   if (server_ != nullptr) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();

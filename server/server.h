@@ -19,6 +19,7 @@
 #include "core/base/clock.h"
 #include "core/base/limits.h"
 #include "core/engine/registry.h"
+#include "server/storage_health.h"
 #include "storage/sqlite_catalog.h"
 
 namespace segments {
@@ -46,6 +47,10 @@ struct ServerOptions {
   Limits limits;
   // Calls taking at least this long are logged; zero or less: never.
   absl::Duration slow_call_threshold = absl::Seconds(1);
+  // While health is NOT_SERVING because storage could not commit, a probe
+  // commit (a scratch database in data_dir) is tried this often; its success
+  // reports SERVING again. Zero: no probe (only a successful write does).
+  absl::Duration health_probe_interval = absl::Seconds(5);
   // Not owned; nullptr means the system clock. Must outlive the server.
   const Clock* clock = nullptr;
 };
@@ -82,6 +87,8 @@ class SegmentsServer {
   std::unique_ptr<Clock> owned_clock_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Services> services_;
+  // Before server_: its interceptors point here.
+  std::unique_ptr<StorageHealth> storage_health_;
   std::unique_ptr<grpc::Server> server_;
 
   absl::Mutex mu_;

@@ -25,7 +25,7 @@ class SlowCallInterceptor : public grpc::experimental::Interceptor {
       absl::Duration took = absl::Now() - start_;
       if (took >= threshold_) {
         grpc::Status status = methods->GetSendStatus();
-        LogEvent(absl::StrCat("slow call: ", method_, " took ",
+        LogEvent(absl::StrCat("slow call: ", LogEscape(method_), " took ",
                               absl::FormatDuration(took), " (status ",
                               status.error_code(), ")"));
       }

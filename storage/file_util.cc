@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/errors.h"
 
 namespace segments {
 namespace {
@@ -22,11 +23,12 @@ absl::Status ErrnoStatus(int err, const std::string& what,
   switch (err) {
     case ENOSPC:
     case EDQUOT:
-      return absl::ResourceExhaustedError(message);
     case EIO:
-      return absl::UnavailableError(message);
+      return WithStorageFailure(absl::UnavailableError(message),
+                                StorageFailure::kUnavailable);
     default:
-      return absl::FailedPreconditionError(message);
+      return WithStorageFailure(absl::FailedPreconditionError(message),
+                                StorageFailure::kOther);
   }
 }
 

@@ -1,7 +1,8 @@
-// The few file-system operations storage needs, as absl::Status: errno
-// ENOSPC/EDQUOT -> RESOURCE_EXHAUSTED, EIO -> UNAVAILABLE, anything else
-// (missing permissions, a file where a directory should be) ->
-// FAILED_PRECONDITION, with the path and strerror in the message.
+// The few file-system operations storage needs, as absl::Status marked as
+// storage failures (core/base/errors.h): errno ENOSPC/EDQUOT/EIO ->
+// UNAVAILABLE (kUnavailable), anything else (missing permissions, a file
+// where a directory should be) -> FAILED_PRECONDITION (kOther), with the
+// path and strerror in the message (for the server log).
 #ifndef SEGMENTS_STORAGE_FILE_UTIL_H_
 #define SEGMENTS_STORAGE_FILE_UTIL_H_
 

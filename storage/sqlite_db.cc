@@ -4,7 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/base/errors.h"
 #include "core/base/status_macros.h"
+#include "storage/checked_vfs.h"
 
 namespace segments {
 namespace {
@@ -20,16 +22,39 @@ absl::StatusCode CodeFor(int rc) {
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_PROTOCOL:
-      return absl::StatusCode::kUnavailable;
     case SQLITE_FULL:
     case SQLITE_NOMEM:
-      return absl::StatusCode::kResourceExhausted;
+      return absl::StatusCode::kUnavailable;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return absl::StatusCode::kDataLoss;
     default:
       return absl::StatusCode::kInternal;
   }
+}
+
+StorageFailure FailureFor(int rc) {
+  if (rc == SQLITE_READONLY_DBMOVED) return StorageFailure::kOther;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return StorageFailure::kBusy;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+      return StorageFailure::kUnavailable;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return StorageFailure::kCorrupt;
+    default:
+      return StorageFailure::kOther;
+  }
+}
+
+bool IsCorruption(int rc) {
+  return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
 }
 
 // The start of a statement's SQL, to say which statement failed.
@@ -45,9 +70,10 @@ std::string SqlPrefix(sqlite3_stmt* stmt) {
 
 absl::Status SqliteStatus(int rc, std::string_view context,
                           std::string_view detail) {
-  return absl::Status(CodeFor(rc),
-                      absl::StrCat(AV(context), ": ", AV(detail),
-                                   " (SQLite result code ", rc, ")"));
+  return WithStorageFailure(
+      absl::Status(CodeFor(rc), absl::StrCat(AV(context), ": ", AV(detail),
+                                             " (SQLite result code ", rc, ")")),
+      FailureFor(rc));
 }
 
 // ---------------------------------------------------------------- SqliteDb
@@ -57,7 +83,7 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                     (create ? SQLITE_OPEN_CREATE : 0);
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, CheckedVfsName());
   if (rc != SQLITE_OK) {
     const std::string detail =
         db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -75,12 +101,27 @@ SqliteDb::~SqliteDb() {
   sqlite3_close_v2(db_);
 }
 
+void SqliteDb::MarkCallStart() const {
+  io_failures_at_start_ = IoFailureCount();
+}
+
 absl::Status SqliteDb::Error(int rc, std::string_view context) const {
+  if (IsCorruption(rc) && IoFailureCount() != io_failures_at_start_) {
+    // Most likely a page a failing read left zero-filled, not a damaged
+    // file: report the I/O error it is.
+    return WithStorageFailure(
+        absl::UnavailableError(absl::StrCat(
+            path_, ": ", AV(context), ": ", sqlite3_errmsg(db_),
+            " (SQLite result code ", rc,
+            ") after an I/O error during the call: the file may be intact")),
+        StorageFailure::kUnavailable);
+  }
   return SqliteStatus(rc, absl::StrCat(path_, ": ", AV(context)),
                       sqlite3_errmsg(db_));
 }
 
 absl::Status SqliteDb::Exec(const std::string& sql) {
+  MarkCallStart();
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK)
     return Error(rc, sql.size() > 60 ? sql.substr(0, 60) : sql);
@@ -89,6 +130,7 @@ absl::Status SqliteDb::Exec(const std::string& sql) {
 
 absl::StatusOr<std::unique_ptr<SqliteStatement>> SqliteDb::Prepare(
     std::string_view sql) {
+  MarkCallStart();
   sqlite3_stmt* stmt = nullptr;
   const int rc =
       sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -127,8 +169,10 @@ absl::Status SqliteDb::Configure(const SqliteOptions& options) {
     SqliteStatement::Scope scope(*stmt);
     ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row || stmt->ColumnText(0) != "wal") {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path_, ": cannot switch to WAL journal mode"));
+      return WithStorageFailure(
+          absl::FailedPreconditionError(
+              absl::StrCat(path_, ": cannot switch to WAL journal mode")),
+          StorageFailure::kOther);
     }
   }
   return Exec(absl::StrCat(
@@ -187,6 +231,7 @@ absl::StatusOr<bool> SqliteStatement::Step() {
                      SqlPrefix(stmt_), "`"),
         sqlite3_errstr(bind_rc_));
   }
+  db_->MarkCallStart();
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -259,15 +304,18 @@ absl::Status CheckSchemaOwner(SqliteDb* db, int32_t application_id,
   ASSIGN_OR_RETURN(int64_t objects,
                    db->QueryInt("SELECT count(*) FROM sqlite_master"));
   if (app != application_id && (version != 0 || objects != 0)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        db->path(), ": not a database of this kind (SQLite application_id ",
-        app, ", expected ", application_id, ")"));
+    return WithStorageFailure(
+        absl::FailedPreconditionError(absl::StrCat(
+            db->path(), ": not a database of this kind (SQLite application_id ",
+            app, ", expected ", application_id, ")")),
+        StorageFailure::kOther);
   }
   if (version < 0 || version > latest_version) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(db->path(), ": schema version ", version,
-                     " is newer than this binary supports (", latest_version,
-                     "); upgrade the binary"));
+    return WithStorageFailure(absl::FailedPreconditionError(absl::StrCat(
+                                  db->path(), ": schema version ", version,
+                                  " is newer than this binary supports (",
+                                  latest_version, "); upgrade the binary")),
+                              StorageFailure::kOther);
   }
   return absl::OkStatus();
 }

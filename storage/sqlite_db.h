@@ -1,12 +1,18 @@
 // A thin RAII layer over the SQLite C API: a connection, prepared
 // statements and transactions, each reporting errors as
-// absl::Status carrying SQLite's own message. Error codes map as follows:
-//   SQLITE_BUSY, LOCKED, IOERR, CANTOPEN, PROTOCOL -> UNAVAILABLE (transient)
-//   SQLITE_FULL, NOMEM                             -> RESOURCE_EXHAUSTED
-//   SQLITE_CORRUPT, NOTADB                         -> DATA_LOSS
-//   SQLITE_READONLY_DBMOVED (file deleted)         -> FAILED_PRECONDITION
-//   anything else                                  -> INTERNAL
-// Never UNKNOWN.
+// absl::Status carrying SQLite's own message, marked as a storage failure
+// (core/base/errors.h: the message is for the server log, not for
+// clients). Error codes map as follows (docs/api.md says what a client does):
+//   SQLITE_BUSY, LOCKED                  -> UNAVAILABLE, kBusy
+//   SQLITE_IOERR, CANTOPEN, PROTOCOL,
+//   FULL (disk full), NOMEM              -> UNAVAILABLE, kUnavailable
+//   SQLITE_CORRUPT, NOTADB               -> DATA_LOSS, kCorrupt; but
+//     UNAVAILABLE, kUnavailable when an I/O failure happened during the call
+//     (a short read leaves a zero-filled page that looks damaged; see
+//     checked_vfs.h)
+//   SQLITE_READONLY_DBMOVED (deleted)    -> FAILED_PRECONDITION, kOther
+//   anything else                        -> INTERNAL, kOther
+// Never UNKNOWN. Connections are opened through the checked VFS.
 //
 // Thread-safety: none. A SqliteDb and its statements are used by one thread
 // at a time (the owner holds a mutex); connections are opened NOMUTEX.
@@ -79,9 +85,13 @@ class SqliteDb {
   sqlite3* raw() const { return db_; }
 
  private:
+  friend class SqliteStatement;
   SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  // Notes IoFailureCount() at the start of a call into SQLite, for Error.
+  void MarkCallStart() const;
   sqlite3* const db_;
   const std::string path_;
+  mutable uint64_t io_failures_at_start_ = 0;
 };
 
 // A prepared statement. Binding errors are remembered and returned by the

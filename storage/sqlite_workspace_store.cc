@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/base/errors.h"
 #include "core/base/parallel.h"
 #include "core/base/status_macros.h"
 #include "storage/change_runs.h"
@@ -222,8 +223,10 @@ absl::Status SqliteWorkspaceStore::CheckFileUnchanged() {
   if (!current.ok() && !absl::IsNotFound(current.status()))
     return current.status();
   if (!current.ok() || !(*current == file_)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path_, " was deleted or replaced since it was opened"));
+    return WithStorageFailure(
+        absl::FailedPreconditionError(absl::StrCat(
+            path_, " was deleted or replaced since it was opened")),
+        StorageFailure::kOther);
   }
   return absl::OkStatus();
 }

@@ -20,6 +20,9 @@ constexpr absl::string_view kBadRequestUrl =
     "type.googleapis.com/google.rpc.BadRequest";
 constexpr absl::string_view kErrorInfoUrl =
     "type.googleapis.com/google.rpc.ErrorInfo";
+// Never sent to clients: ToGrpcStatus copies only the two payloads above.
+constexpr absl::string_view kStorageFailureUrl =
+    "segments.internal/StorageFailure";
 
 constexpr uint32_t kWireVarint = 0;
 constexpr uint32_t kWireFixed64 = 1;
@@ -212,6 +215,22 @@ ErrorInfo GetErrorInfo(const absl::Status& status) {
     }
   }
   return info;
+}
+
+absl::Status WithStorageFailure(absl::Status status, StorageFailure kind) {
+  status.SetPayload(kStorageFailureUrl,
+                    absl::Cord(absl::StrCat(static_cast<int>(kind))));
+  return status;
+}
+
+StorageFailure GetStorageFailure(const absl::Status& status) {
+  std::optional<std::string> bytes = PayloadBytes(status, kStorageFailureUrl);
+  if (!bytes.has_value() || bytes->size() != 1) return StorageFailure::kNone;
+  const int kind = (*bytes)[0] - '0';
+  if (kind < 0 || kind > static_cast<int>(StorageFailure::kOther)) {
+    return StorageFailure::kOther;
+  }
+  return static_cast<StorageFailure>(kind);
 }
 
 }  // namespace segments

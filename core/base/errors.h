@@ -57,6 +57,21 @@ absl::Status WithErrorInfo(absl::Status status, const ErrorInfo& info);
 // The ErrorInfo carried by `status`, if any (reason empty when none).
 ErrorInfo GetErrorInfo(const absl::Status& status);
 
+// What kind of storage failure a status from storage/ reports. Its message
+// (file paths, SQL, SQLite's own text) is for the server log only: the
+// server answers a storage failure with a fixed text for its kind
+// (ToGrpcStatus) and reports kUnavailable to health checking.
+enum class StorageFailure {
+  kNone,         // not a storage failure
+  kUnavailable,  // I/O error, disk full, cannot open, out of memory
+  kBusy,         // a lock held by another connection did not come free
+  kCorrupt,      // the file is damaged or not a database
+  kOther,        // anything else the storage reports (e.g. file deleted)
+};
+// Marks `status` (which must not be OK) as a storage failure of `kind`.
+absl::Status WithStorageFailure(absl::Status status, StorageFailure kind);
+StorageFailure GetStorageFailure(const absl::Status& status);
+
 // The domain name used in ErrorInfo.domain.
 inline constexpr std::string_view kErrorDomain = "segments.v1";
 

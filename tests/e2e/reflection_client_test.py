@@ -479,6 +479,31 @@ class ReflectionClientTest(unittest.TestCase):
         self.assertTrue(any(f.endswith("email") for f in fields),
                         "no violation names email: %s" % fields)
 
+    def test_06b_many_violations_fit_a_default_python_client(self):
+        # 10,000 bad entries with long values: the details are capped so the
+        # error fits the 8 KiB metadata a default channel accepts (it was
+        # RESOURCE_EXHAUSTED "received initial metadata size exceeds limit").
+        self.load_api()
+        contacts = [{"email": "x" * 200 + str(i) + " not an email",
+                     "company": "c" * 300, "tags": ["t" * 100]}
+                    for i in range(10000)]
+        err = self.assertCode(
+            grpc.StatusCode.INVALID_ARGUMENT, self.client.call,
+            "segments.v1.ContactService/BatchUpsertContacts",
+            {"contacts": contacts})
+        details = dict(err.trailing_metadata() or ()).get(
+            "grpc-status-details-bin")
+        self.assertIsNotNone(details, "no grpc-status-details-bin trailer")
+        from google.rpc import error_details_pb2, status_pb2
+        status = status_pb2.Status.FromString(details)
+        fields = []
+        for any_detail in status.details:
+            bad = error_details_pb2.BadRequest()
+            if any_detail.Unpack(bad):
+                fields += [v.field for v in bad.field_violations]
+        self.assertEqual(fields[0], "contacts[0].email")
+        self.assertEqual(fields[-1], "", "no closing 'and N more' violation")
+
     def test_07_missing_or_wrong_key_is_unauthenticated(self):
         self.load_api()
         self.assertCode(grpc.StatusCode.UNAUTHENTICATED, self.client.call,

@@ -342,6 +342,77 @@ TEST_F(BatchUpsertTest, MessageOver16MiBIsResourceExhausted) {
   ExpectEmpty();
 }
 
+// A request under the message limit whose FULL echo (ids, created_at,
+// lifecycle_stage added) is over it: refused before anything is written,
+// not committed and then answered "Sent message larger than max".
+TEST_F(BatchUpsertTest, EchoOverTheMessageLimitIsRefusedBeforeWriting) {
+  v1::BatchUpsertContactsRequest request;
+  for (int i = 0; i < 10000; ++i) {
+    v1::Contact* c = request.add_contacts();
+    c->set_email(absl::StrCat("echo", i, "@big.example"));
+    c->set_company(std::string(256, 'c'));
+    c->set_job_title(std::string(256, 'j'));
+    c->set_country(std::string(256, 'n'));
+    c->set_city(std::string(256, 'y'));
+    c->set_source(std::string(256, 's'));
+    for (int t = 0; t < 5; ++t)
+      c->add_tags(absl::StrCat(t, std::string(60, 't')));
+  }
+  // Pad the first contacts' tags until the request is just under the limit.
+  constexpr size_t kLimit = size_t{16} << 20;
+  for (int i = 0; request.ByteSizeLong() < kLimit - 60000; ++i) {
+    request.mutable_contacts(i)->add_tags(std::string(60, 'p'));
+  }
+  ASSERT_LT(request.ByteSizeLong(), kLimit - 50000);
+  v1::BatchUpsertContactsResponse response;
+  grpc::Status status = Batch(request, &response);
+  EXPECT_THAT(status, GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_THAT(status.error_message(), HasSubstr("max_message_bytes"));
+  ExpectEmpty();
+  // The same batch answered with ids and emails goes through.
+  request.set_view(v1::CONTACT_VIEW_BASIC);
+  EXPECT_THAT(Batch(request, &response), GrpcOk());
+  EXPECT_EQ(response.created_count(), 10000u);
+}
+
+// An update of few fields echoes the rest as stored: contacts with 100 long
+// tags each, updated by a small request, would echo more than the limit.
+TEST_F(BatchUpsertTest, MaskedUpdateWhoseEchoIsOverTheLimitChangesNothing) {
+  constexpr int kContacts = 2600;
+  auto email = [](int i) { return absl::StrCat("tagged", i, "@big.example"); };
+  for (int half = 0; half < 2; ++half) {
+    v1::BatchUpsertContactsRequest create;
+    create.set_view(v1::CONTACT_VIEW_BASIC);
+    for (int i = half * kContacts / 2; i < (half + 1) * kContacts / 2; ++i) {
+      v1::Contact* c = create.add_contacts();
+      c->set_email(email(i));
+      for (int t = 0; t < 100; ++t) {
+        c->add_tags(absl::StrCat(100 + t, std::string(61, 't')));
+      }
+    }
+    v1::BatchUpsertContactsResponse created;
+    ASSERT_THAT(Batch(create, &created), GrpcOk());
+  }
+  v1::BatchUpsertContactsRequest update;
+  update.mutable_update_mask()->add_paths("lead_score");
+  for (int i = 0; i < kContacts; ++i) {
+    v1::Contact* c = update.add_contacts();
+    c->set_email(email(i));
+    c->set_lead_score(77);
+  }
+  v1::BatchUpsertContactsResponse response;
+  grpc::Status status = Batch(update, &response);
+  EXPECT_THAT(status, GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_THAT(status.error_message(), HasSubstr("CONTACT_VIEW_BASIC"));
+  EXPECT_EQ(Get(1).lead_score(), 0) << "a refused batch was written";
+  EXPECT_EQ(Get(kContacts).lead_score(), 0) << "a refused batch was written";
+  // With view BASIC the same update goes through.
+  update.set_view(v1::CONTACT_VIEW_BASIC);
+  ASSERT_THAT(Batch(update, &response), GrpcOk());
+  EXPECT_EQ(response.updated_count(), static_cast<uint32_t>(kContacts));
+  EXPECT_EQ(Get(1).lead_score(), 77);
+}
+
 TEST_F(BatchUpsertTest, EveryMethodOfTheServiceIsRouted) {
   // The service registers its methods by name itself; each name of the
   // proto's service must reach a handler (an empty request without a key is

@@ -12,6 +12,7 @@ namespace segments::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(DemoContacts, AreDeterministic) {
   std::vector<ContactDraft> a = DemoContacts(50, 1700000000);
@@ -82,6 +83,22 @@ TEST(DemoMode, ExamplesUseTheDemoKeyAndAddress) {
   EXPECT_THAT(text, HasSubstr("segments.v1.SegmentService/ListSegmentMembers"));
   EXPECT_THAT(text, HasSubstr("segments.v1.ContactService/CreateContact"));
   EXPECT_THAT(text, HasSubstr("segments.v1.ContactService/UpdateContact"));
+}
+
+// Segment names are the users' (a demo segment can be renamed): printed
+// escaped, a newline cannot start a forged log line and a NUL cannot cut
+// the output short.
+TEST(DemoMode, ExamplesEscapeSegmentNames) {
+  DemoInfo info;
+  info.workspace_id = 1;
+  info.segments = {
+      {1, "Hot\n2026-01-01T00:00:00Z segments-server: admin key is x"},
+      {2, std::string("cut\0here \"quoted\"", 17)}};
+  std::string text = DemoExamples(info, "127.0.0.1:50051", std::nullopt);
+  EXPECT_THAT(text, Not(HasSubstr("\n2026-01-01")));
+  EXPECT_THAT(text, HasSubstr("1=\"Hot\\n2026-01-01T00:00:00Z"));
+  EXPECT_THAT(text, HasSubstr("2=\"cut\\x00here \\\"quoted\\\"\""));
+  EXPECT_EQ(text.find('\0'), std::string::npos);
 }
 
 TEST(NoDemoMode, DemoKeyIsUnknown) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -42,8 +43,16 @@ TEST(SqliteStatus, MapsCodesAndNeverUnknown) {
               StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(SqliteStatus(SQLITE_NOTADB, "", ""),
               StatusIs(absl::StatusCode::kDataLoss));
+  // A full disk clears when an operator frees space: retry later, as for
+  // an I/O error (RESOURCE_EXHAUSTED is kept for requests over a limit).
   EXPECT_THAT(SqliteStatus(SQLITE_FULL, "", ""),
-              StatusIs(absl::StatusCode::kResourceExhausted));
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(GetStorageFailure(SqliteStatus(SQLITE_FULL, "", "")),
+            StorageFailure::kUnavailable);
+  EXPECT_EQ(GetStorageFailure(SqliteStatus(SQLITE_BUSY, "", "")),
+            StorageFailure::kBusy);
+  EXPECT_EQ(GetStorageFailure(SqliteStatus(SQLITE_CORRUPT, "", "")),
+            StorageFailure::kCorrupt);
   EXPECT_THAT(SqliteStatus(SQLITE_READONLY_DBMOVED, "", ""),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(SqliteStatus(SQLITE_CONSTRAINT_PRIMARYKEY, "", ""),
