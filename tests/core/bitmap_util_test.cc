@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -132,6 +133,41 @@ TEST(DeserializeBitmap, RefusesHeadersPromisingMoreThanTheBytes) {
   big[10] = '\x00';
   big[11] = '\x10';  // cardinality 4097: a 8 KiB bitset container
   EXPECT_THAT(DeserializeBitmap(big), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// Containers whose contents contradict the format, which CRoaring 0.2.66
+// would take as they are (and then answer contains() wrongly).
+TEST(DeserializeBitmap, RefusesInconsistentContainers) {
+  // Header of one array container with 3 members at offset 16, then the
+  // members: out of order, repeated.
+  const std::string header(
+      "\x3a\x30\x00\x00\x01\x00\x00\x00"
+      "\x00\x00\x02\x00\x10\x00\x00\x00",
+      16);
+  EXPECT_THAT(
+      DeserializeBitmap(header + std::string("\x01\x00\x02\x00\x03\x00", 6)),
+      IsOkAndHolds(Of({1, 2, 3})));
+  EXPECT_THAT(
+      DeserializeBitmap(header + std::string("\x03\x00\x02\x00\x01\x00", 6)),
+      StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(
+      DeserializeBitmap(header + std::string("\x01\x00\x01\x00\x02\x00", 6)),
+      StatusIs(absl::StatusCode::kDataLoss));
+  // Two containers with their keys out of order.
+  std::string keys = SerializeBitmap(Of({1, 65536 + 1}));
+  ASSERT_EQ(keys.substr(0, 4), std::string("\x3a\x30\x00\x00", 4));
+  std::swap(keys[8], keys[12]);  // key 0 <-> key 1
+  EXPECT_THAT(DeserializeBitmap(keys), StatusIs(absl::StatusCode::kDataLoss));
+  // A bitset container (more than 4096 members) whose header claims one
+  // member fewer than its bits hold.
+  Roaring dense;
+  for (uint32_t i = 0; i < 10000; i += 2) dense.add(i);
+  std::string bitset = SerializeBitmap(dense);
+  ASSERT_EQ(bitset.substr(0, 4), std::string("\x3a\x30\x00\x00", 4));
+  ASSERT_EQ(bitset.substr(8, 4),
+            std::string("\x00\x00\x87\x13", 4));  // 5000 - 1
+  bitset[10] = '\x86';
+  EXPECT_THAT(DeserializeBitmap(bitset), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 // ---------------------------------------------------------------------------
