@@ -24,6 +24,63 @@ absl::string_view AV(std::string_view s) {
 
 constexpr int32_t kMaxNanos = 999999999;
 
+// The core's enums carry the proto's numbers (core/base/types.h), which is
+// what lets the conversions below be casts.
+template <typename Core, typename Proto>
+constexpr bool SameNumber(Core core, Proto proto) {
+  return static_cast<int>(core) == static_cast<int>(proto);
+}
+static_assert(SameNumber(Plan::kUnspecified, v1::PLAN_UNSPECIFIED) &&
+              SameNumber(Plan::kFree, v1::FREE) &&
+              SameNumber(Plan::kStarter, v1::STARTER) &&
+              SameNumber(Plan::kGrowth, v1::GROWTH) &&
+              SameNumber(Plan::kPro, v1::PRO) &&
+              SameNumber(Plan::kPro, v1::Plan_MAX));
+static_assert(SameNumber(LifecycleStage::kSubscriber, v1::SUBSCRIBER) &&
+              SameNumber(LifecycleStage::kLead, v1::LEAD) &&
+              SameNumber(LifecycleStage::kMql, v1::MQL) &&
+              SameNumber(LifecycleStage::kSql, v1::SQL) &&
+              SameNumber(LifecycleStage::kCustomer, v1::CUSTOMER) &&
+              SameNumber(LifecycleStage::kCustomer, v1::LifecycleStage_MAX));
+static_assert(SameNumber(EngagementTrend::kUnset,
+                         v1::ENGAGEMENT_TREND_UNSPECIFIED) &&
+              SameNumber(EngagementTrend::kRising, v1::RISING) &&
+              SameNumber(EngagementTrend::kStable, v1::STABLE) &&
+              SameNumber(EngagementTrend::kDeclining, v1::DECLINING) &&
+              SameNumber(EngagementTrend::kDeclining, v1::EngagementTrend_MAX));
+static_assert(SameNumber(ConversionLikelihood::kUnset,
+                         v1::CONVERSION_LIKELIHOOD_UNSPECIFIED) &&
+              SameNumber(ConversionLikelihood::kLow, v1::LOW) &&
+              SameNumber(ConversionLikelihood::kPossible, v1::POSSIBLE) &&
+              SameNumber(ConversionLikelihood::kLikely, v1::LIKELY) &&
+              SameNumber(ConversionLikelihood::kVeryLikely, v1::VERY_LIKELY) &&
+              SameNumber(ConversionLikelihood::kVeryLikely,
+                         v1::ConversionLikelihood_MAX));
+static_assert(SameNumber(SegmentKind::kStandard, v1::STANDARD) &&
+              SameNumber(SegmentKind::kSmart, v1::SMART) &&
+              SameNumber(SegmentState::kActive, v1::ACTIVE) &&
+              SameNumber(SegmentState::kPlanRestricted, v1::PLAN_RESTRICTED));
+static_assert(SameNumber(Match::kAll, v1::Filter::ALL) &&
+              SameNumber(Match::kAny, v1::Filter::ANY));
+static_assert(SameNumber(Operator::kEquals, v1::Condition::EQUALS) &&
+              SameNumber(Operator::kContains, v1::Condition::CONTAINS) &&
+              SameNumber(Operator::kEndsWith, v1::Condition::ENDS_WITH) &&
+              SameNumber(Operator::kBetween, v1::Condition::BETWEEN) &&
+              SameNumber(Operator::kHasNone, v1::Condition::HAS_NONE) &&
+              SameNumber(Operator::kWithinLastDays,
+                         v1::Condition::WITHIN_LAST_DAYS) &&
+              SameNumber(Operator::kIsNotSet, v1::Condition::IS_NOT_SET) &&
+              kMaxOperator == v1::Condition::Operator_MAX);
+// FieldType's order is the proto's, shifted past TYPE_UNSPECIFIED.
+static_assert(SameNumber(FieldType::kString, v1::RuleField::STRING - 1) &&
+              SameNumber(FieldType::kTags, v1::RuleField::TAGS - 1) &&
+              SameNumber(FieldType::kOrderedEnum,
+                         v1::RuleField::ORDERED_ENUM - 1) &&
+              SameNumber(FieldType::kEnum, v1::RuleField::ENUM - 1) &&
+              SameNumber(FieldType::kNumber, v1::RuleField::NUMBER - 1) &&
+              SameNumber(FieldType::kTimestamp, v1::RuleField::TIMESTAMP - 1) &&
+              v1::RuleField::Type_MAX == v1::RuleField::TIMESTAMP);
+
 RawValue ValueFromProto(const v1::Value& proto, std::string_view path,
                         Violations* violations) {
   switch (proto.kind_case()) {

@@ -63,11 +63,14 @@ std::string ExpandRun(const MembershipChange& first, uint64_t last_sequence,
       out->resize(start);
       return "more_contact_ids holds fewer ids than the run's sequences";
     }
-    contact += UnZigZag(v);
-    if (contact < 1 || contact > std::numeric_limits<ContactId>::max()) {
+    // Checked before adding: a corrupt delta may be as large as +-2^63.
+    const int64_t delta = UnZigZag(v);
+    constexpr int64_t kMax = std::numeric_limits<ContactId>::max();
+    if (delta < 1 - contact || delta > kMax - contact) {
       out->resize(start);
       return "more_contact_ids holds a contact id out of range";
     }
+    contact += delta;
     MembershipChange& c = out->emplace_back(first);
     c.sequence = seq;
     c.contact_id = static_cast<ContactId>(contact);

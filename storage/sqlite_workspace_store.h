@@ -11,7 +11,7 @@
 // CommitCompleting finds the change log on a second thread while the first
 // writes the contacts.
 //
-// Thread-safety: thread-safe. Load and Commit use the write connection
+// Thread-safety: thread-safe. LoadStreaming and Commit use the write connection
 // (under write_mu_); ReadChanges uses a second, read-only connection (under
 // read_mu_), so change-feed readers never wait for a commit's fsync; a
 // WalCheckpointer checkpoints through a third, in the background.

@@ -17,6 +17,11 @@ enum class Plan : int {
   kGrowth = 3,
   kPro = 4
 };
+// Plans are ordered: each allows everything the ones below it do (a rule is
+// allowed when plan >= its required plan).
+static_assert(Plan::kFree < Plan::kStarter && Plan::kStarter < Plan::kGrowth &&
+                  Plan::kGrowth < Plan::kPro,
+              "plans are ordered FREE < STARTER < GROWTH < PRO");
 enum class LifecycleStage : int {
   kUnspecified = 0,
   kSubscriber = 1,

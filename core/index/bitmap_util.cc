@@ -19,6 +19,23 @@ absl::StatusOr<Roaring> DeserializeBitmap(std::string_view bytes) {
     if (r.getSizeInBytes(true) != bytes.size()) {
       return absl::DataLossError("bitmap: trailing or inconsistent bytes");
     }
+    // Nor does it check the containers: an array out of order or with
+    // repeats, overlapping runs or a bitset whose stored cardinality is
+    // wrong would be taken as they are, and answer membership wrongly.
+    // Their members then do not come out strictly ascending, or not as
+    // many as the cardinality says.
+    uint64_t count = 0;
+    uint32_t previous = 0;
+    for (const uint32_t v : r) {
+      if (count > 0 && v <= previous) {
+        return absl::DataLossError("bitmap: members out of order");
+      }
+      previous = v;
+      ++count;
+    }
+    if (count != r.cardinality()) {
+      return absl::DataLossError("bitmap: wrong cardinality");
+    }
     return r;
   } catch (const std::exception& e) {
     return absl::DataLossError(

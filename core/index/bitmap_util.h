@@ -17,7 +17,9 @@ namespace segments {
 // The standard portable Roaring serialization of `bitmap`.
 std::string SerializeBitmap(const Roaring& bitmap);
 // Parses a portable serialization, reading no byte past `bytes`. DATA_LOSS
-// when it is not one.
+// when it is not one: truncated, followed by other bytes, or with
+// containers out of order or inconsistent with their header. No bytes at
+// all is the empty bitmap.
 absl::StatusOr<Roaring> DeserializeBitmap(std::string_view bytes);
 
 // Up to `limit` members greater than `after`, ascending; `*more` says whether

@@ -73,13 +73,6 @@ struct ChangeRun {
   bool operator==(const ChangeRun& o) const;
 };
 
-// The events of `runs`, in order.
-std::vector<MembershipChange> ExpandRuns(const std::vector<ChangeRun>& runs);
-// `events` grouped into maximal runs (consecutive sequence numbers, one
-// segment, kind, cause and time).
-std::vector<ChangeRun> GroupIntoRuns(
-    const std::vector<MembershipChange>& events);
-
 // Per-workspace counters that must survive restarts.
 struct WorkspaceCounters {
   ContactId next_contact_id = 1;
@@ -100,13 +93,13 @@ struct WorkspaceWrite {
 
 // Everything a workspace needs to be rebuilt in memory.
 struct WorkspaceData {
-  std::vector<Contact> contacts;        // ascending id; Load only
+  std::vector<Contact> contacts;  // ascending id; empty from LoadStreaming
   std::vector<SegmentRecord> segments;  // ascending id
   WorkspaceCounters counters;
 };
 
-// One workspace's data. Commit calls are serialized by the caller; Load is
-// called once, before any Commit.
+// One workspace's data. Commit calls are serialized by the caller;
+// LoadStreaming is called once, before any Commit.
 class WorkspaceStore {
  public:
   virtual ~WorkspaceStore() = default;
@@ -118,14 +111,6 @@ class WorkspaceStore {
   // them all twice.
   virtual absl::StatusOr<WorkspaceData> LoadStreaming(
       const ContactSink& sink) = 0;
-  // LoadStreaming, with the contacts collected into the result.
-  absl::StatusOr<WorkspaceData> Load() {
-    std::vector<Contact> contacts;
-    absl::StatusOr<WorkspaceData> data =
-        LoadStreaming([&contacts](const Contact& c) { contacts.push_back(c); });
-    if (data.ok()) data->contacts = std::move(contacts);
-    return data;
-  }
   // Durable when it returns OK; on error nothing of `write` is stored.
   virtual absl::Status Commit(const WorkspaceWrite& write) = 0;
   // Commit of a write whose membership changes are still to be found:

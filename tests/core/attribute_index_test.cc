@@ -1,6 +1,6 @@
-// Tests of core/attribute_index.cc and core/value_dictionary.cc: the email
-// domain paths, the contiguous dictionaries (tombstones, compaction), and
-// Update against Remove + Add. Every answer is also checked against the
+// Tests of core/attribute_index.cc: the email domain paths, string indexes
+// and Update against Remove + Add (the value dictionaries themselves are
+// tested in value_dictionary_test.cc). Every answer is also checked against the
 // per-contact evaluator (core/evaluator.h) over all contacts.
 #include "core/index/attribute_index.h"
 
@@ -17,7 +17,6 @@
 #include "absl/types/span.h"
 #include "core/index/contact_table.h"
 #include "core/index/evaluator.h"
-#include "core/index/value_dictionary.h"
 #include "core/model/contact.h"
 #include "core/model/field_catalog.h"
 #include "core/model/filter.h"
@@ -32,7 +31,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-using ::testing::SizeIs;
 using ::testing::UnorderedElementsAre;
 
 constexpr UnixSeconds kNow = 1'700'000'000;
@@ -294,190 +292,6 @@ TEST(StringIndexTest, CaseVariantsShareAValue) {
   data.Erase(a);
   EXPECT_THAT(data.Eval("company", Operator::kContains, {"cm"}),
               ElementsAre(b));
-}
-
-// The contacts of every value matching `op` / `needle`.
-std::vector<uint32_t> Matches(const ValueDictionary& dict, Operator op,
-                              std::string_view needle) {
-  UnionBuilder out;
-  dict.CollectMatches(op, needle, &out);
-  return Ids(out.Build());
-}
-
-std::vector<uint32_t> Range(uint32_t first, uint32_t last) {
-  std::vector<uint32_t> ids;
-  for (uint32_t i = first; i <= last; ++i) ids.push_back(i);
-  return ids;
-}
-
-TEST(ValueDictionaryTest, ScansSkipTombstonesAndCompact) {
-  ValueDictionary dict;
-  for (uint32_t i = 0; i < 100; ++i) dict.Add(absl::StrCat("value-", i), i);
-  EXPECT_EQ(dict.size(), 100u);
-  // Remove 40: tombstones, below the compaction threshold of half.
-  for (uint32_t i = 0; i < 40; ++i) dict.Remove(absl::StrCat("value-", i), i);
-  EXPECT_EQ(dict.size(), 60u);
-  EXPECT_EQ(dict.slots(), 100u);
-  EXPECT_THAT(Matches(dict, Operator::kContains, "value-3"), IsEmpty());
-  EXPECT_EQ(Matches(dict, Operator::kStartsWith, "value-4"), Range(40, 49));
-  EXPECT_EQ(Matches(dict, Operator::kContains, "-"), Range(40, 99));
-  // Ten more: half the slots are tombstones, so the arena is compacted.
-  for (uint32_t i = 40; i < 50; ++i) dict.Remove(absl::StrCat("value-", i), i);
-  EXPECT_EQ(dict.size(), 50u);
-  EXPECT_EQ(dict.slots(), 50u);
-  for (uint32_t i = 0; i < 100; ++i) {
-    const Postings* p = dict.Find(absl::StrCat("value-", i));
-    if (i < 50) {
-      EXPECT_EQ(p, nullptr) << i;
-    } else {
-      ASSERT_NE(p, nullptr) << i;
-      EXPECT_THAT(Ids(p->ToRoaring()), ElementsAre(i));
-    }
-  }
-  EXPECT_THAT(Matches(dict, Operator::kEndsWith, "9"),
-              ElementsAre(59, 69, 79, 89, 99));
-  EXPECT_EQ(Matches(dict, Operator::kContains, "value"), Range(50, 99));
-  // A removed value comes back in a new slot.
-  dict.Add("value-7", 1000);
-  ASSERT_NE(dict.Find("value-7"), nullptr);
-  EXPECT_THAT(Ids(dict.Find("value-7")->ToRoaring()), ElementsAre(1000u));
-  EXPECT_EQ(dict.slots(), 51u);
-}
-
-TEST(ValueDictionaryTest, MatchesNeverCrossValues) {
-  ValueDictionary dict;
-  dict.Add("ab", 1);
-  dict.Add("cd", 2);
-  dict.Add(std::string("x\0y", 3), 3);
-  EXPECT_THAT(Matches(dict, Operator::kContains, "bc"), IsEmpty());
-  EXPECT_THAT(Matches(dict, Operator::kContains, std::string("b\0c", 3)),
-              IsEmpty());
-  // Only the value holding a NUL.
-  EXPECT_THAT(Matches(dict, Operator::kContains, std::string("\0", 1)),
-              ElementsAre(3u));
-  EXPECT_THAT(Matches(dict, Operator::kContains, ""), ElementsAre(1, 2, 3));
-  EXPECT_THAT(Matches(dict, Operator::kEndsWith, ""), ElementsAre(1, 2, 3));
-  EXPECT_THAT(Matches(dict, Operator::kStartsWith, ""), ElementsAre(1, 2, 3));
-  EXPECT_THAT(Matches(dict, Operator::kContains, "d"), ElementsAre(2u));
-  EXPECT_THAT(Matches(dict, Operator::kEndsWith, "b"), ElementsAre(1u));
-  EXPECT_THAT(Matches(dict, Operator::kStartsWith, "abc"), IsEmpty());
-  EXPECT_THAT(Matches(dict, Operator::kEndsWith, "xab"), IsEmpty());
-}
-
-TEST(ValueDictionaryTest, RepeatedAndMissingIds) {
-  ValueDictionary dict;
-  for (ContactId id = 1; id <= 10; ++id) dict.Add(id % 2 ? "odd" : "even", id);
-  dict.Add("odd", 1);  // already there
-  dict.Remove("odd", 3);
-  dict.Remove("odd", 2);  // not there
-  dict.Remove("missing", 3);
-  ASSERT_NE(dict.Find("odd"), nullptr);
-  EXPECT_THAT(Ids(dict.Find("odd")->ToRoaring()), ElementsAre(1u, 5u, 7u, 9u));
-  EXPECT_EQ(dict.Find("odd")->size(), 4u);
-  EXPECT_EQ(dict.size(), 2u);
-  for (ContactId id : {1, 5, 7, 9}) dict.Remove("odd", id);
-  EXPECT_EQ(dict.Find("odd"), nullptr);
-  EXPECT_EQ(dict.size(), 1u);
-}
-
-// Values past Postings::kMaxSmall contacts switch to a bitmap and back.
-TEST(ValueDictionaryTest, LargeValuesUseBitmaps) {
-  ValueDictionary dict;
-  const uint32_t n = 3 * Postings::kMaxSmall;
-  // Ids spread over several Roaring containers, added out of order.
-  for (uint32_t i = n; i >= 1; --i) dict.Add("big", i * 1000);
-  dict.Add("small", 7);
-  const Postings* big = dict.Find("big");
-  ASSERT_NE(big, nullptr);
-  ASSERT_NE(big->bitmap(), nullptr);
-  EXPECT_EQ(big->size(), n);
-  EXPECT_EQ(dict.Find("small")->bitmap(), nullptr);
-  std::vector<uint32_t> want;
-  for (uint32_t i = 1; i <= n; ++i) want.push_back(i * 1000);
-  std::vector<uint32_t> with_small = want;
-  with_small.insert(with_small.begin(), 7);
-  EXPECT_EQ(Matches(dict, Operator::kContains, ""), with_small);
-  EXPECT_EQ(Matches(dict, Operator::kStartsWith, "b"), want);
-  // Down to fewer than kMaxSmall / 2: back to an array.
-  for (uint32_t i = 1; i <= n - Postings::kMaxSmall / 2 + 1; ++i) {
-    dict.Remove("big", i * 1000);
-  }
-  big = dict.Find("big");
-  ASSERT_NE(big, nullptr);
-  EXPECT_EQ(big->bitmap(), nullptr);
-  want.erase(want.begin(), want.begin() + (n - Postings::kMaxSmall / 2 + 1));
-  EXPECT_EQ(Ids(big->ToRoaring()), want);
-  EXPECT_EQ(Matches(dict, Operator::kEndsWith, "ig"), want);
-}
-
-// Merging covers every pairing of small arrays and bitmaps: appended
-// (the new contacts of a batch), interleaved, and past kMaxSmall.
-TEST(ValueDictionaryTest, MergeAddsEveryValuesContacts) {
-  const uint32_t k = Postings::kMaxSmall;
-  ValueDictionary dict, other;
-  std::map<std::string, std::set<uint32_t>> want;
-  auto add = [&want](ValueDictionary& d, const std::string& v, uint32_t id) {
-    d.Add(v, id);
-    want[v].insert(id);
-  };
-  for (uint32_t i = 1; i <= 10; ++i) {
-    add(dict, "append", i);
-    add(other, "append", 100 + i);
-    add(dict, "interleave", 2 * i);
-    add(other, "interleave", 2 * i + 1);
-  }
-  for (uint32_t i = 1; i <= k / 2 + 10; ++i) {  // two small ones, one big
-    add(dict, "grows", i);
-    add(other, "grows", 1000 + i);
-  }
-  for (uint32_t i = 1; i <= 2 * k; ++i) {
-    add(dict, "big+small", i);
-    add(other, "small+big", i);
-    add(dict, "big+big", 3 * i);
-    add(other, "big+big", 3 * i + 1);
-  }
-  add(other, "big+small", 5000);
-  add(dict, "small+big", 5000);
-  add(other, "only in other", 9);
-  dict.Merge(std::move(other));
-  EXPECT_EQ(dict.size(), want.size());
-  for (const auto& [value, ids] : want) {
-    const Postings* p = dict.Find(value);
-    ASSERT_NE(p, nullptr) << value;
-    EXPECT_EQ(Ids(p->ToRoaring()),
-              std::vector<uint32_t>(ids.begin(), ids.end()))
-        << value;
-    EXPECT_EQ(p->size(), ids.size()) << value;
-    EXPECT_EQ(p->bitmap() != nullptr, ids.size() > k) << value;
-  }
-  // Merged postings still shrink and go as before.
-  for (uint32_t i = 1; i <= 10; ++i) dict.Remove("append", i);
-  EXPECT_THAT(Ids(dict.Find("append")->ToRoaring()), SizeIs(10));
-  for (uint32_t i = 101; i <= 110; ++i) dict.Remove("append", i);
-  EXPECT_EQ(dict.Find("append"), nullptr);
-  EXPECT_EQ(Matches(dict, Operator::kContains, "only"),
-            std::vector<uint32_t>{9});
-}
-
-// Many small values: the builder switches from a list to a bit array.
-TEST(UnionBuilderTest, ManySmallListsAndBitmaps) {
-  UnionBuilder builder;
-  std::vector<uint32_t> want;
-  for (uint32_t v = 0; v < 2000; ++v) {
-    std::vector<uint32_t> ids = {v * 3 + 100000, v * 3 + 100001};
-    builder.AddIds(ids);
-    want.insert(want.end(), ids.begin(), ids.end());
-  }
-  Roaring big;
-  for (uint32_t i = 0; i < 70000; i += 7) big.add(i);
-  builder.AddBitmap(&big);
-  for (uint32_t i = 0; i < 70000; i += 7) want.push_back(i);
-  std::sort(want.begin(), want.end());
-  EXPECT_EQ(Ids(builder.Build()), want);
-  // Empty after Build.
-  EXPECT_TRUE(builder.Build().isEmpty());
-  builder.AddIds({5});
-  EXPECT_THAT(Ids(builder.Build()), ElementsAre(5u));
 }
 
 // Update(before, after, changed) against Remove(before) + Add(after), over

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_helpers.h"
 
 namespace segments {
 namespace {
@@ -60,7 +61,7 @@ TEST_F(MemoryStoreTest, InjectedFailuresChangeNothing) {
   EXPECT_THAT(catalog_.DeleteWorkspace(1),
               StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(storage_->commit_count(), 0);
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, IsEmpty());
   EXPECT_EQ(data.counters, WorkspaceCounters{});
   ASSERT_OK_AND_ASSIGN(auto changes, store->ReadChanges(0, 10));
@@ -71,7 +72,7 @@ TEST_F(MemoryStoreTest, InjectedFailuresChangeNothing) {
   ASSERT_OK(store->Commit(w));
   ASSERT_OK(catalog_.PutWorkspace(MakeWorkspace(1)));
   EXPECT_EQ(storage_->commit_count(), 2);
-  ASSERT_OK_AND_ASSIGN(data, store->Load());
+  ASSERT_OK_AND_ASSIGN(data, LoadAll(*store));
   EXPECT_THAT(data.contacts, ElementsAre(MakeContact(1)));
   EXPECT_EQ(data.counters, w.counters);
 }
@@ -89,7 +90,7 @@ TEST_F(MemoryStoreTest, StateOutlivesTheCatalogObject) {
   ASSERT_OK_AND_ASSIGN(auto records, second.LoadWorkspaces());
   EXPECT_THAT(records, ElementsAre(MakeWorkspace(2)));
   ASSERT_OK_AND_ASSIGN(auto store, second.OpenWorkspace(2));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, ElementsAre(MakeContact(1), MakeContact(3)));
 }
 
@@ -103,7 +104,7 @@ TEST_F(MemoryStoreTest, PutsApplyBeforeDeletes) {
   w.put_segments = {s};
   w.deleted_segments = {4};
   ASSERT_OK(store->Commit(w));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, ElementsAre(MakeContact(1)));
   EXPECT_THAT(data.segments, IsEmpty());
 }
@@ -127,7 +128,7 @@ TEST_F(MemoryStoreTest, ChangeLogPagesAndRefusesRepeatedSequences) {
   repeat.put_contacts = {MakeContact(5)};
   repeat.changes = GroupIntoRuns({MakeChange(11), MakeChange(10)});
   EXPECT_THAT(store->Commit(repeat), StatusIs(absl::StatusCode::kInternal));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, IsEmpty());
   ASSERT_OK_AND_ASSIGN(auto all, store->ReadChanges(0, 100));
   EXPECT_THAT(all, SizeIs(10));
@@ -146,7 +147,7 @@ TEST_F(MemoryStoreTest, DeleteWorkspaceRemovesEverything) {
   EXPECT_THAT(store->Commit(w),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_OK_AND_ASSIGN(auto fresh, catalog_.OpenWorkspace(1));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, fresh->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*fresh));
   EXPECT_THAT(data.contacts, IsEmpty());
 }
 

@@ -22,12 +22,6 @@ TEST(Plan, NamesAndCaseInsensitiveParse) {
   EXPECT_FALSE(ParsePlan(" pro").has_value());
 }
 
-TEST(Plan, OrderIsFreeStarterGrowthPro) {
-  EXPECT_LT(static_cast<int>(Plan::kFree), static_cast<int>(Plan::kStarter));
-  EXPECT_LT(static_cast<int>(Plan::kStarter), static_cast<int>(Plan::kGrowth));
-  EXPECT_LT(static_cast<int>(Plan::kGrowth), static_cast<int>(Plan::kPro));
-}
-
 TEST(EnumNames, AreTheProtoNames) {
   EXPECT_EQ(LifecycleStageName(LifecycleStage::kSubscriber), "SUBSCRIBER");
   EXPECT_EQ(LifecycleStageName(LifecycleStage::kMql), "MQL");

@@ -568,14 +568,51 @@ TEST_F(WorkspaceTest, PreviewAppliesValidationAndPlan) {
               StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
+// Preview checks the deadline before it evaluates and again before it
+// replies. An `expired` that is true at once stops it at the first check;
+// one that turns true while it evaluates (false on its first call, true on
+// its second) stops it at the second. Neither changes anything, and one that
+// stays false gets the full answer.
 TEST_F(WorkspaceTest, PreviewHonoursTheDeadline) {
+  ASSERT_OK_AND_ASSIGN(SegmentView saved,
+                       ws_->CreateSegment(InCountry("Germany", "DE")));
   std::vector<ContactDraft> drafts;
-  for (int i = 0; i < 5000; ++i)
-    drafts.push_back(Draft("c" + std::to_string(i) + "@x.com"));
+  for (int i = 0; i < 5000; ++i) {
+    drafts.push_back(
+        Draft("c" + std::to_string(i) + "@x.com", i % 2 ? "DE" : "FR"));
+  }
   ASSERT_THAT(ws_->BatchUpsertContacts(drafts, {}), IsOk());
-  EXPECT_THAT(
-      ws_->Preview(InCountry("x", "DE").filter, 10, [] { return true; }),
-      StatusIs(absl::StatusCode::kDeadlineExceeded));
+  const FilterSpec filter = InCountry("x", "de").filter;
+  const int commits = storage_->commit_count();
+  const std::vector<MembershipChange> changes = Changes();
+  auto expect_unchanged = [&] {
+    EXPECT_EQ(storage_->commit_count(), commits);
+    EXPECT_EQ(Changes(), changes);
+    EXPECT_THAT(ws_->ListSegments(0, 10).items, SizeIs(1));
+    EXPECT_EQ(Count(saved.record.id), 2500u);
+  };
+
+  int calls = 0;
+  EXPECT_THAT(ws_->Preview(filter, 10,
+                           [&calls] {
+                             ++calls;
+                             return true;
+                           }),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(calls, 1);  // stopped before evaluating
+  expect_unchanged();
+
+  calls = 0;
+  EXPECT_THAT(ws_->Preview(filter, 10, [&calls] { return ++calls >= 2; }),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(calls, 2);  // evaluated, then stopped at the second check
+  expect_unchanged();
+
+  ASSERT_OK_AND_ASSIGN(PreviewResult r,
+                       ws_->Preview(filter, 3, [] { return false; }));
+  EXPECT_EQ(r.member_count, 2500u);
+  EXPECT_THAT(r.sample, ElementsAre(2u, 4u, 6u));  // i odd: id i + 1
+  expect_unchanged();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "storage/sqlite_workspace_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_helpers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace segments {
@@ -120,7 +121,7 @@ TEST_F(SqliteCatalogStoreTest, WorkspaceDataSurvivesReopen) {
   }
   auto catalog = Open();
   ASSERT_OK_AND_ASSIGN(auto store, catalog->OpenWorkspace(1));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   ASSERT_THAT(data.contacts, SizeIs(1));
   EXPECT_EQ(data.contacts[0].email, "a@b.c");
   EXPECT_EQ(data.counters.next_contact_id, 2u);
@@ -147,7 +148,7 @@ TEST_F(SqliteCatalogStoreTest, DeleteRemovesRecordAndFiles) {
 
   // The id opens as a new, empty workspace.
   ASSERT_OK_AND_ASSIGN(auto store, catalog->OpenWorkspace(1));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, IsEmpty());
 }
 
@@ -202,7 +203,7 @@ TEST_F(SqliteCatalogStoreTest, StaleWalWithoutDatabaseIsNotReplayed) {
   const std::string path = catalog->WorkspacePath(4);
   std::ofstream(path + "-wal") << std::string(8192, 'w');
   ASSERT_OK_AND_ASSIGN(auto store, catalog->OpenWorkspace(4));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, IsEmpty());
 }
 

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "storage/workspace_rows.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/store_helpers.h"
 #include "tests/testing/temp_dir.h"
 
 namespace segments {
@@ -126,7 +127,7 @@ class SqliteWorkspaceStoreTest : public ::testing::Test {
   };
   Snapshot Read(SqliteWorkspaceStore& store) {
     Snapshot s;
-    absl::StatusOr<WorkspaceData> data = store.Load();
+    absl::StatusOr<WorkspaceData> data = LoadAll(store);
     EXPECT_OK(data);
     if (data.ok()) s.data = *std::move(data);
     absl::StatusOr<std::vector<MembershipChange>> changes =
@@ -147,7 +148,7 @@ class SqliteWorkspaceStoreTest : public ::testing::Test {
 
 TEST_F(SqliteWorkspaceStoreTest, NewStoreIsEmptyWithDefaultCounters) {
   auto store = Open();
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, IsEmpty());
   EXPECT_THAT(data.segments, IsEmpty());
   EXPECT_EQ(data.counters, WorkspaceCounters{});
@@ -164,7 +165,7 @@ TEST_F(SqliteWorkspaceStoreTest, RoundTripsEveryContactFieldAcrossReopen) {
   ASSERT_OK(Open()->Commit(w));
 
   auto store = Open();  // from disk
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_EQ(data.contacts, w.put_contacts);
   EXPECT_EQ(data.counters, w.counters);
   EXPECT_FALSE(data.contacts[0].last_engaged_at.has_value());
@@ -178,7 +179,7 @@ TEST_F(SqliteWorkspaceStoreTest, LoadReturnsAscendingIds) {
     w.put_contacts.push_back(MinimalContact(id));
   for (SegmentId id : {4u, 2u}) w.put_segments.push_back(MakeSegment(id));
   ASSERT_OK(store->Commit(w));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   ASSERT_THAT(data.contacts, SizeIs(3));
   EXPECT_EQ(data.contacts[0].id, 3u);
   EXPECT_EQ(data.contacts[2].id, 9u);
@@ -199,7 +200,7 @@ TEST_F(SqliteWorkspaceStoreTest,
   ASSERT_OK(Open()->Commit(w));
 
   auto store = Open();
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_EQ(data.segments, w.put_segments);
   EXPECT_EQ(data.segments[1].frozen_members.size(), 9u);
 
@@ -213,7 +214,7 @@ TEST_F(SqliteWorkspaceStoreTest,
   w2.put_segments = {updated};
   w2.counters = w.counters;
   ASSERT_OK(store->Commit(w2));
-  ASSERT_OK_AND_ASSIGN(data, Open()->Load());
+  ASSERT_OK_AND_ASSIGN(data, LoadAll(*Open()));
   EXPECT_THAT(data.segments, ElementsAre(active, updated));
 }
 
@@ -236,7 +237,7 @@ TEST_F(SqliteWorkspaceStoreTest, UpsertReplacesAndDeleteRemoves) {
   w2.deleted_segments = {2, 77};
   ASSERT_OK(store->Commit(w2));
 
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
   EXPECT_THAT(data.contacts, ElementsAre(changed, MinimalContact(3)));
   EXPECT_THAT(data.segments, ElementsAre(MakeSegment(1)));
 }
@@ -272,7 +273,7 @@ TEST_F(SqliteWorkspaceStoreTest, ChangeLogAppendsAndPages) {
   ASSERT_OK_AND_ASSIGN(
       auto huge, store->ReadChanges(0, std::numeric_limits<size_t>::max()));
   EXPECT_THAT(huge, SizeIs(250));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
   EXPECT_EQ(data.counters.last_sequence, 250u);
 }
 
@@ -282,7 +283,7 @@ TEST_F(SqliteWorkspaceStoreTest, CountersRoundTrip) {
   w.counters.next_segment_id = uint64_t{1} << 40;
   w.counters.last_sequence = (uint64_t{1} << 62) + 3;
   ASSERT_OK(Open()->Commit(w));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
   EXPECT_EQ(data.counters, w.counters);
 }
 
@@ -414,30 +415,30 @@ TEST_F(SqliteWorkspaceStoreTest, DamagedRowsAreDataLossNamingTheRow) {
     ASSERT_OK(store->Commit(w));
   }
   RawExec(path(), "UPDATE contacts SET lifecycle_stage = 42 WHERE id = 2");
-  EXPECT_THAT(Open()->Load(),
+  EXPECT_THAT(LoadAll(*Open()),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr("contacts row id=2: lifecycle_stage 42")));
   RawExec(path(),
           "UPDATE contacts SET lifecycle_stage = 1, lead_score = 1099511627776 "
           "WHERE id = 2");
   EXPECT_THAT(
-      Open()->Load(),
+      LoadAll(*Open()),
       StatusIs(absl::StatusCode::kDataLoss,
                HasSubstr("contacts row id=2: lead_score 1099511627776")));
   RawExec(path(),
           "UPDATE contacts SET lead_score = 0, tags = 'not json' WHERE id = 2");
-  EXPECT_THAT(Open()->Load(), StatusIs(absl::StatusCode::kDataLoss,
-                                       HasSubstr("contacts row id=2: tags")));
+  EXPECT_THAT(LoadAll(*Open()), StatusIs(absl::StatusCode::kDataLoss,
+                                         HasSubstr("contacts row id=2: tags")));
   RawExec(path(), "UPDATE contacts SET tags = '[]' WHERE id = 2");
   RawExec(path(), "UPDATE segments SET filter = x'00ff' WHERE id = 5");
-  EXPECT_THAT(Open()->Load(), StatusIs(absl::StatusCode::kDataLoss,
-                                       HasSubstr("segments row id=5")));
+  EXPECT_THAT(LoadAll(*Open()), StatusIs(absl::StatusCode::kDataLoss,
+                                         HasSubstr("segments row id=5")));
   RawExec(path(), "DELETE FROM segments");
   RawExec(path(), "DELETE FROM meta WHERE key = 'next_contact_id'");
-  EXPECT_THAT(Open()->Load(),
+  EXPECT_THAT(LoadAll(*Open()),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("meta")));
   RawExec(path(), "INSERT INTO meta VALUES ('next_contact_id', 3)");
-  EXPECT_OK(Open()->Load());
+  EXPECT_OK(LoadAll(*Open()));
   RawExec(path(), "UPDATE change_runs SET cause = 17");
   EXPECT_THAT(Open()->ReadChanges(0, 10),
               StatusIs(absl::StatusCode::kDataLoss,
@@ -521,7 +522,7 @@ TEST_F(SqliteWorkspaceStoreTest, MigratesTheVersion1ChangeLog) {
                   MembershipChange{3, 5, 10, ChangeKind::kLeft,
                                    ChangeCause::kContactDeleted, 1700000005})));
   EXPECT_THAT(store->ReadChanges(1, 1), IsOkAndHolds(SizeIs(1)));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, store->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_EQ(data.counters.last_sequence, 3u);
 }
 
@@ -582,7 +583,7 @@ TEST_F(SqliteWorkspaceStoreTest, CommitsATenThousandContactBatchAtomically) {
   }
   w.counters.next_contact_id = 10001;
   ASSERT_OK(store->Commit(w));
-  ASSERT_OK_AND_ASSIGN(WorkspaceData data, Open()->Load());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
   EXPECT_EQ(data.contacts, w.put_contacts);
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/parallel.h"
 #include "core/base/status_macros.h"
+#include "tests/testing/store_helpers.h"
 
 namespace segments {
 
