@@ -23,6 +23,16 @@ absl::Status ValidatePlan(Plan plan, std::string_view path) {
   return absl::OkStatus();
 }
 
+// The engine of existing workspace `id`, over its store.
+absl::StatusOr<std::unique_ptr<Workspace>> OpenEngine(CatalogStore& catalog,
+                                                      WorkspaceId id, Plan plan,
+                                                      const Clock* clock,
+                                                      const Limits& limits) {
+  ASSIGN_OR_RETURN(std::unique_ptr<WorkspaceStore> store,
+                   catalog.OpenWorkspace(id));
+  return Workspace::Open(id, plan, std::move(store), clock, limits);
+}
+
 }  // namespace
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -51,13 +61,8 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
     if (!loaded.problem.empty()) {
       entry.load_error = absl::DataLossError(loaded.problem);
     } else {
-      absl::StatusOr<std::unique_ptr<WorkspaceStore>> store =
-          r->catalog_->OpenWorkspace(id);
-      absl::StatusOr<std::unique_ptr<Workspace>> ws = store.status();
-      if (store.ok()) {
-        ws = Workspace::Open(id, entry.record.plan, *std::move(store), clock,
-                             limits);
-      }
+      absl::StatusOr<std::unique_ptr<Workspace>> ws =
+          OpenEngine(*r->catalog_, id, entry.record.plan, clock, limits);
       if (ws.ok()) {
         entry.workspace = *std::move(ws);
       } else {
@@ -247,13 +252,8 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
     // Put it back so memory matches the catalog, which still has it; as a
     // failed workspace if it failed before or cannot be opened again.
     if (removed.load_error.ok()) {
-      absl::StatusOr<std::unique_ptr<WorkspaceStore>> store =
-          catalog_->OpenWorkspace(id);
-      absl::StatusOr<std::unique_ptr<Workspace>> ws = store.status();
-      if (store.ok()) {
-        ws = Workspace::Open(id, removed.record.plan, *std::move(store), clock_,
-                             limits_);
-      }
+      absl::StatusOr<std::unique_ptr<Workspace>> ws =
+          OpenEngine(*catalog_, id, removed.record.plan, clock_, limits_);
       if (ws.ok()) {
         removed.workspace = *std::move(ws);
       } else {
