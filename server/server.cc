@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/ascii.h"
 #include "core/base/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/auth.h"
@@ -108,11 +108,11 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   // One line per workspace that does not serve; the others do.
   for (const auto& [id, error] : s->registry_->FailedWorkspaces()) {
     LogEvent(absl::StrCat(
-        "error: workspace ", id,
-        " is not serving (its calls get ", absl::StatusCodeToString(
-            absl::IsDataLoss(error) ? absl::StatusCode::kDataLoss
-                                    : absl::StatusCode::kFailedPrecondition),
-        "): ", absl::CEscape(error.ToString()),
+        "error: workspace ", id, " is not serving (its calls get ",
+        absl::StatusCodeToString(absl::IsDataLoss(error)
+                                     ? absl::StatusCode::kDataLoss
+                                     : absl::StatusCode::kFailedPrecondition),
+        "): ", EscapeNonPrintable(error.ToString()),
         "; restore its file from a backup and restart, or delete the "
         "workspace"));
   }

@@ -5,9 +5,9 @@
 #include <system_error>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "core/base/ascii.h"
 #include "core/base/status_macros.h"
 #include "server/convert.h"
 #include "server/request_util.h"
@@ -15,8 +15,9 @@
 
 namespace segments {
 
-WorkspaceAdminServiceImpl::WorkspaceAdminServiceImpl(
-    Registry* registry, const Authenticator* auth, std::string data_dir)
+WorkspaceAdminServiceImpl::WorkspaceAdminServiceImpl(Registry* registry,
+                                                     const Authenticator* auth,
+                                                     std::string data_dir)
     : registry_(registry), auth_(auth) {
   if (data_dir.empty()) return;
   std::error_code ec;
@@ -40,8 +41,8 @@ void WorkspaceAdminServiceImpl::ToProto(const WorkspaceRecord& record,
     message = absl::StrReplaceAll(message, {{prefix, ""}});
   }
   // Printable ASCII: a file name could hold anything.
-  out->set_load_error(absl::StrCat(absl::StatusCodeToString(error.code()),
-                                   ": ", absl::CEscape(message)));
+  out->set_load_error(absl::StrCat(absl::StatusCodeToString(error.code()), ": ",
+                                   EscapeNonPrintable(message)));
 }
 
 grpc::Status WorkspaceAdminServiceImpl::CreateWorkspace(

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/ascii.h"
 #include "core/base/types.h"
 #include "core/base/utf8.h"
 #include "core/engine/registry.h"
@@ -30,12 +31,7 @@ bool HasAsciiUpper(std::string_view s) {
   return false;
 }
 
-bool IsTrimmed(std::string_view s) {
-  return s.empty() || (!absl::ascii_isspace(static_cast<unsigned char>(
-                           s.front())) &&
-                       !absl::ascii_isspace(static_cast<unsigned char>(
-                           s.back())));
-}
+bool IsTrimmed(std::string_view s) { return TrimAscii(s).size() == s.size(); }
 
 // The problem with an optional string field or a name of at most
 // `max_bytes`, as the core stores it: trimmed, valid UTF-8.
@@ -95,8 +91,7 @@ std::string ContactProblem(const Contact& c) {
   for (size_t i = 0; i < c.tags.size(); ++i) {
     if (c.tags[i].empty()) return absl::StrCat("tags[", i, "] is empty");
     const std::string tag_name = absl::StrCat("tags[", i, "]");
-    if (std::string p =
-            TextProblem(tag_name.c_str(), c.tags[i], kMaxTagBytes);
+    if (std::string p = TextProblem(tag_name.c_str(), c.tags[i], kMaxTagBytes);
         !p.empty()) {
       return p;
     }
@@ -179,8 +174,8 @@ std::string WorkspaceProblem(const WorkspaceRecord& w) {
                         kKeyHashBytes);
   }
   if (w.display_name.empty()) return "display_name is empty";
-  if (std::string p = TextProblem("display_name", w.display_name,
-                                  kMaxWorkspaceNameBytes);
+  if (std::string p =
+          TextProblem("display_name", w.display_name, kMaxWorkspaceNameBytes);
       !p.empty()) {
     return p;
   }

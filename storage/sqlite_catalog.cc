@@ -67,7 +67,8 @@ std::optional<WorkspaceId> WorkspaceFileId(absl::string_view name) {
   }
   const absl::string_view digits = name.substr(0, dot);
   for (char c : digits) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)))
+      return std::nullopt;
   }
   uint64_t id = 0;
   if (!absl::SimpleAtoi(digits, &id) || id == 0 || id > kMaxStoredUint) {
@@ -103,7 +104,8 @@ absl::Status UnknownFilesError(
     }
   }
   std::string list = absl::StrJoin(named, ", ");
-  if (total > kMaxNamed) absl::StrAppend(&list, " and ", total - kMaxNamed, " more");
+  if (total > kMaxNamed)
+    absl::StrAppend(&list, " and ", total - kMaxNamed, " more");
   return absl::FailedPreconditionError(absl::StrCat(
       "data directory ", data_dir,
       " holds workspace files that catalog.db does not list (", why,
@@ -143,13 +145,12 @@ absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> SqliteCatalogStore::Open(
   }
   if (!catalog_size.ok() || *catalog_size == 0) {
     // A new catalog, or a lost one: nothing in workspaces/ may be adopted.
-    ASSIGN_OR_RETURN(auto files,
-                     ListWorkspaceFiles(data_dir + "/workspaces"));
+    ASSIGN_OR_RETURN(auto files, ListWorkspaceFiles(data_dir + "/workspaces"));
     if (!files.empty()) {
-      return UnknownFilesError(data_dir,
-                               catalog_size.ok() ? "catalog.db is empty"
-                                                 : "catalog.db is missing",
-                               files);
+      return UnknownFilesError(
+          data_dir,
+          catalog_size.ok() ? "catalog.db is empty" : "catalog.db is missing",
+          files);
     }
     // A WAL without its database must not be replayed into a new one.
     RETURN_IF_ERROR(RemoveFileIfExists(catalog_path + "-wal"));
@@ -188,13 +189,12 @@ absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> SqliteCatalogStore::Open(
                                "'next_workspace_id'"));
   ASSIGN_OR_RETURN(
       const int64_t stored_next_id,
-      db->QueryInt(
-          "SELECT value FROM meta WHERE key = 'next_workspace_id'"));
+      db->QueryInt("SELECT value FROM meta WHERE key = 'next_workspace_id'"));
   if (stored_next_id < 1 ||
       static_cast<uint64_t>(stored_next_id) > kMaxStoredUint) {
-    return absl::DataLossError(absl::StrCat(
-        catalog_path, ": next_workspace_id ", stored_next_id,
-        " is out of range"));
+    return absl::DataLossError(
+        absl::StrCat(catalog_path, ": next_workspace_id ", stored_next_id,
+                     " is out of range"));
   }
 
   std::unique_ptr<SqliteCatalogStore> store(new SqliteCatalogStore(
@@ -397,8 +397,9 @@ absl::Status SqliteCatalogStore::CheckWorkspaceFiles() {
     if (known.count(id) == 0) unknown[id] = std::move(names);
   }
   if (!unknown.empty()) {
-    return UnknownFilesError(data_dir_, "was catalog.db replaced, or restored from an older backup?",
-                             unknown);
+    return UnknownFilesError(
+        data_dir_, "was catalog.db replaced, or restored from an older backup?",
+        unknown);
   }
   if (next != next_id_) RETURN_IF_ERROR(StoreNextId(next, 0));
   return absl::OkStatus();

@@ -81,10 +81,9 @@ SqliteWorkspaceStore::OpenExisting(const std::string& path,
   ASSIGN_OR_RETURN(
       std::unique_ptr<SqliteDb> write_db,
       SqliteDb::Open(path, /*create=*/false, options.busy_timeout_ms));
-  RETURN_IF_ERROR(CheckSchemaOwner(write_db.get(), kWorkspaceAppId,
-                                   SchemaVersion()));
-  ASSIGN_OR_RETURN(int64_t version,
-                   write_db->QueryInt("PRAGMA user_version"));
+  RETURN_IF_ERROR(
+      CheckSchemaOwner(write_db.get(), kWorkspaceAppId, SchemaVersion()));
+  ASSIGN_OR_RETURN(int64_t version, write_db->QueryInt("PRAGMA user_version"));
   if (version == 0) {
     return absl::DataLossError(absl::StrCat(
         path, " has no workspace schema: the workspace's data is lost"));
@@ -100,8 +99,8 @@ SqliteWorkspaceStore::OpenExisting(const std::string& path,
     ASSIGN_OR_RETURN(bool row, get->Step());
     if (row && get->ColumnInt(0) != static_cast<int64_t>(workspace_id)) {
       return absl::DataLossError(
-          absl::StrCat(path, " holds the data of workspace ",
-                       get->ColumnInt(0), ", not of workspace ", workspace_id));
+          absl::StrCat(path, " holds the data of workspace ", get->ColumnInt(0),
+                       ", not of workspace ", workspace_id));
     }
   }
   return FromDb(path, options, std::move(write_db));
@@ -232,8 +231,8 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
       if (!problem.empty()) {
         return data_loss("contacts", stmt->ColumnInt(0), problem);
       }
-      auto [it, inserted] = by_email_hash.try_emplace(
-          absl::HashOf(contact.email), contact.id);
+      auto [it, inserted] =
+          by_email_hash.try_emplace(absl::HashOf(contact.email), contact.id);
       if (!inserted) same_hash.emplace_back(it->second, contact.id);
       sink(contact);
     }
@@ -257,8 +256,8 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
         auto [it, inserted] = by_name.try_emplace(
             absl::AsciiStrToLower(segment.display_name), segment.id);
         if (!inserted) {
-          problem = absl::StrCat("its name is the name of segment ",
-                                 it->second, " (ignoring case)");
+          problem = absl::StrCat("its name is the name of segment ", it->second,
+                                 " (ignoring case)");
         }
       }
       if (!problem.empty()) {

@@ -150,8 +150,8 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
     auto it = id_by_key_hash_.find(key_hash);
     if (!key_hash.empty() && it != id_by_key_hash_.end()) {
       // Only a fixed key (the demo's) can repeat: one key, one workspace.
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the key is already the key of workspace ", it->second));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the key is already the key of workspace ", it->second));
     }
   }
   // The catalog hands out the id: one no workspace ever had.

@@ -196,11 +196,13 @@ TEST_F(RegistryTest, TwoWorkspacesWithOneKeyHashBothFail) {
                        registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
   ASSERT_OK(registry_->CreateWorkspace("C", Plan::kStarter, "hc"));
   // Only a damaged catalog can hold this.
-  MemoryCatalogStore(storage_).PutWorkspace([&] {
-    WorkspaceRecord r = b;
-    r.key_hash = "ha";
-    return r;
-  }()).IgnoreError();
+  MemoryCatalogStore(storage_)
+      .PutWorkspace([&] {
+        WorkspaceRecord r = b;
+        r.key_hash = "ha";
+        return r;
+      }())
+      .IgnoreError();
   Restart();
   EXPECT_THAT(registry_->Authenticate("ha"),
               StatusIs(absl::StatusCode::kDataLoss));

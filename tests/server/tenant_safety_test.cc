@@ -115,8 +115,8 @@ TEST_F(TenantSafetyTest, LostOrEmptyCatalogRefusesToStart) {
       v1::CreateContactRequest request;
       *request.mutable_contact() = MakeContact("secret@example.com");
       v1::Contact contact;
-      ASSERT_THAT(server.contacts().CreateContact(Ctx(a.api_key).get(),
-                                                  request, &contact),
+      ASSERT_THAT(server.contacts().CreateContact(Ctx(a.api_key).get(), request,
+                                                  &contact),
                   GrpcOk());
     }
     server.Stop();
@@ -171,8 +171,7 @@ TEST_F(TenantSafetyTest, MissingOrEmptyFileDoesNotServeWhileOthersDo) {
   EXPECT_EQ(shown.state(), v1::Workspace::LOAD_FAILED);
   EXPECT_THAT(shown.load_error(),
               AllOf(HasSubstr("DATA_LOSS"), HasSubstr("workspaces/1.db"),
-                    HasSubstr("missing"),
-                    Not(HasSubstr(server_.data_dir()))));
+                    HasSubstr("missing"), Not(HasSubstr(server_.data_dir()))));
   EXPECT_EQ(GetWorkspace(b.id).state(), v1::Workspace::LOAD_FAILED);
   EXPECT_EQ(GetWorkspace(c.id).state(), v1::Workspace::SERVING);
   EXPECT_EQ(GetWorkspace(c.id).load_error(), "");

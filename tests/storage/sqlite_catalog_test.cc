@@ -294,7 +294,7 @@ TEST_F(SqliteCatalogStoreTest, SetsSchemaVersionWalAndSynchronous) {
                          catalog->CreateWorkspaceStore());
     EXPECT_THAT(static_cast<SqliteWorkspaceStore&>(*created.store)
                     .QueryPragma("synchronous"),
-        IsOkAndHolds(std::string("1")));
+                IsOkAndHolds(std::string("1")));
   }
   RawExec(data_dir() + "/catalog.db", "PRAGMA user_version = 1000");
   EXPECT_THAT(
@@ -322,7 +322,8 @@ TEST_F(SqliteCatalogStoreTest, DamagedRowComesWithItsProblem) {
   EXPECT_THAT(loaded[1].problem, HasSubstr("workspaces row id=2: plan 9"));
   EXPECT_THAT(loaded[2].problem, HasSubstr("id=3: key_hash has 2 bytes"));
   EXPECT_THAT(loaded[3].problem, HasSubstr("id=4: display_name is empty"));
-  EXPECT_THAT(loaded[4].problem, HasSubstr("id=5: display_name is not trimmed"));
+  EXPECT_THAT(loaded[4].problem,
+              HasSubstr("id=5: display_name is not trimmed"));
   for (const LoadedWorkspaceRecord& l : loaded) {
     EXPECT_THAT(l.problem, Not(HasSubstr(data_dir())));
   }
@@ -347,12 +348,12 @@ TEST_F(SqliteCatalogStoreTest, MissingCatalogWithWorkspaceFilesRefusesToStart) {
   std::filesystem::remove(catalog_db);
   std::filesystem::remove(catalog_db + "-wal");
   std::filesystem::remove(catalog_db + "-shm");
-  EXPECT_THAT(SqliteCatalogStore::Open(data_dir(), {}),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("catalog.db is missing"),
-                             HasSubstr("workspaces/1.db"),
-                             HasSubstr("workspaces/2.db"),
-                             HasSubstr("Refusing to start"))));
+  EXPECT_THAT(
+      SqliteCatalogStore::Open(data_dir(), {}),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("catalog.db is missing"),
+                     HasSubstr("workspaces/1.db"), HasSubstr("workspaces/2.db"),
+                     HasSubstr("Refusing to start"))));
   // Nothing was created or touched.
   EXPECT_FALSE(Exists(catalog_db));
   EXPECT_TRUE(Exists(data_dir() + "/workspaces/1.db"));
@@ -499,11 +500,10 @@ TEST_F(SqliteCatalogStoreTest, FilesAreForTheOwnerOnly) {
     }
   }
   // Files and directories of an older binary are tightened.
-  for (const char* name : {"", "/workspaces", "/catalog.db", "/LOCK",
-                           "/workspaces/1.db"}) {
+  for (const char* name :
+       {"", "/workspaces", "/catalog.db", "/LOCK", "/workspaces/1.db"}) {
     const std::string path = data_dir() + name;
-    chmod(path.c_str(),
-          std::filesystem::is_directory(path) ? 0755 : 0644);
+    chmod(path.c_str(), std::filesystem::is_directory(path) ? 0755 : 0644);
   }
   {
     auto catalog = Open();
@@ -520,8 +520,8 @@ TEST_F(SqliteCatalogStoreTest, FilesAreForTheOwnerOnly) {
 TEST_F(SqliteCatalogStoreTest, MigratesAVersion1CatalogKeepingIdsAbove) {
   std::filesystem::create_directories(data_dir() + "/workspaces");
   {
-    ASSERT_OK_AND_ASSIGN(auto db,
-                         SqliteDb::Open(data_dir() + "/catalog.db", true, 1000));
+    ASSERT_OK_AND_ASSIGN(
+        auto db, SqliteDb::Open(data_dir() + "/catalog.db", true, 1000));
     ASSERT_OK(db->Exec(
         "CREATE TABLE workspaces (id INTEGER PRIMARY KEY, display_name TEXT "
         "NOT NULL, plan INTEGER NOT NULL, key_hash BLOB NOT NULL, create_time "
@@ -532,8 +532,9 @@ TEST_F(SqliteCatalogStoreTest, MigratesAVersion1CatalogKeepingIdsAbove) {
         "PRAGMA application_id = 1397179220; PRAGMA user_version = 1;"));
   }
   auto catalog = Open();
-  EXPECT_THAT(catalog->QueryPragma("user_version"),
-              IsOkAndHolds(std::to_string(SqliteCatalogStore::SchemaVersion())));
+  EXPECT_THAT(
+      catalog->QueryPragma("user_version"),
+      IsOkAndHolds(std::to_string(SqliteCatalogStore::SchemaVersion())));
   EXPECT_EQ(Create(*catalog), 6u);
 }
 

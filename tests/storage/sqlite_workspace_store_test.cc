@@ -623,8 +623,8 @@ TEST_F(SqliteWorkspaceStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.damage);
     RawExec(path(), c.damage);
-    EXPECT_THAT(Open()->Load(), StatusIs(absl::StatusCode::kDataLoss,
-                                         HasSubstr(c.expected)));
+    EXPECT_THAT(Open()->Load(),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.expected)));
     RawExec(path(), c.repair);
     EXPECT_OK(Open()->Load());
   }
