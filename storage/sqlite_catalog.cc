@@ -379,14 +379,19 @@ absl::Status SqliteCatalogStore::StoreNextId(WorkspaceId next,
 
 absl::Status SqliteCatalogStore::CheckWorkspaceFiles() {
   ASSIGN_OR_RETURN(auto files, ListWorkspaceFiles(data_dir_ + "/workspaces"));
+  // Listed workspaces, and tombstoned ones whose removal is still pending
+  // (their files are ours; the next Open retries).
   std::set<WorkspaceId> known;
   {
-    ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT id FROM workspaces"));
+    ASSIGN_OR_RETURN(auto stmt,
+                     db_->Prepare("SELECT id FROM workspaces UNION "
+                                  "SELECT id FROM deleted_workspaces"));
     SqliteStatement::Scope scope(*stmt);
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      known.insert(static_cast<WorkspaceId>(stmt->ColumnInt(0)));
+      const int64_t id = stmt->ColumnInt(0);
+      if (id > 0) known.insert(static_cast<WorkspaceId>(id));
     }
   }
   WorkspaceId next = next_id_;
