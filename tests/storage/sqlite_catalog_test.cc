@@ -392,6 +392,31 @@ TEST_F(SqliteCatalogStoreTest, WorkspaceFileTheCatalogDoesNotListRefusesStart) {
   EXPECT_OK(SqliteCatalogStore::Open(data_dir(), {}));
 }
 
+TEST_F(SqliteCatalogStoreTest, FilesOfAnUnfinishedDeleteAreNotUnknown) {
+  {
+    auto catalog = Open();
+    ASSERT_EQ(Create(*catalog), 1u);
+    WriteSomething(*catalog, 1);
+  }
+  // A delete a crash interrupted, whose removal cannot finish at this Open
+  // either (unlink of a directory fails): the files stay, still ours.
+  RawExec(data_dir() + "/catalog.db",
+          "DELETE FROM workspaces WHERE id = 1; "
+          "INSERT INTO deleted_workspaces VALUES (1);");
+  const std::string wal = data_dir() + "/workspaces/1.db-wal";
+  std::filesystem::remove(wal);
+  std::filesystem::create_directories(wal + "/blocker");
+  {
+    auto catalog = Open();
+    ASSERT_NE(catalog, nullptr);
+    EXPECT_TRUE(Exists(data_dir() + "/workspaces/1.db"));
+    EXPECT_EQ(Create(*catalog), 2u);
+  }
+  std::filesystem::remove_all(wal);
+  auto catalog = Open();
+  EXPECT_FALSE(Exists(data_dir() + "/workspaces/1.db"));
+}
+
 TEST_F(SqliteCatalogStoreTest, IdsAreNeverReused) {
   {
     auto catalog = Open();
