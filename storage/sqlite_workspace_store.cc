@@ -218,6 +218,9 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
     // Emails by 64-bit hash: a million contacts cost 16 MB here, not a copy
     // of every email. A repeated hash is checked exactly below.
     absl::flat_hash_map<uint64_t, ContactId> by_email_hash;
+    // No more contacts than ids handed out (bounded: the counter is data).
+    by_email_hash.reserve(
+        std::min<size_t>(data.counters.next_contact_id, size_t{1} << 22));
     std::vector<std::pair<ContactId, ContactId>> same_hash;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());
