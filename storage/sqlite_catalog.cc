@@ -185,11 +185,14 @@ absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> SqliteCatalogStore::Open(
   ASSIGN_OR_RETURN(s->remove_tombstone,
                    db->Prepare("DELETE FROM deleted_workspaces WHERE id = ?1"));
   ASSIGN_OR_RETURN(s->put_next_id,
-                   db->Prepare("UPDATE meta SET value = ?1 WHERE key = "
-                               "'next_workspace_id'"));
-  ASSIGN_OR_RETURN(
-      const int64_t stored_next_id,
-      db->QueryInt("SELECT value FROM meta WHERE key = 'next_workspace_id'"));
+                   db->Prepare("INSERT INTO meta (key, value) VALUES "
+                               "('next_workspace_id', ?1) ON CONFLICT (key) "
+                               "DO UPDATE SET value = excluded.value"));
+  // A lost row counts as 1: CheckWorkspaceFiles raises it above every id
+  // still in the catalog or in workspaces/.
+  ASSIGN_OR_RETURN(const int64_t stored_next_id,
+                   db->QueryInt("SELECT IFNULL((SELECT value FROM meta WHERE "
+                                "key = 'next_workspace_id'), 1)"));
   if (stored_next_id < 1 ||
       static_cast<uint64_t>(stored_next_id) > kMaxStoredUint) {
     return absl::DataLossError(

@@ -446,6 +446,8 @@ TEST_F(SqliteCatalogStoreTest, NextIdIsAboveEveryWorkspaceFile) {
   RawExec(data_dir() + "/catalog.db",
           "UPDATE meta SET value = 1 WHERE key = 'next_workspace_id'");
   EXPECT_EQ(Create(*Open()), 9u);
+  RawExec(data_dir() + "/catalog.db", "DELETE FROM meta");
+  EXPECT_EQ(Create(*Open()), 10u);
 }
 
 TEST_F(SqliteCatalogStoreTest, CreateNeverOpensAFileThatIsThere) {
