@@ -121,7 +121,13 @@ absl::StatusOr<std::shared_ptr<Workspace>> Authenticator::AuthenticateWorkspace(
   absl::StatusOr<std::shared_ptr<Workspace>> workspace =
       registry_->Authenticate(HashApiKey(*key));
   if (!workspace.ok()) {
-    // Whatever the registry says, the caller learns only that the key is bad.
+    // A workspace that failed to load says so (its key is right: the caller
+    // learns nothing about other workspaces); otherwise the caller learns
+    // only that the key is bad.
+    if (absl::IsDataLoss(workspace.status()) ||
+        absl::IsFailedPrecondition(workspace.status())) {
+      return workspace.status();
+    }
     return absl::UnauthenticatedError("invalid API key");
   }
   return workspace;

@@ -12,6 +12,7 @@
 // --shutdown_grace) and closes the databases.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -139,6 +140,10 @@ int Run() {
 }  // namespace segments
 
 int main(int argc, char** argv) {
+  // Contacts and key hashes are for this user only: every file and
+  // directory the server creates is 0600 / 0700 (storage sets the modes
+  // explicitly too).
+  umask(077);
   segments::BlockStopSignals();
   segments::ConfigureProcessForServing();
   absl::SetProgramUsageMessage(

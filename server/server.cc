@@ -16,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/ascii.h"
 #include "core/base/status_macros.h"
 #include "grpc/health/v1/health.pb.h"
 #include "server/auth.h"
@@ -31,9 +32,9 @@ namespace segments {
 
 struct SegmentsServer::Services {
   Services(Registry* registry, std::optional<std::string> admin_key_hash,
-           const Limits& limits)
+           const Limits& limits, const std::string& data_dir)
       : auth(registry, std::move(admin_key_hash)),
-        admin(registry, &auth),
+        admin(registry, &auth, data_dir),
         contacts(&auth, limits),
         segments(&auth, limits) {}
   Authenticator auth;
@@ -104,9 +105,26 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
                    SqliteCatalogStore::Open(o.data_dir, sqlite));
   ASSIGN_OR_RETURN(s->registry_,
                    Registry::Open(std::move(catalog), clock, o.limits));
+  // One line per workspace that does not serve; the others do.
+  for (const auto& [id, error] : s->registry_->FailedWorkspaces()) {
+    LogEvent(absl::StrCat(
+        "error: workspace ", id, " is not serving (its calls get ",
+        absl::StatusCodeToString(absl::IsDataLoss(error)
+                                     ? absl::StatusCode::kDataLoss
+                                     : absl::StatusCode::kFailedPrecondition),
+        "): ", EscapeNonPrintable(error.ToString()),
+        "; restore its file from a backup and restart, or delete the "
+        "workspace"));
+  }
 
   std::optional<DemoInfo> demo;
-  if (o.demo) {
+  const absl::Status demo_state =
+      s->registry_->Authenticate(HashApiKey(kDemoApiKey)).status();
+  if (o.demo && (absl::IsDataLoss(demo_state) ||
+                 absl::IsFailedPrecondition(demo_state))) {
+    // Not created again over it (its key would then name two workspaces).
+    LogEvent("demo workspace is not serving (see above): no demo examples");
+  } else if (o.demo) {
     ASSIGN_OR_RETURN(demo, EnsureDemoWorkspace(s->registry_.get()));
   } else if (s->registry_->Authenticate(HashApiKey(kDemoApiKey)).ok()) {
     LogEvent(absl::StrCat(
@@ -116,8 +134,8 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
         " works even without --demo (delete the workspace to stop it)"));
   }
 
-  s->services_ = std::make_unique<Services>(s->registry_.get(),
-                                            o.admin_key_hash, o.limits);
+  s->services_ = std::make_unique<Services>(
+      s->registry_.get(), o.admin_key_hash, o.limits, o.data_dir);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor; naming ours links

@@ -128,7 +128,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   const std::string_view original(status.message().data(),
                                   status.message().size());
   const StorageFailure kind = GetStorageFailure(status);
-  if (IsServerFailure(code, kind)) {
+  // A status the core wrote for clients carries its own ErrorInfo reason
+  // (e.g. WORKSPACE_NOT_SERVING) and is passed on as it is.
+  if (IsServerFailure(code, kind) &&
+      (kind != StorageFailure::kNone || GetErrorInfo(status).reason.empty())) {
     const uint64_t id = g_error_ids.fetch_add(1) + 1;
     const ServerFailure failure = ServerFailureFor(code, kind);
     ServerFailureLog().Log(absl::StrCat(

@@ -1,13 +1,49 @@
 #include "server/workspace_admin_service.h"
 
+#include <filesystem>
 #include <string>
+#include <system_error>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "core/base/ascii.h"
 #include "core/base/status_macros.h"
 #include "server/convert.h"
 #include "server/request_util.h"
 #include "server/status_util.h"
 
 namespace segments {
+
+WorkspaceAdminServiceImpl::WorkspaceAdminServiceImpl(Registry* registry,
+                                                     const Authenticator* auth,
+                                                     std::string data_dir)
+    : registry_(registry), auth_(auth) {
+  if (data_dir.empty()) return;
+  std::error_code ec;
+  std::string absolute = std::filesystem::absolute(data_dir, ec).string();
+  // The longer first, so that one does not leave a piece of the other.
+  if (!ec && absolute != data_dir) data_dir_prefixes_.push_back(absolute + "/");
+  data_dir_prefixes_.push_back(data_dir + "/");
+}
+
+void WorkspaceAdminServiceImpl::ToProto(const WorkspaceRecord& record,
+                                        v1::Workspace* out) const {
+  WorkspaceToProto(record, out);
+  const absl::Status error = registry_->LoadError(record.id);
+  if (error.ok()) {
+    out->set_state(v1::Workspace::SERVING);
+    return;
+  }
+  out->set_state(v1::Workspace::LOAD_FAILED);
+  std::string message(error.message());
+  for (const std::string& prefix : data_dir_prefixes_) {
+    message = absl::StrReplaceAll(message, {{prefix, ""}});
+  }
+  // Printable ASCII: a file name could hold anything.
+  out->set_load_error(absl::StrCat(absl::StatusCodeToString(error.code()), ": ",
+                                   EscapeNonPrintable(message)));
+}
 
 grpc::Status WorkspaceAdminServiceImpl::CreateWorkspace(
     grpc::ServerContext* context, const v1::CreateWorkspaceRequest* request,
@@ -50,7 +86,7 @@ absl::Status WorkspaceAdminServiceImpl::DoCreate(
       registry_->CreateWorkspace(request.workspace().display_name(),
                                  PlanFromProto(request.workspace().plan()),
                                  HashApiKey(key)));
-  WorkspaceToProto(record, response->mutable_workspace());
+  ToProto(record, response->mutable_workspace());
   response->set_api_key(key);
   return absl::OkStatus();
 }
@@ -64,7 +100,7 @@ absl::Status WorkspaceAdminServiceImpl::DoGet(
   RETURN_IF_ERROR(violations.ToStatus());
   ASSIGN_OR_RETURN(WorkspaceRecord record,
                    registry_->GetWorkspace(request.id()));
-  WorkspaceToProto(record, response);
+  ToProto(record, response);
   return absl::OkStatus();
 }
 
@@ -80,7 +116,7 @@ absl::Status WorkspaceAdminServiceImpl::DoSetPlan(
   ASSIGN_OR_RETURN(
       WorkspaceRecord record,
       registry_->SetPlan(request.id(), PlanFromProto(request.plan())));
-  WorkspaceToProto(record, response);
+  ToProto(record, response);
   return absl::OkStatus();
 }
 

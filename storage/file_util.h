@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -17,6 +18,20 @@ namespace segments {
 
 // Creates `dir` and any missing parents.
 absl::Status MakeDirs(const std::string& dir);
+// MakeDirs, then restricts `dir` to its owner (clears the group and other
+// bits: mode 0700 for a directory created here).
+absl::Status MakePrivateDir(const std::string& dir);
+// Creates the empty file `path` with mode 0600; ALREADY_EXISTS when
+// something is at `path`. SQLite opens such a file as an empty database and
+// creates its -wal and -shm files with the same mode.
+absl::Status CreatePrivateFile(const std::string& path);
+// Clears the group and other bits of the file at `path` (0644 -> 0600);
+// OK when nothing is there.
+absl::Status RestrictToOwner(const std::string& path);
+// The size in bytes of the file at `path`; NOT_FOUND when nothing is there.
+absl::StatusOr<uint64_t> FileSize(const std::string& path);
+// The names of the entries of directory `dir` (not "." and "..").
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
 // fsyncs directory `dir`, so that files created or removed in it stay so
 // after a power loss.
 absl::Status SyncDir(const std::string& dir);

@@ -1,7 +1,12 @@
 #include "storage/record_checks.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/ascii.h"
 #include "core/base/types.h"
+#include "core/base/utf8.h"
+#include "core/engine/registry.h"
+#include "core/engine/workspace.h"
 
 namespace segments {
 namespace {
@@ -19,11 +24,47 @@ std::string EnumProblem(const char* name, E value) {
 
 bool TimeIn(UnixSeconds t) { return t >= kMinTimestamp && t <= kMaxTimestamp; }
 
+bool HasAsciiUpper(std::string_view s) {
+  for (char c : s) {
+    if (absl::ascii_isupper(static_cast<unsigned char>(c))) return true;
+  }
+  return false;
+}
+
+bool IsTrimmed(std::string_view s) { return TrimAscii(s).size() == s.size(); }
+
+// The problem with an optional string field or a name of at most
+// `max_bytes`, as the core stores it: trimmed, valid UTF-8.
+std::string TextProblem(const char* name, std::string_view value,
+                        size_t max_bytes) {
+  if (value.size() > max_bytes) {
+    return absl::StrCat(name, " is longer than ", max_bytes, " bytes");
+  }
+  if (!IsValidUtf8(value)) return absl::StrCat(name, " is not valid UTF-8");
+  if (!IsTrimmed(value)) return absl::StrCat(name, " is not trimmed");
+  return "";
+}
+
 }  // namespace
 
 std::string ContactProblem(const Contact& c) {
   if (c.id == 0) return "id is 0";
   if (c.email.empty()) return "email is empty";
+  if (std::string p = EmailProblem(c.email); !p.empty()) {
+    return absl::StrCat("email ", p);
+  }
+  if (HasAsciiUpper(c.email)) return "email is not lowercase";
+  const std::pair<const char*, const std::string*> strings[] = {
+      {"company", &c.company}, {"job_title", &c.job_title},
+      {"country", &c.country}, {"city", &c.city},
+      {"source", &c.source},
+  };
+  for (const auto& [name, value] : strings) {
+    if (std::string p = TextProblem(name, *value, kMaxStringFieldBytes);
+        !p.empty()) {
+      return p;
+    }
+  }
   if (!EnumIn(c.lifecycle_stage, 1, 5)) {
     return EnumProblem("lifecycle_stage", c.lifecycle_stage);
   }
@@ -44,8 +85,19 @@ std::string ContactProblem(const Contact& c) {
     return absl::StrCat("last_engaged_at ", *c.last_engaged_at,
                         " is out of range");
   }
+  if (c.tags.size() > kMaxTags) {
+    return absl::StrCat("has ", c.tags.size(), " tags, more than ", kMaxTags);
+  }
   for (size_t i = 0; i < c.tags.size(); ++i) {
     if (c.tags[i].empty()) return absl::StrCat("tags[", i, "] is empty");
+    const std::string tag_name = absl::StrCat("tags[", i, "]");
+    if (std::string p = TextProblem(tag_name.c_str(), c.tags[i], kMaxTagBytes);
+        !p.empty()) {
+      return p;
+    }
+    if (HasAsciiUpper(c.tags[i])) {
+      return absl::StrCat(tag_name, " is not lowercase");
+    }
     // The core relies on sorted, unique tags.
     if (i > 0 && !(c.tags[i - 1] < c.tags[i])) {
       return absl::StrCat("tags[", i, "] is not sorted or not unique");
@@ -54,10 +106,21 @@ std::string ContactProblem(const Contact& c) {
   return "";
 }
 
+// A name was accepted under the max_segment_name_bytes in force when it was
+// written, and a lowered limit must not refuse it at load: only a bound no
+// configuration reaches is checked here, against corruption.
+constexpr size_t kMaxStoredNameBytes = 1 << 16;
+
 std::string SegmentProblem(const SegmentRecord& s) {
   if (s.id == 0 || s.id > kMaxStoredUint)
     return absl::StrCat("id ", s.id, " is out of range");
   if (!EnumIn(s.state, 1, 2)) return EnumProblem("state", s.state);
+  if (s.display_name.empty()) return "display_name is empty";
+  if (std::string p =
+          TextProblem("display_name", s.display_name, kMaxStoredNameBytes);
+      !p.empty()) {
+    return p;
+  }
   if (s.frozen_as_of > kMaxStoredUint) {
     return absl::StrCat("frozen_as_of ", s.frozen_as_of, " is out of range");
   }
@@ -110,6 +173,17 @@ std::string WorkspaceProblem(const WorkspaceRecord& w) {
   if (w.id == 0 || w.id > kMaxStoredUint)
     return absl::StrCat("id ", w.id, " is out of range");
   if (!EnumIn(w.plan, 1, 4)) return EnumProblem("plan", w.plan);
+  // Empty: a revoked key (nothing authenticates).
+  if (!w.key_hash.empty() && w.key_hash.size() != kKeyHashBytes) {
+    return absl::StrCat("key_hash has ", w.key_hash.size(), " bytes, not ",
+                        kKeyHashBytes);
+  }
+  if (w.display_name.empty()) return "display_name is empty";
+  if (std::string p =
+          TextProblem("display_name", w.display_name, kMaxWorkspaceNameBytes);
+      !p.empty()) {
+    return p;
+  }
   return "";
 }
 

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/base/errors.h"
@@ -34,6 +37,80 @@ SqliteWorkspaceStore::Open(const std::string& path,
   ASSIGN_OR_RETURN(
       std::unique_ptr<SqliteDb> write_db,
       OpenAndMigrate(path, options, kWorkspaceAppId, WorkspaceMigrations()));
+  return FromDb(path, options, std::move(write_db));
+}
+
+absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>>
+SqliteWorkspaceStore::Create(const std::string& path,
+                             const SqliteOptions& options,
+                             WorkspaceId workspace_id) {
+  if (workspace_id == 0 || workspace_id > kMaxStoredUint) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("workspace id ", workspace_id, " is out of range"));
+  }
+  RETURN_IF_ERROR(CreatePrivateFile(path));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteDb> write_db,
+      OpenAndMigrate(path, options, kWorkspaceAppId, WorkspaceMigrations()));
+  {
+    ASSIGN_OR_RETURN(auto put, write_db->Prepare(kPutMetaSql));
+    put->BindText(1, kWorkspaceIdKey);
+    put->BindInt(2, static_cast<int64_t>(workspace_id));
+    RETURN_IF_ERROR(put->Run());
+  }
+  return FromDb(path, options, std::move(write_db));
+}
+
+absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>>
+SqliteWorkspaceStore::OpenExisting(const std::string& path,
+                                   const SqliteOptions& options,
+                                   WorkspaceId workspace_id) {
+  absl::StatusOr<uint64_t> size = FileSize(path);
+  if (absl::IsNotFound(size.status())) {
+    return absl::DataLossError(
+        absl::StrCat(path, " is missing: the workspace's data is lost"));
+  }
+  RETURN_IF_ERROR(size.status());
+  if (*size == 0) {
+    return absl::DataLossError(absl::StrCat(
+        path, " is empty (0 bytes): the workspace's data is lost"));
+  }
+  // Files of an older binary may be readable by others.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    RETURN_IF_ERROR(RestrictToOwner(path + suffix));
+  }
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteDb> write_db,
+      SqliteDb::Open(path, /*create=*/false, options.busy_timeout_ms));
+  RETURN_IF_ERROR(
+      CheckSchemaOwner(write_db.get(), kWorkspaceAppId, SchemaVersion()));
+  ASSIGN_OR_RETURN(int64_t version, write_db->QueryInt("PRAGMA user_version"));
+  if (version == 0) {
+    return absl::DataLossError(absl::StrCat(
+        path, " has no workspace schema: the workspace's data is lost"));
+  }
+  RETURN_IF_ERROR(write_db->Configure(options));
+  RETURN_IF_ERROR(
+      MigrateSchema(write_db.get(), kWorkspaceAppId, WorkspaceMigrations()));
+  {
+    // Files written before ids were recorded have none; they are accepted.
+    ASSIGN_OR_RETURN(auto get, write_db->Prepare(kSelectMetaValueSql));
+    SqliteStatement::Scope scope(*get);
+    get->BindText(1, kWorkspaceIdKey);
+    ASSIGN_OR_RETURN(bool row, get->Step());
+    if (row && get->ColumnInt(0) != static_cast<int64_t>(workspace_id)) {
+      return absl::DataLossError(
+          absl::StrCat(path, " holds the data of workspace ", get->ColumnInt(0),
+                       ", not of workspace ", workspace_id));
+    }
+  }
+  return FromDb(path, options, std::move(write_db));
+}
+
+absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>>
+SqliteWorkspaceStore::FromDb(const std::string& path,
+                             const SqliteOptions& options,
+                             std::unique_ptr<SqliteDb> write_db) {
   auto w = std::make_unique<WriteStatements>();
   ASSIGN_OR_RETURN(w->upsert_contact, write_db->Prepare(kUpsertContactSql));
   ASSIGN_OR_RETURN(w->delete_contact, write_db->Prepare(kDeleteContactSql));
@@ -84,6 +161,24 @@ absl::StatusOr<std::string> SqliteWorkspaceStore::QueryPragma(
   return write_db_->QueryText("PRAGMA " + name);
 }
 
+absl::Status SqliteWorkspaceStore::CheckEmailsDiffer(
+    const std::vector<std::pair<ContactId, ContactId>>& same_hash) {
+  if (same_hash.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto stmt, write_db_->Prepare(kSelectSameEmailSql));
+  for (const auto& [first, second] : same_hash) {
+    SqliteStatement::Scope scope(*stmt);
+    stmt->BindInt(1, first);
+    stmt->BindInt(2, second);
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row && stmt->ColumnInt(0) != 0) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": contacts rows id=", first, " and id=", second,
+                       " have the same email"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
     const ContactSink& sink) {
   absl::MutexLock lock(&write_mu_);
@@ -121,27 +216,67 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
     // Reused (DecodeContact sets every field): its strings keep their
     // capacity from row to row.
     Contact contact;
+    // Emails by 64-bit hash: a million contacts cost 16 MB here, not a copy
+    // of every email. A repeated hash is checked exactly below.
+    absl::flat_hash_map<uint64_t, ContactId> by_email_hash;
+    // No more contacts than ids handed out (bounded: the counter is data).
+    by_email_hash.reserve(
+        std::min<size_t>(data.counters.next_contact_id, size_t{1} << 22));
+    std::vector<std::pair<ContactId, ContactId>> same_hash;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      const std::string problem = DecodeContact(*stmt, &contact);
+      std::string problem = DecodeContact(*stmt, &contact);
+      if (problem.empty() && contact.id >= data.counters.next_contact_id) {
+        problem = absl::StrCat("id is not below next_contact_id ",
+                               data.counters.next_contact_id,
+                               " (it would be assigned again)");
+      }
       if (!problem.empty()) {
         return data_loss("contacts", stmt->ColumnInt(0), problem);
       }
+      auto [it, inserted] =
+          by_email_hash.try_emplace(absl::HashOf(contact.email), contact.id);
+      if (!inserted) same_hash.emplace_back(it->second, contact.id);
       sink(contact);
     }
+    RETURN_IF_ERROR(CheckEmailsDiffer(same_hash));
   }
   {
     ASSIGN_OR_RETURN(auto stmt, write_db_->Prepare(kSelectSegmentsSql));
     SqliteStatement::Scope scope(*stmt);
+    absl::flat_hash_map<std::string, SegmentId> by_name;
     while (true) {
       ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
-      const std::string problem =
-          DecodeSegment(*stmt, &data.segments.emplace_back());
+      SegmentRecord& segment = data.segments.emplace_back();
+      std::string problem = DecodeSegment(*stmt, &segment);
+      if (problem.empty() && segment.id >= data.counters.next_segment_id) {
+        problem = absl::StrCat("id is not below next_segment_id ",
+                               data.counters.next_segment_id,
+                               " (it would be assigned again)");
+      }
+      if (problem.empty()) {
+        auto [it, inserted] = by_name.try_emplace(
+            absl::AsciiStrToLower(segment.display_name), segment.id);
+        if (!inserted) {
+          problem = absl::StrCat("its name is the name of segment ", it->second,
+                                 " (ignoring case)");
+        }
+      }
       if (!problem.empty()) {
         return data_loss("segments", stmt->ColumnInt(0), problem);
       }
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(int64_t last,
+                     write_db_->QueryInt(kSelectLastChangeSequenceSql));
+    if (last < 0 || static_cast<uint64_t>(last) > data.counters.last_sequence) {
+      return absl::DataLossError(absl::StrCat(
+          path_, ": change_runs reach sequence ", last,
+          ", beyond the stored last_sequence ", data.counters.last_sequence,
+          " (sequence numbers would be assigned again)"));
     }
   }
   RETURN_IF_ERROR(txn.Commit());

@@ -20,6 +20,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -39,13 +40,31 @@ class SqliteWorkspaceStore : public WorkspaceStore {
 
   // Opens (creating and migrating if needed) the database at `path`.
   // FAILED_PRECONDITION for a file of another application or a newer schema;
-  // DATA_LOSS for a file that is not an SQLite database.
+  // DATA_LOSS for a file that is not an SQLite database. For tests and tools:
+  // the catalog uses Create and OpenExisting, which tell a new workspace
+  // from a lost one.
   static absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>> Open(
       const std::string& path, const SqliteOptions& options);
+  // Creates the database of new workspace `workspace_id` at `path` (mode
+  // 0600, so its -wal and -shm files are 0600 too) and records the id in it.
+  // ALREADY_EXISTS when a file is at `path`: it is never adopted.
+  static absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>> Create(
+      const std::string& path, const SqliteOptions& options,
+      WorkspaceId workspace_id);
+  // Opens the existing database of workspace `workspace_id` (migrating an
+  // older schema) and restricts its files to their owner. DATA_LOSS when the
+  // file is missing, empty (0 bytes), has no schema or records another
+  // workspace's id; otherwise the errors of Open. Never creates anything.
+  static absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>> OpenExisting(
+      const std::string& path, const SqliteOptions& options,
+      WorkspaceId workspace_id);
 
   ~SqliteWorkspaceStore() override;
 
-  // DATA_LOSS naming the table and row when a row does not decode.
+  // DATA_LOSS naming the table and row when a row does not decode or breaks
+  // the model: a contact or segment that fails record_checks.h, two
+  // contacts with one email, two segments with one name, an id at or above
+  // its stored next id, a change log beyond the stored last sequence.
   absl::StatusOr<WorkspaceData> LoadStreaming(const ContactSink& sink) override;
   // INTERNAL (nothing stored) when a record breaks a storage invariant (see
   // record_checks.h) or a change's sequence number is already stored;
@@ -68,12 +87,22 @@ class SqliteWorkspaceStore : public WorkspaceStore {
  private:
   struct WriteStatements;
 
+  // The store over `write_db`, open and migrated on `path`.
+  static absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>> FromDb(
+      const std::string& path, const SqliteOptions& options,
+      std::unique_ptr<SqliteDb> write_db);
+
   SqliteWorkspaceStore(std::string path, FileId file,
                        std::unique_ptr<SqliteDb> write_db,
                        std::unique_ptr<WriteStatements> write_stmts,
                        std::unique_ptr<SqliteDb> read_db,
                        std::unique_ptr<SqliteStatement> read_changes);
 
+  // DATA_LOSS when any of the contacts paired in `same_hash` (their emails
+  // hash alike) have the same email.
+  absl::Status CheckEmailsDiffer(
+      const std::vector<std::pair<ContactId, ContactId>>& same_hash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // FAILED_PRECONDITION when path_ no longer names the file opened.
   absl::Status CheckFileUnchanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The two parts of a commit, inside its transaction: contacts and

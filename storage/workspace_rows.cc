@@ -133,11 +133,19 @@ const char kSelectMetaSql[] = "SELECT key, value FROM meta";
 const char kPutMetaSql[] =
     "INSERT INTO meta (key, value) VALUES (?1, ?2) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+const char kSelectMetaValueSql[] = "SELECT value FROM meta WHERE key = ?1";
+const char kSelectLastChangeSequenceSql[] =
+    "SELECT IFNULL((SELECT last_sequence FROM change_runs "
+    "ORDER BY first_sequence DESC LIMIT 1), 0)";
+const char kSelectSameEmailSql[] =
+    "SELECT COUNT(*) FROM contacts a, contacts b "
+    "WHERE a.id = ?1 AND b.id = ?2 AND a.email = b.email";
 // clang-format on
 
 const char kNextContactIdKey[] = "next_contact_id";
 const char kNextSegmentIdKey[] = "next_segment_id";
 const char kLastSequenceKey[] = "last_sequence";
+const char kWorkspaceIdKey[] = "workspace_id";
 
 namespace {
 

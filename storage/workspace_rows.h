@@ -43,11 +43,19 @@ extern const char kSelectChangeRunsSql[];
 extern const char kInsertChangeRunSql[];  // ?1..?8, see BindChangeRun
 extern const char kSelectMetaSql[];       // key, value
 extern const char kPutMetaSql[];          // ?1 key, ?2 value
+extern const char kSelectMetaValueSql[];  // ?1 key -> value
+// The last_sequence of the newest run (runs do not overlap), 0 when none.
+extern const char kSelectLastChangeSequenceSql[];
+// ?1, ?2 contact ids -> 1 when both exist with one email, else 0.
+extern const char kSelectSameEmailSql[];
 
 // meta keys.
 extern const char kNextContactIdKey[];
 extern const char kNextSegmentIdKey[];
 extern const char kLastSequenceKey[];
+// The id of the workspace the file belongs to (written at creation since
+// this key exists; older files have none).
+extern const char kWorkspaceIdKey[];
 
 // `tags_buffer` is scratch space reused across calls. The strings are bound
 // without a copy: `c` and `*tags_buffer` must stay as they are until the

@@ -35,6 +35,27 @@ inline void TrimAsciiInPlace(std::string* s) {
   s->erase(0, start);
 }
 
+// `s` as printable ASCII, for a log line or a message shown to an operator:
+// every byte outside 0x20..0x7e becomes \xHH, a backslash \\.
+inline std::string EscapeNonPrintable(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (u >= 0x20 && u <= 0x7e) {
+      out += c;
+    } else {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    }
+  }
+  return out;
+}
+
 inline void LowerAsciiInPlace(std::string* s) {
   for (char& c : *s) c = absl::ascii_tolower(static_cast<unsigned char>(c));
 }

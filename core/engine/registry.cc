@@ -11,8 +11,6 @@
 namespace segments {
 namespace {
 
-constexpr size_t kMaxWorkspaceNameBytes = 200;
-
 absl::Status WorkspaceNotFound(WorkspaceId id) {
   return absl::NotFoundError(absl::StrCat("workspace ", id, " not found"));
 }
@@ -23,6 +21,16 @@ absl::Status ValidatePlan(Plan plan, std::string_view path) {
                              "unknown plan; one of FREE, STARTER, GROWTH, PRO");
   }
   return absl::OkStatus();
+}
+
+// The engine of existing workspace `id`, over its store.
+absl::StatusOr<std::unique_ptr<Workspace>> OpenEngine(CatalogStore& catalog,
+                                                      WorkspaceId id, Plan plan,
+                                                      const Clock* clock,
+                                                      const Limits& limits) {
+  ASSIGN_OR_RETURN(std::unique_ptr<WorkspaceStore> store,
+                   catalog.OpenWorkspace(id));
+  return Workspace::Open(id, plan, std::move(store), clock, limits);
 }
 
 }  // namespace
@@ -44,21 +52,85 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
     std::unique_ptr<CatalogStore> catalog, const Clock* clock,
     const Limits& limits) {
   std::unique_ptr<Registry> r(new Registry(std::move(catalog), clock, limits));
-  ASSIGN_OR_RETURN(std::vector<WorkspaceRecord> records,
+  ASSIGN_OR_RETURN(std::vector<LoadedWorkspaceRecord> records,
                    r->catalog_->LoadWorkspaces());
   absl::MutexLock l(&r->mu_);
-  for (WorkspaceRecord& record : records) {
-    ASSIGN_OR_RETURN(std::unique_ptr<WorkspaceStore> store,
-                     r->catalog_->OpenWorkspace(record.id));
-    ASSIGN_OR_RETURN(std::unique_ptr<Workspace> ws,
-                     Workspace::Open(record.id, record.plan, std::move(store),
-                                     clock, limits));
-    r->next_id_ = std::max(r->next_id_, record.id + 1);
-    r->id_by_key_hash_[record.key_hash] = record.id;
-    const WorkspaceId id = record.id;
-    r->entries_[id] = Entry{std::move(record), std::move(ws)};
+  for (LoadedWorkspaceRecord& loaded : records) {
+    const WorkspaceId id = loaded.record.id;
+    Entry entry{std::move(loaded.record), nullptr, absl::OkStatus()};
+    if (!loaded.problem.empty()) {
+      entry.load_error = absl::DataLossError(loaded.problem);
+    } else {
+      absl::StatusOr<std::unique_ptr<Workspace>> ws =
+          OpenEngine(*r->catalog_, id, entry.record.plan, clock, limits);
+      if (ws.ok()) {
+        entry.workspace = *std::move(ws);
+      } else {
+        entry.load_error = ws.status();
+      }
+    }
+    const std::string& hash = entry.record.key_hash;
+    if (!hash.empty()) {
+      auto [it, inserted] = r->id_by_key_hash_.try_emplace(hash, id);
+      if (!inserted) {
+        // Which one the key belongs to is unknowable: neither serves.
+        Entry& other = r->entries_[it->second];
+        const absl::Status shared = absl::DataLossError(absl::StrCat(
+            "workspaces ", it->second, " and ", id, " have the same key hash"));
+        if (other.load_error.ok()) {
+          other.load_error = shared;
+          other.workspace.reset();
+        }
+        if (entry.load_error.ok()) {
+          entry.load_error = shared;
+          entry.workspace.reset();
+        }
+      }
+    }
+    r->entries_[id] = std::move(entry);
   }
   return r;
+}
+
+absl::Status Registry::NotServing(const Entry& e) {
+  const WorkspaceId id = e.record.id;
+  // Written for the client (no path, no storage text), so it carries a
+  // reason of its own and the server passes it on as it is.
+  const ErrorInfo info{"WORKSPACE_NOT_SERVING",
+                       {{"workspace_id", absl::StrCat(id)}}};
+  if (absl::IsDataLoss(e.load_error)) {
+    return WithErrorInfo(
+        absl::DataLossError(absl::StrCat(
+            "workspace ", id,
+            " is not serving: its stored data is lost or damaged (found when "
+            "the server started); an operator must restore it from a backup "
+            "or delete the workspace")),
+        info);
+  }
+  return WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat(
+          "workspace ", id,
+          " is not serving: its stored data could not be loaded when the "
+          "server started; an operator must repair it and restart the server, "
+          "or delete the workspace")),
+      info);
+}
+
+absl::Status Registry::LoadError(WorkspaceId id) const {
+  absl::ReaderMutexLock l(&mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return absl::OkStatus();
+  return it->second.load_error;
+}
+
+std::vector<std::pair<WorkspaceId, absl::Status>> Registry::FailedWorkspaces()
+    const {
+  absl::ReaderMutexLock l(&mu_);
+  std::vector<std::pair<WorkspaceId, absl::Status>> out;
+  for (const auto& [id, e] : entries_) {
+    if (!e.load_error.ok()) out.emplace_back(id, e.load_error);
+  }
+  return out;
 }
 
 absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
@@ -81,25 +153,36 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
   if (plan == Plan::kUnspecified) plan = Plan::kFree;
 
   absl::MutexLock admin(&admin_mu_);
-  WorkspaceRecord record;
   {
     absl::ReaderMutexLock l(&mu_);
-    record.id = next_id_;
+    auto it = id_by_key_hash_.find(key_hash);
+    if (!key_hash.empty() && it != id_by_key_hash_.end()) {
+      // Only a fixed key (the demo's) can repeat: one key, one workspace.
+      return absl::FailedPreconditionError(
+          absl::StrCat("the key is already the key of workspace ", it->second));
+    }
   }
+  // The catalog hands out the id: one no workspace ever had.
+  ASSIGN_OR_RETURN(NewWorkspaceStore created, catalog_->CreateWorkspaceStore());
+  WorkspaceRecord record;
+  record.id = created.id;
   record.display_name = std::string(name);
   record.plan = plan;
   record.key_hash = std::move(key_hash);
   record.create_time = clock_->Now();
-  ASSIGN_OR_RETURN(std::unique_ptr<WorkspaceStore> store,
-                   catalog_->OpenWorkspace(record.id));
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<Workspace> ws,
-      Workspace::Open(record.id, plan, std::move(store), clock_, limits_));
-  RETURN_IF_ERROR(catalog_->PutWorkspace(record));
+  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(
+      record.id, plan, std::move(created.store), clock_, limits_);
+  absl::Status s = ws.status();
+  if (s.ok()) s = catalog_->PutWorkspace(record);
+  if (!s.ok()) {
+    // The id stays used; its new files go (or at the next start).
+    ws = nullptr;
+    catalog_->DeleteWorkspace(record.id).IgnoreError();
+    return s;
+  }
   absl::MutexLock l(&mu_);
-  next_id_ = record.id + 1;
   id_by_key_hash_[record.key_hash] = record.id;
-  entries_[record.id] = Entry{record, std::move(ws)};
+  entries_[record.id] = Entry{record, *std::move(ws), absl::OkStatus()};
   return record;
 }
 
@@ -121,6 +204,7 @@ absl::StatusOr<WorkspaceRecord> Registry::SetPlan(WorkspaceId id, Plan plan) {
     absl::ReaderMutexLock l(&mu_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return WorkspaceNotFound(id);
+    if (!it->second.load_error.ok()) return NotServing(it->second);
     before = after = it->second.record;
     ws = it->second.workspace;
   }
@@ -173,15 +257,22 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
   removed.workspace.reset();
   absl::Status s = catalog_->DeleteWorkspace(id);
   if (!s.ok()) {
-    // Put it back so memory matches the catalog, which still has it.
-    ASSIGN_OR_RETURN(std::unique_ptr<WorkspaceStore> store,
-                     catalog_->OpenWorkspace(id));
-    ASSIGN_OR_RETURN(std::unique_ptr<Workspace> ws,
-                     Workspace::Open(id, removed.record.plan, std::move(store),
-                                     clock_, limits_));
+    // Put it back so memory matches the catalog, which still has it; as a
+    // failed workspace if it failed before or cannot be opened again.
+    if (removed.load_error.ok()) {
+      absl::StatusOr<std::unique_ptr<Workspace>> ws =
+          OpenEngine(*catalog_, id, removed.record.plan, clock_, limits_);
+      if (ws.ok()) {
+        removed.workspace = *std::move(ws);
+      } else {
+        removed.load_error = ws.status();
+      }
+    }
     absl::MutexLock l(&mu_);
-    id_by_key_hash_[removed.record.key_hash] = id;
-    entries_[id] = Entry{removed.record, std::move(ws)};
+    if (!removed.record.key_hash.empty()) {
+      id_by_key_hash_[removed.record.key_hash] = id;
+    }
+    entries_[id] = std::move(removed);
   }
   return s;
 }
@@ -194,7 +285,10 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
   // reveals nothing usable; the final comparison is constant-time anyway.
   if (it != id_by_key_hash_.end()) {
     const Entry& e = entries_.at(it->second);
-    if (ConstantTimeEquals(e.record.key_hash, key_hash)) return e.workspace;
+    if (ConstantTimeEquals(e.record.key_hash, key_hash)) {
+      if (!e.load_error.ok()) return NotServing(e);
+      return e.workspace;
+    }
   }
   return absl::UnauthenticatedError("invalid API key");
 }
@@ -204,6 +298,7 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Find(
   absl::ReaderMutexLock l(&mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return WorkspaceNotFound(id);
+  if (!it->second.load_error.ok()) return NotServing(it->second);
   return it->second.workspace;
 }
 

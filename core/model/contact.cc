@@ -41,30 +41,6 @@ bool Has(ContactFieldSet fields, ContactField f) {
   return (fields & FieldBit(f)) != 0;
 }
 
-// The first problem with an (already trimmed, lowercased) email, or "".
-std::string EmailProblem(std::string_view email) {
-  if (email.empty()) return "is required";
-  if (!IsValidUtf8(email)) return "must be valid UTF-8";
-  if (email.size() > kMaxEmailBytes) {
-    return absl::StrCat("must be at most ", kMaxEmailBytes, " bytes (got ",
-                        email.size(), ")");
-  }
-  for (char c : email) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7F) {
-      return "must not contain whitespace or control characters";
-    }
-  }
-  const size_t at = email.find('@');
-  if (at == std::string_view::npos || email.find('@', at + 1) != email.npos) {
-    return "must contain exactly one '@'";
-  }
-  if (at == 0 || at + 1 == email.size()) {
-    return "must have a non-empty local part and domain";
-  }
-  return "";
-}
-
 // Validates an optional string field `path`.`name`; returns the trimmed
 // value (empty = unset) or adds a violation and returns nullopt. Paths are
 // built only for a violation: most contacts have none.
@@ -134,6 +110,29 @@ constexpr char kTimestampRange[] =
     "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z";
 
 }  // namespace
+
+std::string EmailProblem(std::string_view email) {
+  if (email.empty()) return "is required";
+  if (!IsValidUtf8(email)) return "must be valid UTF-8";
+  if (email.size() > kMaxEmailBytes) {
+    return absl::StrCat("must be at most ", kMaxEmailBytes, " bytes (got ",
+                        email.size(), ")");
+  }
+  for (char c : email) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) {
+      return "must not contain whitespace or control characters";
+    }
+  }
+  const size_t at = email.find('@');
+  if (at == std::string_view::npos || email.find('@', at + 1) != email.npos) {
+    return "must contain exactly one '@'";
+  }
+  if (at == 0 || at + 1 == email.size()) {
+    return "must have a non-empty local part and domain";
+  }
+  return "";
+}
 
 bool Contact::operator==(const Contact& o) const {
   return id == o.id && email == o.email && company == o.company &&

@@ -113,6 +113,11 @@ absl::StatusOr<Contact> NormalizeNewContact(const ContactDraft& draft,
                                             std::string_view path,
                                             UnixSeconds now);
 
+// The first problem with an email that is already trimmed and lowercased,
+// worded as a field violation ("must contain exactly one '@'"); "" when the
+// email is valid.
+std::string EmailProblem(std::string_view email);
+
 // Limits from SPEC §3.
 inline constexpr size_t kMaxEmailBytes = 254;
 inline constexpr size_t kMaxStringFieldBytes = 256;

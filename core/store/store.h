@@ -128,16 +128,37 @@ class WorkspaceStore {
       uint64_t after_sequence, size_t limit) = 0;
 };
 
+// A catalog row as read back: the record, and what is wrong with it ("" when
+// nothing). A damaged row still names its workspace, which then does not
+// serve while the others do.
+struct LoadedWorkspaceRecord {
+  WorkspaceRecord record;
+  std::string problem;
+};
+
+// The store of a workspace that CreateWorkspaceStore has just created.
+struct NewWorkspaceStore {
+  WorkspaceId id = 0;
+  std::unique_ptr<WorkspaceStore> store;
+};
+
 // The catalog of workspaces and the factory for their stores. Thread-safe.
 class CatalogStore {
  public:
   virtual ~CatalogStore() = default;
-  virtual absl::StatusOr<std::vector<WorkspaceRecord>> LoadWorkspaces() = 0;
+  // Ascending id.
+  virtual absl::StatusOr<std::vector<LoadedWorkspaceRecord>>
+  LoadWorkspaces() = 0;
   // Insert or replace by id. Durable when it returns OK.
   virtual absl::Status PutWorkspace(const WorkspaceRecord& record) = 0;
   // Removes the record and all of the workspace's data.
   virtual absl::Status DeleteWorkspace(WorkspaceId id) = 0;
-  // Opens (creating if needed) the workspace's own store.
+  // Takes an id no workspace ever had (it stays taken whatever happens next)
+  // and creates that workspace's empty store. Until PutWorkspace stores its
+  // record, the store is provisional: the next start removes it.
+  virtual absl::StatusOr<NewWorkspaceStore> CreateWorkspaceStore() = 0;
+  // Opens the store of existing workspace `id`; never creates one. DATA_LOSS
+  // when its data is missing or damaged.
   virtual absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
       WorkspaceId id) = 0;
 };

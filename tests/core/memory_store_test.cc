@@ -88,7 +88,13 @@ TEST_F(MemoryStoreTest, StateOutlivesTheCatalogObject) {
   }
   MemoryCatalogStore second(storage_);  // a "restart"
   ASSERT_OK_AND_ASSIGN(auto records, second.LoadWorkspaces());
-  EXPECT_THAT(records, ElementsAre(MakeWorkspace(2)));
+  ASSERT_THAT(records, SizeIs(1));
+  EXPECT_EQ(records[0].record, MakeWorkspace(2));
+  EXPECT_EQ(records[0].problem, "");
+  // New ids are above every id it ever held.
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created,
+                       second.CreateWorkspaceStore());
+  EXPECT_EQ(created.id, 3u);
   ASSERT_OK_AND_ASSIGN(auto store, second.OpenWorkspace(2));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   EXPECT_THAT(data.contacts, ElementsAre(MakeContact(1), MakeContact(3)));

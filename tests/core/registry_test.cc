@@ -13,6 +13,10 @@ namespace {
 
 using ::segments::testing::IsOk;
 using ::segments::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
 
 class RegistryTest : public ::testing::Test {
  protected:
@@ -112,6 +116,115 @@ TEST_F(RegistryTest, DeletedWorkspaceIsGoneWithItsKey) {
   Restart();
   EXPECT_THAT(registry_->GetWorkspace(a.id),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+// Issue 11: one workspace whose data failed to load stopped the whole
+// server; now it alone does not serve.
+TEST_F(RegistryTest, WorkspaceThatFailsToLoadDoesNotServeWhileOthersDo) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
+                       registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
+  ASSERT_OK_AND_ASSIGN(auto wb, registry_->Find(b.id));
+  ContactDraft d;
+  d.email = "b@x.com";
+  ASSERT_OK_AND_ASSIGN(Contact kept, wb->CreateContact(d));
+  wb.reset();
+  storage_->FailOpen(a.id, absl::DataLossError("/data/workspaces/1.db is "
+                                               "missing"));
+  Restart();
+
+  EXPECT_THAT(registry_->Authenticate("ha"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       AllOf(HasSubstr("workspace 1 is not serving"),
+                             Not(HasSubstr("/data")))));
+  EXPECT_THAT(registry_->Find(a.id), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(registry_->SetPlan(a.id, Plan::kPro),
+              StatusIs(absl::StatusCode::kDataLoss));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord shown, registry_->GetWorkspace(a.id));
+  EXPECT_EQ(shown, a);
+  EXPECT_THAT(registry_->LoadError(a.id),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("missing")));
+  auto failed = registry_->FailedWorkspaces();
+  ASSERT_THAT(failed, SizeIs(1));
+  EXPECT_EQ(failed[0].first, a.id);
+
+  // The other serves, with its data.
+  EXPECT_OK(registry_->LoadError(b.id));
+  ASSERT_OK_AND_ASSIGN(wb, registry_->Authenticate("hb"));
+  EXPECT_THAT(wb->GetContact(kept.id), IsOk());
+  // New workspaces take new ids; the failed one can be deleted.
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord c,
+                       registry_->CreateWorkspace("C", Plan::kFree, "hc"));
+  EXPECT_EQ(c.id, 3u);
+  EXPECT_OK(registry_->DeleteWorkspace(a.id));
+  EXPECT_THAT(registry_->GetWorkspace(a.id),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(registry_->Authenticate("ha"),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST_F(RegistryTest, OtherLoadErrorsAreFailedPrecondition) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
+  storage_->FailOpen(a.id, absl::UnavailableError("disk I/O error"));
+  Restart();
+  EXPECT_THAT(registry_->Authenticate("ha"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("workspace 1 is not serving")));
+  EXPECT_THAT(registry_->LoadError(a.id),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(RegistryTest, DamagedRecordDoesNotServe) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
+  ASSERT_OK(registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
+  storage_->DamageRecord(a.id, "catalog.db: workspaces row id=1: plan 9");
+  Restart();
+  EXPECT_THAT(registry_->Authenticate("ha"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(registry_->LoadError(a.id),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("plan 9")));
+  EXPECT_OK(registry_->Authenticate("hb"));
+}
+
+TEST_F(RegistryTest, TwoWorkspacesWithOneKeyHashBothFail) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
+                       registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
+  ASSERT_OK(registry_->CreateWorkspace("C", Plan::kStarter, "hc"));
+  // Only a damaged catalog can hold this.
+  MemoryCatalogStore(storage_)
+      .PutWorkspace([&] {
+        WorkspaceRecord r = b;
+        r.key_hash = "ha";
+        return r;
+      }())
+      .IgnoreError();
+  Restart();
+  EXPECT_THAT(registry_->Authenticate("ha"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(registry_->LoadError(a.id),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("same key")));
+  EXPECT_THAT(registry_->LoadError(b.id),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("same key")));
+  EXPECT_OK(registry_->Authenticate("hc"));
+  // And none is created with a key hash already in use.
+  EXPECT_THAT(registry_->CreateWorkspace("D", Plan::kStarter, "hc"),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(RegistryTest, IdsAreNeverReused) {
+  ASSERT_OK(registry_->CreateWorkspace("A", Plan::kFree, "ha"));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
+                       registry_->CreateWorkspace("B", Plan::kFree, "hb"));
+  ASSERT_OK(registry_->DeleteWorkspace(b.id));  // the newest
+  Restart();
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord c,
+                       registry_->CreateWorkspace("C", Plan::kFree, "hc"));
+  EXPECT_EQ(c.id, 3u);
 }
 
 TEST(ConstantTimeEqualsTest, ComparesBytes) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "storage/sqlite_catalog.h"
@@ -48,6 +49,20 @@ TEST_P(DifferentialSqlite, SequencesWithRestartsMatchBruteForce) {
     return catalog.get();
   };
   ASSERT_NE(open_catalog(), nullptr);
+  {
+    // The workspace the harness opens, made as CreateWorkspace makes one:
+    // its store first, then its catalog record.
+    absl::StatusOr<NewWorkspaceStore> created = catalog->CreateWorkspaceStore();
+    ASSERT_TRUE(created.ok()) << created.status();
+    ASSERT_EQ(created->id, Harness::kWorkspace);
+    WorkspaceRecord record;
+    record.id = created->id;
+    record.display_name = "differential";
+    record.plan = Plan::kPro;
+    record.key_hash = std::string(32, 'k');
+    const absl::Status put = catalog->PutWorkspace(record);
+    ASSERT_TRUE(put.ok()) << put;
+  }
   Harness h(seed, kBase, SegmentShape(), catalog.get(), open_catalog);
   ASSERT_TRUE(h.Open());
   ASSERT_TRUE(h.BatchUpsert(false, 300));

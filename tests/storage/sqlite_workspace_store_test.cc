@@ -178,6 +178,7 @@ TEST_F(SqliteWorkspaceStoreTest, LoadReturnsAscendingIds) {
   for (ContactId id : {9u, 3u, 5u})
     w.put_contacts.push_back(MinimalContact(id));
   for (SegmentId id : {4u, 2u}) w.put_segments.push_back(MakeSegment(id));
+  w.counters = {10, 5, 0};
   ASSERT_OK(store->Commit(w));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
   ASSERT_THAT(data.contacts, SizeIs(3));
@@ -223,6 +224,7 @@ TEST_F(SqliteWorkspaceStoreTest, UpsertReplacesAndDeleteRemoves) {
   WorkspaceWrite w;
   w.put_contacts = {FullContact(1), MinimalContact(2), MinimalContact(3)};
   w.put_segments = {MakeSegment(1), MakeSegment(2)};
+  w.counters = {5, 3, 0};
   ASSERT_OK(store->Commit(w));
 
   Contact changed = FullContact(1);
@@ -235,6 +237,7 @@ TEST_F(SqliteWorkspaceStoreTest, UpsertReplacesAndDeleteRemoves) {
   w2.deleted_contacts = {2, 4,
                          99};  // 4: put and deleted in one write; 99: absent
   w2.deleted_segments = {2, 77};
+  w2.counters = w.counters;
   ASSERT_OK(store->Commit(w2));
 
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
@@ -412,6 +415,7 @@ TEST_F(SqliteWorkspaceStoreTest, DamagedRowsAreDataLossNamingTheRow) {
     w.put_contacts = {MinimalContact(1), MinimalContact(2)};
     w.put_segments = {MakeSegment(5)};
     w.changes = GroupIntoRuns({MakeChange(1)});
+    w.counters = {3, 6, 1};
     ASSERT_OK(store->Commit(w));
   }
   RawExec(path(), "UPDATE contacts SET lifecycle_stage = 42 WHERE id = 2");
@@ -556,6 +560,121 @@ TEST_F(SqliteWorkspaceStoreTest, UsesWalAndTheRequestedSynchronousLevel) {
               IsOkAndHolds(std::string("1")));
   EXPECT_THAT(store->QueryPragma("busy_timeout"),
               IsOkAndHolds(std::string("5000")));
+}
+
+// Issue 11: rows that break the model used to load without complaint.
+TEST_F(SqliteWorkspaceStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
+  {
+    auto store = Open();
+    WorkspaceWrite w;
+    w.put_contacts = {MinimalContact(1), MinimalContact(2)};
+    w.put_contacts[1].tags = {"vip"};
+    w.put_segments = {MakeSegment(5), MakeSegment(6)};
+    w.changes = GroupIntoRuns({MakeChange(1)});
+    w.counters = {3, 7, 1};
+    ASSERT_OK(store->Commit(w));
+  }
+  ASSERT_OK(LoadAll(*Open()));
+  struct Case {
+    const char* damage;
+    const char* repair;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"UPDATE contacts SET email = 'not an email' WHERE id = 2",
+       "UPDATE contacts SET email = 'min2@example.com' WHERE id = 2",
+       "contacts row id=2: email must not contain whitespace"},
+      {"UPDATE contacts SET email = 'two@@example.com' WHERE id = 2",
+       "UPDATE contacts SET email = 'min2@example.com' WHERE id = 2",
+       "contacts row id=2: email must contain exactly one '@'"},
+      {"UPDATE contacts SET email = 'Min2@example.com' WHERE id = 2",
+       "UPDATE contacts SET email = 'min2@example.com' WHERE id = 2",
+       "contacts row id=2: email is not lowercase"},
+      {"UPDATE contacts SET email = 'min1@example.com' WHERE id = 2",
+       "UPDATE contacts SET email = 'min2@example.com' WHERE id = 2",
+       "contacts rows id=1 and id=2 have the same email"},
+      {"UPDATE contacts SET company = ' padded' WHERE id = 2",
+       "UPDATE contacts SET company = NULL WHERE id = 2",
+       "contacts row id=2: company is not trimmed"},
+      {"UPDATE contacts SET city = CAST(x'ff' AS TEXT) WHERE id = 2",
+       "UPDATE contacts SET city = NULL WHERE id = 2",
+       "contacts row id=2: city is not valid UTF-8"},
+      {"UPDATE contacts SET country = printf('%.300c', 'x') WHERE id = 2",
+       "UPDATE contacts SET country = NULL WHERE id = 2",
+       "contacts row id=2: country is longer than 256 bytes"},
+      {"UPDATE contacts SET tags = '[\"VIP\"]' WHERE id = 2",
+       "UPDATE contacts SET tags = '[\"vip\"]' WHERE id = 2",
+       "contacts row id=2: tags[0] is not lowercase"},
+      {"UPDATE contacts SET id = 3 WHERE id = 2",
+       "UPDATE contacts SET id = 2 WHERE id = 3",
+       "contacts row id=3: id is not below next_contact_id 3"},
+      {"UPDATE segments SET display_name = 'SEGMENT 5 — ünïcødé' WHERE id = 6",
+       "UPDATE segments SET display_name = 'Segment 6' WHERE id = 6",
+       "segments row id=6: its name is the name of segment 5"},
+      {"UPDATE segments SET display_name = '' WHERE id = 6",
+       "UPDATE segments SET display_name = 'Segment 6' WHERE id = 6",
+       "segments row id=6: display_name is empty"},
+      {"UPDATE segments SET id = 7 WHERE id = 6",
+       "UPDATE segments SET id = 6 WHERE id = 7",
+       "segments row id=7: id is not below next_segment_id 7"},
+      {"UPDATE meta SET value = 0 WHERE key = 'last_sequence'",
+       "UPDATE meta SET value = 1 WHERE key = 'last_sequence'",
+       "change_runs reach sequence 1, beyond the stored last_sequence 0"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.damage);
+    RawExec(path(), c.damage);
+    EXPECT_THAT(LoadAll(*Open()),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.expected)));
+    RawExec(path(), c.repair);
+    EXPECT_OK(LoadAll(*Open()));
+  }
+}
+
+// Issue 11: a missing or empty file used to open as an empty workspace.
+TEST_F(SqliteWorkspaceStoreTest, OpenExistingNeverCreates) {
+  EXPECT_THAT(SqliteWorkspaceStore::OpenExisting(path(), {}, 1),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("missing")));
+  EXPECT_FALSE(std::filesystem::exists(path()));
+  std::ofstream(path()).close();
+  EXPECT_THAT(SqliteWorkspaceStore::OpenExisting(path(), {}, 1),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("empty")));
+  EXPECT_EQ(std::filesystem::file_size(path()), 0u);
+  std::filesystem::remove(path());
+  {
+    // An SQLite file without our schema.
+    ASSERT_OK_AND_ASSIGN(auto db, SqliteDb::Open(path(), true, 1000));
+    ASSERT_OK(db->Exec("PRAGMA page_size = 4096; VACUUM;"));
+  }
+  EXPECT_THAT(SqliteWorkspaceStore::OpenExisting(path(), {}, 1),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("no workspace")));
+  std::filesystem::remove(path());
+  std::ofstream(path()) << std::string(4096, 'z');
+  EXPECT_THAT(SqliteWorkspaceStore::OpenExisting(path(), {}, 1),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, CreateRecordsTheIdAndNeverAdoptsAFile) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto store,
+                         SqliteWorkspaceStore::Create(path(), {}, 4));
+    WorkspaceWrite w;
+    w.put_contacts = {MinimalContact(1)};
+    w.counters = {2, 1, 0};
+    ASSERT_OK(store->Commit(w));
+  }
+  EXPECT_THAT(SqliteWorkspaceStore::Create(path(), {}, 4),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       SqliteWorkspaceStore::OpenExisting(path(), {}, 4));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
+  EXPECT_THAT(data.contacts, ElementsAre(MinimalContact(1)));
+  store.reset();
+  // Another workspace's file copied into this one's place.
+  EXPECT_THAT(
+      SqliteWorkspaceStore::OpenExisting(path(), {}, 5),
+      StatusIs(absl::StatusCode::kDataLoss,
+               HasSubstr("holds the data of workspace 4, not of workspace 5")));
 }
 
 TEST_F(SqliteWorkspaceStoreTest, RefusesForeignFiles) {

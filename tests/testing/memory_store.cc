@@ -20,6 +20,16 @@ int MemoryStorage::commit_count() const {
   return commits_;
 }
 
+void MemoryStorage::FailOpen(WorkspaceId id, absl::Status error) {
+  absl::MutexLock l(&mu_);
+  open_errors_[id] = std::move(error);
+}
+
+void MemoryStorage::DamageRecord(WorkspaceId id, std::string problem) {
+  absl::MutexLock l(&mu_);
+  damaged_[id] = std::move(problem);
+}
+
 absl::Status MemoryStorage::MaybeFail() {
   absl::MutexLock l(&mu_);
   if (fail_next_ <= 0) return absl::OkStatus();
@@ -121,11 +131,15 @@ class MemoryWorkspaceStore : public WorkspaceStore {
   const WorkspaceId id_;
 };
 
-absl::StatusOr<std::vector<WorkspaceRecord>>
+absl::StatusOr<std::vector<LoadedWorkspaceRecord>>
 MemoryCatalogStore::LoadWorkspaces() {
   absl::MutexLock l(&storage_->mu_);
-  std::vector<WorkspaceRecord> out;
-  for (const auto& [id, w] : storage_->workspaces_) out.push_back(w);
+  std::vector<LoadedWorkspaceRecord> out;
+  for (const auto& [id, w] : storage_->workspaces_) {
+    auto damaged = storage_->damaged_.find(id);
+    out.push_back({w, damaged == storage_->damaged_.end() ? std::string()
+                                                          : damaged->second});
+  }
   return out;
 }
 
@@ -133,6 +147,7 @@ absl::Status MemoryCatalogStore::PutWorkspace(const WorkspaceRecord& record) {
   RETURN_IF_ERROR(storage_->MaybeFail());
   absl::MutexLock l(&storage_->mu_);
   storage_->workspaces_[record.id] = record;
+  storage_->next_id_ = std::max(storage_->next_id_, record.id + 1);
   ++storage_->commits_;
   return absl::OkStatus();
 }
@@ -146,10 +161,23 @@ absl::Status MemoryCatalogStore::DeleteWorkspace(WorkspaceId id) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<NewWorkspaceStore> MemoryCatalogStore::CreateWorkspaceStore() {
+  NewWorkspaceStore out;
+  {
+    absl::MutexLock l(&storage_->mu_);
+    out.id = storage_->next_id_++;
+    storage_->data_[out.id] = MemoryStorage::WorkspaceState();
+  }
+  out.store = std::make_unique<MemoryWorkspaceStore>(storage_, out.id);
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<WorkspaceStore>>
 MemoryCatalogStore::OpenWorkspace(WorkspaceId id) {
   {
     absl::MutexLock l(&storage_->mu_);
+    auto error = storage_->open_errors_.find(id);
+    if (error != storage_->open_errors_.end()) return error->second;
     storage_->data_.try_emplace(id);
   }
   return std::unique_ptr<WorkspaceStore>(

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -21,6 +22,11 @@ class MemoryStorage {
   void FailNextCommits(int n);
   // How many commits succeeded so far.
   int commit_count() const;
+  // From now on, opening workspace `id` fails with `error` (its data is
+  // "lost" or "damaged"), as SqliteCatalogStore::OpenWorkspace would.
+  void FailOpen(WorkspaceId id, absl::Status error);
+  // From now on, LoadWorkspaces reports the record of `id` as damaged.
+  void DamageRecord(WorkspaceId id, std::string problem);
 
  private:
   friend class MemoryCatalogStore;
@@ -39,15 +45,23 @@ class MemoryStorage {
   int commits_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<WorkspaceId, WorkspaceRecord> workspaces_ ABSL_GUARDED_BY(mu_);
   std::map<WorkspaceId, WorkspaceState> data_ ABSL_GUARDED_BY(mu_);
+  std::map<WorkspaceId, absl::Status> open_errors_ ABSL_GUARDED_BY(mu_);
+  std::map<WorkspaceId, std::string> damaged_ ABSL_GUARDED_BY(mu_);
+  // The next id CreateWorkspaceStore hands out: never one it gave before.
+  WorkspaceId next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 class MemoryCatalogStore : public CatalogStore {
  public:
   explicit MemoryCatalogStore(std::shared_ptr<MemoryStorage> storage)
       : storage_(std::move(storage)) {}
-  absl::StatusOr<std::vector<WorkspaceRecord>> LoadWorkspaces() override;
+  absl::StatusOr<std::vector<LoadedWorkspaceRecord>> LoadWorkspaces() override;
   absl::Status PutWorkspace(const WorkspaceRecord& record) override;
   absl::Status DeleteWorkspace(WorkspaceId id) override;
+  absl::StatusOr<NewWorkspaceStore> CreateWorkspaceStore() override;
+  // Unlike SqliteCatalogStore, creates the workspace's empty data when it
+  // has none (engine tests open stores of workspaces never created); see
+  // MemoryStorage::FailOpen for a lost one.
   absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
       WorkspaceId id) override;
 
