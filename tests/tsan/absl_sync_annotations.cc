@@ -9,8 +9,9 @@
 // races in TSan's eyes, ours and gRPC's alike (gRPC's grpc_core::Mutex,
 // gpr_mu and gpr_cv are absl::Mutex and absl::CondVar), and so does
 // everything handed from thread to thread through absl::Notification or
-// gRPC's queues. Wrapping only our own mutexes would leave gRPC's hand-offs
-// (a call's arena, its interceptors, the end of Server::Shutdown) racing.
+// gRPC's locked queues. Wrapping only our own mutexes would leave gRPC's
+// hand-offs (a call's arena, the end of Server::Shutdown) racing. (gRPC's
+// lock-free hand-offs remain; tests/tsan/tsan.supp covers those.)
 //
 // How: this file defines the public absl::Mutex and absl::CondVar functions
 // that lock, unlock or wait. Linked into the executable, these definitions
@@ -25,6 +26,12 @@
 // synchronization, so what the real function does inside (its own state
 // words, the deadlock detector's graph, evaluating a Condition of another
 // thread's) is not reported; the Condition's reads are covered by the lock.
+//
+// Not interposed: ~Mutex (absl's TSan build resets TSan's state for the
+// address there; TSan resets it anyway when heap memory is freed, so only a
+// Mutex on the stack keeps it, which can only hide a race, never invent
+// one), and Signal/SignalAll, which need nothing: the waiter sees the
+// signaller's writes through the mutex it takes again.
 //
 // The thread-safety annotations are absl's own (in its header), so clang's
 // -Wthread-safety sees exactly what it sees without this file.
@@ -232,8 +239,6 @@ bool Mutex::AwaitWithDeadline(C cond, Time deadline) {
   return Reacquiring(this, [&] { return real(this, cond, deadline); });
 }
 
-// Signal and SignalAll need nothing: the waiter's view of the signaller's
-// writes comes through the mutex it takes again.
 void CondVar::Wait(M mu) {
   SEGMENTS_REAL(void (*)(CondVar*, M), "7CondVar4WaitEPNS0_5MutexE");
   Reacquiring(mu, [&] { return real(this, mu), Void{}; });
