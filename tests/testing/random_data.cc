@@ -369,7 +369,8 @@ ConditionSpec RandomData::Condition(const FieldOp& pair) {
                     op == kOpHasAll || op == kOpHasNone;
   size_t count = 1;
   if (list)
-    count = Percent(2) ? Limits().max_list_values : static_cast<size_t>(Uniform(1, 5));
+    count = Percent(2) ? Limits().max_list_values
+                       : static_cast<size_t>(Uniform(1, 5));
   switch (f->kind) {
     case RefKind::kString:
       for (size_t i = 0; i < count; ++i) {
