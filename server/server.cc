@@ -21,6 +21,7 @@
 #include "server/auth.h"
 #include "server/contact_service.h"
 #include "server/demo.h"
+#include "server/listener.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
 #include "server/segment_service.h"
@@ -125,7 +126,15 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(o.listen_address, credentials, &s->selected_port_);
+  // Transport limits (issue 11): our own listener, then the quota and the
+  // channel arguments; see server/transport_limits.h.
+  ASSIGN_OR_RETURN(s->listener_,
+                   Listener::Open(o.listen_address, o.transport.fd_headroom));
+  s->selected_port_ = s->listener_->port();
+  s->acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      credentials);
+  ApplyTransportLimits(o.transport, builder);
   builder.RegisterService(&s->services_->admin);
   builder.RegisterService(&s->services_->contacts);
   builder.RegisterService(&s->services_->segments);
@@ -150,6 +159,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", o.listen_address));
   }
+  s->listener_->Start(s->acceptor_.get());
   grpc::HealthCheckServiceInterface* health =
       s->server_->GetHealthCheckService();
   if (health != nullptr) {
@@ -196,6 +206,8 @@ void SegmentsServer::Shutdown(absl::Duration grace) {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  // New connections are refused from here on.
+  if (listener_ != nullptr) listener_->Stop();
   if (server_ != nullptr) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();

@@ -19,6 +19,7 @@
 #include "core/base/clock.h"
 #include "core/base/limits.h"
 #include "core/engine/registry.h"
+#include "server/transport_limits.h"
 #include "storage/sqlite_catalog.h"
 
 namespace segments {
@@ -26,6 +27,8 @@ namespace segments {
 // Largest request or response message, in bytes (SPEC §10). Larger ones
 // fail with RESOURCE_EXHAUSTED from gRPC itself.
 inline constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+
+class Listener;
 
 struct ServerOptions {
   // host:port; port 0 picks a free port (see selected_port()).
@@ -44,6 +47,8 @@ struct ServerOptions {
   // Ensures the demo workspace (server/demo.h) and prints grpcurl examples.
   bool demo = false;
   Limits limits;
+  // Connections, streams, memory and threads of the gRPC transport.
+  TransportLimits transport;
   // Calls taking at least this long are logged; zero or less: never.
   absl::Duration slow_call_threshold = absl::Seconds(1);
   // Not owned; nullptr means the system clock. Must outlive the server.
@@ -83,6 +88,9 @@ class SegmentsServer {
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Services> services_;
   std::unique_ptr<grpc::Server> server_;
+  // Transport (server/listener.h): accepts connections for server_.
+  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
 
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
