@@ -148,7 +148,9 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  SilenceProtobufParseErrors();
+  interceptors.push_back(
+      std::make_unique<ParseErrorInterceptorFactory>(&s->services_->auth));
   if (o.slow_call_threshold > absl::ZeroDuration()) {
     interceptors.push_back(
         std::make_unique<SlowCallInterceptorFactory>(o.slow_call_threshold));
