@@ -1,6 +1,5 @@
 #include "server/server.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
@@ -17,13 +16,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
-#include "grpc/health/v1/health.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "server/auth.h"
 #include "server/contact_service.h"
 #include "server/demo.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
+#include "server/reflection_service.h"
 #include "server/segment_service.h"
 #include "server/slow_call_interceptor.h"
 #include "server/workspace_admin_service.h"
@@ -36,11 +36,19 @@ struct SegmentsServer::Services {
       : auth(registry, std::move(admin_key_hash)),
         admin(registry, &auth),
         contacts(&auth, limits),
-        segments(&auth, limits) {}
+        segments(&auth, limits),
+        reflection({v1::WorkspaceAdmin::service_full_name(),
+                    v1::ContactService::service_full_name(),
+                    v1::SegmentService::service_full_name(),
+                    grpc::health::v1::Health::service_full_name(),
+                    grpc::reflection::v1alpha::ServerReflection::
+                        service_full_name()}) {}
   Authenticator auth;
   WorkspaceAdminServiceImpl admin;
   ContactServiceImpl contacts;
   SegmentServiceImpl segments;
+  // On the callback API: open streams hold no thread (issue 11).
+  ReflectionService reflection;
 };
 
 namespace {
@@ -124,7 +132,6 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   // gRPC's health service carries no protobuf descriptor; naming ours links
   // it in, so reflection (and grpcurl) can describe grpc.health.v1.Health.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Transport limits (issue 11): our own listener, then the quota and the
   // channel arguments; see server/transport_limits.h.
@@ -138,6 +145,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   builder.RegisterService(&s->services_->admin);
   builder.RegisterService(&s->services_->contacts);
   builder.RegisterService(&s->services_->segments);
+  builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   int threads =
