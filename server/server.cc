@@ -20,6 +20,7 @@
 #include "server/auth.h"
 #include "server/contact_service.h"
 #include "server/demo.h"
+#include "server/drain.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
@@ -157,6 +158,11 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   SilenceProtobufParseErrors();
+  // Counts calls for the shutdown (server/drain.h); owned by the builder,
+  // then by the server, which outlives every use of it.
+  auto call_counter = std::make_unique<CallCounter>();
+  s->call_counter_ = call_counter.get();
+  interceptors.push_back(std::move(call_counter));
   interceptors.push_back(
       std::make_unique<ParseErrorInterceptorFactory>(&s->services_->auth));
   if (o.slow_call_threshold > absl::ZeroDuration()) {
@@ -223,8 +229,9 @@ void SegmentsServer::Shutdown(absl::Duration grace) {
         server_->GetHealthCheckService();
     if (health != nullptr) health->SetServingStatus(false);
     // Returns once every handler has finished; calls still running at the
-    // deadline are cancelled.
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    // deadline are cancelled. Idle connections are closed once no call is
+    // left, not waited for (server/drain.h).
+    DrainingShutdown(*server_, *call_counter_, grace);
   }
   // No handler runs any more: close the databases. The services stay until
   // the destructor, after the grpc::Server that points to them.

@@ -28,6 +28,7 @@ namespace segments {
 // fail with RESOURCE_EXHAUSTED from gRPC itself.
 inline constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 
+class CallCounter;
 class Listener;
 
 struct ServerOptions {
@@ -91,6 +92,8 @@ class SegmentsServer {
   // Transport (server/listener.h): accepts connections for server_.
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
+  // Owned by server_ (an interceptor factory); see server/drain.h.
+  CallCounter* call_counter_ = nullptr;
 
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

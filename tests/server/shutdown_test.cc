@@ -1,13 +1,22 @@
 // Graceful shutdown: calls in flight finish (or never started), writes are
 // all or nothing, and the databases are closed so the data directory can be
 // opened again at once.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <atomic>
+#include <iostream>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/server/server_process.h"
 #include "tests/server/test_server.h"
 
 namespace segments::testing {
@@ -79,6 +88,92 @@ TEST(ShutdownTest, SecondServerOnTheSameDirectoryIsRefused) {
       SegmentsServer::Start(options);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
       << second.status();
+}
+
+TEST(ShutdownTest, QueuedCallsFinishWithinTheGracePeriod) {
+  // Writes to one workspace run one at a time, so most of these wait in the
+  // server when Shutdown begins; every one that was sent must still finish.
+  constexpr int kCalls = 24;
+  constexpr int kContacts = 500;
+  TestServer server;
+  std::string key = server.CreateWorkspace("Q", v1::STARTER).api_key;
+  std::vector<grpc::Status> statuses(kCalls);
+  std::atomic<int> started{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kCalls; ++c) {
+    clients.emplace_back([&, c] {
+      v1::BatchUpsertContactsRequest request;
+      for (int i = 0; i < kContacts; ++i) {
+        *request.add_contacts() =
+            MakeContact(absl::StrCat("c", c, "-", i, "@example.com"));
+      }
+      auto stub = v1::ContactService::NewStub(server.channel());
+      v1::BatchUpsertContactsResponse response;
+      ++started;
+      statuses[c] =
+          stub->BatchUpsertContacts(Ctx(key).get(), request, &response);
+    });
+  }
+  while (started < kCalls) absl::SleepFor(absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(50));  // all sent
+  server.Stop();                           // Shutdown with a 5 s grace period.
+  for (std::thread& t : clients) t.join();
+  int ok = 0;
+  for (const grpc::Status& status : statuses) {
+    EXPECT_THAT(
+        status.error_code(),
+        ::testing::AnyOf(grpc::StatusCode::OK, grpc::StatusCode::UNAVAILABLE))
+        << status.error_message();
+    if (status.ok()) ++ok;
+  }
+  std::cout << ok << " of " << kCalls << " queued calls finished OK\n";
+}
+
+TEST(ShutdownTest, NewCallsDuringShutdownAreUnavailable) {
+  TestServer server;
+  std::string key = server.CreateWorkspace("N", v1::STARTER).api_key;
+  auto channel = server.channel();
+  server.Stop();
+  auto stub = v1::SegmentService::NewStub(channel);
+  v1::ListSegmentsRequest request;
+  v1::ListSegmentsResponse response;
+  EXPECT_THAT(stub->ListSegments(Ctx(key).get(), request, &response),
+              GrpcIs(grpc::StatusCode::UNAVAILABLE));
+}
+
+// The time from SIGTERM to the exit of the real binary, with one idle client
+// connection open or none.
+absl::Duration TimeToStop(bool idle_client) {
+  ServerProcess process({});
+  EXPECT_TRUE(process.listening());
+  std::shared_ptr<grpc::Channel> channel;
+  if (idle_client) {
+    channel = grpc::CreateChannel(process.address(),
+                                  grpc::InsecureChannelCredentials());
+    auto stub = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    EXPECT_TRUE(stub->Check(&context, request, &response).ok());
+  }
+  absl::Time start = absl::Now();
+  process.Signal(SIGTERM);
+  std::optional<int> status = process.WaitForExit(absl::Seconds(20));
+  absl::Duration took = absl::Now() - start;
+  EXPECT_TRUE(status.has_value());
+  if (status.has_value()) {
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+        << process.Stderr();
+  }
+  return took;
+}
+
+TEST(ShutdownTest, AnIdleClientDoesNotDelaySigterm) {
+  absl::Duration without = TimeToStop(false);
+  absl::Duration with = TimeToStop(true);
+  std::cout << "SIGTERM to exit: " << without << " without a client, " << with
+            << " with an idle one\n";
+  EXPECT_LT(with, absl::Seconds(1));
 }
 
 }  // namespace
