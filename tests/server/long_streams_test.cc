@@ -7,6 +7,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -116,6 +117,44 @@ TEST(LongStreamsTest, HealthWatchStreamsHoldNoThreadEach) {
   EXPECT_LT(during - before, kMaxExtraThreads);
   for (Open& o : open) o.context->TryCancel();
   for (Open& o : open) o.stream->Finish();
+}
+
+TEST(LongStreamsTest, StreamsPerConnectionAreBounded) {
+  constexpr int kMax = 10;
+  TestServer server(
+      [](ServerOptions& o) { o.transport.max_concurrent_streams = kMax; });
+  auto channel = Channels(server, 1)[0];
+  auto stub = reflection::ServerReflection::NewStub(channel);
+  reflection::ServerReflectionRequest request;
+  request.set_list_services("");
+  reflection::ServerReflectionResponse response;
+  struct Open {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<
+        grpc::ClientReaderWriter<reflection::ServerReflectionRequest,
+                                 reflection::ServerReflectionResponse>>
+        stream;
+  };
+  std::vector<Open> open;
+  for (int i = 0; i < kMax + 1; ++i) {
+    Open o;
+    o.context = std::make_unique<grpc::ClientContext>();
+    o.context->set_deadline(std::chrono::system_clock::now() +
+                            std::chrono::milliseconds(i < kMax ? 30000 : 300));
+    o.stream = stub->ServerReflectionInfo(o.context.get());
+    bool answered = o.stream->Write(request) && o.stream->Read(&response);
+    // The server allows kMax streams on the connection; the client holds
+    // the next one back until its deadline.
+    EXPECT_EQ(answered, i < kMax) << i;
+    open.push_back(std::move(o));
+  }
+  EXPECT_EQ(open.back().stream->Finish().error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  open.pop_back();
+  for (Open& o : open) {
+    o.stream->WritesDone();
+    EXPECT_TRUE(o.stream->Finish().ok());
+  }
 }
 
 }  // namespace
