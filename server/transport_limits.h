@@ -15,15 +15,17 @@ namespace segments {
 
 struct TransportLimits {
   // Memory gRPC may allocate for connections, streams and their buffers
-  // (grpc::ResourceQuota). Under pressure gRPC refuses new streams instead
-  // of growing.
+  // (grpc::ResourceQuota); under pressure gRPC reclaims buffers and cancels
+  // streams. Header bytes received before the client acknowledges SETTINGS
+  // are not counted (gRPC 1.51): a proxy must bound those.
   size_t memory_bytes = size_t{1} << 30;
   // Threads gRPC may start for synchronous handlers, all connections
   // together; a call finding none free fails with RESOURCE_EXHAUSTED.
   int max_threads = 256;
-  // Streams (calls) open at once on one connection.
+  // Streams (calls) open at once on one connection, and the sum of a call's
+  // header (metadata) sizes. gRPC 1.51 enforces both only once the client
+  // has acknowledged the server's SETTINGS.
   int max_concurrent_streams = 100;
-  // Sum of a call's header (metadata) sizes.
   int max_metadata_bytes = 8 * 1024;
   // A connection with no call for this long is closed (GOAWAY).
   absl::Duration max_connection_idle = absl::Minutes(2);
