@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "server/drain.h"
 #include "tests/server/server_process.h"
 #include "tests/server/test_server.h"
 
@@ -129,6 +130,29 @@ TEST(ShutdownTest, QueuedCallsFinishWithinTheGracePeriod) {
   std::cout << ok << " of " << kCalls << " queued calls finished OK\n";
 }
 
+TEST(ShutdownTest, ChannelzCountsCallsInFlight) {
+  TestServer server;
+  std::string key = server.CreateWorkspace("C", v1::STARTER).api_key;
+  v1::ListSegmentsRequest request;
+  v1::ListSegmentsResponse response;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(
+        server.segments().ListSegments(Ctx(key).get(), request, &response),
+        GrpcOk());
+  }
+  v1::GetSegmentRequest missing;
+  missing.set_id(12345);
+  v1::Segment segment;
+  EXPECT_THAT(server.segments().GetSegment(Ctx(key).get(), missing, &segment),
+              GrpcIs(grpc::StatusCode::NOT_FOUND));
+  // Counted as finished once the reply is out; give the server a moment.
+  absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (CoreCallsInFlight() != 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(CoreCallsInFlight(), 0);
+}
+
 TEST(ShutdownTest, NewCallsDuringShutdownAreUnavailable) {
   TestServer server;
   std::string key = server.CreateWorkspace("N", v1::STARTER).api_key;
@@ -143,7 +167,7 @@ TEST(ShutdownTest, NewCallsDuringShutdownAreUnavailable) {
 
 // The time from SIGTERM to the exit of the real binary, with one idle client
 // connection open or none.
-absl::Duration TimeToStop(bool idle_client) {
+absl::Duration TimeToStop(bool idle_client, bool watching = false) {
   ServerProcess process({});
   EXPECT_TRUE(process.listening());
   std::shared_ptr<grpc::Channel> channel;
@@ -155,6 +179,16 @@ absl::Duration TimeToStop(bool idle_client) {
     grpc::health::v1::HealthCheckRequest request;
     grpc::health::v1::HealthCheckResponse response;
     EXPECT_TRUE(stub->Check(&context, request, &response).ok());
+  }
+  grpc::ClientContext watch_context;
+  std::unique_ptr<grpc::ClientReader<grpc::health::v1::HealthCheckResponse>>
+      watch;
+  if (watching) {
+    auto stub = grpc::health::v1::Health::NewStub(channel);
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    watch = stub->Watch(&watch_context, request);
+    EXPECT_TRUE(watch->Read(&response));
   }
   absl::Time start = absl::Now();
   process.Signal(SIGTERM);
@@ -174,6 +208,12 @@ TEST(ShutdownTest, AnIdleClientDoesNotDelaySigterm) {
   std::cout << "SIGTERM to exit: " << without << " without a client, " << with
             << " with an idle one\n";
   EXPECT_LT(with, absl::Seconds(1));
+}
+
+TEST(ShutdownTest, AnOpenHealthWatchDoesNotDelaySigterm) {
+  absl::Duration took = TimeToStop(true, true);
+  std::cout << "SIGTERM to exit with a health Watch open: " << took << "\n";
+  EXPECT_LT(took, absl::Seconds(1));
 }
 
 }  // namespace
