@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -62,7 +63,18 @@ absl::StatusOr<std::unique_ptr<Listener>> Listener::Open(
   l->fd_headroom_ = fd_headroom;
   absl::Status error =
       absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  // One socket. No host: every interface, IPv6 first (one dual-stack socket
+  // serves IPv4 too). A name with both (localhost): its IPv4 address first,
+  // which clients fall back to.
+  const int first = host.empty() ? AF_INET6 : AF_INET;
+  std::vector<addrinfo*> candidates;
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    if (a->ai_family == first) candidates.push_back(a);
+  }
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    if (a->ai_family != first) candidates.push_back(a);
+  }
+  for (addrinfo* a : candidates) {
     int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     a->ai_protocol);
     if (fd < 0) {
