@@ -124,12 +124,19 @@ TEST(ParseErrorTest, BadInputIsCountedNotLoggedPerRequest) {
   text << in.rdbuf();
   std::vector<std::string> lines =
       absl::StrSplit(text.str(), '\n', absl::SkipEmpty());
-  EXPECT_THAT(text.str(), Not(HasSubstr("libprotobuf")));
-  EXPECT_THAT(text.str(), Not(HasSubstr("invalid UTF-8")));
+  // The server's lines and protobuf's (a sanitizer may add its own).
+  std::vector<std::string> server_lines;
+  for (const std::string& line : lines) {
+    EXPECT_FALSE(absl::StartsWith(line, "[libprotobuf")) << line;
+    EXPECT_THAT(line, Not(HasSubstr("invalid UTF-8 data")));
+    if (absl::StrContains(line, "segments-server:")) {
+      server_lines.push_back(line);
+    }
+  }
   // At most the one summary line (none if an earlier test in this process
   // logged one less than a minute ago).
-  EXPECT_LE(lines.size(), 1u) << text.str();
-  for (const std::string& line : lines) {
+  EXPECT_LE(server_lines.size(), 1u) << text.str();
+  for (const std::string& line : server_lines) {
     EXPECT_THAT(line, HasSubstr("could not be parsed in the last minute"));
   }
 }
