@@ -87,11 +87,24 @@ grpc::experimental::Interceptor* CallCounter::CreateServerInterceptor(
   return new CountingInterceptor(this, long_lived);
 }
 
+int64_t CallCounter::Pending() const {
+  int64_t core = CoreCallsInFlight();
+  return core < 0 ? 0 : core - in_flight_.load();
+}
+
 void DrainingShutdown(grpc::Server& server, const CallCounter& calls,
                       absl::Duration grace) {
+  absl::Time deadline = absl::Now() + grace;
+  // Server::Shutdown cancels the calls gRPC has received but not yet handed
+  // to a handler (the synchronous server takes only a few at a time): let
+  // them reach their handlers first, for up to half the grace period.
+  absl::Time pending_deadline = absl::Now() + grace / 2;
+  while (calls.Pending() > 0 && absl::Now() < pending_deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
   absl::Notification done;
   std::thread shutdown([&] {
-    server.Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    server.Shutdown(absl::ToChronoTime(deadline));
     done.Notify();
   });
   // A call accepted just before the GOAWAY may not be counted yet: the

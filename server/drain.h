@@ -34,6 +34,8 @@ class CallCounter
   // Calls still to finish; may overcount for a moment, never undercounts a
   // call whose headers the server has read.
   int64_t Unfinished() const;
+  // Calls gRPC has received that have not reached a handler yet.
+  int64_t Pending() const;
 
  private:
   friend class CountingInterceptor;
