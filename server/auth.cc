@@ -81,7 +81,7 @@ absl::StatusOr<std::optional<std::string>> LoadAdminKey(
   return std::optional<std::string>(std::move(key));
 }
 
-absl::StatusOr<std::string> BearerKey(const grpc::ServerContext& context) {
+absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto range = metadata.equal_range("authorization");
   if (range.first == range.second) {
@@ -115,7 +115,7 @@ Authenticator::Authenticator(const Registry* registry,
     : registry_(registry), admin_key_hash_(std::move(admin_key_hash)) {}
 
 absl::StatusOr<std::shared_ptr<Workspace>> Authenticator::AuthenticateWorkspace(
-    const grpc::ServerContext& context) const {
+    const grpc::ServerContextBase& context) const {
   absl::StatusOr<std::string> key = BearerKey(context);
   if (!key.ok()) return key.status();
   absl::StatusOr<std::shared_ptr<Workspace>> workspace =
@@ -134,7 +134,7 @@ absl::StatusOr<std::shared_ptr<Workspace>> Authenticator::AuthenticateWorkspace(
 }
 
 absl::Status Authenticator::AuthenticateAdmin(
-    const grpc::ServerContext& context) const {
+    const grpc::ServerContextBase& context) const {
   absl::StatusOr<std::string> key = BearerKey(context);
   if (!key.ok()) return key.status();
   if (!admin_key_hash_.has_value()) {
@@ -145,6 +145,17 @@ absl::Status Authenticator::AuthenticateAdmin(
   if (hash.size() != admin_key_hash_->size() ||
       CRYPTO_memcmp(hash.data(), admin_key_hash_->data(), hash.size()) != 0) {
     return absl::UnauthenticatedError("invalid admin key");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Authenticator::AuthenticateMethod(
+    const grpc::ServerContextBase& context, std::string_view method) const {
+  if (absl::StartsWith(AV(method), "/segments.v1.WorkspaceAdmin/")) {
+    return AuthenticateAdmin(context);
+  }
+  if (absl::StartsWith(AV(method), "/segments.v1.")) {
+    return AuthenticateWorkspace(context).status();
   }
   return absl::OkStatus();
 }

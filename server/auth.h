@@ -42,7 +42,7 @@ absl::StatusOr<std::optional<std::string>> LoadAdminKey(
 
 // The key of an `authorization: Bearer <key>` header. UNAUTHENTICATED when
 // the header is missing, repeated or malformed.
-absl::StatusOr<std::string> BearerKey(const grpc::ServerContext& context);
+absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context);
 
 class Authenticator {
  public:
@@ -53,9 +53,14 @@ class Authenticator {
   // The caller's workspace. UNAUTHENTICATED for a missing, malformed or
   // unknown key.
   absl::StatusOr<std::shared_ptr<Workspace>> AuthenticateWorkspace(
-      const grpc::ServerContext& context) const;
+      const grpc::ServerContextBase& context) const;
   // OK when the call carries the admin key; UNAUTHENTICATED otherwise.
-  absl::Status AuthenticateAdmin(const grpc::ServerContext& context) const;
+  absl::Status AuthenticateAdmin(const grpc::ServerContextBase& context) const;
+  // The check the method `method` ("/package.Service/Method") makes: the
+  // admin key for segments.v1.WorkspaceAdmin, a workspace key for the other
+  // segments.v1 services, none for anything else (reflection, health).
+  absl::Status AuthenticateMethod(const grpc::ServerContextBase& context,
+                                  std::string_view method) const;
 
   bool admin_enabled() const { return admin_key_hash_.has_value(); }
 

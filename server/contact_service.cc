@@ -180,7 +180,9 @@ grpc::Status ContactServiceImpl::BatchUpsertContacts(
       google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsRequest>(
           &arena);
   if (!ParseRequest(*request, parsed)) {
-    return UnparsableRequestStatus(kBatchUpsertContactsMethod);
+    return UnparsableRequestStatus(
+        kBatchUpsertContactsMethod,
+        auth_->AuthenticateWorkspace(*context).status());
   }
   auto* reply =
       google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsResponse>(

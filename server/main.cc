@@ -33,6 +33,7 @@
 #include "server/log.h"
 #include "server/process_setup.h"
 #include "server/server.h"
+#include "server/transport_flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "Address to serve on (host:port).");
@@ -112,6 +113,9 @@ int Run() {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.demo = absl::GetFlag(FLAGS_demo);
   options.slow_call_threshold = absl::GetFlag(FLAGS_slow_call_threshold);
+  absl::StatusOr<TransportLimits> transport = TransportLimitsFromFlags();
+  if (!transport.ok()) return Fail(transport.status().message());
+  options.transport = *transport;
 
   absl::StatusOr<std::unique_ptr<SegmentsServer>> server =
       SegmentsServer::Start(std::move(options));

@@ -1,6 +1,7 @@
 #include "server/process_setup.h"
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include "absl/synchronization/mutex.h"
 
@@ -23,6 +24,19 @@ void ConfigureProcessForServing() {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
   mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes);
+  RaiseDescriptorLimit();
+}
+
+void RaiseDescriptorLimit() {
+  // Every connection is a file descriptor; the usual soft limit of 1,024 is
+  // reached by a thousand idle clients, while the hard limit is often far
+  // higher. Raising the soft limit needs no privilege.
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
 }
 
 }  // namespace segments

@@ -9,6 +9,10 @@ namespace segments {
 // Idempotent; call before serving.
 void ConfigureProcessForServing();
 
+// Raises the soft limit of open file descriptors to the hard limit (part of
+// ConfigureProcessForServing).
+void RaiseDescriptorLimit();
+
 }  // namespace segments
 
 #endif  // SEGMENTS_SERVER_PROCESS_SETUP_H_

@@ -1,6 +1,5 @@
 #include "server/server.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
@@ -18,12 +17,15 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/ascii.h"
 #include "core/base/status_macros.h"
-#include "grpc/health/v1/health.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "server/auth.h"
 #include "server/contact_service.h"
 #include "server/demo.h"
+#include "server/drain.h"
+#include "server/listener.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
+#include "server/reflection_service.h"
 #include "server/segment_service.h"
 #include "server/slow_call_interceptor.h"
 #include "server/workspace_admin_service.h"
@@ -36,11 +38,19 @@ struct SegmentsServer::Services {
       : auth(registry, std::move(admin_key_hash)),
         admin(registry, &auth, data_dir),
         contacts(&auth, limits),
-        segments(&auth, limits) {}
+        segments(&auth, limits),
+        reflection({v1::WorkspaceAdmin::service_full_name(),
+                    v1::ContactService::service_full_name(),
+                    v1::SegmentService::service_full_name(),
+                    grpc::health::v1::Health::service_full_name(),
+                    grpc::reflection::v1alpha::ServerReflection::
+                        service_full_name()}) {}
   Authenticator auth;
   WorkspaceAdminServiceImpl admin;
   ContactServiceImpl contacts;
   SegmentServiceImpl segments;
+  // On the callback API: open streams hold no thread (issue 11).
+  ReflectionService reflection;
 };
 
 namespace {
@@ -141,12 +151,20 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   // gRPC's health service carries no protobuf descriptor; naming ours links
   // it in, so reflection (and grpcurl) can describe grpc.health.v1.Health.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(o.listen_address, credentials, &s->selected_port_);
+  // Transport limits (issue 11): our own listener, then the quota and the
+  // channel arguments; see server/transport_limits.h.
+  ASSIGN_OR_RETURN(s->listener_,
+                   Listener::Open(o.listen_address, o.transport.fd_headroom));
+  s->selected_port_ = s->listener_->port();
+  s->acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      credentials);
+  ApplyTransportLimits(o.transport, builder);
   builder.RegisterService(&s->services_->admin);
   builder.RegisterService(&s->services_->contacts);
   builder.RegisterService(&s->services_->segments);
+  builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   int threads =
@@ -157,7 +175,14 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
-  interceptors.push_back(std::make_unique<ParseErrorInterceptorFactory>());
+  SilenceProtobufParseErrors();
+  // Counts calls for the shutdown (server/drain.h); owned by the builder,
+  // then by the server, which outlives every use of it.
+  auto call_counter = std::make_unique<CallCounter>();
+  s->call_counter_ = call_counter.get();
+  interceptors.push_back(std::move(call_counter));
+  interceptors.push_back(
+      std::make_unique<ParseErrorInterceptorFactory>(&s->services_->auth));
   s->storage_health_ =
       std::make_unique<StorageHealth>(o.data_dir, o.health_probe_interval);
   interceptors.push_back(s->storage_health_->InterceptorFactory());
@@ -171,6 +196,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", o.listen_address));
   }
+  s->listener_->Start(s->acceptor_.get());
   grpc::HealthCheckServiceInterface* health =
       s->server_->GetHealthCheckService();
   if (health != nullptr) {
@@ -219,13 +245,16 @@ void SegmentsServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   if (storage_health_ != nullptr) storage_health_->Stop();
+  // New connections are refused from here on.
+  if (listener_ != nullptr) listener_->Stop();
   if (server_ != nullptr) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();
     if (health != nullptr) health->SetServingStatus(false);
     // Returns once every handler has finished; calls still running at the
-    // deadline are cancelled.
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    // deadline are cancelled. Idle connections are closed once no call is
+    // left, not waited for (server/drain.h).
+    DrainingShutdown(*server_, *call_counter_, grace);
   }
   // No handler runs any more: close the databases. The services stay until
   // the destructor, after the grpc::Server that points to them.

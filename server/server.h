@@ -20,6 +20,7 @@
 #include "core/base/limits.h"
 #include "core/engine/registry.h"
 #include "server/storage_health.h"
+#include "server/transport_limits.h"
 #include "storage/sqlite_catalog.h"
 
 namespace segments {
@@ -27,6 +28,9 @@ namespace segments {
 // Largest request or response message, in bytes (SPEC §10). Larger ones
 // fail with RESOURCE_EXHAUSTED from gRPC itself.
 inline constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+
+class CallCounter;
+class Listener;
 
 struct ServerOptions {
   // host:port; port 0 picks a free port (see selected_port()).
@@ -45,6 +49,8 @@ struct ServerOptions {
   // Ensures the demo workspace (server/demo.h) and prints grpcurl examples.
   bool demo = false;
   Limits limits;
+  // Connections, streams, memory and threads of the gRPC transport.
+  TransportLimits transport;
   // Calls taking at least this long are logged; zero or less: never.
   absl::Duration slow_call_threshold = absl::Seconds(1);
   // While health is NOT_SERVING because storage could not commit, a probe
@@ -90,6 +96,11 @@ class SegmentsServer {
   // Before server_: its interceptors point here.
   std::unique_ptr<StorageHealth> storage_health_;
   std::unique_ptr<grpc::Server> server_;
+  // Transport (server/listener.h): accepts connections for server_.
+  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
+  // Owned by server_ (an interceptor factory); see server/drain.h.
+  CallCounter* call_counter_ = nullptr;
 
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -67,12 +67,14 @@ void TestServer::Start() {
   segments_ = v1::SegmentService::NewStub(channel_);
 }
 
-void TestServer::Stop() {
+void TestServer::Stop() { Stop(absl::Seconds(5)); }
+
+void TestServer::Stop(absl::Duration grace) {
   admin_.reset();
   contacts_.reset();
   segments_.reset();
   channel_.reset();
-  if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
+  if (server_ != nullptr) server_->Shutdown(grace);
   server_.reset();
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "segments/v1/contacts.grpc.pb.h"
@@ -35,7 +36,9 @@ class TestServer {
   ~TestServer();  // Stops and removes the data directory.
 
   void Start();
+  // Shutdown with a 5 s grace period (or `grace`).
   void Stop();
+  void Stop(absl::Duration grace);
   // Stop, then start on the same data directory (a new port and channel).
   void Restart();
 
