@@ -267,8 +267,8 @@ TEST_F(WorkspaceRowsTest, RefusesMalformedSegmentRows) {
         return hex;
       }(),
       "'");
-  auto row = [&filter](const std::string& id, const std::string& f,
-                       const std::string& state, const std::string& as_of) {
+  auto row = [](const std::string& id, const std::string& f,
+                const std::string& state, const std::string& as_of) {
     return absl::StrCat(id, ", 'name', ", f, ", ", state, ", 1, 2, X'', ",
                         as_of);
   };
