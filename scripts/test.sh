@@ -36,11 +36,18 @@ case "${1:-}" in
     # where the other lock of a lock-order inversion was taken, and silence
     # only the third-party reports listed (and explained) in the file.
     export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/tsan.supp}"
-    # Known open defect (issue 11, item 13), not a race: when a batch takes
-    # about a second, as under TSan, gRPC 1.51's Shutdown still cancels a
-    # few calls it had received but not yet handed to a handler. The test
-    # stays strict in the other two builds, where calls are fast enough.
-    ctest_args+=(-E '^ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod$')
+    # Left out of this run only (they run in the other two builds):
+    # - QueuedCallsFinishWithinTheGracePeriod: a known open defect (issue
+    #   11, item 13), not a race: when a batch takes about a second, as under
+    #   TSan, gRPC 1.51's Shutdown still cancels a few calls it had received
+    #   but not yet handed to a handler;
+    # - the reflection and long-stream tests: they drive the callback-API
+    #   reflection service (server/reflection_service.h), whose reactor gets
+    #   each request from a gRPC thread through libgrpc's completion queue;
+    #   Debian's libgrpc is not built for TSan, so every read of a received
+    #   request in our reactor is reported as a race with its parsing
+    #   (docs/testing.md).
+    ctest_args+=(-E '^(ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod|ReflectionTest\..*|LongStreamsTest\..*|BatchUpsertTest\.ReflectionShowsTheRealTypes)$')
     ;;
   *)
     echo "usage: bash scripts/test.sh [--sanitize|--tsan]" >&2
