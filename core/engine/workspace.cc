@@ -308,8 +308,10 @@ Page<SegmentView> Workspace::ListSegments(SegmentId after_id,
 
 absl::StatusOr<MemberCount> Workspace::CountMembers(SegmentId id) const {
   absl::ReaderMutexLock l(&mu_);
-  // The hot path of every audience-size check: no copy of the segment.
-  ASSIGN_OR_RETURN(const engine::SegmentEntry* s, memory_->segments.Get(id));
+  // The hot path of every audience-size check: no copy of the segment, and
+  // no status built unless it is missing.
+  const engine::SegmentEntry* s = memory_->segments.Find(id);
+  if (s == nullptr) return memory_->segments.Get(id).status();
   const bool frozen = s->record.state == SegmentState::kPlanRestricted;
   return MemberCount{s->count, frozen ? s->record.frozen_as_of
                                       : memory_->counters.last_sequence};

@@ -620,17 +620,6 @@ const AttributeIndex::OrderedIndex& AttributeIndex::TimestampIndex(
   return field == Field::kCreatedAt ? created_day_ : last_engaged_day_;
 }
 
-namespace {
-
-// The timestamp `field` of present contact `id`. REQUIRES: it is set.
-UnixSeconds TimestampOf(Field field, ContactId id,
-                        const ContactLookup& contacts) {
-  return field == Field::kCreatedAt ? contacts.created_at(id)
-                                    : *contacts.last_engaged_at(id);
-}
-
-}  // namespace
-
 Roaring AttributeIndex::ContactsWithTimestampIn(
     Field field, UnixSeconds lo, UnixSeconds hi,
     const ContactLookup& contacts) const {

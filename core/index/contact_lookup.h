@@ -29,6 +29,14 @@ class ContactLookup {
   virtual std::optional<UnixSeconds> last_engaged_at(ContactId id) const = 0;
 };
 
+// The timestamp `field` (kCreatedAt or kLastEngagedAt) of present contact
+// `id`. REQUIRES: it is set.
+inline UnixSeconds TimestampOf(ContactField field, ContactId id,
+                               const ContactLookup& contacts) {
+  return field == ContactField::kCreatedAt ? contacts.created_at(id)
+                                           : *contacts.last_engaged_at(id);
+}
+
 }  // namespace segments
 
 #endif  // SEGMENTS_CORE_INDEX_CONTACT_LOOKUP_H_

@@ -1,15 +1,6 @@
 #include "core/time/flip_finder.h"
 
 namespace segments {
-namespace {
-
-UnixSeconds TimestampOf(Field field, ContactId id,
-                        const ContactLookup& contacts) {
-  return field == Field::kCreatedAt ? contacts.created_at(id)
-                                    : *contacts.last_engaged_at(id);
-}
-
-}  // namespace
 
 std::map<UnixSeconds, FlipsByWindow> FindFlips(
     const AttributeIndex& index, const ContactLookup& contacts,
