@@ -166,6 +166,10 @@ std::string CountersProblem(const WorkspaceCounters& c) {
   if (c.last_sequence > kMaxStoredUint) {
     return absl::StrCat("last_sequence ", c.last_sequence, " is out of range");
   }
+  if (c.time_applied_until < 0) {
+    return absl::StrCat("time_applied_until ", c.time_applied_until,
+                        " is out of range");
+  }
   return "";
 }
 

@@ -205,7 +205,7 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
       }
       found += known ? 1 : 0;
     }
-    if (found != 3) {
+    if (found != 4) {
       return absl::DataLossError(
           absl::StrCat(path_, ": meta table lacks counters"));
     }
@@ -398,6 +398,7 @@ absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
       {kNextContactIdKey, write.counters.next_contact_id},
       {kNextSegmentIdKey, static_cast<int64_t>(write.counters.next_segment_id)},
       {kLastSequenceKey, static_cast<int64_t>(write.counters.last_sequence)},
+      {kTimeAppliedUntilKey, write.counters.time_applied_until},
   };
   for (const auto& [key, value] : counters) {
     write_->put_meta->BindText(1, key);

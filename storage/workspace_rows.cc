@@ -76,6 +76,11 @@ const std::vector<const char*>& WorkspaceMigrations() {
           FROM changes;
         DROP TABLE changes;
       )sql",
+      // 2 -> 3: how far time-driven flips have been applied (0: not yet
+      // recorded; the engine then starts from the time it is opened).
+      R"sql(
+        INSERT INTO meta (key, value) VALUES ('time_applied_until', 0);
+      )sql",
   };
   return *kMigrations;
 }
@@ -145,6 +150,7 @@ const char kSelectSameEmailSql[] =
 const char kNextContactIdKey[] = "next_contact_id";
 const char kNextSegmentIdKey[] = "next_segment_id";
 const char kLastSequenceKey[] = "last_sequence";
+const char kTimeAppliedUntilKey[] = "time_applied_until";
 const char kWorkspaceIdKey[] = "workspace_id";
 
 namespace {
@@ -324,6 +330,11 @@ std::string DecodeMeta(const SqliteStatement& s, WorkspaceCounters* counters,
       return absl::StrCat("last_sequence ", value, " is out of range");
     }
     counters->last_sequence = static_cast<uint64_t>(value);
+  } else if (key == kTimeAppliedUntilKey) {
+    if (value < 0) {
+      return absl::StrCat("time_applied_until ", value, " is out of range");
+    }
+    counters->time_applied_until = value;
   } else {
     *known = false;
   }

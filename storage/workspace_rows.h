@@ -53,6 +53,7 @@ extern const char kSelectSameEmailSql[];
 extern const char kNextContactIdKey[];
 extern const char kNextSegmentIdKey[];
 extern const char kLastSequenceKey[];
+extern const char kTimeAppliedUntilKey[];
 // The id of the workspace the file belongs to (written at creation since
 // this key exists; older files have none).
 extern const char kWorkspaceIdKey[];

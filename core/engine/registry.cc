@@ -27,10 +27,11 @@ absl::Status ValidatePlan(Plan plan, std::string_view path) {
 absl::StatusOr<std::unique_ptr<Workspace>> OpenEngine(CatalogStore& catalog,
                                                       WorkspaceId id, Plan plan,
                                                       const Clock* clock,
-                                                      const Limits& limits) {
+                                                      const Limits& limits,
+                                                      FlipScheduler* timer) {
   ASSIGN_OR_RETURN(std::unique_ptr<WorkspaceStore> store,
                    catalog.OpenWorkspace(id));
-  return Workspace::Open(id, plan, std::move(store), clock, limits);
+  return Workspace::Open(id, plan, std::move(store), clock, limits, timer);
 }
 
 }  // namespace
@@ -46,7 +47,10 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 Registry::Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock,
                    const Limits& limits)
-    : catalog_(std::move(catalog)), clock_(clock), limits_(limits) {}
+    : catalog_(std::move(catalog)),
+      clock_(clock),
+      limits_(limits),
+      timer_(std::make_unique<FlipScheduler>(clock)) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
     std::unique_ptr<CatalogStore> catalog, const Clock* clock,
@@ -61,8 +65,8 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
     if (!loaded.problem.empty()) {
       entry.load_error = absl::DataLossError(loaded.problem);
     } else {
-      absl::StatusOr<std::unique_ptr<Workspace>> ws =
-          OpenEngine(*r->catalog_, id, entry.record.plan, clock, limits);
+      absl::StatusOr<std::unique_ptr<Workspace>> ws = OpenEngine(
+          *r->catalog_, id, entry.record.plan, clock, limits, r->timer_.get());
       if (ws.ok()) {
         entry.workspace = *std::move(ws);
       } else {
@@ -171,7 +175,7 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
   record.key_hash = std::move(key_hash);
   record.create_time = clock_->Now();
   absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(
-      record.id, plan, std::move(created.store), clock_, limits_);
+      record.id, plan, std::move(created.store), clock_, limits_, timer_.get());
   absl::Status s = ws.status();
   if (s.ok()) s = catalog_->PutWorkspace(record);
   if (!s.ok()) {
@@ -260,8 +264,8 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
     // Put it back so memory matches the catalog, which still has it; as a
     // failed workspace if it failed before or cannot be opened again.
     if (removed.load_error.ok()) {
-      absl::StatusOr<std::unique_ptr<Workspace>> ws =
-          OpenEngine(*catalog_, id, removed.record.plan, clock_, limits_);
+      absl::StatusOr<std::unique_ptr<Workspace>> ws = OpenEngine(
+          *catalog_, id, removed.record.plan, clock_, limits_, timer_.get());
       if (ws.ok()) {
         removed.workspace = *std::move(ws);
       } else {

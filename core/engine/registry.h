@@ -28,6 +28,7 @@
 #include "core/base/limits.h"
 #include "core/engine/workspace.h"
 #include "core/store/store.h"
+#include "core/time/flip_scheduler.h"
 
 namespace segments {
 
@@ -86,6 +87,9 @@ class Registry {
   const std::unique_ptr<CatalogStore> catalog_;
   const Clock* const clock_;
   const Limits limits_;
+  // Wakes every workspace when its next relative date rule flip falls due.
+  // Declared before entries_, so it outlives the workspaces it calls.
+  const std::unique_ptr<FlipScheduler> timer_;
 
   // Serializes admin writes (create, plan, key, delete).
   absl::Mutex admin_mu_ ABSL_ACQUIRED_BEFORE(mu_);

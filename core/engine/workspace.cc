@@ -17,6 +17,7 @@
 #include "core/engine/internal/memory.h"
 #include "core/engine/internal/prepared_write.h"
 #include "core/engine/internal/segment_writes.h"
+#include "core/engine/internal/time_writes.h"
 #include "core/engine/internal/write_queue.h"
 #include "core/index/bitmap_util.h"
 
@@ -51,22 +52,32 @@ constexpr char kMaskPath[] = "update_mask";
 
 Workspace::Workspace(WorkspaceId id, Plan plan,
                      std::unique_ptr<WorkspaceStore> store, const Clock* clock,
-                     const Limits& limits)
+                     const Limits& limits, FlipScheduler* scheduler)
     : id_(id),
       clock_(clock),
       limits_(limits),
       store_(std::move(store)),
       queue_(std::make_unique<engine::WriteQueue<ContactWriteRequest>>()),
+      scheduler_(scheduler),
       memory_(std::make_unique<engine::WorkspaceMemory>(plan)) {}
 
-Workspace::~Workspace() = default;
+Workspace::~Workspace() {
+  // Before anything is destroyed: the timer may be calling OnFlipDue.
+  if (timer_ != 0) scheduler_->Remove(timer_);
+}
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(
     WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
-    const Clock* clock, const Limits& limits) {
+    const Clock* clock, const Limits& limits, FlipScheduler* scheduler) {
   std::unique_ptr<Workspace> ws(
-      new Workspace(id, plan, std::move(store), clock, limits));
+      new Workspace(id, plan, std::move(store), clock, limits, scheduler));
   RETURN_IF_ERROR(ws->Load());
+  if (scheduler != nullptr) {
+    Workspace* const self = ws.get();
+    ws->timer_ = scheduler->Add([self] { self->OnFlipDue(); });
+    absl::MutexLock w(&ws->write_mu_);
+    scheduler->Schedule(ws->timer_, ws->next_due_);
+  }
   return ws;
 }
 
@@ -101,19 +112,32 @@ absl::Status Workspace::Load() {
                      }));
     flush();
     m.counters = data.counters;
-    const UnixSeconds now = clock_->Now();
+    // Memberships are rebuilt as they were when time was last applied, so
+    // that the flips due since are applied and logged at their due seconds
+    // (CatchUp, below). Data from before time was recorded is rebuilt now.
+    UnixSeconds& applied = m.counters.time_applied_until;
+    if (applied == 0) applied = clock_->Now();
     const engine::SegmentWrites segments(m, limits_);
     for (SegmentRecord& record : data.segments) {
       ASSIGN_OR_RETURN(std::unique_ptr<engine::SegmentEntry> entry,
-                       segments.Load(std::move(record), now));
+                       segments.Load(std::move(record), applied));
       entry->members.runOptimize();
       m.segments.Install(std::move(entry));
     }
     m.segments.RebuildReaders();
-    segments.PreparePlanChange(m.plan, now, &reconcile);
+    next_due_ = engine::TimeWrites(m).NextDue(applied);
+  }
+  ASSIGN_OR_RETURN(const UnixSeconds now, CatchUp());
+  // A crash may have fallen between a plan change's two commits.
+  {
+    absl::ReaderMutexLock l(&mu_);
+    engine::SegmentWrites(*memory_, limits_)
+        .PreparePlanChange(memory_->plan, now, &reconcile);
   }
   if (reconcile.segments.empty()) return absl::OkStatus();
-  return CommitAndApply(std::move(reconcile));
+  RETURN_IF_ERROR(CommitAndApply(std::move(reconcile)));
+  RecomputeNextDue();
+  return absl::OkStatus();
 }
 
 Plan Workspace::plan() const {
@@ -184,9 +208,15 @@ absl::Status Workspace::SubmitContactWrite(ContactWriteRequest* request) {
 void Workspace::CommitContactGroup(
     absl::Span<ContactWriteRequest* const> group) noexcept {
   absl::MutexLock w(&write_mu_);
+  const absl::StatusOr<UnixSeconds> now = CatchUp();
+  if (!now.ok()) {
+    for (ContactWriteRequest* r : group) r->status = now.status();
+    return;
+  }
   std::vector<PreparedWrite> prepared;
   std::vector<ContactWriteRequest*> writers;  // requests with rows to commit
   absl::Status committed;
+  std::optional<UnixSeconds> due;  // the first flip of the written contacts
   {
     // Held shared through the commit (readers share it; writers queue on
     // write_mu_ anyway): a write alone in its group computes its membership
@@ -194,14 +224,22 @@ void Workspace::CommitContactGroup(
     absl::ReaderMutexLock l(&mu_);
     const engine::MembershipDiff diff(*memory_);
     engine::ContactWrites(*memory_, diff)
-        .PrepareGroup(group, clock_->Now(), &prepared, &writers);
+        .PrepareGroup(group, *now, &prepared, &writers);
     if (prepared.empty()) return;
+    const engine::TimeWrites time(*memory_);
+    for (PreparedWrite& p : prepared) {
+      p.write.counters.time_applied_until = *now;
+      const std::optional<UnixSeconds> d =
+          time.NextDueOf(p.write.put_contacts, *now);
+      if (d.has_value() && (!due.has_value() || *d < *due)) due = d;
+    }
     committed = engine::CommitPrepared(*store_, diff, &prepared);
   }
   if (!committed.ok()) {
     for (ContactWriteRequest* r : writers) r->status = committed;
     return;
   }
+  LowerNextDue(due);
   size_t contacts_written = 0;
   {
     absl::MutexLock l(&mu_);
@@ -222,14 +260,17 @@ void Workspace::CommitContactGroup(
 absl::StatusOr<SegmentView> Workspace::CreateSegment(
     const SegmentDraft& draft) {
   absl::MutexLock w(&write_mu_);
+  ASSIGN_OR_RETURN(const UnixSeconds now, CatchUp());
   PreparedWrite p;
   SegmentId id;
   {
     absl::ReaderMutexLock l(&mu_);
-    ASSIGN_OR_RETURN(id, engine::SegmentWrites(*memory_, limits_)
-                             .PrepareCreate(draft, clock_->Now(), &p));
+    ASSIGN_OR_RETURN(
+        id,
+        engine::SegmentWrites(*memory_, limits_).PrepareCreate(draft, now, &p));
   }
   RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  RecomputeNextDue();
   absl::ReaderMutexLock l(&mu_);
   return ViewOf(id);
 }
@@ -240,39 +281,127 @@ absl::StatusOr<SegmentView> Workspace::UpdateSegment(
   ASSIGN_OR_RETURN(engine::SegmentMask mask,
                    engine::ParseSegmentMask(mask_paths));
   absl::MutexLock w(&write_mu_);
+  ASSIGN_OR_RETURN(const UnixSeconds now, CatchUp());
   PreparedWrite p;
   {
     absl::ReaderMutexLock l(&mu_);
     RETURN_IF_ERROR(engine::SegmentWrites(*memory_, limits_)
-                        .PrepareUpdate(id, draft, mask, clock_->Now(), &p)
+                        .PrepareUpdate(id, draft, mask, now, &p)
                         .status());
   }
   RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  RecomputeNextDue();
   absl::ReaderMutexLock l(&mu_);
   return ViewOf(id);
 }
 
 absl::Status Workspace::DeleteSegment(SegmentId id) {
   absl::MutexLock w(&write_mu_);
+  ASSIGN_OR_RETURN(const UnixSeconds now, CatchUp());
   PreparedWrite p;
   {
     absl::ReaderMutexLock l(&mu_);
     RETURN_IF_ERROR(
-        engine::SegmentWrites(*memory_, limits_).PrepareDelete(id, &p));
+        engine::SegmentWrites(*memory_, limits_).PrepareDelete(id, now, &p));
   }
-  return CommitAndApply(std::move(p));
+  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  RecomputeNextDue();
+  return absl::OkStatus();
 }
 
 absl::Status Workspace::SetPlan(Plan plan) {
   absl::MutexLock w(&write_mu_);
+  ASSIGN_OR_RETURN(const UnixSeconds now, CatchUp());
   PreparedWrite p;
   {
     absl::ReaderMutexLock l(&mu_);
-    engine::SegmentWrites(*memory_, limits_)
-        .PreparePlanChange(plan, clock_->Now(), &p);
+    engine::SegmentWrites(*memory_, limits_).PreparePlanChange(plan, now, &p);
   }
   p.plan = plan;
-  return CommitAndApply(std::move(p));
+  RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+  RecomputeNextDue();
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+absl::Status Workspace::ApplyDueFlips() {
+  absl::MutexLock w(&write_mu_);
+  return CatchUp().status();
+}
+
+UnixSeconds Workspace::time_applied_until() const {
+  absl::ReaderMutexLock l(&mu_);
+  return memory_->counters.time_applied_until;
+}
+
+std::optional<UnixSeconds> Workspace::next_flip_due() const {
+  absl::MutexLock w(&write_mu_);
+  return next_due_;
+}
+
+absl::StatusOr<UnixSeconds> Workspace::CatchUp() {
+  const UnixSeconds clock_now = clock_->Now();
+  bool stepped = false;
+  while (true) {
+    PreparedWrite p;
+    std::optional<UnixSeconds> next;
+    {
+      absl::ReaderMutexLock l(&mu_);
+      const UnixSeconds applied = memory_->counters.time_applied_until;
+      // Nothing falls due before next_due_: the write about to be made
+      // records the new moment itself.
+      if (clock_now <= applied || !next_due_.has_value() ||
+          clock_now < *next_due_) {
+        if (stepped) break;
+        return std::max(clock_now, applied);
+      }
+      const engine::TimeWrites time(*memory_);
+      const UnixSeconds end =
+          time.StepEnd(applied, clock_now, kMaxFlipsPerWrite);
+      time.Prepare(applied, end, &p);
+      next = time.NextDue(end);
+    }
+    if (p.write.changes.empty()) {
+      // Nothing changed membership: the moment needs no commit of its own
+      // (the next write records it, and a restart would find the same).
+      absl::MutexLock l(&mu_);
+      memory_->counters.time_applied_until =
+          p.write.counters.time_applied_until;
+    } else {
+      // On a failed commit next_due_ stays: the flips are still due.
+      RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+    }
+    next_due_ = next;
+    stepped = true;
+  }
+  if (timer_ != 0) scheduler_->Schedule(timer_, next_due_);
+  return clock_now;
+}
+
+void Workspace::RecomputeNextDue() {
+  {
+    absl::ReaderMutexLock l(&mu_);
+    next_due_ = engine::TimeWrites(*memory_).NextDue(
+        memory_->counters.time_applied_until);
+  }
+  if (timer_ != 0) scheduler_->Schedule(timer_, next_due_);
+}
+
+void Workspace::LowerNextDue(std::optional<UnixSeconds> due) {
+  if (!due.has_value() || (next_due_.has_value() && *next_due_ <= *due)) {
+    return;
+  }
+  next_due_ = due;
+  if (timer_ != 0) scheduler_->Schedule(timer_, next_due_);
+}
+
+void Workspace::OnFlipDue() {
+  if (ApplyDueFlips().ok()) return;
+  // The store could not commit (a failing disk): the flips stay due, and
+  // are tried again in a second, or by the next write.
+  scheduler_->Schedule(timer_, clock_->Now() + 1);
 }
 
 absl::Status Workspace::CommitAndApply(PreparedWrite p) {

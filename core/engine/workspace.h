@@ -9,6 +9,16 @@
 // How a write travels through the pieces in core/engine/internal/ is drawn
 // in docs/engine.md.
 //
+// Time (SPEC §6 "Time"): a segment with a relative date rule moves with
+// the clock. The workspace applies time up to a moment it records
+// (counters.time_applied_until): every flip due by then is in the
+// memberships and the log, as a write with cause TIME at the second it fell
+// due. Every write first applies the flips due by its `now`, so it is
+// prepared against memberships exact at `now`; between writes, the
+// FlipScheduler wakes the workspace when its next flip falls due. The
+// workspace's time never moves backwards: if the clock steps back, writes
+// are made at the recorded moment until the clock passes it again.
+//
 // Thread-safety: all methods are thread-safe. Readers (counts, listings,
 // previews) are excluded only while a committed write is applied, never
 // during a disk commit. Concurrent contact writes are group-committed (one
@@ -18,6 +28,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +42,7 @@
 #include "core/model/filter.h"
 #include "core/model/paging.h"
 #include "core/store/store.h"
+#include "core/time/flip_scheduler.h"
 
 namespace segments {
 
@@ -85,11 +97,16 @@ struct PreparedWrite;
 
 class Workspace {
  public:
-  // Loads the workspace from `store` and rebuilds every active segment's
-  // membership from its rules. `clock` must outlive the workspace.
+  // Loads the workspace from `store`, rebuilds every active segment's
+  // membership from its rules as of the moment time was last applied, then
+  // applies the flips that fell due since (logged at their due seconds).
+  // `clock` must outlive the workspace; so must `scheduler`, which, when
+  // given, wakes the workspace whenever a flip falls due (without one,
+  // flips are applied by writes and ApplyDueFlips only).
   static absl::StatusOr<std::unique_ptr<Workspace>> Open(
       WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
-      const Clock* clock, const Limits& limits);
+      const Clock* clock, const Limits& limits,
+      FlipScheduler* scheduler = nullptr);
 
   ~Workspace();
   Workspace(const Workspace&) = delete;
@@ -149,9 +166,21 @@ class Workspace {
   // is logged with cause PLAN_CHANGED).
   absl::Status SetPlan(Plan plan);
 
+  // Time. Applies every flip due by the clock's now, in writes of at most
+  // about kMaxFlipsPerWrite flips (never splitting one second's); what the
+  // scheduler calls. On a failed commit, the flips not committed stay due.
+  absl::Status ApplyDueFlips();
+  // The moment time has been applied up to.
+  UnixSeconds time_applied_until() const;
+  // The next moment a flip may fall due (never later than the next one
+  // that will), or nullopt when none will: what the scheduler is told.
+  std::optional<UnixSeconds> next_flip_due() const;
+
+  static constexpr size_t kMaxFlipsPerWrite = 250'000;
+
  private:
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
-            const Clock* clock, const Limits& limits);
+            const Clock* clock, const Limits& limits, FlipScheduler* scheduler);
 
   // Reads the store and rebuilds memberships; then brings segment states in
   // line with the plan.
@@ -170,6 +199,20 @@ class Workspace {
   // Commits `p`, then applies it. On a failed commit memory is untouched.
   absl::Status CommitAndApply(engine::PreparedWrite p)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Applies the flips due by the clock's now and returns the moment a write
+  // is then made at: the clock's now, or the applied moment if the clock
+  // is behind it.
+  absl::StatusOr<UnixSeconds> CatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // next_due_ from scratch (after the flips or the windows changed), or
+  // lowered to `due` (a write set contacts' timestamps); the scheduler is
+  // told when it changes.
+  void RecomputeNextDue() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void LowerNextDue(std::optional<UnixSeconds> due)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The scheduler's callback.
+  void OnFlipDue() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
   SegmentView ViewOf(SegmentId id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
@@ -178,9 +221,14 @@ class Workspace {
   const Limits limits_;
   const std::unique_ptr<WorkspaceStore> store_;
   const std::unique_ptr<engine::WriteQueue<engine::ContactWriteRequest>> queue_;
+  FlipScheduler* const scheduler_;   // may be null
+  FlipScheduler::TaskId timer_ = 0;  // set once, in Open
 
   // Serializes writers; held across prepare, commit and apply.
-  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // A lower bound of the next moment a flip falls due after the applied
+  // moment; nullopt: none will, until contacts or segments change.
+  std::optional<UnixSeconds> next_due_ ABSL_GUARDED_BY(write_mu_);
   // Shared to read memory and to prepare and commit a write, exclusive to
   // apply one.
   mutable absl::Mutex mu_;

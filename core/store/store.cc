@@ -23,7 +23,8 @@ bool MembershipChange::operator==(const MembershipChange& o) const {
 bool WorkspaceCounters::operator==(const WorkspaceCounters& o) const {
   return next_contact_id == o.next_contact_id &&
          next_segment_id == o.next_segment_id &&
-         last_sequence == o.last_sequence;
+         last_sequence == o.last_sequence &&
+         time_applied_until == o.time_applied_until;
 }
 
 bool ChangeRun::operator==(const ChangeRun& o) const {

@@ -78,6 +78,10 @@ struct WorkspaceCounters {
   ContactId next_contact_id = 1;
   SegmentId next_segment_id = 1;
   uint64_t last_sequence = 0;  // the sequence number of the newest change
+  // Time has been applied up to this moment: every relative date rule's
+  // flip due at or before it is in the memberships and the log (0: never
+  // recorded, as in data written before time-driven flips).
+  UnixSeconds time_applied_until = 0;
   bool operator==(const WorkspaceCounters& o) const;
 };
 

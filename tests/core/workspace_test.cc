@@ -412,7 +412,7 @@ TEST_F(WorkspaceTest, RenamedRelativeSegmentLosesAnAgedOutMemberOnItsUpdate) {
   EXPECT_EQ(log[0].contact_id, c.id);
 }
 
-TEST_F(WorkspaceTest, RenamedRelativeSegmentLogsNoExitOfANonMember) {
+TEST_F(WorkspaceTest, RenamedRelativeSegmentStillMovesWithTime) {
   // Engaged 29 days ago: not yet "more than 30 days ago".
   ASSERT_OK_AND_ASSIGN(
       Contact c, ws_->CreateContact(EngagedAt("a@x.com", kNow - 29 * 86400)));
@@ -426,14 +426,22 @@ TEST_F(WorkspaceTest, RenamedRelativeSegmentLogsNoExitOfANonMember) {
   renamed.display_name = "lapsed, renamed";
   ASSERT_THAT(ws_->UpdateSegment(s.record.id, renamed, {"display_name"}),
               IsOk());
-  // The rule now holds (not applied yet); the contact engages again, so it
-  // stays out, and leaving is not logged for a contact that never entered.
+  // The rule holds a day later: the renamed segment still moves with time
+  // (its flip is applied before the next write), and the contact's
+  // engaging again takes it out.
   clock_.Advance(2 * 86400);
   ASSERT_THAT(ws_->UpdateContact(c.id, EngagedAt("", clock_.Now()),
                                  {"last_engaged_at"}),
               IsOk());
   EXPECT_THAT(Members(s.record.id), IsEmpty());
-  EXPECT_THAT(Changes(), IsEmpty());
+  const std::vector<MembershipChange> log = Changes();
+  ASSERT_THAT(log, SizeIs(2));
+  EXPECT_EQ(log[0].kind, ChangeKind::kEntered);
+  EXPECT_EQ(log[0].cause, ChangeCause::kTime);
+  EXPECT_EQ(log[0].time, kNow + 86400 + 1);  // (t = now - 29 days) + 30 days
+  EXPECT_EQ(log[1].kind, ChangeKind::kLeft);
+  EXPECT_EQ(log[1].cause, ChangeCause::kContactChanged);
+  EXPECT_EQ(log[1].time, clock_.Now());
 }
 
 TEST_F(WorkspaceTest, RestartRestoresEverything) {

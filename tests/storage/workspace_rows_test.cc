@@ -398,6 +398,7 @@ TEST_F(WorkspaceRowsTest, MigratedSchemaMatchesTheStatements) {
   counters.next_contact_id = 5;
   counters.next_segment_id = 5;
   counters.last_sequence = 5;
+  counters.time_applied_until = 5;
   int rows = 0;
   while (true) {
     ASSERT_OK_AND_ASSIGN(bool row, meta->Step());
@@ -407,7 +408,7 @@ TEST_F(WorkspaceRowsTest, MigratedSchemaMatchesTheStatements) {
     EXPECT_TRUE(known);
     ++rows;
   }
-  EXPECT_EQ(rows, 3);
+  EXPECT_EQ(rows, 4);
   EXPECT_EQ(counters, WorkspaceCounters());
 }
 

@@ -46,30 +46,6 @@ bool SameSpec(const FilterSpec& a, const FilterSpec& b) {
   return true;
 }
 
-// Whether `field` (a rule field name) differs between the two contacts.
-bool FieldDiffers(const Contact& a, const Contact& b,
-                  const std::string& field) {
-  if (field == "email") return a.email != b.email;
-  if (field == "company") return a.company != b.company;
-  if (field == "job_title") return a.job_title != b.job_title;
-  if (field == "country") return a.country != b.country;
-  if (field == "city") return a.city != b.city;
-  if (field == "source") return a.source != b.source;
-  if (field == "tags") return a.tags != b.tags;
-  if (field == "lifecycle_stage") return a.lifecycle_stage != b.lifecycle_stage;
-  if (field == "lead_score") return a.lead_score != b.lead_score;
-  if (field == "engagement_score")
-    return a.engagement_score != b.engagement_score;
-  if (field == "engagement_trend")
-    return a.engagement_trend != b.engagement_trend;
-  if (field == "conversion_likelihood")
-    return a.conversion_likelihood != b.conversion_likelihood;
-  if (field == "created_at") return a.created_at != b.created_at;
-  if (field == "last_engaged_at") return a.last_engaged_at != b.last_engaged_at;
-  ADD_FAILURE() << "the harness does not know contact field " << field;
-  return true;
-}
-
 const char* KindName(ChangeKind k) {
   return k == ChangeKind::kEntered ? "ENTERED" : "LEFT";
 }
@@ -158,23 +134,29 @@ AssertionResult Harness::Open() {
       Workspace::Open(kWorkspace, plan_, std::move(*store), &clock_, Limits());
   if (!ws.ok()) return AssertionFailure() << "Workspace::Open: " << ws.status();
   ws_ = std::move(*ws);
-  // Every active segment is rebuilt from its rules at now; nothing is
-  // logged (see CheckChangeLog).
-  for (auto& [id, s] : segments_) {
-    // Only relative segments can lag their filters (CheckEverything holds
-    // the others to a recompute).
-    if (s.restricted || !s.relative) continue;
-    std::vector<ExpectedChange> diff = Rebuild(id, s, ChangeCause::kTime);
-    for (ExpectedChange& c : diff) {
-      silent_.push_back({last_sequence_, c});
-      ++stats_.silent_restart_changes;
-    }
+  if (applied_ == 0) {
+    applied_ = now();  // a new workspace starts its time now
+    return AssertionSuccess();
   }
+  // A restart: the flips that fell due while it was down, at their seconds.
+  const uint64_t before = last_sequence_;
+  LogTime();
+  stats_.restart_flips += static_cast<int64_t>(last_sequence_ - before);
   return AssertionSuccess();
 }
 
 AssertionResult Harness::Restart() {
+  // Down for a while, half the time: flips may fall due meanwhile.
+  return Restart(rd_.Percent(50));
+}
+
+AssertionResult Harness::Restart(bool down_a_while, int64_t down_for) {
   ws_.reset();
+  if (down_for > 0) {
+    clock_.Advance(down_for);
+  } else if (down_a_while) {
+    MoveClock();
+  }
   if (reopen_) {
     catalog_ = reopen_();
     if (catalog_ == nullptr) return AssertionFailure() << "reopen failed";
@@ -219,6 +201,12 @@ ShadowSegment Harness::NewShadow(std::string name, FilterSpec spec) const {
   return s;
 }
 
+size_t Harness::active_relative_segments() const {
+  return static_cast<size_t>(std::count_if(
+      segments_.begin(), segments_.end(),
+      [](const auto& e) { return e.second.relative && !e.second.restricted; }));
+}
+
 std::string Harness::NewSegmentName() {
   return absl::StrCat("segment ", ++segment_counter_);
 }
@@ -232,7 +220,7 @@ const Contact& Harness::PickContact() {
 std::set<ContactId> Harness::Recompute(const FilterSpec& spec) const {
   std::set<ContactId> out;
   for (const auto& [id, c] : contacts_) {
-    if (BruteForceMatches(spec, c, now())) out.insert(id);
+    if (BruteForceMatches(spec, c, applied_)) out.insert(id);
   }
   return out;
 }
@@ -255,10 +243,6 @@ std::vector<ExpectedChange> Harness::Rebuild(SegmentId id, ShadowSegment& s,
   s.members = std::move(next);
   s.restricted = false;
   s.frozen_as_of = 0;
-  s.decided_at.clear();
-  if (s.relative) {
-    for (const auto& [cid, c] : contacts_) s.decided_at[cid] = now();
-  }
   return out;
 }
 
@@ -277,23 +261,11 @@ void Harness::ApplyContact(const Contact* before, const Contact* after,
                                              : ChangeCause::kContactChanged;
   for (auto& [sid, s] : segments_) {
     if (s.restricted) continue;  // frozen, even for deletes
+    // Time has been applied up to now (LogTime), so the contact is a member
+    // exactly when the filter matches it now.
     const bool was = s.members.count(id) > 0;
-    bool is = was;
-    bool decided = true;
-    if (after == nullptr) {
-      is = false;
-      s.decided_at.erase(id);
-      decided = false;
-    } else if (before == nullptr) {
-      is = BruteForceMatches(s.spec, *after, now());
-    } else {
-      decided = std::any_of(s.fields.begin(), s.fields.end(),
-                            [&](const std::string& f) {
-                              return FieldDiffers(*before, *after, f);
-                            });
-      if (decided) is = BruteForceMatches(s.spec, *after, now());
-    }
-    if (decided && s.relative) s.decided_at[id] = now();
+    const bool is =
+        after != nullptr && BruteForceMatches(s.spec, *after, applied_);
     if (is == was) continue;
     if (is) {
       s.members.insert(id);
@@ -312,6 +284,52 @@ void Harness::Log(std::vector<ExpectedChange> changes) {
   groups_.push_back(std::move(changes));
 }
 
+std::vector<ExpectedChange> Harness::DueFlips() const {
+  std::vector<ExpectedChange> out;
+  for (const auto& [sid, s] : segments_) {
+    if (s.restricted || !s.relative) continue;
+    for (const auto& [cid, c] : contacts_) {
+      // Only a relative rule's truth moves with time, and only around
+      // t + n days; the seconds around it are evaluated in turn, so the
+      // flip is found wherever the brute force puts it.
+      std::set<UnixSeconds> seconds;
+      for (const ConditionSpec& cond : s.spec.conditions) {
+        if (!IsRelative(cond)) continue;
+        const std::optional<UnixSeconds> t = TimeOf(c, cond.field);
+        if (!t.has_value()) continue;
+        const UnixSeconds edge = *t + std::get<int64_t>(cond.values[0]) * kDay;
+        for (UnixSeconds at = edge - 1; at <= edge + 2; ++at) {
+          if (at > applied_ && at <= now()) seconds.insert(at);
+        }
+      }
+      bool member = s.members.count(cid) > 0;
+      for (UnixSeconds at : seconds) {
+        const bool is = BruteForceMatches(s.spec, c, at);
+        if (is == member) continue;
+        member = is;
+        out.push_back({sid, cid, is ? ChangeKind::kEntered : ChangeKind::kLeft,
+                       ChangeCause::kTime, at});
+      }
+    }
+  }
+  return out;
+}
+
+void Harness::LogTime() {
+  std::vector<ExpectedChange> flips = DueFlips();
+  for (const ExpectedChange& c : flips) {
+    std::set<ContactId>& members = segments_.at(c.segment).members;
+    if (c.kind == ChangeKind::kEntered) {
+      members.insert(c.contact);
+    } else {
+      members.erase(c.contact);
+    }
+  }
+  stats_.time_events += static_cast<int64_t>(flips.size());
+  applied_ = std::max(applied_, now());
+  Log(std::move(flips));
+}
+
 // ---------------------------------------------------------------------------
 // Contacts
 
@@ -321,6 +339,7 @@ AssertionResult Harness::CreateContact(bool fail) {
   InjectFailure(fail);
   absl::StatusOr<Contact> got = ws_->CreateContact(d);
   if (fail) return ExpectUnavailable(got.status(), "CreateContact");
+  LogTime();
   if (!got.ok()) {
     return AssertionFailure()
            << "CreateContact(" << DescribeDraft(d) << "): " << got.status();
@@ -344,6 +363,7 @@ AssertionResult Harness::CreateDuplicateEmail() {
   const Contact& other = PickContact();
   ContactDraft d = rd_.Draft(rd_.EmailVariant(other.email));
   absl::StatusOr<Contact> got = ws_->CreateContact(d);
+  LogTime();  // a refused write applies time first too
   if (got.status().code() != absl::StatusCode::kAlreadyExists) {
     return AssertionFailure()
            << "CreateContact with the email of contact " << other.id << ": "
@@ -379,6 +399,7 @@ AssertionResult Harness::UpdateContact(bool fail) {
   InjectFailure(fail);
   absl::StatusOr<Contact> got = ws_->UpdateContact(before.id, d, mask);
   if (fail) return ExpectUnavailable(got.status(), "UpdateContact");
+  LogTime();
   if (conflict) {
     if (got.status().code() != absl::StatusCode::kAlreadyExists) {
       return AssertionFailure() << "UpdateContact(" << before.id
@@ -405,6 +426,7 @@ AssertionResult Harness::DeleteContact(bool fail) {
   InjectFailure(fail);
   absl::Status s = ws_->DeleteContact(before.id);
   if (fail) return ExpectUnavailable(s, "DeleteContact");
+  LogTime();
   if (!s.ok())
     return AssertionFailure() << "DeleteContact(" << before.id << "): " << s;
   std::vector<ExpectedChange> changes;
@@ -443,6 +465,7 @@ AssertionResult Harness::BatchUpsert(bool fail, size_t n) {
   absl::StatusOr<BatchUpsertResult> got =
       ws_->BatchUpsertContacts(drafts, mask);
   if (fail) return ExpectUnavailable(got.status(), "BatchUpsertContacts");
+  LogTime();
   if (!got.ok()) {
     return AssertionFailure()
            << "BatchUpsertContacts(" << drafts.size() << " drafts, mask "
@@ -500,6 +523,7 @@ AssertionResult Harness::Missing() {
       max_segment_id_ + static_cast<SegmentId>(rd_.Uniform(1, 100));
   if (which == 3) s = ws_->DeleteSegment(sid);
   if (which == 4) s = ws_->CountMembers(sid).status();
+  if (which >= 1 && which <= 3) LogTime();  // writes apply time first
   if (s.code() != absl::StatusCode::kNotFound) {
     return AssertionFailure() << "call #" << which << " on missing id " << id
                               << "/" << sid << ": " << s << ", want NOT_FOUND";
@@ -517,6 +541,7 @@ AssertionResult Harness::CreateSegment(bool fail) {
   InjectFailure(fail);
   absl::StatusOr<SegmentView> got = ws_->CreateSegment(draft);
   if (fail) return ExpectUnavailable(got.status(), "CreateSegment");
+  LogTime();
   if (!allowed) {
     if (got.status().code() != absl::StatusCode::kPermissionDenied) {
       return AssertionFailure()
@@ -594,6 +619,7 @@ AssertionResult Harness::UpdateSegment(bool fail) {
   InjectFailure(fail);
   absl::StatusOr<SegmentView> got = ws_->UpdateSegment(id, draft, mask);
   if (fail) return ExpectUnavailable(got.status(), "UpdateSegment");
+  LogTime();
   if (!allowed) {
     if (got.status().code() != absl::StatusCode::kPermissionDenied) {
       return AssertionFailure()
@@ -650,6 +676,7 @@ AssertionResult Harness::RenameSegment(bool fail) {
   InjectFailure(fail);
   absl::StatusOr<SegmentView> got = ws_->UpdateSegment(id, draft, mask);
   if (fail) return ExpectUnavailable(got.status(), "UpdateSegment (rename)");
+  LogTime();
   if (!allowed) {
     if (got.status().code() != absl::StatusCode::kPermissionDenied) {
       return AssertionFailure()
@@ -690,6 +717,7 @@ AssertionResult Harness::DeleteSegment(bool fail) {
   InjectFailure(fail);
   absl::Status s = ws_->DeleteSegment(it->first);
   if (fail) return ExpectUnavailable(s, "DeleteSegment");
+  LogTime();
   if (!s.ok())
     return AssertionFailure() << "DeleteSegment(" << it->first << "): " << s;
   segments_.erase(it);
@@ -712,6 +740,7 @@ AssertionResult Harness::SetPlan(Plan plan, bool fail) {
   InjectFailure(fail);
   absl::Status status = ws_->SetPlan(plan);
   if (fail) return ExpectUnavailable(status, "SetPlan");
+  LogTime();
   if (!status.ok()) {
     return AssertionFailure()
            << "SetPlan(" << PlanName(plan) << "): " << status;
@@ -737,7 +766,24 @@ AssertionResult Harness::SetPlan(Plan plan, bool fail) {
 // ---------------------------------------------------------------------------
 // Time
 
-void Harness::AdvanceTime() {
+AssertionResult Harness::AdvanceTime(bool fail) {
+  MoveClock();
+  if (!rd_.Percent(75)) return AssertionSuccess();  // the next write's turn
+  ++stats_.timer_runs;
+  // A failing commit only matters when some flip changes a membership.
+  fail = fail && can_fail() && !DueFlips().empty() && rd_.Percent(20);
+  InjectFailure(fail);
+  const absl::Status s = ws_->ApplyDueFlips();
+  if (fail) {
+    ++stats_.failed_flips;
+    return ExpectUnavailable(s, "ApplyDueFlips");
+  }
+  if (!s.ok()) return AssertionFailure() << "ApplyDueFlips: " << s;
+  LogTime();
+  return AssertionSuccess();
+}
+
+void Harness::MoveClock() {
   ++stats_.time_moves;
   const UnixSeconds t = now();
   const int64_t roll = rd_.Uniform(0, 99);
@@ -768,8 +814,10 @@ void Harness::AdvanceTime() {
     clock_.Advance(rd_.Uniform(1, 120));
   } else if (roll < 80) {
     clock_.Advance(kDay + rd_.Uniform(-1, 1));
-  } else if (roll < 90) {
+  } else if (roll < 85) {
     clock_.Advance(rd_.Uniform(2, 4) * kDay + rd_.Uniform(-1, 1));
+  } else if (roll < 90) {
+    clock_.Advance(rd_.Uniform(30, 100) * kDay + rd_.Uniform(-1, 1));
   } else {
     // Across the next UTC midnight, landing on it +-1 s.
     clock_.Set((t / kDay + 1) * kDay + rd_.Uniform(-1, 1));
@@ -781,6 +829,7 @@ AssertionResult Harness::DeleteNewest() {
     const Contact before = contacts_.rbegin()->second;
     absl::Status s = ws_->DeleteContact(max_contact_id_);
     if (!s.ok()) return AssertionFailure() << "DeleteContact: " << s;
+    LogTime();
     std::vector<ExpectedChange> changes;
     ApplyContact(&before, nullptr, &changes);
     Log(std::move(changes));
@@ -788,6 +837,7 @@ AssertionResult Harness::DeleteNewest() {
   if (!segments_.empty() && segments_.rbegin()->first == max_segment_id_) {
     absl::Status s = ws_->DeleteSegment(max_segment_id_);
     if (!s.ok()) return AssertionFailure() << "DeleteSegment: " << s;
+    LogTime();
     segments_.erase(max_segment_id_);
   }
   return AssertionSuccess();
@@ -796,11 +846,12 @@ AssertionResult Harness::DeleteNewest() {
 std::string DescribeStats(const Harness::Stats& st) {
   return absl::StrCat(
       st.time_moves, " clock moves (", st.edge_hits, " onto flip seconds), ",
-      st.lagging, " lagging memberships seen, ", st.relative_renames,
+      st.timer_runs, " timer runs (", st.failed_flips, " failed), ",
+      st.time_events, " TIME events, ", st.relative_renames,
       " renames of relative segments, ", st.downgrades,
       " segments frozen by downgrades, ", st.upgrades, " rebuilt by upgrades, ",
-      st.restarts, " restarts (", st.silent_restart_changes,
-      " unlogged rebuild changes), ", st.log_checks, " change-log checks");
+      st.restarts, " restarts (", st.restart_flips, " TIME events at start), ",
+      st.log_checks, " change-log checks");
 }
 
 }  // namespace segments::testing

@@ -51,19 +51,15 @@ SegmentKind ReferenceKind(const FilterSpec& spec);
 
 // One segment as the shadow sees it.
 //
-// Membership model (today's semantics; time-driven flips are not built
-// yet): a segment WITHOUT a relative date rule never depends on `now`, so
-// its members are exactly the contacts its filter matches, always. A segment
-// WITH one (WITHIN_LAST_DAYS / MORE_THAN_DAYS_AGO) decides a contact's
-// membership only when it is (re)evaluated for that contact: at the
-// segment's (re)build (create; a filter update that changes the filter; a
-// plan upgrade that re-activates it; every workspace Open) and at each write
-// of the contact that changes a field the filter reads (any field for a
-// create; a delete removes it). At that moment t the contact is a member iff
-// the filter matches at t; otherwise its membership stays as it was, however
-// far time has moved since. Once time-driven flips land (SPEC §6 "Time"),
-// this becomes "membership == filter(now) at every moment" for every
-// segment, and `decided_at` goes away.
+// Membership model (SPEC §6 "Time"): every active segment's members are
+// exactly the contacts its filter matches at the moment the workspace has
+// applied time up to (Harness::applied()). The workspace applies time up to
+// the clock's now before every write (also one that is then refused), and
+// when its timer fires (AdvanceTime calls ApplyDueFlips, as the timer
+// would); a restart applies the flips that fell due while it was down. Each
+// such catch-up is one write of TIME events, each at the second its flip
+// fell due (the shadow finds them by brute force: every contact's flip
+// seconds under every relative rule, evaluated one by one).
 //
 // A PLAN_RESTRICTED segment is frozen (SPEC §5): no write changes its
 // members, not even a delete (they may name deleted contacts), until an
@@ -78,8 +74,6 @@ struct ShadowSegment {
   uint64_t frozen_as_of = 0;     // when restricted
   std::set<ContactId> members;   // maintained by the model above
   int renames = 0;  // updates that kept the rules (for failure messages)
-  // Relative segments: when each contact's membership was last decided.
-  std::map<ContactId, UnixSeconds> decided_at;
 };
 
 // Every mutation helper takes `fail`: when set, the next commit is made to
@@ -107,29 +101,36 @@ class Harness {
   MemoryStorage& storage() { return *storage_; }
   bool can_fail() const { return storage_ != nullptr; }
   UnixSeconds now() const { return clock_.Now(); }
+  // The moment the workspace has applied time up to, as the shadow sees it.
+  UnixSeconds applied() const { return applied_; }
   Plan plan() const { return plan_; }
   size_t contact_count() const { return contacts_.size(); }
   size_t segment_count() const { return segments_.size(); }
+  size_t active_relative_segments() const;
   // Statistics, to check that a run exercised what it should.
   struct Stats {
     int64_t time_moves = 0;
-    int64_t edge_hits = 0;  // clock set onto a flip second (+-1 s)
-    // (segment, contact) pairs whose membership != filter(now), summed
-    // over the full checks.
-    int64_t lagging = 0;
+    int64_t edge_hits = 0;         // clock set onto a flip second (+-1 s)
+    int64_t time_events = 0;       // TIME events predicted (and checked)
+    int64_t timer_runs = 0;        // ApplyDueFlips calls, failing ones too
+    int64_t failed_flips = 0;      // of them, failed with flips due
     int64_t relative_renames = 0;  // renames of active relative segments
     int64_t downgrades = 0, upgrades = 0;  // segments frozen / rebuilt
     int64_t restarts = 0;
     int64_t log_checks = 0;
-    int64_t silent_restart_changes = 0;  // see CheckChangeLog
+    int64_t restart_flips = 0;  // TIME events at restarts
   };
   const Stats& stats() const { return stats_; }
 
   // Opens the workspace, or reopens it over the same store (a restart: the
-  // shadow models the rebuild of every active segment at now).
+  // flips due since time was last applied are logged at start).
   ::testing::AssertionResult Open();
-  // Closes the workspace, calls `reopen` (if any), opens it again.
+  // Closes the workspace, calls `reopen` (if any), moves the clock half the
+  // time, opens it again.
   ::testing::AssertionResult Restart();
+  // The same, moving the clock as AdvanceTime does when `down_a_while`, or
+  // by `down_for` seconds when that is positive.
+  ::testing::AssertionResult Restart(bool down_a_while, int64_t down_for = 0);
 
   // --- contacts -----------------------------------------------------------
   ::testing::AssertionResult CreateContact(bool fail);
@@ -157,10 +158,13 @@ class Harness {
   ::testing::AssertionResult SetPlan(Plan plan, bool fail);
 
   // --- time ---------------------------------------------------------------
-  // Moves the clock forward: a few seconds, a day +-1 s, several days, to a
-  // UTC midnight +-1 s, or onto the flip second (+-1 s) of a relative rule
-  // of a live segment for a live contact.
-  void AdvanceTime();
+  // Moves the clock forward: a few seconds, a day +-1 s, several days, a
+  // month or more, to a UTC midnight +-1 s, or onto the flip second (+-1 s)
+  // of a relative rule of a live segment for a live contact. Then, three
+  // times in four, lets the workspace apply the flips due as its timer
+  // would (ApplyDueFlips), with a failing commit now and then when `fail`
+  // is allowed (the flips must then stay due).
+  ::testing::AssertionResult AdvanceTime(bool fail = false);
 
   // --- checks -------------------------------------------------------------
   // Every segment's O(1) count and as_of sequence.
@@ -178,13 +182,7 @@ class Harness {
   // sequence its membership is as of, and the log continues that snapshot.
   // So the fold starts from the members each segment was created with,
   // placed as unlogged ENTERED events at the log position of its creation.
-  // A restart likewise rebuilds every active segment from its rules without
-  // logging anything, so a relative segment whose members lagged its filter
-  // changes silently at Open; those changes are folded in the same way at
-  // the log position of the restart (stats().silent_restart_changes counts
-  // them). With time-driven flips they will be TIME events at start (SPEC
-  // §6 "Time": flips that fell due while the service was down happen at
-  // start), and the harness should then expect them in the log.
+  // Everything else is logged, restarts' flips included.
   ::testing::AssertionResult CheckChangeLog();
 
   // The as_of sequence of every segment.
@@ -199,7 +197,7 @@ class Harness {
  private:
   struct SilentChange {
     uint64_t position;      // after the logged event with this sequence
-    ExpectedChange change;  // an initial build's entry or a restart's flip
+    ExpectedChange change;  // an initial build's entry
   };
 
   ::testing::AssertionResult ExpectUnavailable(const absl::Status& s,
@@ -208,8 +206,9 @@ class Harness {
   bool PlanAllows(const FilterSpec& spec) const;
   ShadowSegment NewShadow(std::string name, FilterSpec spec) const;
   const Contact& PickContact();
+  // The contacts `spec` matches at the applied moment.
   std::set<ContactId> Recompute(const FilterSpec& spec) const;
-  // Builds `s` from its rules at now (decided_at too), returning the diff
+  // Builds `s` from its rules at the applied moment, returning the diff
   // against its previous members as changes with `cause`.
   std::vector<ExpectedChange> Rebuild(SegmentId id, ShadowSegment& s,
                                       ChangeCause cause);
@@ -217,8 +216,16 @@ class Harness {
   // a create / delete. Appends the predicted changes to `out`.
   void ApplyContact(const Contact* before, const Contact* after,
                     std::vector<ExpectedChange>* out);
+  // AdvanceTime's move of the clock.
+  void MoveClock();
   // Records a committed write's predicted changes.
   void Log(std::vector<ExpectedChange> changes);
+  // The workspace applied time up to now: moves the shadow's active
+  // relative segments flip by flip and logs the TIME events as one write.
+  void LogTime();
+  // The TIME events of the flips due in (applied_, now], in order, without
+  // applying them.
+  std::vector<ExpectedChange> DueFlips() const;
   std::pair<::testing::AssertionResult, std::vector<ContactId>> ListAll(
       SegmentId id, size_t page_size, bool full) const;
   ::testing::AssertionResult CheckSegmentList() const;
@@ -247,10 +254,11 @@ class Harness {
   // The change log as predicted: one group per committed write, in commit
   // order (a write's events are compared as a set, their order within the
   // write being the engine's choice), and the unlogged changes: initial
-  // builds' members and restarts' rebuilds (see CheckChangeLog).
+  // builds' members (see CheckChangeLog).
   std::vector<std::vector<ExpectedChange>> groups_;
   uint64_t last_sequence_ = 0;
   std::vector<SilentChange> silent_;
+  UnixSeconds applied_ = 0;  // 0: not opened yet
   Stats stats_;
 };
 

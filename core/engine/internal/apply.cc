@@ -113,6 +113,7 @@ void ApplyContacts(PreparedWrite* p, WorkspaceMemory* m) {
 
 void Apply(PreparedWrite* p, WorkspaceMemory* m) noexcept {
   if (p->contacts_written() > 0) ApplyContacts(p, m);
+  if (p->time_flips) ApplyToMembers(*p, &m->segments);
   for (std::unique_ptr<SegmentEntry>& s : p->segments) {
     s->members.runOptimize();
     m->segments.Install(std::move(s));

@@ -67,11 +67,20 @@ struct PreparedWrite {
   std::vector<std::unique_ptr<SegmentEntry>> segments;
   std::vector<SegmentId> deleted_segments;
   std::optional<Plan> plan;
+  // A time write (TimeWrites): no contact changes, and its change runs move
+  // the installed segments' members (a contact write's move them with its
+  // contacts; a segment write installs final bitmaps instead).
+  bool time_flips = false;
 
   size_t contacts_written() const {
     return write.put_contacts.size() + write.deleted_contacts.size();
   }
 };
+
+// Logs `ids` as one run of `kind` changes of `segment` in `write`, numbered
+// after its counters' last sequence; nothing when `ids` is empty.
+void AppendRun(const Roaring& ids, SegmentId segment, ChangeKind kind,
+               ChangeCause cause, UnixSeconds time, WorkspaceWrite* write);
 
 // What the writes prepared earlier in the same commit group will change:
 // later writes of the group are prepared against memory as these leave it.

@@ -16,7 +16,8 @@ std::unique_ptr<SegmentEntry> MakeSegmentEntry(SegmentRecord record,
   auto entry = std::make_unique<SegmentEntry>();
   entry->kind = KindOf(record.filter);
   entry->fields_read = FieldsRead(record.filter);
-  entry->relative = HasRelativeDateRule(record.filter);
+  entry->windows = WindowsOf(record.filter);
+  entry->relative = !entry->windows.empty();
   entry->count = members.cardinality();
   entry->members = std::move(members);
   entry->record = std::move(record);
@@ -78,11 +79,13 @@ void SegmentSet::Remove(SegmentId id) {
 
 void SegmentSet::RebuildReaders() {
   for (auto& list : readers_) list.clear();
+  by_window_.clear();
   for (const auto& [sid, s] : entries_) {
     if (s->record.state != SegmentState::kActive) continue;
     for (int f = 0; f < kContactFieldCount; ++f) {
       if (s->fields_read & (1u << f)) readers_[f].push_back(s.get());
     }
+    for (const TimeWindow& w : s->windows) by_window_[w].push_back(s.get());
   }
 }
 

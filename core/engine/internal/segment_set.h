@@ -20,6 +20,7 @@
 #include "core/model/contact.h"
 #include "core/model/filter.h"
 #include "core/store/store.h"
+#include "core/time/time_window.h"
 #include "roaring/roaring.hh"
 
 namespace segments::engine {
@@ -30,10 +31,12 @@ struct SegmentEntry {
   SegmentRecord record;  // frozen_members is kept only while restricted
   SegmentKind kind = SegmentKind::kStandard;
   ContactFieldSet fields_read = 0;
-  // Reads the clock (a relative date rule): its members may lag its filter
-  // as time passes (time-driven flips are not built yet, docs/engine.md),
-  // so "was it a member" is read from `members`, not from the filter.
-  bool relative = false;
+  // The windows of its relative date rules (ascending; none for a segment
+  // that does not read the clock). Its members are its filter's answer at
+  // the workspace's time (counters.time_applied_until), which may be a
+  // second behind the clock, so "was it a member" is read from `members`.
+  std::vector<TimeWindow> windows;
+  bool relative = false;  // !windows.empty()
   Roaring members;
   uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
 };
@@ -61,10 +64,15 @@ class SegmentSet {
   SegmentId IdByName(absl::string_view name) const;
   // The active segments reading any of `fields`, each once, by ascending id.
   std::vector<const SegmentEntry*> Reading(ContactFieldSet fields) const;
+  // Every window of the active segments' relative date rules, with the
+  // segments using it (ascending id): what time moves.
+  using ByWindow = std::map<TimeWindow, std::vector<const SegmentEntry*>>;
+  const ByWindow& by_window() const { return by_window_; }
 
   // The members of an installed segment, for applying a write's changes.
   SegmentEntry* Mutable(SegmentId id) { return entries_.at(id).get(); }
-  // Inserts or replaces by id. Readers are stale until RebuildReaders.
+  // Inserts or replaces by id. Readers and windows are stale until
+  // RebuildReaders.
   void Install(std::unique_ptr<SegmentEntry> entry);
   void Remove(SegmentId id);
   void RebuildReaders();
@@ -73,6 +81,7 @@ class SegmentSet {
   Entries entries_;
   absl::flat_hash_map<std::string, SegmentId> id_by_name_;
   std::array<std::vector<const SegmentEntry*>, kContactFieldCount> readers_;
+  ByWindow by_window_;
 };
 
 // Validates a segment draft's name (when `check_name`) and filter (when

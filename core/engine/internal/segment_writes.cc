@@ -12,19 +12,6 @@
 namespace segments::engine {
 namespace {
 
-// Logs the contacts of `ids` as one run of `kind` changes, numbered after
-// the write's last sequence.
-void AppendRun(const Roaring& ids, SegmentId segment, ChangeKind kind,
-               ChangeCause cause, UnixSeconds now, WorkspaceWrite* write) {
-  if (ids.isEmpty()) return;
-  uint64_t& sequence = write->counters.last_sequence;
-  ChangeRun& run = write->changes.emplace_back();
-  run = {sequence + 1, segment, kind, cause, now, {}};
-  run.contact_ids.resize(ids.cardinality());
-  ids.toUint32Array(run.contact_ids.data());
-  sequence += run.contact_ids.size();
-}
-
 std::string TrimmedName(const std::string& name) {
   return std::string(absl::StripAsciiWhitespace(name));
 }
@@ -68,7 +55,7 @@ absl::StatusOr<SegmentId> SegmentWrites::PrepareCreate(
   record.filter = std::move(filter);
   record.create_time = record.update_time = now;
   const SegmentId id = record.id;
-  p->write.counters = memory_.counters;
+  StartWrite(now, p);
   p->write.counters.next_segment_id = id + 1;
   Put(Build(std::move(record), nullptr, ChangeCause::kRulesChanged, now, p), p);
   return id;
@@ -85,7 +72,7 @@ absl::StatusOr<SegmentId> SegmentWrites::PrepareUpdate(
   SegmentRecord record = current->record;
   if (mask.display_name) record.display_name = TrimmedName(draft.display_name);
   record.update_time = now;
-  p->write.counters = memory_.counters;
+  StartWrite(now, p);
   if (mask.filter && !(filter == current->record.filter &&
                        current->record.state == SegmentState::kActive)) {
     // New rules: rebuild now and log who entered and left. A restricted
@@ -101,10 +88,10 @@ absl::StatusOr<SegmentId> SegmentWrites::PrepareUpdate(
   return id;
 }
 
-absl::Status SegmentWrites::PrepareDelete(SegmentId id,
+absl::Status SegmentWrites::PrepareDelete(SegmentId id, UnixSeconds now,
                                           PreparedWrite* p) const {
   RETURN_IF_ERROR(memory_.segments.Get(id).status());
-  p->write.counters = memory_.counters;
+  StartWrite(now, p);
   p->write.deleted_segments.push_back(id);
   p->deleted_segments.push_back(id);
   return absl::OkStatus();
@@ -112,7 +99,7 @@ absl::Status SegmentWrites::PrepareDelete(SegmentId id,
 
 void SegmentWrites::PreparePlanChange(Plan plan, UnixSeconds now,
                                       PreparedWrite* p) const {
-  p->write.counters = memory_.counters;
+  StartWrite(now, p);
   for (const auto& [sid, s] : memory_.segments.entries()) {
     const bool allowed = CheckPlanAllows(s->record.filter, plan).ok();
     const bool active = s->record.state == SegmentState::kActive;
@@ -159,6 +146,11 @@ std::unique_ptr<SegmentEntry> SegmentWrites::Build(SegmentRecord record,
   record.frozen_members.clear();
   record.frozen_as_of = 0;
   return MakeSegmentEntry(std::move(record), std::move(members));
+}
+
+void SegmentWrites::StartWrite(UnixSeconds now, PreparedWrite* p) const {
+  p->write.counters = memory_.counters;
+  p->write.counters.time_applied_until = now;
 }
 
 void SegmentWrites::Put(std::unique_ptr<SegmentEntry> entry, PreparedWrite* p) {

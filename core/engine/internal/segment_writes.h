@@ -45,7 +45,9 @@ class SegmentWrites {
                                           const SegmentDraft& draft,
                                           SegmentMask mask, UnixSeconds now,
                                           PreparedWrite* p) const;
-  absl::Status PrepareDelete(SegmentId id, PreparedWrite* p) const;
+  absl::Status PrepareDelete(SegmentId id, UnixSeconds now,
+                             PreparedWrite* p) const;
+  // Each Prepare* is a write made at `now`.
   // The segments whose state `plan` changes (for SetPlan, and for Open: a
   // crash may have fallen between a plan change's two commits).
   void PreparePlanChange(Plan plan, UnixSeconds now, PreparedWrite* p) const;
@@ -62,6 +64,10 @@ class SegmentWrites {
                                       const Roaring* previous,
                                       ChangeCause cause, UnixSeconds now,
                                       PreparedWrite* p) const;
+  // Starts `p` as a write made at `now`: the counters as they are, with
+  // time applied up to `now` (the caller has applied the flips due by
+  // then).
+  void StartWrite(UnixSeconds now, PreparedWrite* p) const;
   // Queues `entry` to be installed, with its record to be stored.
   static void Put(std::unique_ptr<SegmentEntry> entry, PreparedWrite* p);
 

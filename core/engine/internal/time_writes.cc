@@ -1,0 +1,136 @@
+#include "core/engine/internal/time_writes.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "core/index/evaluator.h"
+#include "core/time/flip_finder.h"
+
+namespace segments::engine {
+namespace {
+
+std::vector<TimeWindow> WindowsInUse(const SegmentSet& segments) {
+  std::vector<TimeWindow> windows;
+  for (const auto& [w, unused] : segments.by_window()) windows.push_back(w);
+  return windows;
+}
+
+// The contacts whose truth may change at one moment, for one segment.
+struct Candidates {
+  const SegmentEntry* segment = nullptr;
+  Roaring contacts;
+};
+
+}  // namespace
+
+TimeWrites::TimeWrites(const WorkspaceMemory& memory)
+    : memory_(memory), windows_(WindowsInUse(memory.segments)) {}
+
+UnixSeconds TimeWrites::StepEnd(UnixSeconds after, UnixSeconds until,
+                                size_t max_flips) const {
+  if (CountDue(after, until) <= max_flips) return until;
+  // Some flip is due by `until`, so there is a first one.
+  UnixSeconds lo = NextDue(after).value_or(until);
+  if (CountDue(after, lo) > max_flips) return lo;
+  UnixSeconds hi = until - 1;
+  while (lo < hi) {
+    const UnixSeconds mid = lo + (hi - lo + 1) / 2;
+    if (CountDue(after, mid) <= max_flips) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+void TimeWrites::Prepare(UnixSeconds after, UnixSeconds until,
+                         PreparedWrite* p) const {
+  p->time_flips = true;
+  p->write.counters = memory_.counters;
+  p->write.counters.time_applied_until = until;
+  const std::map<UnixSeconds, FlipsByWindow> flips = FindFlips(
+      memory_.index, memory_.contacts, windows_, after, until);
+  const SegmentSet::ByWindow& by_window = memory_.segments.by_window();
+  // Each segment's members as this write's earlier moments leave them:
+  // `members` with the contacts in `toggled` flipped.
+  absl::flat_hash_map<SegmentId, Roaring> toggled;
+  for (const auto& [at, due] : flips) {
+    std::map<SegmentId, Candidates> candidates;  // ascending segment id
+    for (const auto& [window, contacts] : due) {
+      for (const SegmentEntry* s : by_window.at(window)) {
+        Candidates& c = candidates[s->record.id];
+        c.segment = s;
+        c.contacts |= contacts;
+      }
+    }
+    for (const auto& [sid, c] : candidates) {
+      Roaring& flipped = toggled[sid];
+      const Roaring was = (c.segment->members & c.contacts) ^
+                          (flipped & c.contacts);
+      const Roaring is = Matching(*c.segment, c.contacts, at);
+      const Roaring changed = was ^ is;
+      if (changed.isEmpty()) continue;
+      AppendRun(changed & is, sid, ChangeKind::kEntered, ChangeCause::kTime,
+                at, &p->write);
+      AppendRun(changed - is, sid, ChangeKind::kLeft, ChangeCause::kTime, at,
+                &p->write);
+      flipped ^= changed;
+    }
+  }
+}
+
+std::optional<UnixSeconds> TimeWrites::NextDue(UnixSeconds after) const {
+  return NextFlip(memory_.index, memory_.contacts, windows_, after);
+}
+
+std::optional<UnixSeconds> TimeWrites::NextDueOf(
+    absl::Span<const Contact> contacts, UnixSeconds after) const {
+  std::optional<UnixSeconds> next;
+  for (const Contact& c : contacts) {
+    for (const TimeWindow& w : windows_) {
+      const std::optional<UnixSeconds> t = w.field == Field::kCreatedAt
+                                               ? c.created_at
+                                               : c.last_engaged_at;
+      if (!t.has_value()) continue;  // an unset timestamp never flips
+      const UnixSeconds at = w.FlipMoment(*t);
+      if (at > after && (!next.has_value() || at < *next)) next = at;
+    }
+  }
+  return next;
+}
+
+size_t TimeWrites::CountDue(UnixSeconds after, UnixSeconds until) const {
+  size_t count = 0;
+  for (const TimeWindow& w : windows_) {
+    count += memory_.index
+                 .ContactsWithTimestampIn(w.field, w.FlipsFrom(after),
+                                          w.FlipsTo(until), memory_.contacts)
+                 .cardinality();
+  }
+  return count;
+}
+
+Roaring TimeWrites::Matching(const SegmentEntry& s, const Roaring& candidates,
+                             UnixSeconds at) const {
+  // A few contacts are evaluated one by one; a burst (an import's contacts
+  // all engaged in the same second) by bitmap algebra over the whole index,
+  // which costs about as much as evaluating a few thousand contacts.
+  const uint64_t n = candidates.cardinality();
+  if (n > std::max<uint64_t>(64, memory_.contacts.size() / 256)) {
+    return memory_.Evaluate(s.record.filter, at) & candidates;
+  }
+  std::vector<ContactId> matching;
+  for (ContactId id : candidates) {
+    if (FilterMatches(s.record.filter, *memory_.contacts.Get(id), at)) {
+      matching.push_back(id);
+    }
+  }
+  Roaring out;
+  out.addMany(matching.size(), matching.data());
+  return out;
+}
+
+}  // namespace segments::engine
