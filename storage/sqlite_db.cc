@@ -290,9 +290,26 @@ absl::Status SqliteTransaction::Begin(bool immediate) {
 }
 
 absl::Status SqliteTransaction::Commit() {
-  RETURN_IF_ERROR(db_->Exec("COMMIT"));
+  const absl::Status status = db_->Exec("COMMIT");
+  if (status.ok()) {
+    open_ = false;
+    return status;
+  }
+  // In WAL mode a COMMIT whose sync fails has already written its frames,
+  // the last marked as a commit: the connection rolls back, but the frames
+  // stay in the -wal file, beyond what the wal-index calls committed, and a
+  // crash's recovery would replay them, so a write its caller was told had
+  // failed would be there after a restart. Truncating the WAL (a checkpoint
+  // copies only what the wal-index calls committed) removes them. If the
+  // disk still fails, so does this, and they stay until the next commit
+  // makes them unreachable (tests/storage/fault_every_n_test.cc).
+  if (!sqlite3_get_autocommit(db_->raw())) {
+    sqlite3_exec(db_->raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
   open_ = false;
-  return absl::OkStatus();
+  sqlite3_exec(db_->raw(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr,
+               nullptr);
+  return status;
 }
 
 // ------------------------------------------------------------- migrations

@@ -15,9 +15,10 @@
 namespace segments::testing {
 
 ServerProcess::ServerProcess(Options options) : data_dir_("server_process") {
-  std::vector<std::string> args = {SEGMENTS_SERVER_BINARY,
-                                   "--listen=127.0.0.1:0",
-                                   "--data_dir=" + data_dir_.path()};
+  std::vector<std::string> args = {
+      SEGMENTS_SERVER_BINARY, "--listen=127.0.0.1:0",
+      "--data_dir=" +
+          (options.data_dir.empty() ? data_dir_.path() : options.data_dir)};
   args.insert(args.end(), options.flags.begin(), options.flags.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());

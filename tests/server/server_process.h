@@ -1,6 +1,7 @@
 // The real segments-server binary in a child process, for tests of what only
 // a whole process shows: descriptor limits, signals, its stderr. Listens on
-// 127.0.0.1 port 0 over a fresh temporary data directory.
+// 127.0.0.1 port 0 over a fresh temporary data directory, or over the one
+// given (so that a test can start it again where a killed one left off).
 #ifndef SEGMENTS_TESTS_SERVER_SERVER_PROCESS_H_
 #define SEGMENTS_TESTS_SERVER_SERVER_PROCESS_H_
 
@@ -23,6 +24,9 @@ class ServerProcess {
     std::vector<std::string> flags;
     // Soft and hard RLIMIT_NOFILE of the child, if set.
     std::optional<int> descriptor_limit;
+    // The data directory (not removed afterwards); empty: a fresh
+    // temporary one, removed with this object.
+    std::string data_dir;
   };
   // Starts the binary and waits (up to 20 s) until it listens.
   explicit ServerProcess(Options options);

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -84,6 +85,32 @@ TEST_F(FaultVfsTest, ReadErrorsAreUnavailable) {
     faults_.Clear();
     EXPECT_THAT(db->QueryInt("SELECT count(*) FROM t"), IsOkAndHolds(1));
   }
+}
+
+// A COMMIT whose WAL sync fails has written its frames already; a crash
+// right after (the files copied as they are, without the -shm index, so that
+// opening them recovers the WAL) must not bring the failed transaction back.
+// Before the fix in SqliteTransaction::Commit the copy held 2 rows.
+TEST_F(FaultVfsTest, FailedCommitSyncLeavesNothingForRecovery) {
+  ASSERT_THAT(db_->Exec("PRAGMA synchronous=FULL"), IsOk());
+  SqliteTransaction txn(db_.get());
+  ASSERT_THAT(txn.Begin(/*immediate=*/true), IsOk());
+  ASSERT_THAT(db_->Exec("INSERT INTO t VALUES (2)"), IsOk());
+  faults_.Fail(FaultVfs::Op::kSync, SQLITE_IOERR_FSYNC, "f.db-wal",
+               /*count=*/1);
+  EXPECT_THAT(txn.Commit(), StatusIs(absl::StatusCode::kUnavailable));
+  faults_.Clear();
+  EXPECT_THAT(db_->QueryInt("SELECT count(*) FROM t"), IsOkAndHolds(1));
+  const std::string image = dir_.path() + "/image.db";
+  std::filesystem::copy_file(path_, image);
+  if (std::filesystem::exists(path_ + "-wal")) {
+    std::filesystem::copy_file(path_ + "-wal", image + "-wal");
+  }
+  absl::StatusOr<std::unique_ptr<SqliteDb>> copy =
+      SqliteDb::Open(image, /*create=*/false, 1000);
+  ASSERT_THAT(copy, IsOk());
+  EXPECT_THAT((*copy)->QueryInt("SELECT count(*) FROM t"), IsOkAndHolds(1));
+  EXPECT_THAT((*copy)->QueryText("PRAGMA integrity_check"), IsOkAndHolds("ok"));
 }
 
 TEST_F(FaultVfsTest, SkipAndCountChooseTheCallsThatFail) {
