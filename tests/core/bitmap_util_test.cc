@@ -192,6 +192,22 @@ TEST(DeserializeBitmap, RefusesARunPastItsContainer) {
   EXPECT_THAT(DeserializeBitmap(fits), IsOkAndHolds(expected));
 }
 
+// A run container of no runs (found by tests/fuzz/stored_rows_fuzzer.cc):
+// CRoaring 0.2.66 takes it, and its iterator then dereferences a null
+// pointer.
+TEST(DeserializeBitmap, RefusesAnEmptyContainer) {
+  const std::string empty_run(
+      "\x3b\x30\x01\x00"  // cookie with runs, 2 containers
+      "\x01"              // container 0 is a run container
+      "\x00\x00\x00\x00"  // key 0, cardinality 1
+      "\x01\x00\x00\x00"  // key 1, cardinality 1
+      "\x00\x00"          // container 0: no runs
+      "\x05\x00",         // container 1: an array holding 5
+      17);
+  EXPECT_THAT(DeserializeBitmap(empty_run),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
 // ---------------------------------------------------------------------------
 // MembersAfter
 
