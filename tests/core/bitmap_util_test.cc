@@ -170,6 +170,44 @@ TEST(DeserializeBitmap, RefusesInconsistentContainers) {
   EXPECT_THAT(DeserializeBitmap(bitset), StatusIs(absl::StatusCode::kDataLoss));
 }
 
+// A run container whose run reaches past its 2^16 values (found by
+// tests/fuzz/stored_rows_fuzzer.cc): CRoaring 0.2.66 takes it, and lists
+// members that contains() then denies.
+TEST(DeserializeBitmap, RefusesARunPastItsContainer) {
+  // One run container (key 0, 11 members): the run 65530..65540.
+  const std::string run(
+      "\x3b\x30\x00\x00"   // cookie with runs, 1 container
+      "\x01"               // container 0 is a run container
+      "\x00\x00\x0a\x00"   // key 0, cardinality 11
+      "\x01\x00"           // 1 run
+      "\xfa\xff\x0a\x00",  // from 65530, 10 more
+      15);
+  EXPECT_THAT(DeserializeBitmap(run), StatusIs(absl::StatusCode::kDataLoss));
+  // The same run ending at 65535 is fine.
+  std::string fits = run;
+  fits[13] = '\x05';  // 65530..65535
+  fits[7] = '\x05';
+  Roaring expected;
+  expected.addRange(65530, 65536);
+  EXPECT_THAT(DeserializeBitmap(fits), IsOkAndHolds(expected));
+}
+
+// A run container of no runs (found by tests/fuzz/stored_rows_fuzzer.cc):
+// CRoaring 0.2.66 takes it, and its iterator then dereferences a null
+// pointer.
+TEST(DeserializeBitmap, RefusesAnEmptyContainer) {
+  const std::string empty_run(
+      "\x3b\x30\x01\x00"  // cookie with runs, 2 containers
+      "\x01"              // container 0 is a run container
+      "\x00\x00\x00\x00"  // key 0, cardinality 1
+      "\x01\x00\x00\x00"  // key 1, cardinality 1
+      "\x00\x00"          // container 0: no runs
+      "\x05\x00",         // container 1: an array holding 5
+      17);
+  EXPECT_THAT(DeserializeBitmap(empty_run),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
 // ---------------------------------------------------------------------------
 // MembersAfter
 
