@@ -50,7 +50,8 @@ grpc::Status HealthCheck(const std::string& address) {
 TEST(FdLimitTest, AcceptsAgainAfterAFloodOfIdleConnections) {
   constexpr int kLimit = 128;
   constexpr int kFlood = 300;
-  ServerProcess server({.flags = {}, .descriptor_limit = kLimit});
+  ServerProcess server(
+      {.flags = {}, .descriptor_limit = kLimit, .data_dir = {}});
   ASSERT_TRUE(server.listening());
   ASSERT_TRUE(HealthCheck(server.address()).ok());
 
