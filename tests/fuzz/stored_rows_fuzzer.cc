@@ -234,7 +234,7 @@ void CheckMetaRow(FuzzInput* in) {
   const std::string key(row.ColumnText(0));
   const std::string problem = DecodeMeta(row, &counters, &known);
   FUZZ_CHECK(known == (key == kNextContactIdKey || key == kNextSegmentIdKey ||
-                       key == kLastSequenceKey));
+                       key == kLastSequenceKey || key == kTimeAppliedUntilKey));
   if (problem.empty()) FUZZ_CHECK(CountersProblem(counters).empty());
 }
 
