@@ -51,8 +51,8 @@ void TimeWrites::Prepare(UnixSeconds after, UnixSeconds until,
   p->time_flips = true;
   p->write.counters = memory_.counters;
   p->write.counters.time_applied_until = until;
-  const std::map<UnixSeconds, FlipsByWindow> flips = FindFlips(
-      memory_.index, memory_.contacts, windows_, after, until);
+  const std::map<UnixSeconds, FlipsByWindow> flips =
+      FindFlips(memory_.index, memory_.contacts, windows_, after, until);
   const SegmentSet::ByWindow& by_window = memory_.segments.by_window();
   // Each segment's members as this write's earlier moments leave them:
   // `members` with the contacts in `toggled` flipped.
@@ -68,13 +68,13 @@ void TimeWrites::Prepare(UnixSeconds after, UnixSeconds until,
     }
     for (const auto& [sid, c] : candidates) {
       Roaring& flipped = toggled[sid];
-      const Roaring was = (c.segment->members & c.contacts) ^
-                          (flipped & c.contacts);
+      const Roaring was =
+          (c.segment->members & c.contacts) ^ (flipped & c.contacts);
       const Roaring is = Matching(*c.segment, c.contacts, at);
       const Roaring changed = was ^ is;
       if (changed.isEmpty()) continue;
-      AppendRun(changed & is, sid, ChangeKind::kEntered, ChangeCause::kTime,
-                at, &p->write);
+      AppendRun(changed & is, sid, ChangeKind::kEntered, ChangeCause::kTime, at,
+                &p->write);
       AppendRun(changed - is, sid, ChangeKind::kLeft, ChangeCause::kTime, at,
                 &p->write);
       flipped ^= changed;
@@ -91,9 +91,8 @@ std::optional<UnixSeconds> TimeWrites::NextDueOf(
   std::optional<UnixSeconds> next;
   for (const Contact& c : contacts) {
     for (const TimeWindow& w : windows_) {
-      const std::optional<UnixSeconds> t = w.field == Field::kCreatedAt
-                                               ? c.created_at
-                                               : c.last_engaged_at;
+      const std::optional<UnixSeconds> t =
+          w.field == Field::kCreatedAt ? c.created_at : c.last_engaged_at;
       if (!t.has_value()) continue;  // an unset timestamp never flips
       const UnixSeconds at = w.FlipMoment(*t);
       if (at > after && (!next.has_value() || at < *next)) next = at;
