@@ -323,6 +323,8 @@ std::string Name(const OperatorCase& c) {
                       c.other ? " other=true" : " other=false");
 }
 
+void PrintTo(const OperatorCase& c, std::ostream* os) { *os << Name(c); }
+
 class OperatorTest : public ::testing::TestWithParam<OperatorCase> {};
 
 TEST_P(OperatorTest, FlipsAtTheExactSecondAndIsLoggedAsTime) {
@@ -437,6 +439,8 @@ struct WriteCase {
   std::function<absl::Status(Workspace&)> write;
   absl::StatusCode code = absl::StatusCode::kOk;
 };
+
+void PrintTo(const WriteCase& c, std::ostream* os) { *os << c.name; }
 
 class WritePathTest : public ::testing::TestWithParam<WriteCase> {};
 
