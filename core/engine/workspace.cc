@@ -354,8 +354,8 @@ absl::StatusOr<UnixSeconds> Workspace::CatchUp() {
       // records the new moment itself.
       if (clock_now <= applied || !next_due_.has_value() ||
           clock_now < *next_due_) {
-        if (stepped) break;
-        return std::max(clock_now, applied);
+        if (!stepped) return std::max(clock_now, applied);
+        break;
       }
       const engine::TimeWrites time(*memory_);
       const UnixSeconds end =
@@ -375,6 +375,12 @@ absl::StatusOr<UnixSeconds> Workspace::CatchUp() {
     }
     next_due_ = next;
     stepped = true;
+  }
+  {
+    // A split catch-up ends at its last flip's second; nothing is due
+    // after it up to now.
+    absl::MutexLock l(&mu_);
+    memory_->counters.time_applied_until = clock_now;
   }
   if (timer_ != 0) scheduler_->Schedule(timer_, next_due_);
   return clock_now;
