@@ -86,11 +86,13 @@ TEST_F(WalCheckpointerTest, WriterCheckpointsPastTheHardLimit) {
   // the WAL reaches it. Its checkpoint fails while the thread's is running
   // (the next commit retries), so the WAL can pass the limit by a few
   // commits, but it stays far below the 200 pages it would reach unchecked.
-  // (The file keeps the largest size the WAL ever had.)
+  // (The file keeps the largest size the WAL ever had.) How far it passes
+  // depends on how long the thread's checkpoints take: 124 pages once in a
+  // CI run on a loaded machine, so the bound is 160.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
                        WalCheckpointer::Start(db_.get(), 2, 1000));
   CommitRows(50);  // about 200 pages
-  EXPECT_LT(WalFileBytes(), uintmax_t{120} * 4096);
+  EXPECT_LT(WalFileBytes(), uintmax_t{160} * 4096);
 }
 
 TEST_F(WalCheckpointerTest, StopsPromptlyWithACheckpointPending) {
