@@ -37,7 +37,9 @@ class SegmentWrites {
   SegmentWrites(const WorkspaceMemory& memory, const Limits& limits)
       : memory_(memory), limits_(limits) {}
 
-  // Each fills `p` and returns the id of the segment it writes.
+  // Each Prepare* fills `p` as a write made at `now` (the caller has
+  // applied the flips due by then). These two return the id of the segment
+  // they write.
   absl::StatusOr<SegmentId> PrepareCreate(const SegmentDraft& draft,
                                           UnixSeconds now,
                                           PreparedWrite* p) const;
@@ -47,7 +49,6 @@ class SegmentWrites {
                                           PreparedWrite* p) const;
   absl::Status PrepareDelete(SegmentId id, UnixSeconds now,
                              PreparedWrite* p) const;
-  // Each Prepare* is a write made at `now`.
   // The segments whose state `plan` changes (for SetPlan, and for Open: a
   // crash may have fallen between a plan change's two commits).
   void PreparePlanChange(Plan plan, UnixSeconds now, PreparedWrite* p) const;
