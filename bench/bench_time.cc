@@ -450,6 +450,7 @@ void BM_UpdateBesideTwins(benchmark::State& state) {
                                                  : "lead_score"};
   Latencies rel_cpu, twin_cpu, rel_wall, twin_wall;
   ContactDraft draft;
+  uint64_t round = 0;
   for (auto _ : state) {
     const ContactId id = static_cast<ContactId>(1 + rng.Below(contacts));
     if (engaged) {
@@ -458,9 +459,9 @@ void BM_UpdateBesideTwins(benchmark::State& state) {
     } else {
       draft.lead_score = gen.RandomLeadScore(rng);
     }
+    // Alternate which goes first.
+    const bool first_rel = (round++ % 2 == 0);
     for (int k = 0; k < 2; ++k) {
-      // Alternate which goes first.
-      const bool first_rel = (rel_cpu.size() % 2 == 0);
       const bool do_rel = (k == 0) == first_rel;
       Workspace& ws = do_rel ? *rel.ws : *twin.ws;
       const int64_t c0 = ThreadCpuNs();
