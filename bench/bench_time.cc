@@ -74,6 +74,19 @@ int64_t ProcessCpuNs() {
   return ns(u.ru_utime) + ns(u.ru_stime);
 }
 
+// Profiling only the timed part: with SEGMENTS_PERF_CTL naming perf's
+// control FIFO (perf record -D -1 --control fifo:<path>), the burst writes
+// "enable" before the timed ApplyDueFlips and "disable" after it.
+void PerfControl(const char* command) {
+  static const char* const path = std::getenv("SEGMENTS_PERF_CTL");
+  if (path == nullptr) return;
+  if (std::FILE* f = std::fopen(path, "w")) {
+    std::fputs(command, f);
+    std::fputs("\n", f);
+    std::fclose(f);
+  }
+}
+
 // Engine only: accepts and drops every commit, counting the membership
 // changes it carried.
 class CountingStore : public WorkspaceStore {
@@ -638,9 +651,11 @@ void RunBurst(benchmark::State& state, TimeEngine& e) {
     absl::SleepFor(absl::Milliseconds(100));
     e.fake->Set(due);
     phase.store(1);
+    PerfControl("enable");
     const int64_t t0 = NowNs();
     const absl::Status applied = ws.ApplyDueFlips();
     const int64_t t1 = NowNs();
+    PerfControl("disable");
     phase.store(2);
     reader.join();
     if (!applied.ok()) return state.SkipWithError(applied.ToString().c_str());
