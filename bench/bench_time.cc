@@ -22,6 +22,7 @@
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -187,12 +188,16 @@ std::vector<SegmentDraft> PlainSegments() {
   return out;
 }
 
-// The 14 windows of TimeSegments (the burst's is among them).
-std::vector<TimeWindow> AllWindows() {
+// The 14 windows of TimeSegments (the burst's is among them); with
+// `one_day`, also last_engaged_at within 1 day (BM_Lag's probe segment),
+// whose boundary day is the densest of all.
+std::vector<TimeWindow> AllWindows(bool one_day = false) {
   std::vector<TimeWindow> w;
   for (Field f : {Field::kCreatedAt, Field::kLastEngagedAt}) {
     for (int64_t d : kWindowDays) w.push_back(TimeWindow{f, d});
   }
+  if (one_day) w.push_back(TimeWindow{Field::kLastEngagedAt, 1});
+  std::sort(w.begin(), w.end());
   return w;
 }
 
@@ -396,7 +401,7 @@ BENCHMARK(BM_TimestampIndexMemory)->Iterations(1)->Unit(benchmark::kSecond);
 // second (what a wake prepares).
 void BM_NextFlip(benchmark::State& state) {
   StandaloneIndex& s = Standalone();
-  const std::vector<TimeWindow> windows = AllWindows();
+  const std::vector<TimeWindow> windows = AllWindows(state.range(0) == 15);
   UnixSeconds t = kBenchNow;
   for (auto _ : state) {
     const std::optional<UnixSeconds> next =
@@ -406,11 +411,15 @@ void BM_NextFlip(benchmark::State& state) {
   }
   state.counters["windows"] = static_cast<double>(windows.size());
 }
-BENCHMARK(BM_NextFlip)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_NextFlip)
+    ->ArgName("windows")
+    ->Arg(14)
+    ->Arg(15)
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_FindFlipsOneSecond(benchmark::State& state) {
   StandaloneIndex& s = Standalone();
-  const std::vector<TimeWindow> windows = AllWindows();
+  const std::vector<TimeWindow> windows = AllWindows(state.range(0) == 15);
   UnixSeconds t = kBenchNow;
   for (auto _ : state) {
     auto flips = FindFlips(s.index, s.table, windows, t, t + 1);
@@ -418,7 +427,11 @@ void BM_FindFlipsOneSecond(benchmark::State& state) {
     ++t;
   }
 }
-BENCHMARK(BM_FindFlipsOneSecond)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FindFlipsOneSecond)
+    ->ArgName("windows")
+    ->Arg(14)
+    ->Arg(15)
+    ->Unit(benchmark::kMicrosecond);
 
 // Flips per hour of the generated dataset under the 14 windows, for the
 // first hours after kBenchNow: (contact, window) flips and distinct due
