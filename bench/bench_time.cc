@@ -618,7 +618,7 @@ std::vector<ContactDraft> BurstDrafts(UnixSeconds engaged) {
   return out;
 }
 
-void RunBurst(benchmark::State& state, TimeEngine& e) {
+void RunBurst(benchmark::State& state, TimeEngine& e, bool with_reader) {
   Workspace& ws = *e.ws;
   const std::vector<SegmentId> burst(e.time_ids.begin(),
                                      e.time_ids.begin() + kBurstSegments);
@@ -651,7 +651,7 @@ void RunBurst(benchmark::State& state, TimeEngine& e) {
     reads.reserve(8'000'000);
     std::thread reader([&] {
       size_t i = 0;
-      while (true) {
+      while (with_reader) {
         const int p = phase.load(std::memory_order_relaxed);
         if (p == 2) break;
         const int64_t t0 = NowNs();
@@ -703,21 +703,22 @@ void RunBurst(benchmark::State& state, TimeEngine& e) {
   }
 }
 
+// Arg 1 = 0: without the reader thread (the apply alone on the two cores).
 void BM_Burst(benchmark::State& state) {
+  const bool with_reader = state.range(1) == 1;
   if (state.range(0) == 0) {
-    state.SetLabel("engine only");
-    RunBurst(state, RelativeEngine());
+    state.SetLabel(with_reader ? "engine only" : "engine only, no reader");
+    RunBurst(state, RelativeEngine(), with_reader);
   } else {
-    state.SetLabel("SQLite FULL");
+    state.SetLabel(with_reader ? "SQLite FULL" : "SQLite FULL, no reader");
     EngineOptions o;
     o.backing = Backing::kSqlite;
-    RunBurst(state, Engine("sqlite", o));
+    RunBurst(state, Engine("sqlite", o), with_reader);
   }
 }
 BENCHMARK(BM_Burst)
-    ->ArgName("sqlite")
-    ->Arg(0)
-    ->Arg(1)
+    ->ArgNames({"sqlite", "reader"})
+    ->ArgsProduct({{0, 1}, {1, 0}})
     ->Iterations(5)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
