@@ -64,14 +64,22 @@ void ApplyToTable(const PreparedWrite& p,
 }
 
 void ApplyToMembers(const PreparedWrite& p, SegmentSet* segments) {
-  // A segment's many entries (a batch) are added at once, then counted; a
-  // few are added and counted one by one, sparing a single update the count
-  // of a big bitmap.
+  // A segment's many entries or exits (a batch, a burst of flips) are
+  // applied at once, then counted; a few are applied and counted one by
+  // one, sparing a single update the count of a big bitmap.
   constexpr size_t kAddManyMin = 64;
   for (const ChangeRun& run : p.write.changes) {
     SegmentEntry& s = *segments->Mutable(run.segment_id);
     const std::vector<ContactId>& ids = run.contact_ids;
-    if (run.kind == ChangeKind::kLeft) {
+    if (run.kind == ChangeKind::kLeft && ids.size() >= kAddManyMin) {
+      // Container by container, not a lookup per contact: a burst of
+      // 100,000 contacts leaving 10 segments spent a quarter of its
+      // ApplyDueFlips removing them one by one.
+      Roaring left;
+      left.addMany(ids.size(), ids.data());
+      s.members -= left;
+      s.count = s.members.cardinality();
+    } else if (run.kind == ChangeKind::kLeft) {
       for (ContactId id : ids) s.count -= s.members.removeChecked(id);
     } else if (ids.size() >= kAddManyMin) {
       s.members.addMany(ids.size(), ids.data());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/index/evaluator.h"
@@ -24,6 +25,21 @@ struct Candidates {
 };
 
 }  // namespace
+
+struct TimeWrites::ConditionMemo {
+  // Linear: a moment touches a few segments' conditions at most.
+  std::vector<std::pair<const Condition*, Roaring>> entries;
+
+  const Roaring& Get(const Condition& c, UnixSeconds at,
+                     const WorkspaceMemory& memory) {
+    for (const auto& [known, result] : entries) {
+      if (*known == c) return result;
+    }
+    entries.emplace_back(
+        &c, memory.index.EvaluateCondition(c, at, memory.contacts));
+    return entries.back().second;
+  }
+};
 
 TimeWrites::TimeWrites(const WorkspaceMemory& memory)
     : memory_(memory), windows_(WindowsInUse(memory.segments)) {}
@@ -59,6 +75,7 @@ void TimeWrites::Prepare(UnixSeconds after, UnixSeconds until,
   absl::flat_hash_map<SegmentId, Roaring> toggled;
   for (const auto& [at, due] : flips) {
     std::map<SegmentId, Candidates> candidates;  // ascending segment id
+    ConditionMemo memo;                          // conditions at `at`
     for (const auto& [window, contacts] : due) {
       for (const SegmentEntry* s : by_window.at(window)) {
         Candidates& c = candidates[s->record.id];
@@ -70,7 +87,7 @@ void TimeWrites::Prepare(UnixSeconds after, UnixSeconds until,
       Roaring& flipped = toggled[sid];
       const Roaring was =
           (c.segment->members & c.contacts) ^ (flipped & c.contacts);
-      const Roaring is = Matching(*c.segment, c.contacts, at);
+      const Roaring is = Matching(*c.segment, c.contacts, at, &memo);
       const Roaring changed = was ^ is;
       if (changed.isEmpty()) continue;
       AppendRun(changed & is, sid, ChangeKind::kEntered, ChangeCause::kTime, at,
@@ -113,13 +130,32 @@ size_t TimeWrites::CountDue(UnixSeconds after, UnixSeconds until) const {
 }
 
 Roaring TimeWrites::Matching(const SegmentEntry& s, const Roaring& candidates,
-                             UnixSeconds at) const {
+                             UnixSeconds at, ConditionMemo* memo) const {
   // A few contacts are evaluated one by one; a burst (an import's contacts
   // all engaged in the same second) by bitmap algebra over the whole index,
-  // which costs about as much as evaluating a few thousand contacts.
+  // which costs about as much as evaluating a few thousand contacts. Each
+  // condition is evaluated over the index once per moment, whichever
+  // segments use it: the segments a burst touches share the rule it flips
+  // under, whose evaluation (the whole days inside its range, and its
+  // boundary days, which hold the burst, contact by contact) is most of the
+  // cost.
   const uint64_t n = candidates.cardinality();
   if (n > std::max<uint64_t>(64, memory_.contacts.size() / 256)) {
-    return memory_.Evaluate(s.record.filter, at) & candidates;
+    const Filter& f = s.record.filter;
+    if (f.match == Match::kAny) {
+      Roaring any;
+      for (const Condition& c : f.conditions) {
+        any |= memo->Get(c, at, memory_) & candidates;
+      }
+      return any;
+    }
+    if (f.conditions.empty()) return Roaring();  // as AttributeIndex::Evaluate
+    Roaring all = candidates;
+    for (const Condition& c : f.conditions) {
+      if (all.isEmpty()) break;
+      all &= memo->Get(c, at, memory_);
+    }
+    return all;
   }
   std::vector<ContactId> matching;
   for (ContactId id : candidates) {

@@ -50,9 +50,14 @@ class TimeWrites {
  private:
   // How many (contact, window) flips fall due in (after, until].
   size_t CountDue(UnixSeconds after, UnixSeconds until) const;
-  // The contacts of `candidates` that `s`'s filter matches at `at`.
+  // Whole-index results of the conditions evaluated at one moment, shared
+  // by the segments that moment touches (a burst's segments usually share
+  // their relative date rule, the costly part of an evaluation).
+  struct ConditionMemo;
+  // The contacts of `candidates` that `s`'s filter matches at `at`; `memo`
+  // holds conditions already evaluated at `at`.
   Roaring Matching(const SegmentEntry& s, const Roaring& candidates,
-                   UnixSeconds at) const;
+                   UnixSeconds at, ConditionMemo* memo) const;
 
   const WorkspaceMemory& memory_;
   const std::vector<TimeWindow> windows_;  // every window in use, ascending
