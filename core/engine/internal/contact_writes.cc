@@ -119,7 +119,7 @@ absl::Status ContactWrites::PrepareCreate(ContactWriteRequest* r,
   }
   if (p->write.counters.next_contact_id == 0) return IdsExhausted();
   r->contact.id = p->write.counters.next_contact_id++;  // 0 after the last
-  diff_.Prepare({{r->contact.id, std::nullopt, r->contact}}, now, overlay, p);
+  diff_.Prepare({{r->contact.id, std::nullopt, r->contact}}, now, p);
   return absl::OkStatus();
 }
 
@@ -139,7 +139,7 @@ absl::Status ContactWrites::PrepareUpdate(ContactWriteRequest* r,
       LookupEmail(overlay, r->contact.email) != 0) {
     return DuplicateEmail(r->contact.email);
   }
-  diff_.Prepare({{r->id, *current, r->contact}}, now, overlay, p);
+  diff_.Prepare({{r->id, *current, r->contact}}, now, p);
   return absl::OkStatus();
 }
 
@@ -149,7 +149,7 @@ absl::Status ContactWrites::PrepareDelete(ContactWriteRequest* r,
                                           PreparedWrite* p) const {
   const std::optional<Contact> current = LookupContact(overlay, r->id);
   if (!current.has_value()) return ContactNotFound(r->id);
-  diff_.Prepare({{r->id, *current, std::nullopt}}, now, overlay, p);
+  diff_.Prepare({{r->id, *current, std::nullopt}}, now, p);
   return absl::OkStatus();
 }
 
@@ -221,7 +221,7 @@ absl::Status ContactWrites::PrepareBatch(ContactWriteRequest* r,
                                           *m.before == *m.after;
                                  }),
                   mutations.end());
-  diff_.Prepare(std::move(mutations), now, overlay, p);
+  diff_.Prepare(std::move(mutations), now, p);
   return absl::OkStatus();
 }
 
@@ -310,15 +310,6 @@ void ContactWrites::RecordInOverlay(const PreparedWrite& p,
   for (const Contact& before : p.deleted_before) {
     overlay->emails[before.email] = 0;
     overlay->contacts[before.id] = std::nullopt;
-  }
-  // Only segments with relative date rules read membership from the overlay
-  // (MembershipDiff::WasMember); the others answer from the contacts above.
-  for (const ChangeRun& run : p.write.changes) {
-    if (!memory_.segments.Find(run.segment_id)->relative) continue;
-    for (ContactId id : run.contact_ids) {
-      overlay->membership[{run.segment_id, id}] =
-          run.kind == ChangeKind::kEntered;
-    }
   }
 }
 

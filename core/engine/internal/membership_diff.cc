@@ -43,8 +43,7 @@ ContactFieldSet DiffFields(const Contact& a, const Contact& b) {
 }
 
 void MembershipDiff::Prepare(std::vector<ContactMutation> mutations,
-                             UnixSeconds now, const Overlay& overlay,
-                             PreparedWrite* p) const {
+                             UnixSeconds now, PreparedWrite* p) const {
   // New contacts go last, still by ascending id: many of them are matched
   // against the segments as a batch (Complete), the others contact by
   // contact, in two halves when they are many.
@@ -70,7 +69,7 @@ void MembershipDiff::Prepare(std::vector<ContactMutation> mutations,
   pending.now = now;
   ForEachHalf(diffed.size(), diffed.size() >= kParallelMinItems,
               [&](size_t from, size_t end, size_t half) {
-                DiffContacts(diffed.subspan(from, end - from), now, overlay,
+                DiffContacts(diffed.subspan(from, end - from), now,
                              changed.data() + from, &pending.parts[half]);
               });
   // A write either deletes contacts (a delete) or puts them (the others).
@@ -107,8 +106,7 @@ void MembershipDiff::Complete(PreparedWrite* p) const {
 }
 
 void MembershipDiff::DiffContacts(absl::Span<const ContactMutation> mutations,
-                                  UnixSeconds now, const Overlay& overlay,
-                                  ContactFieldSet* changed,
+                                  UnixSeconds now, ContactFieldSet* changed,
                                   ChangesBySegment* out) const {
   // The segments each set of changed fields can affect; a batch of new
   // contacts has one set, so Reading runs once, not per contact.
@@ -122,7 +120,12 @@ void MembershipDiff::DiffContacts(absl::Span<const ContactMutation> mutations,
     auto [reading, inserted] = readers.try_emplace(changed[i]);
     if (inserted) reading->second = memory_.segments.Reading(changed[i]);
     for (const SegmentEntry* s : reading->second) {
-      const bool was = m.before.has_value() && WasMember(*s, m, now, overlay);
+      // Every active segment's members are exactly the contacts its filter
+      // matches at `now` (the write applied the flips due by then first,
+      // Workspace::CatchUp), so the filter answers from the contact already
+      // in cache, without a cache miss in the bitmap.
+      const bool was = m.before.has_value() &&
+                       FilterMatches(s->record.filter, *m.before, now);
       const bool is =
           m.after.has_value() && FilterMatches(s->record.filter, *m.after, now);
       if (was == is) continue;
@@ -205,16 +208,6 @@ void MembershipDiff::NumberChanges(std::array<ChangesBySegment, 3>& parts,
     append(sid, ChangeKind::kEntered);
     append(sid, ChangeKind::kLeft);
   }
-}
-
-bool MembershipDiff::WasMember(const SegmentEntry& s, const ContactMutation& m,
-                               UnixSeconds now, const Overlay& overlay) const {
-  // The members of a segment without relative date rules are exactly the
-  // contacts its filter matches, so the filter answers from the contact
-  // already in cache, without a cache miss in the bitmap.
-  if (!s.relative) return FilterMatches(s.record.filter, *m.before, now);
-  auto it = overlay.membership.find({s.record.id, m.id});
-  return it != overlay.membership.end() ? it->second : s.members.contains(m.id);
 }
 
 }  // namespace segments::engine

@@ -29,7 +29,7 @@ class MembershipDiff {
   // all but a batch of new contacts (p->pending); Complete adds those and
   // numbers them all.
   void Prepare(std::vector<ContactMutation> mutations, UnixSeconds now,
-               const Overlay& overlay, PreparedWrite* p) const;
+               PreparedWrite* p) const;
   // Whether Complete has a batch of new contacts to match: worth another
   // thread while the store writes the rows.
   static bool HasBatchToMatch(const PreparedWrite& p);
@@ -45,8 +45,8 @@ class MembershipDiff {
   // The segments `mutations` enter and leave; `changed[i]` receives the
   // fields mutations[i] changes.
   void DiffContacts(absl::Span<const ContactMutation> mutations,
-                    UnixSeconds now, const Overlay& overlay,
-                    ContactFieldSet* changed, ChangesBySegment* out) const;
+                    UnixSeconds now, ContactFieldSet* changed,
+                    ChangesBySegment* out) const;
   // The segments new contacts (no `before`, ascending ids) enter, by
   // evaluating each segment over an index of just them, which is handed
   // out in `index` (to be merged into the workspace's on apply).
@@ -59,9 +59,6 @@ class MembershipDiff {
   static void NumberChanges(std::array<ChangesBySegment, 3>& parts,
                             ChangeCause cause, UnixSeconds now,
                             WorkspaceWrite* write);
-  // Whether the mutated contact was a member of `s` before the write.
-  bool WasMember(const SegmentEntry& s, const ContactMutation& m,
-                 UnixSeconds now, const Overlay& overlay) const;
 
   const WorkspaceMemory& memory_;
 };

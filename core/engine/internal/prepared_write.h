@@ -88,8 +88,6 @@ struct Overlay {
   absl::flat_hash_map<ContactId, std::optional<Contact>>
       contacts;                                        // nullopt: deleted
   absl::flat_hash_map<std::string, ContactId> emails;  // 0: freed
-  // Segments with relative date rules only (see MembershipDiff::WasMember).
-  absl::flat_hash_map<std::pair<SegmentId, ContactId>, bool> membership;
   WorkspaceCounters counters;
 };
 

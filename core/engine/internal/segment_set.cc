@@ -17,7 +17,6 @@ std::unique_ptr<SegmentEntry> MakeSegmentEntry(SegmentRecord record,
   entry->kind = KindOf(record.filter);
   entry->fields_read = FieldsRead(record.filter);
   entry->windows = WindowsOf(record.filter);
-  entry->relative = !entry->windows.empty();
   entry->count = members.cardinality();
   entry->members = std::move(members);
   entry->record = std::move(record);

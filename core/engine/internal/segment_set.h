@@ -32,16 +32,15 @@ struct SegmentEntry {
   SegmentKind kind = SegmentKind::kStandard;
   ContactFieldSet fields_read = 0;
   // The windows of its relative date rules (ascending; none for a segment
-  // that does not read the clock). Its members are its filter's answer at
-  // the workspace's time (counters.time_applied_until), which may be a
-  // second behind the clock, so "was it a member" is read from `members`.
+  // that does not read the clock). Like every active segment's, its members
+  // are its filter's answer at the workspace's time
+  // (counters.time_applied_until).
   std::vector<TimeWindow> windows;
-  bool relative = false;  // !windows.empty()
   Roaring members;
   uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
 };
 
-// The entry of `record` with `members`: kind, fields read and relativity
+// The entry of `record` with `members`: kind, fields read and windows
 // from its filter, the count from `members`.
 std::unique_ptr<SegmentEntry> MakeSegmentEntry(SegmentRecord record,
                                                Roaring members);
