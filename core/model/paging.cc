@@ -57,7 +57,11 @@ absl::StatusOr<uint64_t> DecodePageToken(std::string_view token,
   if (token.empty()) return 0;
   std::string plain;
   uint64_t id = 0;
+  // Only the spelling EncodePageToken gives: absl's decoder also takes
+  // whitespace, padding and stray low bits in the last character, and one
+  // token should not have many spellings (caches and logs compare them).
   if (!absl::WebSafeBase64Unescape(AbslView(token), &plain) ||
+      absl::WebSafeBase64Escape(plain) != AbslView(token) ||
       !absl::StartsWith(plain, kPrefix)) {
     return InvalidFieldError(std::string(path), "is not a valid page token");
   }

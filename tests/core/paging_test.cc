@@ -13,6 +13,7 @@
 namespace segments {
 namespace {
 
+using ::segments::testing::IsOkAndHolds;
 using ::segments::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -97,7 +98,7 @@ TEST(PageToken, ScopesMayContainColons) {
 
 TEST(PageToken, MalformedTokensAreRefusedAtThePath) {
   auto b64 = [](const std::string& s) { return absl::WebSafeBase64Escape(s); };
-  const std::vector<std::string> bad = {
+  std::vector<std::string> bad = {
       "!!!",                                    // not base64
       "a",                                      // not a whole base64 quantum
       b64("segments:5"),                        // no version prefix
@@ -112,6 +113,23 @@ TEST(PageToken, MalformedTokensAreRefusedAtThePath) {
       b64("p1:segments:18446744073709551616"),  // overflows uint64
       b64(std::string("p1:segments:5\0", 14)),
   };
+  // Other spellings of a valid token, which absl's decoder alone accepts.
+  const std::string good = EncodePageToken("segments", 5);
+  ASSERT_THAT(DecodePageToken(good, "segments", "page_token"), IsOkAndHolds(5));
+  bad.push_back(good + "=");                                // padded
+  bad.push_back(good.substr(0, 4) + " " + good.substr(4));  // whitespace
+  bad.push_back(good + "\n");
+  // The last character of a partial quantum carries unused low bits:
+  // setting one spells the same bytes.
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string stray = good;
+  stray.back() = alphabet[alphabet.find(stray.back()) ^ 1];
+  std::string same, plain;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(good, &plain));
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(stray, &same));
+  ASSERT_EQ(same, plain) << "not a stray bit: " << stray;
+  bad.push_back(stray);
   for (const std::string& token : bad) {
     absl::StatusOr<uint64_t> r =
         DecodePageToken(token, "segments", "page_token");
