@@ -18,6 +18,7 @@
 #include "core/engine/workspace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
 #include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
@@ -60,11 +61,7 @@ ContactDraft Draft(std::string email, int k) {
 
 ContactDraft StoredDraft(int k) { return Draft(StoredEmail(k), k); }
 
-ConditionSpec Cond(std::string field, Operator op,
-                   std::vector<RawValue> values) {
-  return ConditionSpec{std::move(field), static_cast<int>(op),
-                       std::move(values)};
-}
+using ::segments::testing::Cond;
 
 SegmentDraft SegmentOf(std::string name, ConditionSpec condition) {
   SegmentDraft d;

@@ -24,6 +24,7 @@
 #include "core/index/evaluator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
 #include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
@@ -131,9 +132,7 @@ class GatedStore : public WorkspaceStore {
   CommitLog* log_;
 };
 
-ConditionSpec Cond(std::string field, Operator op, std::vector<RawValue> v) {
-  return ConditionSpec{std::move(field), static_cast<int>(op), std::move(v)};
-}
+using ::segments::testing::Cond;
 
 SegmentDraft Germany() {
   return {"Germany",

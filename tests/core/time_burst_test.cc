@@ -10,6 +10,7 @@
 #include "core/engine/workspace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
 #include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
@@ -23,20 +24,8 @@ using ::segments::testing::IsOk;
 constexpr UnixSeconds kNow = 1'800'000'000;
 constexpr int64_t kDay = 86400;
 
-ConditionSpec Cond(std::string field, Operator op,
-                   std::vector<RawValue> values) {
-  return ConditionSpec{std::move(field), static_cast<int>(op),
-                       std::move(values)};
-}
-
-SegmentDraft SegmentOf(std::string name, std::vector<ConditionSpec> conditions,
-                       Match match = Match::kAll) {
-  SegmentDraft d;
-  d.display_name = std::move(name);
-  d.filter.match = static_cast<int>(match);
-  d.filter.conditions = std::move(conditions);
-  return d;
-}
+using ::segments::testing::Cond;
+using ::segments::testing::SegmentOf;
 
 class TimeBurstTest : public ::testing::Test {
  protected:

@@ -27,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/brute_force.h"
+#include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
 #include "tests/testing/status_matchers.h"
 
@@ -63,14 +64,7 @@ ConditionSpec MoreThan(std::string field, int64_t days) {
   return Cond(std::move(field), Operator::kMoreThanDaysAgo, {days});
 }
 
-SegmentDraft SegmentOf(std::string name, std::vector<ConditionSpec> conditions,
-                       Match match = Match::kAll) {
-  SegmentDraft d;
-  d.display_name = std::move(name);
-  d.filter.match = static_cast<int>(match);
-  d.filter.conditions = std::move(conditions);
-  return d;
-}
+using ::segments::testing::SegmentOf;
 
 ContactDraft Draft(std::string email, std::string country = "") {
   ContactDraft d;

@@ -7,6 +7,7 @@
 #include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
 #include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
@@ -33,20 +34,8 @@ ContactDraft Draft(std::string email, std::string country = "",
   return d;
 }
 
-ConditionSpec Cond(std::string field, Operator op,
-                   std::vector<RawValue> values) {
-  return ConditionSpec{std::move(field), static_cast<int>(op),
-                       std::move(values)};
-}
-
-SegmentDraft SegmentOf(std::string name, std::vector<ConditionSpec> conditions,
-                       Match match = Match::kAll) {
-  SegmentDraft d;
-  d.display_name = std::move(name);
-  d.filter.match = static_cast<int>(match);
-  d.filter.conditions = std::move(conditions);
-  return d;
-}
+using ::segments::testing::Cond;
+using ::segments::testing::SegmentOf;
 
 SegmentDraft InCountry(std::string name, std::string country) {
   return SegmentOf(std::move(name),

@@ -44,6 +44,7 @@
 #include "storage/sqlite_db.h"
 #include "storage/sqlite_workspace_store.h"
 #include "tests/testing/brute_force.h"
+#include "tests/testing/drafts.h"
 #include "tests/testing/fault_vfs.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -172,41 +173,27 @@ ContactDraft BaseDraft(int i) {
   return d;
 }
 
-ConditionSpec Cond(std::string field, Operator op,
-                   std::vector<RawValue> values) {
-  return ConditionSpec{std::move(field), static_cast<int>(op),
-                       std::move(values)};
-}
-
-SegmentDraft Seg(std::string name, std::vector<ConditionSpec> conditions,
-                 Match match = Match::kAll) {
-  SegmentDraft d;
-  d.display_name = std::move(name);
-  d.filter.match = static_cast<int>(match);
-  d.filter.conditions = std::move(conditions);
-  return d;
-}
-
 // Standard and smart segments over strings, tags, ordered enums, numbers
 // and fixed timestamps (no relative date rules: their semantics are
 // changing, and they do not matter to storage faults).
 std::vector<SegmentDraft> BaseSegments() {
   using O = Operator;
   return {
-      Seg("germany", {Cond("country", O::kEquals, {std::string("DE")})}),
-      Seg("vip mql+",
-          {Cond("tags", O::kHasAny, {std::string("vip")}),
-           Cond("lifecycle_stage", O::kGreaterOrEqual, {std::string("MQL")})}),
-      Seg("mid score",
-          {Cond("lead_score", O::kBetween, {int64_t{20}, int64_t{60}})}),
-      Seg("engaged or likely",
-          {Cond("engagement_score", O::kGreaterThan, {int64_t{80}}),
-           Cond("conversion_likelihood", O::kGreaterOrEqual,
-                {std::string("LIKELY")})},
-          Match::kAny),
-      Seg("old", {Cond("created_at", O::kBefore,
-                       {TimestampValue{kNow - 100 * 3600}})}),
-      Seg("sevens or south",
+      SegmentOf("germany", {Cond("country", O::kEquals, {std::string("DE")})}),
+      SegmentOf("vip mql+", {Cond("tags", O::kHasAny, {std::string("vip")}),
+                             Cond("lifecycle_stage", O::kGreaterOrEqual,
+                                  {std::string("MQL")})}),
+      SegmentOf("mid score",
+                {Cond("lead_score", O::kBetween, {int64_t{20}, int64_t{60}})}),
+      SegmentOf("engaged or likely",
+                {Cond("engagement_score", O::kGreaterThan, {int64_t{80}}),
+                 Cond("conversion_likelihood", O::kGreaterOrEqual,
+                      {std::string("LIKELY")})},
+                Match::kAny),
+      SegmentOf("old", {Cond("created_at", O::kBefore,
+                             {TimestampValue{kNow - 100 * 3600}})}),
+      SegmentOf(
+          "sevens or south",
           {Cond("email", O::kEndsWith, {std::string("7@x.example")}),
            Cond("country", O::kIn, {std::string("FR"), std::string("BR")})},
           Match::kAny),
@@ -286,23 +273,24 @@ std::vector<Op> Ops() {
   ops.push_back(
       {"CreateSegment", Plan::kPro, nullptr,
        [](Workspace& ws, std::string* out) {
-         absl::StatusOr<SegmentView> v = ws.CreateSegment(
-             Seg("new smart",
-                 {Cond("lead_score", Operator::kGreaterOrEqual, {int64_t{50}}),
-                  Cond("tags", Operator::kHasAny, {std::string("a")})}));
+         absl::StatusOr<SegmentView> v = ws.CreateSegment(SegmentOf(
+             "new smart",
+             {Cond("lead_score", Operator::kGreaterOrEqual, {int64_t{50}}),
+              Cond("tags", Operator::kHasAny, {std::string("a")})}));
          *out = Describe(v);
          return v.status();
        }});
-  ops.push_back({"UpdateSegment", Plan::kPro, nullptr,
-                 [](Workspace& ws, std::string* out) {
-                   absl::StatusOr<SegmentView> v = ws.UpdateSegment(
-                       2,
-                       Seg("vip renamed", {Cond("tags", Operator::kHasNone,
-                                                {std::string("vip")})}),
-                       {});
-                   *out = Describe(v);
-                   return v.status();
-                 }});
+  ops.push_back(
+      {"UpdateSegment", Plan::kPro, nullptr,
+       [](Workspace& ws, std::string* out) {
+         absl::StatusOr<SegmentView> v = ws.UpdateSegment(
+             2,
+             SegmentOf("vip renamed", {Cond("tags", Operator::kHasNone,
+                                            {std::string("vip")})}),
+             {});
+         *out = Describe(v);
+         return v.status();
+       }});
   ops.push_back({"DeleteSegment", Plan::kPro, nullptr,
                  [](Workspace& ws, std::string* out) {
                    absl::Status s = ws.DeleteSegment(3);
