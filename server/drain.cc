@@ -81,9 +81,11 @@ int64_t CallCounter::Unfinished() const {
 
 grpc::experimental::Interceptor* CallCounter::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  // Reflection and health streams may stay open for ever.
-  bool long_lived = info->method() == nullptr ||
-                    !absl::StartsWith(info->method(), "/segments.");
+  // Reflection, health and change feed streams may stay open for ever.
+  bool long_lived =
+      info->method() == nullptr ||
+      !absl::StartsWith(info->method(), "/segments.") ||
+      absl::StartsWith(info->method(), "/segments.v1.ChangeFeedService/");
   return new CountingInterceptor(this, long_lived);
 }
 

@@ -60,6 +60,13 @@ ABSL_FLAG(absl::Duration, slow_call_threshold, absl::Seconds(1),
           "Log a line for each call taking at least this long (0: never).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish.");
+ABSL_FLAG(absl::Duration, feed_retention, absl::Hours(7 * 24),
+          "How long the membership change log is kept for the change feed.");
+ABSL_FLAG(int, max_feed_streams, 100,
+          "Change feed streams one workspace may have open at once.");
+ABSL_FLAG(absl::Duration, feed_stall_timeout, absl::Seconds(30),
+          "A change feed stream whose message waited this long for its "
+          "client while changes went on is ended (RESOURCE_EXHAUSTED).");
 
 namespace segments {
 namespace {
@@ -113,6 +120,21 @@ int Run() {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.demo = absl::GetFlag(FLAGS_demo);
   options.slow_call_threshold = absl::GetFlag(FLAGS_slow_call_threshold);
+  const absl::Duration retention = absl::GetFlag(FLAGS_feed_retention);
+  if (retention < absl::Seconds(1)) {
+    return Fail("--feed_retention must be at least 1s");
+  }
+  options.limits.feed_retention_seconds =
+      static_cast<size_t>(absl::ToInt64Seconds(retention));
+  if (absl::GetFlag(FLAGS_max_feed_streams) < 1) {
+    return Fail("--max_feed_streams must be at least 1");
+  }
+  options.limits.max_feed_streams =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_feed_streams));
+  options.feed.stall_timeout = absl::GetFlag(FLAGS_feed_stall_timeout);
+  if (options.feed.stall_timeout <= absl::ZeroDuration()) {
+    return Fail("--feed_stall_timeout must be positive");
+  }
   absl::StatusOr<TransportLimits> transport = TransportLimitsFromFlags();
   if (!transport.ok()) return Fail(transport.status().message());
   options.transport = *transport;

@@ -22,6 +22,7 @@
 #include "server/contact_service.h"
 #include "server/demo.h"
 #include "server/drain.h"
+#include "server/feed_service.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
@@ -34,14 +35,17 @@ namespace segments {
 
 struct SegmentsServer::Services {
   Services(Registry* registry, std::optional<std::string> admin_key_hash,
-           const Limits& limits, const std::string& data_dir)
+           const Limits& limits, const FeedStreamOptions& feed_options,
+           const std::string& data_dir)
       : auth(registry, std::move(admin_key_hash)),
         admin(registry, &auth, data_dir),
         contacts(&auth, limits),
         segments(&auth, limits),
+        feed(&auth, limits, feed_options),
         reflection({v1::WorkspaceAdmin::service_full_name(),
                     v1::ContactService::service_full_name(),
                     v1::SegmentService::service_full_name(),
+                    v1::ChangeFeedService::service_full_name(),
                     grpc::health::v1::Health::service_full_name(),
                     grpc::reflection::v1alpha::ServerReflection::
                         service_full_name()}) {}
@@ -49,6 +53,8 @@ struct SegmentsServer::Services {
   WorkspaceAdminServiceImpl admin;
   ContactServiceImpl contacts;
   SegmentServiceImpl segments;
+  // Streams on the callback API, their reads on the service's own threads.
+  FeedServiceImpl feed;
   // On the callback API: open streams hold no thread (issue 11).
   ReflectionService reflection;
 };
@@ -145,7 +151,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   }
 
   s->services_ = std::make_unique<Services>(
-      s->registry_.get(), o.admin_key_hash, o.limits, o.data_dir);
+      s->registry_.get(), o.admin_key_hash, o.limits, o.feed, o.data_dir);
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor; naming ours links
@@ -164,6 +170,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   builder.RegisterService(&s->services_->admin);
   builder.RegisterService(&s->services_->contacts);
   builder.RegisterService(&s->services_->segments);
+  builder.RegisterService(&s->services_->feed);
   builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -203,7 +210,8 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
     // "" is the server as a whole; each service can be checked by name too.
     for (const char* name : {v1::WorkspaceAdmin::service_full_name(),
                              v1::ContactService::service_full_name(),
-                             v1::SegmentService::service_full_name()}) {
+                             v1::SegmentService::service_full_name(),
+                             v1::ChangeFeedService::service_full_name()}) {
       health->SetServingStatus(name, true);
     }
     health->SetServingStatus(true);
@@ -251,13 +259,21 @@ void SegmentsServer::Shutdown(absl::Duration grace) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();
     if (health != nullptr) health->SetServingStatus(false);
+    // Feed streams never end on their own: end them now, so that the
+    // drain below waits only for the calls that do.
+    services_->feed.Shutdown();
     // Returns once every handler has finished; calls still running at the
     // deadline are cancelled. Idle connections are closed once no call is
     // left, not waited for (server/drain.h).
     DrainingShutdown(*server_, *call_counter_, grace);
   }
   // No handler runs any more: close the databases. The services stay until
-  // the destructor, after the grpc::Server that points to them.
+  // the destructor, after the grpc::Server that points to them; the feed's
+  // streams, each holding its workspace, are gone first.
+  if (services_ != nullptr &&
+      !services_->feed.WaitUntilNoStreams(absl::Seconds(5))) {
+    LogEvent("warning: change feed streams outlive the server's shutdown");
+  }
   registry_.reset();
   if (server_ != nullptr) LogEvent("stopped; databases closed");
 }

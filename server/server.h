@@ -19,6 +19,7 @@
 #include "core/base/clock.h"
 #include "core/base/limits.h"
 #include "core/engine/registry.h"
+#include "server/feed_stream.h"
 #include "server/storage_health.h"
 #include "server/transport_limits.h"
 #include "storage/sqlite_catalog.h"
@@ -57,6 +58,8 @@ struct ServerOptions {
   // commit (a scratch database in data_dir) is tried this often; its success
   // reports SERVING again. Zero: no probe (only a successful write does).
   absl::Duration health_probe_interval = absl::Seconds(5);
+  // Change feed streams (server/feed_stream.h).
+  FeedStreamOptions feed;
   // Not owned; nullptr means the system clock. Must outlive the server.
   const Clock* clock = nullptr;
 };

@@ -47,19 +47,16 @@ void EncodeMoreContactIds(const std::vector<ContactId>& ids, std::string* out) {
   }
 }
 
-std::string ExpandRun(const MembershipChange& first, uint64_t last_sequence,
-                      std::string_view more_contact_ids,
-                      std::vector<MembershipChange>* out) {
-  if (last_sequence < first.sequence) {
-    return "last_sequence is before first_sequence";
-  }
+std::string DecodeMoreContactIds(ContactId first_contact, uint64_t more,
+                                 std::string_view blob,
+                                 std::vector<ContactId>* out) {
   const size_t start = out->size();
-  out->push_back(first);
+  out->push_back(first_contact);
   size_t pos = 0;
-  int64_t contact = first.contact_id;
-  for (uint64_t seq = first.sequence + 1; seq <= last_sequence; ++seq) {
+  int64_t contact = first_contact;
+  for (uint64_t i = 0; i < more; ++i) {
     uint64_t v = 0;
-    if (!GetVarint(more_contact_ids, &pos, &v)) {
+    if (!GetVarint(blob, &pos, &v)) {
       out->resize(start);
       return "more_contact_ids holds fewer ids than the run's sequences";
     }
@@ -71,13 +68,29 @@ std::string ExpandRun(const MembershipChange& first, uint64_t last_sequence,
       return "more_contact_ids holds a contact id out of range";
     }
     contact += delta;
-    MembershipChange& c = out->emplace_back(first);
-    c.sequence = seq;
-    c.contact_id = static_cast<ContactId>(contact);
+    out->push_back(static_cast<ContactId>(contact));
   }
-  if (pos != more_contact_ids.size()) {
+  if (pos != blob.size()) {
     out->resize(start);
     return "more_contact_ids holds more ids than the run's sequences";
+  }
+  return "";
+}
+
+std::string ExpandRun(const MembershipChange& first, uint64_t last_sequence,
+                      std::string_view more_contact_ids,
+                      std::vector<MembershipChange>* out) {
+  if (last_sequence < first.sequence) {
+    return "last_sequence is before first_sequence";
+  }
+  std::vector<ContactId> ids;
+  std::string problem = DecodeMoreContactIds(
+      first.contact_id, last_sequence - first.sequence, more_contact_ids, &ids);
+  if (!problem.empty()) return problem;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    MembershipChange& c = out->emplace_back(first);
+    c.sequence = first.sequence + i;
+    c.contact_id = ids[i];
   }
   return "";
 }

@@ -26,6 +26,14 @@ namespace segments {
 // The delta blob of a run's contact ids after the first.
 void EncodeMoreContactIds(const std::vector<ContactId>& ids, std::string* out);
 
+// The contact ids of a stored run, appended to `out`: `first_contact`,
+// then the `more` ids the blob holds. Returns "" or what is wrong with the
+// blob (fewer or more ids than `more`, an id out of range); on error `out`
+// is as it was.
+std::string DecodeMoreContactIds(ContactId first_contact, uint64_t more,
+                                 std::string_view blob,
+                                 std::vector<ContactId>* out);
+
 // Expands a stored run into its events, appending to `out`. Returns "" or
 // what is wrong with the row (a blob that does not decode to exactly
 // last - first contact ids, an id out of range).

@@ -134,8 +134,12 @@ std::string ChangeProblem(const MembershipChange& c) {
   if (c.segment_id == 0 || c.segment_id > kMaxStoredUint) {
     return absl::StrCat("segment_id ", c.segment_id, " is out of range");
   }
-  if (c.contact_id == 0) return "contact_id is 0";
-  if (!EnumIn(c.kind, 1, 2)) return EnumProblem("kind", c.kind);
+  if (!EnumIn(c.kind, 1, 3)) return EnumProblem("kind", c.kind);
+  const bool deletion = c.kind == ChangeKind::kSegmentDeleted;
+  if (deletion && c.contact_id != 0) {
+    return "a segment deletion has a contact_id";
+  }
+  if (!deletion && c.contact_id == 0) return "contact_id is 0";
   if (!EnumIn(c.cause, 1, 5)) return EnumProblem("cause", c.cause);
   return "";
 }
@@ -150,6 +154,10 @@ std::string RunProblem(const ChangeRun& run) {
       run.last_sequence() < run.first_sequence) {
     return absl::StrCat("last sequence ", run.last_sequence(),
                         " is out of range");
+  }
+  if (run.kind == ChangeKind::kSegmentDeleted) {
+    if (run.contact_ids.size() != 1) return "a segment deletion is one event";
+    return "";
   }
   for (ContactId id : run.contact_ids) {
     if (id == 0) return "contact_id is 0";

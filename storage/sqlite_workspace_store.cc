@@ -442,4 +442,103 @@ absl::StatusOr<std::vector<MembershipChange>> SqliteWorkspaceStore::ReadChanges(
   return out;
 }
 
+absl::StatusOr<std::vector<ChangeRun>> SqliteWorkspaceStore::ReadChangeRuns(
+    uint64_t after_sequence, size_t max_events) {
+  std::vector<ChangeRun> out;
+  if (max_events == 0 || after_sequence >= kMaxStoredUint) return out;
+  absl::MutexLock lock(&read_mu_);
+  SqliteStatement& s = *read_changes_;
+  SqliteStatement::Scope scope(s);
+  s.BindInt(1, static_cast<int64_t>(after_sequence));
+  // Every run holds at least one event.
+  s.BindInt(2, static_cast<int64_t>(std::min<uint64_t>(max_events, 1 << 20)));
+  size_t events = 0;
+  while (events < max_events) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ChangeRun& run = out.emplace_back();
+    const std::string problem = DecodeChangeRunRow(s, &run);
+    if (!problem.empty()) {
+      return absl::DataLossError(absl::StrCat(path_,
+                                              ": change_runs row "
+                                              "first_sequence=",
+                                              s.ColumnInt(0), ": ", problem));
+    }
+    // The first run may start at or before `after_sequence`.
+    if (run.first_sequence <= after_sequence) {
+      const size_t skip = after_sequence - run.first_sequence + 1;
+      run.contact_ids.erase(run.contact_ids.begin(),
+                            run.contact_ids.begin() + skip);
+      run.first_sequence = after_sequence + 1;
+    }
+    if (events + run.contact_ids.size() > max_events) {
+      run.contact_ids.resize(max_events - events);
+    }
+    events += run.contact_ids.size();
+  }
+  return out;
+}
+
+absl::StatusOr<LogRetention> SqliteWorkspaceStore::QueryRetention(
+    SqliteDb* db) {
+  ASSIGN_OR_RETURN(auto stmt, db->Prepare(kSelectRetentionSql));
+  SqliteStatement::Scope scope(*stmt);
+  stmt->BindText(1, kLastSequenceKey);
+  stmt->BindText(2, kChangesPrunedBeforeKey);
+  ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row || stmt->ColumnInt(0) < 1 || stmt->ColumnInt(1) < 0) {
+    return absl::DataLossError(
+        absl::StrCat(path_, ": the change log's retention does not decode"));
+  }
+  return LogRetention{static_cast<uint64_t>(stmt->ColumnInt(0)),
+                      stmt->ColumnInt(1)};
+}
+
+absl::StatusOr<LogRetention> SqliteWorkspaceStore::ReadRetention() {
+  absl::MutexLock lock(&read_mu_);
+  return QueryRetention(read_db_.get());
+}
+
+absl::StatusOr<LogRetention> SqliteWorkspaceStore::PruneChanges(
+    UnixSeconds before, size_t max_runs) {
+  absl::MutexLock lock(&write_mu_);
+  RETURN_IF_ERROR(CheckFileUnchanged());
+  SqliteTransaction txn(write_db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
+  RETURN_IF_ERROR(DeleteOldRuns(before, max_runs));
+  ASSIGN_OR_RETURN(LogRetention retention, QueryRetention(write_db_.get()));
+  RETURN_IF_ERROR(txn.Commit());
+  return retention;
+}
+
+absl::Status SqliteWorkspaceStore::DeleteOldRuns(UnixSeconds before,
+                                                 size_t max_runs) {
+  // The prefix of the log older than `before`, up to max_runs runs.
+  int64_t through = 0;
+  UnixSeconds newest_deleted = 0;
+  {
+    ASSIGN_OR_RETURN(auto select, write_db_->Prepare(kSelectOldestRunTimesSql));
+    SqliteStatement::Scope scope(*select);
+    select->BindInt(
+        1, static_cast<int64_t>(std::min<uint64_t>(max_runs, kMaxStoredUint)));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select->Step());
+      if (!row || select->ColumnInt(1) >= before) break;
+      through = select->ColumnInt(0);
+      newest_deleted = std::max(newest_deleted, select->ColumnInt(1));
+    }
+  }
+  if (through == 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto del, write_db_->Prepare(kDeleteRunsThroughSql));
+  del->BindInt(1, through);
+  RETURN_IF_ERROR(del->Run());
+  // Runs of the newest deleted second may remain (max_runs cut through
+  // them): only the seconds after it are complete.
+  ASSIGN_OR_RETURN(LogRetention old, QueryRetention(write_db_.get()));
+  write_->put_meta->BindText(1, kChangesPrunedBeforeKey);
+  write_->put_meta->BindInt(2,
+                            std::max(old.complete_since, newest_deleted + 1));
+  return write_->put_meta->Run();
+}
+
 }  // namespace segments

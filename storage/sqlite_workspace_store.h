@@ -77,6 +77,14 @@ class SqliteWorkspaceStore : public WorkspaceStore {
                                 absl::FunctionRef<void()> complete) override;
   absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
       uint64_t after_sequence, size_t limit) override;
+  // On the read connection, like ReadChanges.
+  absl::StatusOr<std::vector<ChangeRun>> ReadChangeRuns(
+      uint64_t after_sequence, size_t max_events) override;
+  absl::StatusOr<LogRetention> ReadRetention() override;
+  // One transaction on the write connection; the runs to delete are found
+  // from the oldest on (by primary key), never by scanning for their time.
+  absl::StatusOr<LogRetention> PruneChanges(UnixSeconds before,
+                                            size_t max_runs) override;
 
   const std::string& path() const { return path_; }
   // The value of `PRAGMA <name>` on the write connection, e.g. "wal" for
@@ -111,6 +119,12 @@ class SqliteWorkspaceStore : public WorkspaceStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteChanges(const WorkspaceWrite& write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Inside PruneChanges' transaction: deletes the runs and records the new
+  // changes_pruned_before.
+  absl::Status DeleteOldRuns(UnixSeconds before, size_t max_runs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // kSelectRetentionSql on `db`.
+  absl::StatusOr<LogRetention> QueryRetention(SqliteDb* db);
 
   // Constant after construction.
   const std::string path_;

@@ -43,6 +43,11 @@ int64_t WalCheckpointer::checkpoints() const {
   return checkpoints_;
 }
 
+int64_t WalCheckpointer::writer_checkpoints() const {
+  absl::MutexLock lock(&mu_);
+  return writer_checkpoints_;
+}
+
 int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* name,
                               int pages) {
   auto* c = static_cast<WalCheckpointer*>(self);
@@ -50,8 +55,11 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* name,
     // The background checkpoints do not keep up: the writer helps, as
     // SQLite's automatic checkpoint would. Errors (e.g. a checkpoint already
     // running) leave the WAL as it is, which the next commit retries.
-    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
+    if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr) == SQLITE_OK) {
+      absl::MutexLock lock(&c->mu_);
+      ++c->writer_checkpoints_;
+    }
   } else if (pages >= c->pages_) {
     absl::MutexLock lock(&c->mu_);
     c->wanted_ = true;

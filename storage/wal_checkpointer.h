@@ -45,6 +45,8 @@ class WalCheckpointer {
 
   // Background checkpoints run so far (for tests and diagnostics).
   int64_t checkpoints() const;
+  // Checkpoints a commit past the hard limit ran itself.
+  int64_t writer_checkpoints() const;
 
  private:
   WalCheckpointer(SqliteDb* writer, std::unique_ptr<SqliteDb> own, int pages);
@@ -63,6 +65,7 @@ class WalCheckpointer {
   bool wanted_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int64_t checkpoints_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t writer_checkpoints_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

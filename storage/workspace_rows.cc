@@ -139,6 +139,18 @@ const char kPutMetaSql[] =
     "INSERT INTO meta (key, value) VALUES (?1, ?2) "
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 const char kSelectMetaValueSql[] = "SELECT value FROM meta WHERE key = ?1";
+// ?1: the meta key of the last sequence; ?2: of changes_pruned_before.
+const char kSelectRetentionSql[] =
+    "SELECT IFNULL((SELECT first_sequence FROM change_runs "
+    "ORDER BY first_sequence LIMIT 1), "
+    "IFNULL((SELECT value FROM meta WHERE key = ?1), 0) + 1), "
+    "IFNULL((SELECT value FROM meta WHERE key = ?2), 0)";
+// The oldest ?1 runs, oldest first.
+const char kSelectOldestRunTimesSql[] =
+    "SELECT first_sequence, time FROM change_runs "
+    "ORDER BY first_sequence LIMIT ?1";
+const char kDeleteRunsThroughSql[] =
+    "DELETE FROM change_runs WHERE first_sequence <= ?1";
 const char kSelectLastChangeSequenceSql[] =
     "SELECT IFNULL((SELECT last_sequence FROM change_runs "
     "ORDER BY first_sequence DESC LIMIT 1), 0)";
@@ -151,6 +163,7 @@ const char kNextContactIdKey[] = "next_contact_id";
 const char kNextSegmentIdKey[] = "next_segment_id";
 const char kLastSequenceKey[] = "last_sequence";
 const char kTimeAppliedUntilKey[] = "time_applied_until";
+const char kChangesPrunedBeforeKey[] = "changes_pruned_before";
 const char kWorkspaceIdKey[] = "workspace_id";
 
 namespace {
@@ -283,31 +296,64 @@ void BindChangeRun(const ChangeRun& run, std::string* blob_buffer,
   s->BindBlob(8, *blob_buffer);
 }
 
-std::string DecodeChangeRun(const SqliteStatement& s,
-                            std::vector<MembershipChange>* out) {
+namespace {
+
+// A change_runs row's columns but the blob: its first event and its last
+// sequence number.
+std::string DecodeRunHead(const SqliteStatement& s, MembershipChange* first,
+                          uint64_t* last_sequence) {
   const int64_t v[7] = {s.ColumnInt(0), s.ColumnInt(1), s.ColumnInt(2),
                         s.ColumnInt(3), s.ColumnInt(4), s.ColumnInt(5),
                         s.ColumnInt(6)};
   if (v[0] < 1) return "first_sequence is out of range";
   if (v[6] < v[0]) return "last_sequence is before first_sequence";
   if (v[1] < 1) return "segment_id is out of range";
-  if (v[2] < 1 || v[2] > std::numeric_limits<ContactId>::max()) {
+  // 0 is a segment deletion's (ChangeProblem checks which kind it is).
+  if (v[2] < 0 || v[2] > std::numeric_limits<ContactId>::max()) {
     return "first_contact_id is out of range";
   }
   if (!FitsInt32(v[3]) || !FitsInt32(v[4])) {
     return "kind or cause is out of range";
   }
-  MembershipChange first;
-  first.sequence = static_cast<uint64_t>(v[0]);
-  first.segment_id = static_cast<SegmentId>(v[1]);
-  first.contact_id = static_cast<ContactId>(v[2]);
-  first.kind = static_cast<ChangeKind>(v[3]);
-  first.cause = static_cast<ChangeCause>(v[4]);
-  first.time = v[5];
-  if (std::string problem = ChangeProblem(first); !problem.empty()) {
+  first->sequence = static_cast<uint64_t>(v[0]);
+  first->segment_id = static_cast<SegmentId>(v[1]);
+  first->contact_id = static_cast<ContactId>(v[2]);
+  first->kind = static_cast<ChangeKind>(v[3]);
+  first->cause = static_cast<ChangeCause>(v[4]);
+  first->time = v[5];
+  *last_sequence = static_cast<uint64_t>(v[6]);
+  if (std::string problem = ChangeProblem(*first); !problem.empty()) {
     return problem;
   }
-  return ExpandRun(first, static_cast<uint64_t>(v[6]), s.ColumnBlob(7), out);
+  if (first->kind == ChangeKind::kSegmentDeleted &&
+      *last_sequence != first->sequence) {
+    return "a segment deletion is one event";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string DecodeChangeRun(const SqliteStatement& s,
+                            std::vector<MembershipChange>* out) {
+  MembershipChange first;
+  uint64_t last = 0;
+  if (std::string problem = DecodeRunHead(s, &first, &last); !problem.empty()) {
+    return problem;
+  }
+  return ExpandRun(first, last, s.ColumnBlob(7), out);
+}
+
+std::string DecodeChangeRunRow(const SqliteStatement& s, ChangeRun* run) {
+  MembershipChange first;
+  uint64_t last = 0;
+  if (std::string problem = DecodeRunHead(s, &first, &last); !problem.empty()) {
+    return problem;
+  }
+  *run = {first.sequence, first.segment_id, first.kind,
+          first.cause,    first.time,       {}};
+  return DecodeMoreContactIds(first.contact_id, last - first.sequence,
+                              s.ColumnBlob(7), &run->contact_ids);
 }
 
 std::string DecodeMeta(const SqliteStatement& s, WorkspaceCounters* counters,

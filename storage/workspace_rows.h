@@ -46,6 +46,12 @@ extern const char kPutMetaSql[];          // ?1 key, ?2 value
 extern const char kSelectMetaValueSql[];  // ?1 key -> value
 // The last_sequence of the newest run (runs do not overlap), 0 when none.
 extern const char kSelectLastChangeSequenceSql[];
+// ?1 kLastSequenceKey, ?2 kChangesPrunedBeforeKey -> the oldest stored
+// sequence (the last + 1 when none is), changes_pruned_before (0: never).
+extern const char kSelectRetentionSql[];
+// ?1 n -> first_sequence, time of the n oldest runs, oldest first.
+extern const char kSelectOldestRunTimesSql[];
+extern const char kDeleteRunsThroughSql[];  // ?1 first_sequence
 // ?1, ?2 contact ids -> 1 when both exist with one email, else 0.
 extern const char kSelectSameEmailSql[];
 
@@ -54,6 +60,9 @@ extern const char kNextContactIdKey[];
 extern const char kNextSegmentIdKey[];
 extern const char kLastSequenceKey[];
 extern const char kTimeAppliedUntilKey[];
+// Every change logged at or after this moment is stored (written by
+// pruning; absent: nothing was ever pruned).
+extern const char kChangesPrunedBeforeKey[];
 // The id of the workspace the file belongs to (written at creation since
 // this key exists; older files have none).
 extern const char kWorkspaceIdKey[];
@@ -74,6 +83,9 @@ void BindChangeRun(const ChangeRun& run, std::string* blob_buffer,
 // Appends the events of one change_runs row to `out`.
 std::string DecodeChangeRun(const SqliteStatement& s,
                             std::vector<MembershipChange>* out);
+
+// One change_runs row as a run (DecodeChangeRun's checks).
+std::string DecodeChangeRunRow(const SqliteStatement& s, ChangeRun* run);
 
 // Reads one meta row into `*counters`; sets `*known` when the key is one of
 // the counters (other keys are left to later schema versions).

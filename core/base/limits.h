@@ -16,6 +16,10 @@ struct Limits {
   size_t max_batch_contacts = 10000;
   size_t max_page_size = 1000;
   size_t max_preview_sample = 100;  // ids in a preview's sample
+  // The change feed (SPEC §6): how long the log is kept, and how many
+  // streams may follow one workspace's at once.
+  size_t feed_retention_seconds = 7 * 86400;
+  size_t max_feed_streams = 100;
 };
 
 }  // namespace segments

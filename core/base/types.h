@@ -52,7 +52,9 @@ enum class SegmentState : int {
 };
 
 // Membership change log (SPEC §6).
-enum class ChangeKind : int { kEntered = 1, kLeft = 2 };
+// kSegmentDeleted: the segment is gone (its remaining members with it); one
+// event, contact id 0, so a feed consumer learns of it in order.
+enum class ChangeKind : int { kEntered = 1, kLeft = 2, kSegmentDeleted = 3 };
 enum class ChangeCause : int {
   kContactChanged = 1,
   kContactDeleted = 2,

@@ -48,6 +48,11 @@ absl::Status Expired() {
 
 constexpr char kMaskPath[] = "update_mask";
 
+// How often the log is pruned, and how many small transactions one turn of
+// the scheduler's thread spends on it.
+constexpr UnixSeconds kPruneDelaySeconds = 600;
+constexpr size_t kPruneWritesPerRun = 10;
+
 }  // namespace
 
 Workspace::Workspace(WorkspaceId id, Plan plan,
@@ -64,6 +69,7 @@ Workspace::Workspace(WorkspaceId id, Plan plan,
 Workspace::~Workspace() {
   // Before anything is destroyed: the timer may be calling OnFlipDue.
   if (timer_ != 0) scheduler_->Remove(timer_);
+  if (pruner_ != 0) scheduler_->Remove(pruner_);
 }
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(
@@ -75,6 +81,8 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(
   if (scheduler != nullptr) {
     Workspace* const self = ws.get();
     ws->timer_ = scheduler->Add([self] { self->OnFlipDue(); });
+    ws->pruner_ = scheduler->Add([self] { self->OnPruneDue(); });
+    scheduler->Schedule(ws->pruner_, clock->Now() + kPruneDelaySeconds);
     absl::MutexLock w(&ws->write_mu_);
     scheduler->Schedule(ws->timer_, ws->next_due_);
   }
@@ -112,6 +120,9 @@ absl::Status Workspace::Load() {
                      }));
     flush();
     m.counters = data.counters;
+    ASSIGN_OR_RETURN(const LogRetention retention, store_->ReadRetention());
+    feed_ = std::make_unique<ChangeFeed>(store_.get(), m.counters.last_sequence,
+                                         retention, limits_.max_feed_streams);
     // Memberships are rebuilt as they were when time was last applied, so
     // that the flips due since are applied and logged at their due seconds
     // (CatchUp, below). Data from before time was recorded is rebuilt now.
@@ -248,6 +259,7 @@ void Workspace::CommitContactGroup(
       engine::Apply(&p, memory_.get());
     }
   }
+  Publish();
   // What is left of a big write is hundreds of thousands of allocations.
   if (contacts_written >= kParallelMinItems) {
     DestroyInBackground(std::move(prepared));
@@ -412,9 +424,44 @@ void Workspace::OnFlipDue() {
 
 absl::Status Workspace::CommitAndApply(PreparedWrite p) {
   RETURN_IF_ERROR(store_->Commit(p.write));
-  absl::MutexLock l(&mu_);
-  engine::Apply(&p, memory_.get());
+  {
+    absl::MutexLock l(&mu_);
+    engine::Apply(&p, memory_.get());
+  }
+  Publish();
   return absl::OkStatus();
+}
+
+void Workspace::Publish() {
+  uint64_t last = 0;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    last = memory_->counters.last_sequence;
+  }
+  feed_->Publish(last);
+}
+
+absl::StatusOr<bool> Workspace::PruneChanges(size_t max_writes) {
+  for (size_t i = 0; i < max_writes; ++i) {
+    absl::MutexLock w(&write_mu_);
+    const UnixSeconds before =
+        clock_->Now() -
+        static_cast<UnixSeconds>(limits_.feed_retention_seconds);
+    const LogRetention was = feed_->retention();
+    ASSIGN_OR_RETURN(const LogRetention now,
+                     store_->PruneChanges(before, kPruneRunsPerWrite));
+    feed_->SetRetention(now);
+    if (now == was) return false;
+  }
+  return true;
+}
+
+void Workspace::OnPruneDue() {
+  absl::StatusOr<bool> more = PruneChanges(kPruneWritesPerRun);
+  // More left: soon, so that a long backlog goes in small steps without
+  // holding the scheduler's thread (and other workspaces' flips) long.
+  scheduler_->Schedule(
+      pruner_, clock_->Now() + (more.ok() && *more ? 1 : kPruneDelaySeconds));
 }
 
 // ---------------------------------------------------------------------------

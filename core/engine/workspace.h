@@ -38,6 +38,7 @@
 #include "core/base/clock.h"
 #include "core/base/ids.h"
 #include "core/base/limits.h"
+#include "core/feed/change_feed.h"
 #include "core/model/contact.h"
 #include "core/model/filter.h"
 #include "core/model/paging.h"
@@ -178,6 +179,20 @@ class Workspace {
 
   static constexpr size_t kMaxFlipsPerWrite = 250'000;
 
+  // The change feed: the log as it is published and retained, and its
+  // followers (core/feed/change_feed.h). Every write publishes its last
+  // sequence once it is in memory, so a follower that reads up to the head
+  // reads what counts and listings already show.
+  ChangeFeed& feed() const { return *feed_; }
+  // Deletes the log older than limits.feed_retention_seconds, one
+  // transaction of at most kPruneRunsPerWrite runs at a time, the write
+  // lock released in between so that writers wait at most for one; at most
+  // `max_writes` of them. Returns whether more is left to prune.
+  absl::StatusOr<bool> PruneChanges(size_t max_writes)
+      ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+
+  static constexpr size_t kPruneRunsPerWrite = 1000;
+
  private:
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
             const Clock* clock, const Limits& limits, FlipScheduler* scheduler);
@@ -211,8 +226,11 @@ class Workspace {
       ABSL_LOCKS_EXCLUDED(mu_);
   void LowerNextDue(std::optional<UnixSeconds> due)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // The scheduler's callback.
+  // The scheduler's callbacks.
   void OnFlipDue() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+  void OnPruneDue() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+  // Tells the feed that memory holds the log up to its last sequence.
+  void Publish() ABSL_LOCKS_EXCLUDED(mu_);
   SegmentView ViewOf(SegmentId id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
@@ -221,8 +239,10 @@ class Workspace {
   const Limits limits_;
   const std::unique_ptr<WorkspaceStore> store_;
   const std::unique_ptr<engine::WriteQueue<engine::ContactWriteRequest>> queue_;
-  FlipScheduler* const scheduler_;   // may be null
-  FlipScheduler::TaskId timer_ = 0;  // set once, in Open
+  FlipScheduler* const scheduler_;    // may be null
+  FlipScheduler::TaskId timer_ = 0;   // set once, in Open
+  FlipScheduler::TaskId pruner_ = 0;  // set once, in Open
+  std::unique_ptr<ChangeFeed> feed_;  // set once, in Load
 
   // Serializes writers; held across prepare, commit and apply.
   mutable absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);

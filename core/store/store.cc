@@ -27,6 +27,38 @@ bool WorkspaceCounters::operator==(const WorkspaceCounters& o) const {
          time_applied_until == o.time_applied_until;
 }
 
+bool LogRetention::operator==(const LogRetention& o) const {
+  return first_sequence == o.first_sequence &&
+         complete_since == o.complete_since;
+}
+
+std::vector<ChangeRun> GroupIntoRuns(
+    const std::vector<MembershipChange>& events) {
+  std::vector<ChangeRun> runs;
+  for (const MembershipChange& e : events) {
+    if (!runs.empty()) {
+      ChangeRun& last = runs.back();
+      if (e.sequence == last.last_sequence() + 1 &&
+          e.segment_id == last.segment_id && e.kind == last.kind &&
+          e.cause == last.cause && e.time == last.time) {
+        last.contact_ids.push_back(e.contact_id);
+        continue;
+      }
+    }
+    runs.push_back(
+        {e.sequence, e.segment_id, e.kind, e.cause, e.time, {e.contact_id}});
+  }
+  return runs;
+}
+
+absl::StatusOr<std::vector<ChangeRun>> WorkspaceStore::ReadChangeRuns(
+    uint64_t after_sequence, size_t max_events) {
+  absl::StatusOr<std::vector<MembershipChange>> events =
+      ReadChanges(after_sequence, max_events);
+  if (!events.ok()) return events.status();
+  return GroupIntoRuns(*events);
+}
+
 bool ChangeRun::operator==(const ChangeRun& o) const {
   return first_sequence == o.first_sequence && segment_id == o.segment_id &&
          kind == o.kind && cause == o.cause && time == o.time &&

@@ -73,6 +73,24 @@ struct ChangeRun {
   bool operator==(const ChangeRun& o) const;
 };
 
+// `events` grouped into maximal runs (consecutive sequence numbers, one
+// segment, kind, cause and time), in the order given.
+std::vector<ChangeRun> GroupIntoRuns(
+    const std::vector<MembershipChange>& events);
+
+// How much of the change log is still stored (SPEC §6: the feed replays
+// from any retained sequence number). Pruning removes the oldest runs only,
+// so what is stored is always every event from first_sequence on.
+struct LogRetention {
+  // The oldest stored event's sequence number; the newest + 1 when the log
+  // is empty (1 when nothing was ever logged).
+  uint64_t first_sequence = 1;
+  // Every event logged at or after this moment is stored (0: every event
+  // ever logged is).
+  UnixSeconds complete_since = 0;
+  bool operator==(const LogRetention& o) const;
+};
+
 // Per-workspace counters that must survive restarts.
 struct WorkspaceCounters {
   ContactId next_contact_id = 1;
@@ -130,6 +148,25 @@ class WorkspaceStore {
   // `limit` entries.
   virtual absl::StatusOr<std::vector<MembershipChange>> ReadChanges(
       uint64_t after_sequence, size_t limit) = 0;
+  // The same log as runs, from `after_sequence` (exclusive), ascending,
+  // holding at most `max_events` events: the first run may start inside a
+  // stored one, the last may be cut short. The default groups ReadChanges.
+  virtual absl::StatusOr<std::vector<ChangeRun>> ReadChangeRuns(
+      uint64_t after_sequence, size_t max_events);
+  // What is stored of the log. The default: everything ever logged.
+  virtual absl::StatusOr<LogRetention> ReadRetention() {
+    return LogRetention{};
+  }
+  // Deletes, in one transaction, up to `max_runs` of the oldest runs logged
+  // before `before` (never a run after one it keeps), and returns what is
+  // stored then. Serialized with Commit by the caller. The default keeps
+  // everything.
+  virtual absl::StatusOr<LogRetention> PruneChanges(UnixSeconds before,
+                                                    size_t max_runs) {
+    (void)before;
+    (void)max_runs;
+    return ReadRetention();
+  }
 };
 
 // A catalog row as read back: the record, and what is wrong with it ("" when

@@ -280,6 +280,104 @@ TEST_F(SqliteWorkspaceStoreTest, ChangeLogAppendsAndPages) {
   EXPECT_EQ(data.counters.last_sequence, 250u);
 }
 
+// Runs of 10 events each, 10 s apart: sequences 1..10 at t0, 11..20 at
+// t0 + 10, ...
+void CommitRuns(WorkspaceStore& store, int runs) {
+  WorkspaceWrite w;
+  for (int r = 0; r < runs; ++r) {
+    ChangeRun run{static_cast<uint64_t>(r) * 10 + 1,
+                  static_cast<SegmentId>(1 + r % 2),
+                  ChangeKind::kEntered,
+                  ChangeCause::kContactChanged,
+                  1700000000 + r * 10,
+                  {}};
+    for (int i = 0; i < 10; ++i) {
+      run.contact_ids.push_back(static_cast<ContactId>(1 + r * 10 + i));
+    }
+    w.changes.push_back(run);
+  }
+  w.counters.last_sequence = static_cast<uint64_t>(runs) * 10;
+  ASSERT_OK(store.Commit(w));
+}
+
+TEST_F(SqliteWorkspaceStoreTest, ChangeRunsAreReadAsRunsFromAnySequence) {
+  auto store = Open();
+  CommitRuns(*store, 5);
+  ASSERT_OK_AND_ASSIGN(std::vector<MembershipChange> events,
+                       store->ReadChanges(0, 1000));
+  for (uint64_t after : {0, 3, 10, 27, 49, 50}) {
+    for (size_t max : {1, 4, 10, 15, 100}) {
+      ASSERT_OK_AND_ASSIGN(std::vector<ChangeRun> runs,
+                           store->ReadChangeRuns(after, max));
+      const std::vector<MembershipChange> got = ExpandRuns(runs);
+      const size_t n = std::min<size_t>(max, 50 - after);
+      EXPECT_EQ(got,
+                std::vector<MembershipChange>(
+                    events.begin() + static_cast<std::ptrdiff_t>(after),
+                    events.begin() + static_cast<std::ptrdiff_t>(after + n)))
+          << "after " << after << ", at most " << max;
+      // Never more runs than the stored ones they come from.
+      EXPECT_LE(runs.size(), (n + 9) / 10 + 1);
+    }
+  }
+}
+
+TEST_F(SqliteWorkspaceStoreTest, PruningDeletesTheOldestRunsOnly) {
+  auto store = Open();
+  EXPECT_THAT(store->ReadRetention(), IsOkAndHolds(LogRetention{1, 0}));
+  CommitRuns(*store, 5);  // times t0 .. t0 + 40
+  const UnixSeconds t0 = 1700000000;
+  // Before t0 + 25: the runs at t0, t0 + 10, t0 + 20, but at most two.
+  EXPECT_THAT(store->PruneChanges(t0 + 25, 2),
+              IsOkAndHolds(LogRetention{21, t0 + 11}));
+  EXPECT_THAT(store->PruneChanges(t0 + 25, 2),
+              IsOkAndHolds(LogRetention{31, t0 + 21}));
+  // Nothing more is that old.
+  EXPECT_THAT(store->PruneChanges(t0 + 25, 2),
+              IsOkAndHolds(LogRetention{31, t0 + 21}));
+  ASSERT_OK_AND_ASSIGN(std::vector<MembershipChange> left,
+                       store->ReadChanges(0, 1000));
+  ASSERT_THAT(left, SizeIs(20));
+  EXPECT_EQ(left.front().sequence, 31u);
+  // Kept across a reopen; everything pruned leaves the next sequence.
+  store = Open();
+  EXPECT_THAT(store->ReadRetention(), IsOkAndHolds(LogRetention{31, t0 + 21}));
+  EXPECT_THAT(store->PruneChanges(t0 + 1000, 100),
+              IsOkAndHolds(LogRetention{51, t0 + 41}));
+  EXPECT_THAT(store->ReadChangeRuns(0, 10), IsOkAndHolds(IsEmpty()));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
+  EXPECT_EQ(data.counters.last_sequence, 50u);
+}
+
+TEST_F(SqliteWorkspaceStoreTest,
+       ASegmentDeletionIsStoredAsOneEventOfNoContact) {
+  auto store = Open();
+  WorkspaceWrite w;
+  w.changes.push_back({1,
+                       7,
+                       ChangeKind::kSegmentDeleted,
+                       ChangeCause::kRulesChanged,
+                       1700000000,
+                       {0}});
+  w.counters.last_sequence = 1;
+  ASSERT_OK(store->Commit(w));
+  EXPECT_THAT(Open()->ReadChangeRuns(0, 10),
+              IsOkAndHolds(ElementsAre(w.changes[0])));
+  // Anything else is refused: two events, or a contact.
+  WorkspaceWrite bad = w;
+  bad.changes[0] = {2,
+                    7,
+                    ChangeKind::kSegmentDeleted,
+                    ChangeCause::kRulesChanged,
+                    1700000000,
+                    {0, 0}};
+  bad.counters.last_sequence = 3;
+  EXPECT_THAT(store->Commit(bad), StatusIs(absl::StatusCode::kInternal));
+  bad.changes[0].contact_ids = {5};
+  bad.counters.last_sequence = 2;
+  EXPECT_THAT(store->Commit(bad), StatusIs(absl::StatusCode::kInternal));
+}
+
 TEST_F(SqliteWorkspaceStoreTest, CountersRoundTrip) {
   WorkspaceWrite w;
   w.counters.next_contact_id = std::numeric_limits<ContactId>::max();

@@ -84,15 +84,15 @@ TEST_F(WalCheckpointerTest, WriterDoesNotCheckpointBelowTheHardLimit) {
 TEST_F(WalCheckpointerTest, WriterCheckpointsPastTheHardLimit) {
   // 2 pages is a hard limit of 16: the writer checkpoints itself whenever
   // the WAL reaches it. Its checkpoint fails while the thread's is running
-  // (the next commit retries), so the WAL can pass the limit by a few
-  // commits, but it stays far below the 200 pages it would reach unchecked.
-  // (The file keeps the largest size the WAL ever had.) How far it passes
-  // depends on how long the thread's checkpoints take: 124 pages once in a
-  // CI run on a loaded machine, so the bound is 160.
+  // (the next commit retries), so how far the WAL passes the limit depends
+  // on timing (124 pages once on a loaded CI machine, 310 under TSan with
+  // two builds running): what is checked is that the writer's own
+  // checkpoints run, which needs only one of its ~45 attempts not to
+  // coincide with the thread's.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
                        WalCheckpointer::Start(db_.get(), 2, 1000));
   CommitRows(50);  // about 200 pages
-  EXPECT_LT(WalFileBytes(), uintmax_t{160} * 4096);
+  EXPECT_GT(c->writer_checkpoints(), 0);
 }
 
 TEST_F(WalCheckpointerTest, StopsPromptlyWithACheckpointPending) {

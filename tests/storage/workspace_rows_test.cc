@@ -325,15 +325,23 @@ TEST_F(WorkspaceRowsTest, RefusesMalformedChangeRunRows) {
               HasSubstr("before first_sequence"));
   EXPECT_THAT(ChangeRunRow("5, 0, 1, 1, 1, 0, 5, X''"),
               HasSubstr("segment_id"));
+  // Contact id 0 is a segment deletion's only (kind 3, one event).
   EXPECT_THAT(ChangeRunRow("5, 1, 0, 1, 1, 0, 5, X''"),
+              HasSubstr("contact_id is 0"));
+  EXPECT_THAT(ChangeRunRow("5, 1, -1, 3, 4, 0, 5, X''"),
               HasSubstr("first_contact_id"));
+  EXPECT_EQ(ChangeRunRow("5, 1, 0, 3, 4, 0, 5, X''"), "");
+  EXPECT_THAT(ChangeRunRow("5, 1, 1, 3, 4, 0, 5, X''"),
+              HasSubstr("a segment deletion has a contact_id"));
+  EXPECT_THAT(ChangeRunRow("5, 1, 0, 3, 4, 0, 6, X'02'"),
+              HasSubstr("a segment deletion is one event"));
   EXPECT_THAT(ChangeRunRow("5, 1, 4294967296, 1, 1, 0, 5, X''"),
               HasSubstr("first_contact_id"));
   EXPECT_THAT(ChangeRunRow("5, 1, 1, 4294967297, 1, 0, 5, X''"),
               HasSubstr("kind or cause"));
   EXPECT_THAT(ChangeRunRow("5, 1, 1, 1, -4294967297, 0, 5, X''"),
               HasSubstr("kind or cause"));
-  EXPECT_THAT(ChangeRunRow("5, 1, 1, 3, 1, 0, 5, X''"), HasSubstr("kind 3"));
+  EXPECT_THAT(ChangeRunRow("5, 1, 1, 4, 1, 0, 5, X''"), HasSubstr("kind 4"));
   EXPECT_THAT(ChangeRunRow("5, 1, 1, 1, 6, 0, 5, X''"), HasSubstr("cause 6"));
   // The blob against the sequences.
   EXPECT_THAT(ChangeRunRow("5, 1, 1, 1, 1, 0, 7, X'02'"),

@@ -85,7 +85,42 @@ class MemoryWorkspaceStore : public WorkspaceStore {
                                          it + static_cast<std::ptrdiff_t>(n));
   }
 
+  absl::StatusOr<LogRetention> ReadRetention() override {
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    return RetentionOf(*state);
+  }
+
+  // As the SQLite store: the oldest runs (here: groups of consecutive
+  // events) older than `before`, up to max_runs of them.
+  absl::StatusOr<LogRetention> PruneChanges(UnixSeconds before,
+                                            size_t max_runs) override {
+    RETURN_IF_ERROR(storage_->MaybeFail());
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    std::vector<MembershipChange>& log = state->changes;
+    const std::vector<ChangeRun> runs = GroupIntoRuns(log);
+    size_t events = 0;
+    UnixSeconds newest = 0;
+    for (size_t i = 0; i < runs.size() && i < max_runs; ++i) {
+      if (runs[i].time >= before) break;
+      events += runs[i].contact_ids.size();
+      newest = std::max(newest, runs[i].time);
+    }
+    if (events > 0) {
+      log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(events));
+      state->complete_since = std::max(state->complete_since, newest + 1);
+    }
+    return RetentionOf(*state);
+  }
+
  private:
+  static LogRetention RetentionOf(const MemoryStorage::WorkspaceState& state) {
+    return {state.changes.empty() ? state.counters.last_sequence + 1
+                                  : state.changes.front().sequence,
+            state.complete_since};
+  }
+
   // Commit, taking the put contacts from `copied` (a copy of them, moved
   // from) when given, else copying them from `write`.
   absl::Status CommitWithRows(const WorkspaceWrite& write,

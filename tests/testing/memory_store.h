@@ -36,6 +36,7 @@ class MemoryStorage {
     std::map<SegmentId, SegmentRecord> segments;
     std::vector<MembershipChange> changes;
     WorkspaceCounters counters;
+    UnixSeconds complete_since = 0;  // LogRetention::complete_since
   };
   // Consumes one injected failure if any is pending.
   absl::Status MaybeFail();

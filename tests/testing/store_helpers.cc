@@ -23,23 +23,4 @@ std::vector<MembershipChange> ExpandRuns(const std::vector<ChangeRun>& runs) {
   return events;
 }
 
-std::vector<ChangeRun> GroupIntoRuns(
-    const std::vector<MembershipChange>& events) {
-  std::vector<ChangeRun> runs;
-  for (const MembershipChange& e : events) {
-    if (!runs.empty()) {
-      ChangeRun& last = runs.back();
-      if (e.sequence == last.last_sequence() + 1 &&
-          e.segment_id == last.segment_id && e.kind == last.kind &&
-          e.cause == last.cause && e.time == last.time) {
-        last.contact_ids.push_back(e.contact_id);
-        continue;
-      }
-    }
-    runs.push_back(
-        {e.sequence, e.segment_id, e.kind, e.cause, e.time, {e.contact_id}});
-  }
-  return runs;
-}
-
 }  // namespace segments

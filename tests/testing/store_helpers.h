@@ -16,10 +16,7 @@ absl::StatusOr<WorkspaceData> LoadAll(WorkspaceStore& store);
 
 // The events of `runs`, in order.
 std::vector<MembershipChange> ExpandRuns(const std::vector<ChangeRun>& runs);
-// `events` grouped into maximal runs (consecutive sequence numbers, one
-// segment, kind, cause and time), in the order given.
-std::vector<ChangeRun> GroupIntoRuns(
-    const std::vector<MembershipChange>& events);
+// GroupIntoRuns is in core/store/store.h.
 
 }  // namespace segments
 

@@ -47,7 +47,15 @@ bool SameSpec(const FilterSpec& a, const FilterSpec& b) {
 }
 
 const char* KindName(ChangeKind k) {
-  return k == ChangeKind::kEntered ? "ENTERED" : "LEFT";
+  switch (k) {
+    case ChangeKind::kEntered:
+      return "ENTERED";
+    case ChangeKind::kLeft:
+      return "LEFT";
+    case ChangeKind::kSegmentDeleted:
+      return "SEGMENT_DELETED";
+  }
+  return "?";
 }
 
 const char* CauseName(ChangeCause c) {
@@ -282,6 +290,12 @@ void Harness::Log(std::vector<ExpectedChange> changes) {
   last_sequence_ += changes.size();
   std::sort(changes.begin(), changes.end());
   groups_.push_back(std::move(changes));
+}
+
+void Harness::LogDeletion(SegmentId id) {
+  // One event tells the feed's consumers that the segment is gone.
+  Log({{id, 0, ChangeKind::kSegmentDeleted, ChangeCause::kRulesChanged,
+        std::max(now(), applied_)}});
 }
 
 std::vector<ExpectedChange> Harness::DueFlips() const {
@@ -720,6 +734,7 @@ AssertionResult Harness::DeleteSegment(bool fail) {
   LogTime();
   if (!s.ok())
     return AssertionFailure() << "DeleteSegment(" << it->first << "): " << s;
+  LogDeletion(it->first);
   segments_.erase(it);
   return AssertionSuccess();
 }
@@ -838,6 +853,7 @@ AssertionResult Harness::DeleteNewest() {
     absl::Status s = ws_->DeleteSegment(max_segment_id_);
     if (!s.ok()) return AssertionFailure() << "DeleteSegment: " << s;
     LogTime();
+    LogDeletion(max_segment_id_);
     segments_.erase(max_segment_id_);
   }
   return AssertionSuccess();

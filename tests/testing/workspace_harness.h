@@ -220,6 +220,8 @@ class Harness {
   void MoveClock();
   // Records a committed write's predicted changes.
   void Log(std::vector<ExpectedChange> changes);
+  // Records a committed segment deletion: its one SEGMENT_DELETED event.
+  void LogDeletion(SegmentId id);
   // The workspace applied time up to now: moves the shadow's active
   // relative segments flip by flip and logs the TIME events as one write.
   void LogTime();

@@ -289,9 +289,19 @@ AssertionResult Harness::CheckChangeLog() {
   std::map<SegmentId, uint64_t> as_of = Sequences();
   absl::flat_hash_map<std::pair<SegmentId, ContactId>, bool> in;
   std::map<SegmentId, std::set<ContactId>> folded;
+  std::set<SegmentId> deleted;
   size_t next_silent = 0;
   auto apply = [&](const ExpectedChange& c, uint64_t position,
                    bool logged) -> AssertionResult {
+    if (deleted.count(c.segment) != 0) {
+      return AssertionFailure()
+             << "event at " << position << ": " << DescribeChange(c)
+             << " after the segment's deletion";
+    }
+    if (c.kind == ChangeKind::kSegmentDeleted) {
+      deleted.insert(c.segment);
+      return AssertionSuccess();
+    }
     bool& member = in[{c.segment, c.contact}];
     const bool enters = c.kind == ChangeKind::kEntered;
     if (member == enters) {

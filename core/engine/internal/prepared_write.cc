@@ -13,4 +13,15 @@ void AppendRun(const Roaring& ids, SegmentId segment, ChangeKind kind,
   sequence += run.contact_ids.size();
 }
 
+void AppendSegmentDeletion(SegmentId segment, UnixSeconds time,
+                           WorkspaceWrite* write) {
+  uint64_t& sequence = write->counters.last_sequence;
+  write->changes.push_back({++sequence,
+                            segment,
+                            ChangeKind::kSegmentDeleted,
+                            ChangeCause::kRulesChanged,
+                            time,
+                            {0}});
+}
+
 }  // namespace segments::engine

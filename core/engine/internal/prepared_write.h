@@ -82,6 +82,11 @@ struct PreparedWrite {
 void AppendRun(const Roaring& ids, SegmentId segment, ChangeKind kind,
                ChangeCause cause, UnixSeconds time, WorkspaceWrite* write);
 
+// Logs the deletion of `segment`: one event (contact id 0) after which the
+// feed's consumers know it, and its members, are gone.
+void AppendSegmentDeletion(SegmentId segment, UnixSeconds time,
+                           WorkspaceWrite* write);
+
 // What the writes prepared earlier in the same commit group will change:
 // later writes of the group are prepared against memory as these leave it.
 struct Overlay {

@@ -94,6 +94,7 @@ absl::Status SegmentWrites::PrepareDelete(SegmentId id, UnixSeconds now,
   StartWrite(now, p);
   p->write.deleted_segments.push_back(id);
   p->deleted_segments.push_back(id);
+  AppendSegmentDeletion(id, now, &p->write);
   return absl::OkStatus();
 }
 

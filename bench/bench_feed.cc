@@ -1,0 +1,241 @@
+// The change feed over gRPC (issue 13), on a copy of the cached dataset
+// (BenchContacts() contacts, 200 segments), synchronous=NORMAL:
+// - BM_FeedReplay: one client replays the whole log from sequence 0 to the
+//   head; events/s. The log is made first by batches of new contacts
+//   entering the segments they match (about 2,000,000 events per 100,000
+//   contacts). Goal: >= 5M events/s.
+// - BM_BatchUpsertWithFollowers/followers:0|16: batches of 10,000 new
+//   contacts while 0 or 16 clients (each on its own connection and thread)
+//   follow the feed live; contacts/s. Goal: with 16 within 10% of 0.
+// The clients run in this process, on the same cores as the server.
+//
+//   build-bench/bench/bench_feed
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "bench/dataset.h"
+#include "bench/engine_fixture.h"
+#include "bench/grpc_fixture.h"
+#include "bench/sqlite_dataset.h"
+#include "bench/stats.h"
+#include "benchmark/benchmark.h"
+#include "segments/v1/feed.grpc.pb.h"
+#include "segments/v1/segments.grpc.pb.h"
+
+namespace segments::bench {
+namespace {
+
+constexpr size_t kSegments = 200;
+constexpr int kBatch = 10000;
+// Batches written before the replay benchmark: its log.
+constexpr int kLogBatches = 10;
+
+struct FeedFixture {
+  std::unique_ptr<BenchServer> server;
+  uint64_t next_new = 0;  // generator index of the next contact to create
+  uint64_t head = 0;      // the last sequence, after the log was written
+  std::string scratch;
+  std::string error;
+};
+FeedFixture* g_fixture = nullptr;
+
+void StopServer() {
+  if (g_fixture == nullptr) return;
+  g_fixture->server.reset();
+  if (!g_fixture->scratch.empty()) RemoveTree(g_fixture->scratch);
+  delete g_fixture;
+  g_fixture = nullptr;
+}
+
+// One batch of new contacts; false (and `error`) when it failed.
+bool WriteBatch(v1::ContactService::Stub& stub, uint64_t* next,
+                    std::string* error) {
+  google::protobuf::Arena arena;
+  auto* request =
+      google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsRequest>(
+          &arena);
+  request->set_view(v1::CONTACT_VIEW_BASIC);
+  const ContactGenerator gen;
+  for (int i = 0; i < kBatch; ++i) {
+    DraftToProto(gen.Make((*next)++), request->add_contacts());
+  }
+  auto* response =
+      google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsResponse>(
+          &arena);
+  grpc::ClientContext context;
+  Authorize(context);
+  grpc::Status status = stub.BatchUpsertContacts(&context, *request, response);
+  if (!status.ok()) *error = status.error_message();
+  return status.ok();
+}
+
+// The newest sequence, from a count.
+uint64_t Head(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = v1::SegmentService::NewStub(channel);
+  v1::CountSegmentMembersRequest request;
+  request.set_segment_id(1);
+  v1::CountSegmentMembersResponse response;
+  grpc::ClientContext context;
+  Authorize(context);
+  return stub->CountSegmentMembers(&context, request, &response).ok()
+             ? response.as_of_sequence()
+             : 0;
+}
+
+void EnsureServer() {
+  if (g_fixture != nullptr) return;
+  g_fixture = new FeedFixture();
+  const size_t contacts = BenchContacts();
+  absl::StatusOr<CachedDataset> data =
+      EnsureServerDataset(contacts, kSegments);
+  absl::StatusOr<std::string> scratch = MakeScratchDir("feed");
+  if (!data.ok() || !scratch.ok()) {
+    g_fixture->error =
+        !data.ok() ? data.status().ToString() : scratch.status().ToString();
+    return;
+  }
+  g_fixture->scratch = *scratch;
+  const std::string dir = *scratch + "/data";
+  if (absl::Status s = CopyTree(data->path, dir); !s.ok()) {
+    g_fixture->error = s.ToString();
+    return;
+  }
+  absl::StatusOr<std::unique_ptr<BenchServer>> server = BenchServer::Start(
+      dir, SqliteOptions::Synchronous::kNormal, /*owns_dir=*/false);
+  if (!server.ok()) {
+    g_fixture->error = server.status().ToString();
+    return;
+  }
+  g_fixture->server = *std::move(server);
+  g_fixture->next_new = contacts;
+  auto channel = g_fixture->server->NewChannel(0);
+  auto stub = v1::ContactService::NewStub(channel);
+  const int64_t start = NowNs();
+  for (int b = 0; b < kLogBatches; ++b) {
+    if (!WriteBatch(*stub, &g_fixture->next_new, &g_fixture->error)) {
+      g_fixture->server.reset();
+      return;
+    }
+  }
+  g_fixture->head = Head(channel);
+  Progress(absl::StrCat("logged ", g_fixture->head, " events in ",
+                        SecondsSince(start), " s"));
+}
+
+void Setup(const benchmark::State&) { EnsureServer(); }
+
+// Reads `reader` until a message reaches `head`; the events received.
+uint64_t ReadThrough(
+    grpc::ClientReader<v1::WatchMembershipChangesResponse>& reader,
+    uint64_t head) {
+  uint64_t events = 0;
+  v1::WatchMembershipChangesResponse r;
+  while (reader.Read(&r)) {
+    for (const auto& run : r.runs()) events += run.contact_ids_size();
+    if (r.last_sequence() >= head) break;
+  }
+  return events;
+}
+
+void BM_FeedReplay(benchmark::State& state) {
+  if (g_fixture->server == nullptr) {
+    return state.SkipWithError(g_fixture->error.c_str());
+  }
+  auto stub = v1::ChangeFeedService::NewStub(g_fixture->server->NewChannel(1));
+  uint64_t events = 0;
+  for (auto _ : state) {
+    grpc::ClientContext context;
+    Authorize(context);
+    v1::WatchMembershipChangesRequest request;
+    auto reader = stub->WatchMembershipChanges(&context, request);
+    const uint64_t got = ReadThrough(*reader, g_fixture->head);
+    if (got != g_fixture->head) {
+      return state.SkipWithError("the replay did not reach the head");
+    }
+    events += got;
+    context.TryCancel();
+    (void)reader->Finish();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(events));
+  state.counters["events"] = static_cast<double>(g_fixture->head);
+}
+BENCHMARK(BM_FeedReplay)
+    ->Setup(Setup)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5);
+
+void BM_BatchUpsertWithFollowers(benchmark::State& state) {
+  if (g_fixture->server == nullptr) {
+    return state.SkipWithError(g_fixture->error.c_str());
+  }
+  const int followers = static_cast<int>(state.range(0));
+  std::atomic<uint64_t> received{0};
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::thread> threads;
+  for (int f = 0; f < followers; ++f) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    grpc::ClientContext* context = contexts.back().get();
+    context->AddMetadata("authorization",
+                         std::string("Bearer ") + kBenchApiKey);
+    auto channel = g_fixture->server->NewChannel(10 + f);
+    threads.emplace_back([channel, context, &received] {
+      auto stub = v1::ChangeFeedService::NewStub(channel);
+      v1::WatchMembershipChangesRequest request;
+      request.set_from_now(true);
+      auto reader = stub->WatchMembershipChanges(context, request);
+      v1::WatchMembershipChangesResponse r;
+      while (reader->Read(&r)) {
+        uint64_t n = 0;
+        for (const auto& run : r.runs()) n += run.contact_ids_size();
+        received += n;
+      }
+      (void)reader->Finish();
+    });
+  }
+  auto stub = v1::ContactService::NewStub(g_fixture->server->NewChannel(0));
+  std::string error;
+  for (auto _ : state) {
+    if (!WriteBatch(*stub, &g_fixture->next_new, &error)) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+  }
+  for (auto& c : contexts) c->TryCancel();
+  for (std::thread& t : threads) t.join();
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.SetLabel(absl::StrCat(followers, " followers"));
+  if (followers > 0) {
+    state.counters["events_per_follower"] =
+        static_cast<double>(received.load()) / followers;
+  }
+}
+BENCHMARK(BM_BatchUpsertWithFollowers)
+    ->ArgName("followers")
+    ->Arg(0)
+    ->Arg(16)
+    ->Arg(0)
+    ->Arg(16)
+    ->Setup(Setup)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5);
+
+}  // namespace
+}  // namespace segments::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  segments::bench::StopServer();
+  benchmark::Shutdown();
+  return 0;
+}

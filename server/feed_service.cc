@@ -1,0 +1,117 @@
+#include "server/feed_service.h"
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/errors.h"
+#include "core/base/status_macros.h"
+#include "server/request_util.h"
+#include "server/status_util.h"
+
+namespace segments {
+namespace {
+
+// A call refused before it became a stream.
+class RefusedStream final
+    : public grpc::ServerWriteReactor<v1::WatchMembershipChangesResponse> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// Two threads: one stream's read from the store does not hold up the
+// others' on a two-core machine, and more would only contend.
+constexpr int kPumpThreads = 2;
+
+}  // namespace
+
+FeedServiceImpl::FeedServiceImpl(const Authenticator* auth,
+                                 const Limits& limits,
+                                 const FeedStreamOptions& options)
+    : auth_(auth), limits_(limits), options_(options), pump_(kPumpThreads) {}
+
+// The grpc::Server is gone by now: every stream is done, and the pump runs
+// what is still queued for them before its threads join.
+FeedServiceImpl::~FeedServiceImpl() = default;
+
+absl::Status FeedServiceImpl::Admit(
+    const grpc::CallbackServerContext& context,
+    const v1::WatchMembershipChangesRequest& request,
+    std::shared_ptr<Workspace>* workspace, FeedFilter* filter,
+    uint64_t* after) const {
+  ASSIGN_OR_RETURN(*workspace, auth_->AuthenticateWorkspace(context));
+  if (static_cast<size_t>(request.segment_ids_size()) > limits_.max_segments) {
+    return InvalidFieldError(
+        "segment_ids", absl::StrCat("lists ", request.segment_ids_size(),
+                                    " segments; at most ", limits_.max_segments,
+                                    " (limit max_segments)"));
+  }
+  Violations violations;
+  for (int i = 0; i < request.segment_ids_size(); ++i) {
+    CheckIdPresent(request.segment_ids(i), absl::StrCat("segment_ids[", i, "]"),
+                   &violations);
+    filter->segments.insert(static_cast<SegmentId>(request.segment_ids(i)));
+  }
+  RETURN_IF_ERROR(violations.ToStatus());
+  ChangeFeed& feed = (*workspace)->feed();
+  *after = request.from_now() ? feed.head() : request.after_sequence();
+  return feed.CheckReadable(*after);
+}
+
+grpc::ServerWriteReactor<v1::WatchMembershipChangesResponse>*
+FeedServiceImpl::WatchMembershipChanges(
+    grpc::CallbackServerContext* context,
+    const v1::WatchMembershipChangesRequest* request) {
+  std::shared_ptr<Workspace> workspace;
+  FeedFilter filter;
+  uint64_t after = 0;
+  if (absl::Status admitted =
+          Admit(*context, *request, &workspace, &filter, &after);
+      !admitted.ok()) {
+    return new RefusedStream(ToGrpcStatus(admitted));
+  }
+  auto* stream =
+      new FeedStream(std::move(workspace), std::move(filter), after, &pump_,
+                     options_, [this](FeedStream* s) { Remove(s); });
+  {
+    absl::MutexLock l(&mu_);
+    if (shut_down_) {
+      stream->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "the server is shutting down"));
+      return stream;
+    }
+    streams_.insert(stream);
+  }
+  stream->Start();
+  return stream;
+}
+
+void FeedServiceImpl::Remove(FeedStream* stream) {
+  absl::MutexLock l(&mu_);
+  streams_.erase(stream);
+}
+
+void FeedServiceImpl::Shutdown() {
+  absl::MutexLock l(&mu_);
+  shut_down_ = true;
+  // End runs no reaction inline (OnDone comes later, on a gRPC thread, and
+  // the stream's deletion takes mu_ to remove it), so it may be called
+  // under mu_.
+  for (FeedStream* s : streams_) {
+    s->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the server is shutting down; resume after the last "
+                        "last_sequence received"));
+  }
+}
+
+bool FeedServiceImpl::WaitUntilNoStreams(absl::Duration timeout) {
+  absl::MutexLock l(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return streams_.empty();
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+}
+
+}  // namespace segments

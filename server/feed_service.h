@@ -1,0 +1,62 @@
+// segments.v1.ChangeFeedService on gRPC's callback API: authenticate,
+// check the request, then hand the call to a FeedStream (feed_stream.h).
+// The streams' reads run on this service's StreamPump; the service keeps
+// the set of open streams so that Shutdown can end them at once (they never
+// end on their own).
+//
+// Thread-safety: thread-safe; `auth` must outlive it.
+#ifndef SEGMENTS_SERVER_FEED_SERVICE_H_
+#define SEGMENTS_SERVER_FEED_SERVICE_H_
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "core/base/limits.h"
+#include "segments/v1/feed.grpc.pb.h"
+#include "server/auth.h"
+#include "server/feed_stream.h"
+#include "server/stream_pump.h"
+
+namespace segments {
+
+class FeedServiceImpl final : public v1::ChangeFeedService::CallbackService {
+ public:
+  FeedServiceImpl(const Authenticator* auth, const Limits& limits,
+                  const FeedStreamOptions& options);
+  // After the grpc::Server that served it.
+  ~FeedServiceImpl() override;
+
+  grpc::ServerWriteReactor<v1::WatchMembershipChangesResponse>*
+  WatchMembershipChanges(
+      grpc::CallbackServerContext* context,
+      const v1::WatchMembershipChangesRequest* request) override;
+
+  // Ends every open stream with UNAVAILABLE (clients resume after their
+  // last sequence) and refuses new ones. A stream is done once its client
+  // has read the status (or the server's shutdown cancels it).
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits (up to `timeout`) until every stream is deleted, after the
+  // grpc::Server has shut down: each keeps its Workspace alive, which must
+  // go before the Registry does. False when some are left.
+  bool WaitUntilNoStreams(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  // The stream's start: its workspace and the sequence it starts after.
+  absl::Status Admit(const grpc::CallbackServerContext& context,
+                     const v1::WatchMembershipChangesRequest& request,
+                     std::shared_ptr<Workspace>* workspace, FeedFilter* filter,
+                     uint64_t* after) const;
+  void Remove(FeedStream* stream) ABSL_LOCKS_EXCLUDED(mu_);
+
+  const Authenticator* const auth_;
+  const Limits limits_;
+  const FeedStreamOptions options_;
+  StreamPump pump_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<FeedStream*> streams_ ABSL_GUARDED_BY(mu_);
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace segments
+
+#endif  // SEGMENTS_SERVER_FEED_SERVICE_H_

@@ -1,0 +1,471 @@
+// segments.v1.ChangeFeedService through a real loopback channel (SPEC §6
+// "Change feed"): replay then live without a gap or a duplicate while
+// writers run, exact resumption across a restart, OUT_OF_RANGE with the
+// oldest retained sequence, filters with progress, a stalled consumer ended
+// with RESOURCE_EXHAUSTED while writers keep going, cancellation and
+// deadlines freeing their slot, the per-workspace limit, shutdown, and idle
+// streams holding no thread each.
+#include <dirent.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/base/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "segments/v1/feed.grpc.pb.h"
+#include "tests/server/test_server.h"
+
+namespace segments::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// One client stream and what it has received.
+struct Watch {
+  Watch(TestServer& server, const std::string& key,
+        const v1::WatchMembershipChangesRequest& request,
+        absl::Duration deadline = absl::ZeroDuration(),
+        std::shared_ptr<grpc::Channel> channel = nullptr)
+      : context(Ctx(key)) {
+    if (deadline > absl::ZeroDuration()) {
+      context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    }
+    stub = v1::ChangeFeedService::NewStub(channel != nullptr ? channel
+                                                             : server.channel());
+    reader = stub->WatchMembershipChanges(context.get(), request);
+  }
+  // Reads one message into the fold; false when the stream ended.
+  bool Next() {
+    v1::WatchMembershipChangesResponse r;
+    if (!reader->Read(&r)) return false;
+    ++messages;
+    EXPECT_GE(r.last_sequence(), last_sequence);
+    for (const v1::MembershipChangeRun& run : r.runs()) {
+      EXPECT_GT(run.first_sequence(), last_sequence) << "duplicate or reorder";
+      for (int i = 0; i < run.contact_ids_size(); ++i) {
+        sequences.push_back(run.first_sequence() + i);
+        std::set<uint64_t>& m = members[run.segment_id()];
+        if (run.kind() == v1::ENTERED) {
+          EXPECT_TRUE(m.insert(run.contact_ids(i)).second);
+        } else if (run.kind() == v1::LEFT) {
+          EXPECT_EQ(m.erase(run.contact_ids(i)), 1u);
+        } else {
+          EXPECT_EQ(run.kind(), v1::SEGMENT_DELETED);
+          members.erase(run.segment_id());
+        }
+      }
+      EXPECT_LE(run.first_sequence() + run.contact_ids_size() - 1,
+                r.last_sequence());
+    }
+    last_sequence = r.last_sequence();
+    caught_up = r.caught_up();
+    return true;
+  }
+  // Reads until the stream has reached `sequence`.
+  bool ReadThrough(uint64_t sequence) {
+    while (last_sequence < sequence) {
+      if (!Next()) return false;
+    }
+    return true;
+  }
+  grpc::Status End() {
+    while (Next()) {
+    }
+    return reader->Finish();
+  }
+
+  std::unique_ptr<grpc::ClientContext> context;
+  std::unique_ptr<v1::ChangeFeedService::Stub> stub;
+  std::unique_ptr<grpc::ClientReader<v1::WatchMembershipChangesResponse>>
+      reader;
+  uint64_t last_sequence = 0;
+  bool caught_up = false;
+  int messages = 0;
+  std::vector<uint64_t> sequences;
+  std::map<uint64_t, std::set<uint64_t>> members;
+};
+
+v1::WatchMembershipChangesRequest After(uint64_t sequence) {
+  v1::WatchMembershipChangesRequest r;
+  r.set_after_sequence(sequence);
+  return r;
+}
+
+class FeedTest : public ::testing::Test {
+ protected:
+  explicit FeedTest(std::function<void(ServerOptions&)> customize = nullptr)
+      : server_(std::move(customize)) {
+    key_ = server_.CreateWorkspace("Acme", v1::STARTER).api_key;
+  }
+
+  uint64_t Segment(const std::string& name, const std::string& country) {
+    v1::CreateSegmentRequest request;
+    *request.mutable_segment() = MakeSegment(
+        name, {MakeCondition("country", v1::Condition::EQUALS,
+                             {StringValue(country)})});
+    v1::Segment segment;
+    EXPECT_THAT(
+        server_.segments().CreateSegment(Ctx(key_).get(), request, &segment),
+        GrpcOk());
+    return segment.id();
+  }
+
+  uint64_t Contact(const std::string& email, const std::string& country) {
+    v1::CreateContactRequest request;
+    *request.mutable_contact() = MakeContact(email);
+    request.mutable_contact()->set_country(country);
+    v1::Contact contact;
+    EXPECT_THAT(
+        server_.contacts().CreateContact(Ctx(key_).get(), request, &contact),
+        GrpcOk());
+    return contact.id();
+  }
+
+  void MoveTo(uint64_t id, const std::string& country) {
+    v1::UpdateContactRequest request;
+    request.mutable_contact()->set_id(id);
+    request.mutable_contact()->set_country(country);
+    request.mutable_update_mask()->add_paths("country");
+    v1::Contact contact;
+    EXPECT_THAT(
+        server_.contacts().UpdateContact(Ctx(key_).get(), request, &contact),
+        GrpcOk());
+  }
+
+  // The newest sequence, as a count reports it.
+  uint64_t Head(uint64_t segment) {
+    v1::CountSegmentMembersRequest request;
+    request.set_segment_id(segment);
+    v1::CountSegmentMembersResponse response;
+    EXPECT_THAT(server_.segments().CountSegmentMembers(Ctx(key_).get(),
+                                                       request, &response),
+                GrpcOk());
+    return response.as_of_sequence();
+  }
+
+  std::set<uint64_t> Members(uint64_t segment) {
+    std::set<uint64_t> out;
+    v1::ListSegmentMembersRequest request;
+    request.set_segment_id(segment);
+    request.set_page_size(1000);
+    while (true) {
+      v1::ListSegmentMembersResponse response;
+      EXPECT_THAT(server_.segments().ListSegmentMembers(Ctx(key_).get(),
+                                                        request, &response),
+                  GrpcOk());
+      out.insert(response.contact_ids().begin(), response.contact_ids().end());
+      if (response.next_page_token().empty()) return out;
+      request.set_page_token(response.next_page_token());
+    }
+  }
+
+  TestServer server_;
+  std::string key_;
+};
+
+TEST_F(FeedTest, ReplayThenLiveHasNoGapOrDuplicateWhileWritersRun) {
+  const uint64_t de = Segment("de", "DE");
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 40; ++i) {
+    ids.push_back(Contact("c" + std::to_string(i) + "@x.com",
+                          i % 2 == 0 ? "DE" : "FR"));
+  }
+  Watch watch(server_, key_, After(0));
+  ASSERT_TRUE(watch.ReadThrough(20));  // replayed: the 20 DE contacts
+  std::thread writer([&] {
+    for (int i = 0; i < 300; ++i) {
+      if (i % 3 == 0) {
+        MoveTo(ids[i % ids.size()], i % 2 == 0 ? "FR" : "DE");
+      } else {
+        Contact("w" + std::to_string(i) + "@x.com", i % 2 == 0 ? "DE" : "IT");
+      }
+    }
+  });
+  writer.join();
+  const uint64_t head = Head(de);
+  ASSERT_TRUE(watch.ReadThrough(head));
+  EXPECT_TRUE(watch.caught_up);
+  // Every sequence once, in order: 1..head.
+  ASSERT_EQ(watch.sequences.size(), head);
+  for (uint64_t i = 0; i < head; ++i) ASSERT_EQ(watch.sequences[i], i + 1);
+  // Membership from nothing plus every event is the membership now.
+  EXPECT_EQ(watch.members[de], Members(de));
+}
+
+TEST_F(FeedTest, ResumingAfterTheLastSequenceIsExactAcrossARestart) {
+  const uint64_t de = Segment("de", "DE");
+  for (int i = 0; i < 10; ++i) Contact("a" + std::to_string(i) + "@x.com", "DE");
+  uint64_t seen = 0;
+  std::set<uint64_t> members;
+  {
+    Watch watch(server_, key_, After(0));
+    ASSERT_TRUE(watch.ReadThrough(6));
+    seen = watch.last_sequence;
+    members = watch.members[de];
+    watch.context->TryCancel();
+  }
+  server_.Restart();
+  for (int i = 0; i < 5; ++i) Contact("b" + std::to_string(i) + "@x.com", "DE");
+  Watch resumed(server_, key_, After(seen));
+  ASSERT_TRUE(resumed.ReadThrough(15));
+  ASSERT_FALSE(resumed.sequences.empty());
+  EXPECT_EQ(resumed.sequences.front(), seen + 1);
+  for (uint64_t c : resumed.members[de]) members.insert(c);
+  EXPECT_EQ(members, Members(de));
+}
+
+TEST_F(FeedTest, FromNowSkipsThePastAndTheFirstMessageSaysWhere) {
+  const uint64_t de = Segment("de", "DE");
+  Contact("old@x.com", "DE");
+  v1::WatchMembershipChangesRequest request;
+  request.set_from_now(true);
+  Watch watch(server_, key_, request);
+  ASSERT_TRUE(watch.Next());
+  EXPECT_EQ(watch.last_sequence, 1u);
+  EXPECT_TRUE(watch.caught_up);
+  EXPECT_TRUE(watch.sequences.empty());
+  const uint64_t c = Contact("new@x.com", "DE");
+  ASSERT_TRUE(watch.ReadThrough(2));
+  EXPECT_EQ(watch.members[de], std::set<uint64_t>({c}));
+}
+
+TEST_F(FeedTest, AFilteredStreamGetsProgressForChangesItDoesNotWant) {
+  const uint64_t de = Segment("de", "DE");
+  const uint64_t fr = Segment("fr", "FR");
+  v1::WatchMembershipChangesRequest request;
+  request.add_segment_ids(de);
+  Watch watch(server_, key_, request);
+  ASSERT_TRUE(watch.Next());  // where it starts
+  Contact("a@x.com", "FR");
+  Contact("b@x.com", "FR");
+  ASSERT_TRUE(watch.ReadThrough(2));  // progress messages only
+  EXPECT_TRUE(watch.sequences.empty());
+  Contact("c@x.com", "DE");
+  ASSERT_TRUE(watch.ReadThrough(3));
+  EXPECT_EQ(watch.sequences, std::vector<uint64_t>({3}));
+  EXPECT_EQ(watch.members.count(fr), 0u);
+}
+
+TEST_F(FeedTest, ADeletedSegmentEndsWithItsDeletionEvent) {
+  const uint64_t de = Segment("de", "DE");
+  Contact("a@x.com", "DE");
+  v1::DeleteSegmentRequest request;
+  request.set_id(de);
+  google::protobuf::Empty empty;
+  ASSERT_THAT(server_.segments().DeleteSegment(Ctx(key_).get(), request, &empty),
+              GrpcOk());
+  Watch watch(server_, key_, After(0));
+  ASSERT_TRUE(watch.ReadThrough(2));
+  EXPECT_EQ(watch.members.count(de), 0u);
+  EXPECT_EQ(watch.sequences, std::vector<uint64_t>({1, 2}));
+}
+
+TEST_F(FeedTest, BadRequestsAreRefusedWithTheirField) {
+  Segment("de", "DE");
+  Contact("a@x.com", "DE");
+  {
+    v1::WatchMembershipChangesRequest request;
+    request.add_segment_ids(1);
+    request.add_segment_ids(0);
+    Watch watch(server_, key_, request);
+    const grpc::Status s = watch.End();
+    EXPECT_THAT(s, GrpcIs(grpc::StatusCode::INVALID_ARGUMENT));
+    EXPECT_THAT(ViolationFields(s), ::testing::ElementsAre("segment_ids[1]"));
+  }
+  {
+    Watch watch(server_, "", After(0));
+    EXPECT_THAT(watch.End(), GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  }
+  {
+    Watch watch(server_, key_, After(5));  // the newest is 1
+    const grpc::Status s = watch.End();
+    EXPECT_THAT(s, GrpcIs(grpc::StatusCode::OUT_OF_RANGE));
+    EXPECT_THAT(s.error_message(), HasSubstr("has not been reached"));
+  }
+}
+
+TEST_F(FeedTest, CancellingOrADeadlineEndsTheStreamAndFreesItsSlot) {
+  Segment("de", "DE");
+  {
+    Watch watch(server_, key_, After(0));
+    ASSERT_TRUE(watch.Next());
+    watch.context->TryCancel();
+    EXPECT_THAT(watch.End(), GrpcIs(grpc::StatusCode::CANCELLED));
+  }
+  {
+    Watch watch(server_, key_, After(0), absl::Milliseconds(300));
+    ASSERT_TRUE(watch.Next());
+    EXPECT_THAT(watch.End(), GrpcIs(grpc::StatusCode::DEADLINE_EXCEEDED));
+  }
+}
+
+class LimitedFeedTest : public FeedTest {
+ protected:
+  LimitedFeedTest()
+      : FeedTest([](ServerOptions& o) { o.limits.max_feed_streams = 2; }) {}
+};
+
+TEST_F(LimitedFeedTest, StreamsPastTheWorkspacesLimitAreRefused) {
+  Segment("de", "DE");
+  auto a = std::make_unique<Watch>(server_, key_, After(0));
+  Watch b(server_, key_, After(0));
+  ASSERT_TRUE(a->Next());
+  ASSERT_TRUE(b.Next());
+  {
+    Watch c(server_, key_, After(0));
+    const grpc::Status s = c.End();
+    EXPECT_THAT(s, GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+    EXPECT_THAT(s.error_message(), HasSubstr("limit max_feed_streams"));
+  }
+  // Another workspace has its own.
+  const std::string other = server_.CreateWorkspace("Other", v1::STARTER).api_key;
+  Watch d(server_, other, After(0));
+  EXPECT_TRUE(d.Next());
+  // A cancelled stream's slot is free again once it is done.
+  a->context->TryCancel();
+  EXPECT_THAT(a->End(), GrpcIs(grpc::StatusCode::CANCELLED));
+  a.reset();
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  bool admitted = false;
+  while (!admitted && absl::Now() < give_up) {
+    Watch e(server_, key_, After(0));
+    admitted = e.Next();
+    if (!admitted) absl::SleepFor(absl::Milliseconds(20));
+    e.context->TryCancel();
+  }
+  EXPECT_TRUE(admitted);
+}
+
+class StallFeedTest : public FeedTest {
+ protected:
+  StallFeedTest()
+      : FeedTest([](ServerOptions& o) {
+          o.feed.stall_timeout = absl::Milliseconds(200);
+        }) {}
+};
+
+TEST_F(StallFeedTest, AStalledConsumerIsEndedWhileWritersKeepGoing) {
+  std::vector<uint64_t> segments;
+  for (int s = 0; s < 10; ++s) {
+    segments.push_back(Segment("s" + std::to_string(s), "DE"));
+  }
+  // A client whose transport takes 64 KiB at most while it does not read
+  // (gRPC's default would grow its window to megabytes).
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+  args.SetInt("segments.test_channel", 1);  // its own connection
+  auto small = grpc::CreateCustomChannel(
+      server_.dial_address(), grpc::InsecureChannelCredentials(), args);
+  Watch stalled(server_, key_, After(0), absl::Seconds(60), small);
+  ASSERT_TRUE(stalled.Next());  // open; then it reads nothing
+  // Batches of new contacts entering all ten segments: far more than the
+  // transport buffers between the server and a client that does not read.
+  for (int b = 0; b < 20; ++b) {
+    v1::BatchUpsertContactsRequest request;
+    for (int i = 0; i < 1000; ++i) {
+      v1::Contact* c = request.add_contacts();
+      *c = MakeContact("b" + std::to_string(b) + "-" + std::to_string(i) +
+                       "@x.com");
+      c->set_country("DE");
+    }
+    v1::BatchUpsertContactsResponse response;
+    ASSERT_THAT(server_.contacts().BatchUpsertContacts(Ctx(key_).get(), request,
+                                                       &response),
+                GrpcOk())
+        << "batch " << b;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  // The client reads again: what was buffered, then the end.
+  const grpc::Status s = stalled.End();
+  EXPECT_THAT(s, GrpcIs(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_THAT(s.error_message(), HasSubstr("fell too far behind"));
+  const uint64_t head = Head(segments[0]);
+  EXPECT_LT(stalled.last_sequence, head);
+  // It resumes where it was, reading at its own pace.
+  Watch resumed(server_, key_, After(stalled.last_sequence));
+  ASSERT_TRUE(resumed.ReadThrough(head));
+  ASSERT_FALSE(resumed.sequences.empty());
+  EXPECT_EQ(resumed.sequences.front(), stalled.last_sequence + 1);
+  EXPECT_EQ(stalled.sequences.size() + resumed.sequences.size(), head);
+}
+
+TEST_F(FeedTest, ShutdownEndsOpenStreamsAtOnce) {
+  Segment("de", "DE");
+  Watch watch(server_, key_, After(0));
+  ASSERT_TRUE(watch.Next());
+  const absl::Time start = absl::Now();
+  server_.Stop(absl::Seconds(20));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_THAT(watch.End(), GrpcIs(grpc::StatusCode::UNAVAILABLE));
+}
+
+// Threads of this process (the server and the test's clients).
+int Threads() {
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n;
+}
+
+class ManyFeedTest : public FeedTest {
+ protected:
+  ManyFeedTest()
+      : FeedTest([](ServerOptions& o) { o.limits.max_feed_streams = 1000; }) {}
+};
+
+TEST_F(ManyFeedTest, AThousandIdleStreamsHoldNoThreadEach) {
+  const uint64_t de = Segment("de", "DE");
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < 10; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("segments.test_channel", i);  // no shared subchannel
+    channels.push_back(grpc::CreateCustomChannel(
+        server_.dial_address(), grpc::InsecureChannelCredentials(), args));
+  }
+  struct Open {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchMembershipChangesResponse>>
+        reader;
+  };
+  std::vector<Open> open;
+  int before = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto stub = v1::ChangeFeedService::NewStub(channels[i % 10]);
+    Open o{Ctx(key_), nullptr};
+    o.reader = stub->WatchMembershipChanges(o.context.get(), After(0));
+    v1::WatchMembershipChangesResponse r;
+    ASSERT_TRUE(o.reader->Read(&r)) << i;
+    open.push_back(std::move(o));
+    if (i == 99) before = Threads();
+  }
+  const int after = Threads();
+  EXPECT_LT(after - before, 40) << before << " threads with 100 streams, "
+                                << after << " with 1000";
+  // All of them still follow: one write reaches each.
+  Contact("a@x.com", "DE");
+  for (Open& o : open) {
+    v1::WatchMembershipChangesResponse r;
+    ASSERT_TRUE(o.reader->Read(&r));
+    ASSERT_EQ(r.last_sequence(), 1u);
+  }
+  for (Open& o : open) o.context->TryCancel();
+  (void)de;
+}
+
+}  // namespace
+}  // namespace segments::testing
