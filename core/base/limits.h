@@ -16,6 +16,10 @@ struct Limits {
   size_t max_batch_contacts = 10000;
   size_t max_page_size = 1000;
   size_t max_preview_sample = 100;  // ids in a preview's sample
+  // Buckets of one GetSegmentHistory call: a month of hours.
+  size_t max_history_buckets = 24 * 31;
+  // Events of one contact listed by GetContactMembershipHistory (the newest).
+  size_t max_history_events = 1000;
 };
 
 }  // namespace segments

@@ -38,6 +38,7 @@
 #include "core/base/clock.h"
 #include "core/base/ids.h"
 #include "core/base/limits.h"
+#include "core/history/history.h"
 #include "core/model/contact.h"
 #include "core/model/filter.h"
 #include "core/model/paging.h"
@@ -161,6 +162,16 @@ class Workspace {
       const FilterSpec& filter, size_t sample_size,
       const std::function<bool()>& expired) const;
 
+  // Membership over time, from the live membership and the change log
+  // (core/history/history.h), read as of one sequence number. NOT_FOUND for
+  // a segment outside the workspace (a deleted one too: its log is not
+  // kept together) and for a contact id never assigned; a deleted contact's
+  // history is answered (the log keeps its events).
+  absl::StatusOr<SegmentHistory> GetSegmentHistory(
+      SegmentId id, const HistoryRequest& request) const;
+  absl::StatusOr<ContactHistory> GetContactMembershipHistory(
+      SegmentId id, ContactId contact, std::optional<UnixSeconds> at) const;
+
   // Applies a plan change: segments the plan no longer allows are frozen as
   // PLAN_RESTRICTED; restricted ones it allows again are rebuilt (their diff
   // is logged with cause PLAN_CHANGED).
@@ -214,6 +225,9 @@ class Workspace {
   // The scheduler's callback.
   void OnFlipDue() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
   SegmentView ViewOf(SegmentId id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Segment `id` as it stands, for history; NOT_FOUND when it is not.
+  absl::StatusOr<SegmentNow> NowOf(SegmentId id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
   const WorkspaceId id_;
