@@ -22,6 +22,7 @@
 #include "server/contact_service.h"
 #include "server/demo.h"
 #include "server/drain.h"
+#include "server/history_service.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
@@ -39,9 +40,11 @@ struct SegmentsServer::Services {
         admin(registry, &auth, data_dir),
         contacts(&auth, limits),
         segments(&auth, limits),
+        history(&auth),
         reflection({v1::WorkspaceAdmin::service_full_name(),
                     v1::ContactService::service_full_name(),
                     v1::SegmentService::service_full_name(),
+                    v1::MembershipHistoryService::service_full_name(),
                     grpc::health::v1::Health::service_full_name(),
                     grpc::reflection::v1alpha::ServerReflection::
                         service_full_name()}) {}
@@ -49,6 +52,7 @@ struct SegmentsServer::Services {
   WorkspaceAdminServiceImpl admin;
   ContactServiceImpl contacts;
   SegmentServiceImpl segments;
+  HistoryServiceImpl history;
   // On the callback API: open streams hold no thread (issue 11).
   ReflectionService reflection;
 };
@@ -164,6 +168,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   builder.RegisterService(&s->services_->admin);
   builder.RegisterService(&s->services_->contacts);
   builder.RegisterService(&s->services_->segments);
+  builder.RegisterService(&s->services_->history);
   builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -203,7 +208,8 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
     // "" is the server as a whole; each service can be checked by name too.
     for (const char* name : {v1::WorkspaceAdmin::service_full_name(),
                              v1::ContactService::service_full_name(),
-                             v1::SegmentService::service_full_name()}) {
+                             v1::SegmentService::service_full_name(),
+                             v1::MembershipHistoryService::service_full_name()}) {
       health->SetServingStatus(name, true);
     }
     health->SetServingStatus(true);
