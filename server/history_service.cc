@@ -82,8 +82,8 @@ absl::Status HistoryServiceImpl::DoSegmentHistory(
   RETURN_IF_ERROR(violations.ToStatus());
   RETURN_IF_ERROR(CheckNotCancelled(context));
   ASSIGN_OR_RETURN(const SegmentHistory history,
-                   workspace->GetSegmentHistory(
-                       request.segment_id(), {*start, *end, *granularity}));
+                   workspace->GetSegmentHistory(request.segment_id(),
+                                                {*start, *end, *granularity}));
   response->mutable_buckets()->Reserve(
       static_cast<int>(history.buckets.size()));
   for (const HistoryBucket& b : history.buckets) {
@@ -117,9 +117,9 @@ absl::Status HistoryServiceImpl::DoContactHistory(
   }
   RETURN_IF_ERROR(MergeViolations({contact.status()}, std::move(violations)));
   RETURN_IF_ERROR(CheckNotCancelled(context));
-  ASSIGN_OR_RETURN(
-      const ContactHistory history,
-      workspace->GetContactMembershipHistory(request.segment_id(), *contact, at));
+  ASSIGN_OR_RETURN(const ContactHistory history,
+                   workspace->GetContactMembershipHistory(request.segment_id(),
+                                                          *contact, at));
   SecondsToProto(history.at_time, response->mutable_at_time());
   response->set_member_at_time(history.member_at);
   response->mutable_events()->Reserve(static_cast<int>(history.events.size()));

@@ -82,9 +82,9 @@ absl::StatusOr<SegmentChangeCounts> QuerySegmentChangeCounts(
     }
     if (bucket < -1 || bucket >= static_cast<int64_t>(query.buckets) ||
         events < 1) {
-      return BadRow(*db, absl::StrCat("change_runs of segment ",
-                                      query.segment_id,
-                                      ": last_sequence before first_sequence"));
+      return BadRow(*db,
+                    absl::StrCat("change_runs of segment ", query.segment_id,
+                                 ": last_sequence before first_sequence"));
     }
     const bool entered = kind == static_cast<int>(ChangeKind::kEntered);
     const auto n = static_cast<uint64_t>(events);

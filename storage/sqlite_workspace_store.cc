@@ -462,8 +462,9 @@ absl::StatusOr<ContactChanges> SqliteWorkspaceStore::ReadContactChanges(
   SqliteTransaction txn(read_db_.get());
   RETURN_IF_ERROR(txn.Begin(/*immediate=*/false));
   ContactChanges out;
-  ASSIGN_OR_RETURN(out.changes, QueryContactChanges(read_db_.get(), segment_id,
-                                                    contact_id, up_to_sequence));
+  ASSIGN_OR_RETURN(out.changes,
+                   QueryContactChanges(read_db_.get(), segment_id, contact_id,
+                                       up_to_sequence));
   ASSIGN_OR_RETURN(out.pruned_before, ReadChangesPrunedBefore(read_db_.get()));
   RETURN_IF_ERROR(txn.Commit());
   return out;

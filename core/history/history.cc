@@ -26,9 +26,9 @@ int64_t CountAtEnd(const SegmentNow& s, const SegmentChangeCounts& c) {
 }
 
 absl::Status DoesNotAddUp(SegmentId id, UnixSeconds at, int64_t count) {
-  return absl::InternalError(
-      absl::StrCat("the change log of segment ", id, " does not add up: ",
-                   count, " members at ", Rfc3339(at)));
+  return absl::InternalError(absl::StrCat("the change log of segment ", id,
+                                          " does not add up: ", count,
+                                          " members at ", Rfc3339(at)));
 }
 
 }  // namespace
@@ -101,7 +101,8 @@ absl::StatusOr<ContactHistory> ContactHistoryOf(const SegmentNow& segment,
                                                 WorkspaceStore& store) {
   const UnixSeconds t = at.value_or(segment.now);
   if (t > segment.now) {
-    return InvalidFieldError("at_time", "is in the future: history ends at now");
+    return InvalidFieldError("at_time",
+                             "is in the future: history ends at now");
   }
   ASSIGN_OR_RETURN(
       ContactChanges changes,
@@ -124,9 +125,8 @@ absl::StatusOr<ContactHistory> ContactHistoryOf(const SegmentNow& segment,
                             : first_after->kind == ChangeKind::kLeft;
   }
   if (events.size() > limits.max_history_events) {
-    events.erase(events.begin(),
-                 events.end() -
-                     static_cast<std::ptrdiff_t>(limits.max_history_events));
+    events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(
+                                                    limits.max_history_events));
     history.events_truncated = true;
   }
   history.events = std::move(events);

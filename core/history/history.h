@@ -60,7 +60,7 @@ struct HistoryRequest {
 };
 
 struct HistoryBucket {
-  UnixSeconds start_time = 0;  // UTC-aligned hour or day
+  UnixSeconds start_time = 0;    // UTC-aligned hour or day
   bool segment_existed = false;  // the segment existed at the bucket's end
   uint64_t entered = 0;
   uint64_t left = 0;
@@ -95,12 +95,9 @@ absl::StatusOr<SegmentHistory> SegmentHistoryOf(const SegmentNow& segment,
 // `member_now`: whether `contact` is in the segment's bitmap now. `at`
 // absent means now; after now is INVALID_ARGUMENT at "at_time"; before the
 // retained log OUT_OF_RANGE.
-absl::StatusOr<ContactHistory> ContactHistoryOf(const SegmentNow& segment,
-                                                ContactId contact,
-                                                bool member_now,
-                                                std::optional<UnixSeconds> at,
-                                                const Limits& limits,
-                                                WorkspaceStore& store);
+absl::StatusOr<ContactHistory> ContactHistoryOf(
+    const SegmentNow& segment, ContactId contact, bool member_now,
+    std::optional<UnixSeconds> at, const Limits& limits, WorkspaceStore& store);
 
 // OUT_OF_RANGE: `what` (e.g. "start_time 2026-01-01T00:00:00Z") is before
 // `oldest`, the oldest moment the log still answers for.

@@ -27,8 +27,8 @@ namespace {
   SequenceOptions options;
   for (int i = 0; i < steps; ++i) {
     const Op op = RandomOp(h, options);
-    RETURN_IF_FAILED(Do(h, op, /*fail=*/false) << "step " << i << " "
-                                                 << OpName(op));
+    RETURN_IF_FAILED(Do(h, op, /*fail=*/false)
+                     << "step " << i << " " << OpName(op));
     RETURN_IF_FAILED(replay.Observe(h.ws()));
   }
   return ::testing::AssertionSuccess();
@@ -53,14 +53,15 @@ TEST_P(DifferentialHistory, EveryAnswerMatchesAReplayOfTheLog) {
   ASSERT_TRUE(replay.LoadLog(catalog, Harness::kWorkspace));
   ASSERT_TRUE(replay.Check(h.ws(), h.now(), seed, 400));
   const HistoryReplay::Stats& st = replay.stats();
-  std::printf("seed %llu: %zu events; %lld buckets (%lld with events, %lld "
-              "before creation), %lld member_at (%lld members)\n",
-              static_cast<unsigned long long>(seed), replay.log().size(),
-              static_cast<long long>(st.buckets),
-              static_cast<long long>(st.nonempty_buckets),
-              static_cast<long long>(st.before_creation),
-              static_cast<long long>(st.members_at),
-              static_cast<long long>(st.was_member));
+  std::printf(
+      "seed %llu: %zu events; %lld buckets (%lld with events, %lld "
+      "before creation), %lld member_at (%lld members)\n",
+      static_cast<unsigned long long>(seed), replay.log().size(),
+      static_cast<long long>(st.buckets),
+      static_cast<long long>(st.nonempty_buckets),
+      static_cast<long long>(st.before_creation),
+      static_cast<long long>(st.members_at),
+      static_cast<long long>(st.was_member));
   // The run asked what it is for.
   EXPECT_GT(st.nonempty_buckets, 100);
   EXPECT_GT(st.before_creation, 10);

@@ -1,7 +1,6 @@
 // core/history/buckets.h: UTC alignment (also before 1970), the bucket
 // limit, and the range checks.
 #include "core/history/buckets.h"
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -36,8 +35,8 @@ TEST(Buckets, RangeIsWidenedToWholeBuckets) {
 
 TEST(Buckets, BucketsAfterNowAreNotReported) {
   // Now is inside the second bucket: the third and fourth are the future.
-  ASSERT_OK_AND_ASSIGN(
-      BucketRange r, PlanBuckets(0, 4 * 3600, Granularity::kHour, 3601, 744));
+  ASSERT_OK_AND_ASSIGN(BucketRange r,
+                       PlanBuckets(0, 4 * 3600, Granularity::kHour, 3601, 744));
   EXPECT_EQ(r.count, 4u);
   EXPECT_EQ(r.reported, 2u);
 }
@@ -57,12 +56,12 @@ TEST(Buckets, MoreThanTheLimitIsInvalidArgumentNamingIt) {
 }
 
 TEST(Buckets, EmptyOrFutureRangesAreInvalid) {
-  EXPECT_THAT(PlanBuckets(10, 10, Granularity::kHour, 100, 744).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("end_time")));
-  EXPECT_THAT(PlanBuckets(200, 300, Granularity::kHour, 100, 744).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("start_time")));
+  EXPECT_THAT(
+      PlanBuckets(10, 10, Granularity::kHour, 100, 744).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("end_time")));
+  EXPECT_THAT(
+      PlanBuckets(200, 300, Granularity::kHour, 100, 744).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("start_time")));
 }
 
 }  // namespace

@@ -108,10 +108,9 @@ TEST_F(HistoryServerTest, HourlyBucketsFollowEntriesAndExits) {
   // her exit, and the hour that holds now.
   ASSERT_EQ(response.buckets_size(), 5);
   auto summary = [](const v1::HistoryBucket& b) {
-    return std::vector<int64_t>{b.segment_existed(),
-                                static_cast<int64_t>(b.entered()),
-                                static_cast<int64_t>(b.left()),
-                                static_cast<int64_t>(b.member_count())};
+    return std::vector<int64_t>{
+        b.segment_existed(), static_cast<int64_t>(b.entered()),
+        static_cast<int64_t>(b.left()), static_cast<int64_t>(b.member_count())};
   };
   EXPECT_EQ(response.buckets(0).start_time().seconds(), kStart - kHour);
   EXPECT_THAT(summary(response.buckets(0)), ElementsAre(0, 0, 0, 0));
@@ -124,9 +123,9 @@ TEST_F(HistoryServerTest, HourlyBucketsFollowEntriesAndExits) {
 
   // By UTC day: ada entered on 2023-11-14 (23:00:05) and left on the 15th
   // (00:00:07), the day that holds now.
-  ASSERT_THAT(SegmentHistory(de, kStart, kStart + 3 * kHour, v1::DAY,
-                             &response),
-              GrpcOk());
+  ASSERT_THAT(
+      SegmentHistory(de, kStart, kStart + 3 * kHour, v1::DAY, &response),
+      GrpcOk());
   ASSERT_EQ(response.buckets_size(), 2);
   EXPECT_EQ(response.buckets(0).start_time().seconds(), 1'699'920'000);
   EXPECT_THAT(summary(response.buckets(0)), ElementsAre(1, 1, 0, 2));
@@ -190,9 +189,9 @@ TEST_F(HistoryServerTest, OutsideTheWorkspaceIsNotFound) {
   request.mutable_start_time()->set_seconds(kStart);
   request.mutable_end_time()->set_seconds(kStart + 1);
   request.set_granularity(v1::HOUR);
-  EXPECT_THAT(history_->GetSegmentHistory(Ctx(other.api_key).get(), request,
-                                          &h),
-              GrpcIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(
+      history_->GetSegmentHistory(Ctx(other.api_key).get(), request, &h),
+      GrpcIs(grpc::StatusCode::NOT_FOUND));
 }
 
 TEST_F(HistoryServerTest, TooManyBucketsAndBadFieldsAreInvalidArgument) {
@@ -212,9 +211,8 @@ TEST_F(HistoryServerTest, TooManyBucketsAndBadFieldsAreInvalidArgument) {
   const grpc::Status missing =
       history_->GetSegmentHistory(Ctx(ws_.api_key).get(), bare, &h);
   EXPECT_THAT(missing, GrpcIs(grpc::StatusCode::INVALID_ARGUMENT));
-  EXPECT_THAT(ViolationFields(missing),
-              ElementsAre("segment_id", "start_time", "end_time",
-                          "granularity"));
+  EXPECT_THAT(ViolationFields(missing), ElementsAre("segment_id", "start_time",
+                                                    "end_time", "granularity"));
   v1::GetContactMembershipHistoryResponse c;
   EXPECT_THAT(ViolationFields(ContactHistory(de, 0, std::nullopt, &c)),
               ElementsAre("contact_id"));
@@ -227,10 +225,10 @@ TEST_F(HistoryServerTest, BeforeThePrunedHorizonIsOutOfRange) {
   const UnixSeconds horizon = kStart + 3 * 24 * kHour;
   {
     // What the log's pruning writes, in the workspace's own database.
-    absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(
-        server_.data_dir() + "/workspaces/" +
-            std::to_string(ws_.workspace.id()) + ".db",
-        /*create=*/false, /*busy_timeout_ms=*/5000);
+    absl::StatusOr<std::unique_ptr<SqliteDb>> db =
+        SqliteDb::Open(server_.data_dir() + "/workspaces/" +
+                           std::to_string(ws_.workspace.id()) + ".db",
+                       /*create=*/false, /*busy_timeout_ms=*/5000);
     ASSERT_TRUE(db.ok()) << db.status();
     ASSERT_TRUE((*db)
                     ->Exec("INSERT INTO meta (key, value) VALUES "

@@ -73,8 +73,8 @@ TEST(DifferentialHistorySqlite, EveryAnswerMatchesAReplayOfTheLog) {
       (replay.log().back().time - replay.log().front().time) / 2;
   {
     // What the retention's pruning does, in one transaction.
-    absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(
-        dir.path() + "/workspaces/1.db", /*create=*/false, 5000);
+    absl::StatusOr<std::unique_ptr<SqliteDb>> db =
+        SqliteDb::Open(dir.path() + "/workspaces/1.db", /*create=*/false, 5000);
     ASSERT_TRUE(db.ok()) << db.status();
     const std::string t = std::to_string(horizon);
     ASSERT_TRUE((*db)

@@ -26,7 +26,7 @@ using ::testing::ElementsAre;
 constexpr UnixSeconds kT0 = 1'699'999'200;  // on an hour
 
 ChangeRun MakeRun(uint64_t first, SegmentId segment, ChangeKind kind,
-              UnixSeconds time, std::vector<ContactId> contacts) {
+                  UnixSeconds time, std::vector<ContactId> contacts) {
   ChangeRun r;
   r.first_sequence = first;
   r.segment_id = segment;

@@ -87,15 +87,16 @@ AssertionResult HistoryReplay::LoadLog(CatalogStore& catalog, WorkspaceId id) {
   while (true) {
     absl::StatusOr<std::vector<MembershipChange>> page =
         (*store)->ReadChanges(log_.empty() ? 0 : log_.back().sequence, 10'000);
-    if (!page.ok()) return AssertionFailure() << "ReadChanges: " << page.status();
+    if (!page.ok())
+      return AssertionFailure() << "ReadChanges: " << page.status();
     if (page->empty()) break;
     log_.insert(log_.end(), page->begin(), page->end());
   }
   for (size_t i = 0; i < log_.size(); ++i) {
     // The forward walk of CountsAt relies on it (SPEC §6, docs/engine.md).
     if (i > 0 && log_[i].time < log_[i - 1].time) {
-      return AssertionFailure() << "time goes backwards at sequence "
-                                << log_[i].sequence;
+      return AssertionFailure()
+             << "time goes backwards at sequence " << log_[i].sequence;
     }
     by_segment_[log_[i].segment_id].push_back(&log_[i]);
     max_contact_ = std::max(max_contact_, log_[i].contact_id);
@@ -167,8 +168,9 @@ AssertionResult HistoryReplay::CheckSegment(Question& q, SegmentId id) const {
   HistoryRequest request;
   request.granularity = daily ? Granularity::kDay : Granularity::kHour;
   request.start_time = RandomMoment(q, id);
-  request.end_time = request.start_time + n * width -
-                     std::uniform_int_distribution<int64_t>(0, width - 1)(q.rng);
+  request.end_time =
+      request.start_time + n * width -
+      std::uniform_int_distribution<int64_t>(0, width - 1)(q.rng);
   const std::string what =
       absl::StrCat("segment ", id, " history [", request.start_time, ", ",
                    request.end_time, ") by ", width, " s");
@@ -177,8 +179,8 @@ AssertionResult HistoryReplay::CheckSegment(Question& q, SegmentId id) const {
   if (first < q.retained_since) {
     ++stats_.not_retained;
     if (got.status().code() != absl::StatusCode::kOutOfRange) {
-      return AssertionFailure() << what << ": want OUT_OF_RANGE, got "
-                                << got.status();
+      return AssertionFailure()
+             << what << ": want OUT_OF_RANGE, got " << got.status();
     }
     return AssertionSuccess();
   }
@@ -228,10 +230,10 @@ AssertionResult HistoryReplay::CheckContact(Question& q, SegmentId id) const {
   if (r < 2 && events != by_segment_.end()) {
     contact = Pick(events->second, q.rng)->contact_id;
   } else if (r < 3 && !origin.members.empty()) {
-    contact = *std::next(origin.members.begin(),
-                         std::uniform_int_distribution<std::ptrdiff_t>(
-                             0, static_cast<std::ptrdiff_t>(
-                                    origin.members.size() - 1))(q.rng));
+    contact = *std::next(
+        origin.members.begin(),
+        std::uniform_int_distribution<std::ptrdiff_t>(
+            0, static_cast<std::ptrdiff_t>(origin.members.size() - 1))(q.rng));
   } else {
     if (max_contact_ == 0) return AssertionSuccess();
     contact = std::uniform_int_distribution<ContactId>(1, max_contact_)(q.rng);
@@ -248,8 +250,8 @@ AssertionResult HistoryReplay::CheckContact(Question& q, SegmentId id) const {
   if (t < q.retained_since) {
     ++stats_.not_retained;
     if (got.status().code() != absl::StatusCode::kOutOfRange) {
-      return AssertionFailure() << what << ": want OUT_OF_RANGE, got "
-                                << got.status();
+      return AssertionFailure()
+             << what << ": want OUT_OF_RANGE, got " << got.status();
     }
     return AssertionSuccess();
   }
@@ -271,9 +273,9 @@ AssertionResult HistoryReplay::CheckContact(Question& q, SegmentId id) const {
   }
   const size_t max_events = Limits().max_history_events;
   if (want_events.size() > max_events) {
-    want_events.erase(want_events.begin(),
-                      want_events.end() -
-                          static_cast<std::ptrdiff_t>(max_events));
+    want_events.erase(
+        want_events.begin(),
+        want_events.end() - static_cast<std::ptrdiff_t>(max_events));
     if (!got->events_truncated) {
       return AssertionFailure() << what << ": events not marked truncated";
     }
