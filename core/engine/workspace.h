@@ -164,9 +164,9 @@ class Workspace {
 
   // Membership over time, from the live membership and the change log
   // (core/history/history.h), read as of one sequence number. NOT_FOUND for
-  // a segment outside the workspace (a deleted one too: its log is not
-  // kept together) and for a contact id never assigned; a deleted contact's
-  // history is answered (the log keeps its events).
+  // a segment outside the workspace (a deleted one too: no live membership
+  // is left to derive its past from) and for a contact id never assigned; a
+  // deleted contact's history is answered (the log keeps its events).
   absl::StatusOr<SegmentHistory> GetSegmentHistory(
       SegmentId id, const HistoryRequest& request) const;
   absl::StatusOr<ContactHistory> GetContactMembershipHistory(
