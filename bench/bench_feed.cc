@@ -56,7 +56,7 @@ void StopServer() {
 
 // One batch of new contacts; false (and `error`) when it failed.
 bool WriteBatch(v1::ContactService::Stub& stub, uint64_t* next,
-                    std::string* error) {
+                std::string* error) {
   google::protobuf::Arena arena;
   auto* request =
       google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsRequest>(
@@ -93,8 +93,7 @@ void EnsureServer() {
   if (g_fixture != nullptr) return;
   g_fixture = new FeedFixture();
   const size_t contacts = BenchContacts();
-  absl::StatusOr<CachedDataset> data =
-      EnsureServerDataset(contacts, kSegments);
+  absl::StatusOr<CachedDataset> data = EnsureServerDataset(contacts, kSegments);
   absl::StatusOr<std::string> scratch = MakeScratchDir("feed");
   if (!data.ok() || !scratch.ok()) {
     g_fixture->error =

@@ -91,7 +91,7 @@ class FeedStream final
   std::optional<ChangeFeed::FollowerId> follower_ ABSL_GUARDED_BY(mu_);
   uint64_t cursor_ ABSL_GUARDED_BY(mu_);  // the last sequence sent
   bool sent_first_ ABSL_GUARDED_BY(mu_) = false;
-  bool pump_active_ ABSL_GUARDED_BY(mu_) = false;  // queued or running
+  bool pump_active_ ABSL_GUARDED_BY(mu_) = false;   // queued or running
   bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;  // woken while active
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool stall_ending_ ABSL_GUARDED_BY(mu_) = false;

@@ -23,6 +23,7 @@
 #include "server/demo.h"
 #include "server/drain.h"
 #include "server/feed_service.h"
+#include "server/history_service.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/parse_error_interceptor.h"
@@ -42,10 +43,12 @@ struct SegmentsServer::Services {
         contacts(&auth, limits),
         segments(&auth, limits),
         feed(&auth, limits, feed_options),
+        history(&auth),
         reflection({v1::WorkspaceAdmin::service_full_name(),
                     v1::ContactService::service_full_name(),
                     v1::SegmentService::service_full_name(),
                     v1::ChangeFeedService::service_full_name(),
+                    v1::MembershipHistoryService::service_full_name(),
                     grpc::health::v1::Health::service_full_name(),
                     grpc::reflection::v1alpha::ServerReflection::
                         service_full_name()}) {}
@@ -55,6 +58,7 @@ struct SegmentsServer::Services {
   SegmentServiceImpl segments;
   // Streams on the callback API, their reads on the service's own threads.
   FeedServiceImpl feed;
+  HistoryServiceImpl history;
   // On the callback API: open streams hold no thread (issue 11).
   ReflectionService reflection;
 };
@@ -171,6 +175,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   builder.RegisterService(&s->services_->contacts);
   builder.RegisterService(&s->services_->segments);
   builder.RegisterService(&s->services_->feed);
+  builder.RegisterService(&s->services_->history);
   builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -208,10 +213,12 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       s->server_->GetHealthCheckService();
   if (health != nullptr) {
     // "" is the server as a whole; each service can be checked by name too.
-    for (const char* name : {v1::WorkspaceAdmin::service_full_name(),
-                             v1::ContactService::service_full_name(),
-                             v1::SegmentService::service_full_name(),
-                             v1::ChangeFeedService::service_full_name()}) {
+    for (const char* name :
+         {v1::WorkspaceAdmin::service_full_name(),
+          v1::ContactService::service_full_name(),
+          v1::SegmentService::service_full_name(),
+          v1::ChangeFeedService::service_full_name(),
+          v1::MembershipHistoryService::service_full_name()}) {
       health->SetServingStatus(name, true);
     }
     health->SetServingStatus(true);

@@ -276,11 +276,19 @@ std::string_view SqliteStatement::ColumnBlob(int column) const {
 // ------------------------------------------------------- SqliteTransaction
 
 SqliteTransaction::~SqliteTransaction() {
+  if (!open_) return;
   // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL); a
   // second ROLLBACK would then fail, so ask first.
-  if (open_ && !sqlite3_get_autocommit(db_->raw())) {
+  if (!sqlite3_get_autocommit(db_->raw())) {
     sqlite3_exec(db_->raw(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
+  // A transaction left open here failed. A failing read may have left a
+  // page zero-filled in the connection's cache, and SQLite keeps clean
+  // pages across transactions while the file is unchanged, so the retry
+  // would read the same zeros and report a corruption the file does not
+  // have: the cache is dropped (tests/storage/fault_every_n_test.cc, read
+  // IOERR_SHORT_READ, met once change_runs had an index).
+  sqlite3_db_release_memory(db_->raw());
 }
 
 absl::Status SqliteTransaction::Begin(bool immediate) {

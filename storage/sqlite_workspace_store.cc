@@ -13,6 +13,7 @@
 #include "core/base/parallel.h"
 #include "core/base/status_macros.h"
 #include "storage/change_runs.h"
+#include "storage/history_queries.h"
 #include "storage/record_checks.h"
 #include "storage/workspace_rows.h"
 
@@ -539,6 +540,33 @@ absl::Status SqliteWorkspaceStore::DeleteOldRuns(UnixSeconds before,
   write_->put_meta->BindInt(2,
                             std::max(old.complete_since, newest_deleted + 1));
   return write_->put_meta->Run();
+}
+
+absl::StatusOr<SegmentChangeCounts> SqliteWorkspaceStore::CountSegmentChanges(
+    const SegmentChangeCountsQuery& query) {
+  absl::MutexLock lock(&read_mu_);
+  SqliteTransaction txn(read_db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*immediate=*/false));
+  ASSIGN_OR_RETURN(SegmentChangeCounts counts,
+                   QuerySegmentChangeCounts(read_db_.get(), query));
+  ASSIGN_OR_RETURN(counts.pruned_before,
+                   ReadChangesPrunedBefore(read_db_.get()));
+  RETURN_IF_ERROR(txn.Commit());
+  return counts;
+}
+
+absl::StatusOr<ContactChanges> SqliteWorkspaceStore::ReadContactChanges(
+    SegmentId segment_id, ContactId contact_id, uint64_t up_to_sequence) {
+  absl::MutexLock lock(&read_mu_);
+  SqliteTransaction txn(read_db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*immediate=*/false));
+  ContactChanges out;
+  ASSIGN_OR_RETURN(out.changes,
+                   QueryContactChanges(read_db_.get(), segment_id, contact_id,
+                                       up_to_sequence));
+  ASSIGN_OR_RETURN(out.pruned_before, ReadChangesPrunedBefore(read_db_.get()));
+  RETURN_IF_ERROR(txn.Commit());
+  return out;
 }
 
 }  // namespace segments

@@ -12,8 +12,9 @@
 // writes the contacts.
 //
 // Thread-safety: thread-safe. LoadStreaming and Commit use the write connection
-// (under write_mu_); ReadChanges uses a second, read-only connection (under
-// read_mu_), so change-feed readers never wait for a commit's fsync; a
+// (under write_mu_); ReadChanges and the history queries use a second,
+// read-only connection (under read_mu_), so change-feed and history readers
+// never wait for a commit's fsync; a
 // WalCheckpointer checkpoints through a third, in the background.
 #ifndef SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
 #define SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
@@ -85,6 +86,13 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   // from the oldest on (by primary key), never by scanning for their time.
   absl::StatusOr<LogRetention> PruneChanges(UnixSeconds before,
                                             size_t max_runs) override;
+  // On the read connection, each in one read transaction with the
+  // retention horizon (storage/history_queries.h).
+  absl::StatusOr<SegmentChangeCounts> CountSegmentChanges(
+      const SegmentChangeCountsQuery& query) override;
+  absl::StatusOr<ContactChanges> ReadContactChanges(
+      SegmentId segment_id, ContactId contact_id,
+      uint64_t up_to_sequence) override;
 
   const std::string& path() const { return path_; }
   // The value of `PRAGMA <name>` on the write connection, e.g. "wal" for

@@ -81,6 +81,13 @@ const std::vector<const char*>& WorkspaceMigrations() {
       R"sql(
         INSERT INTO meta (key, value) VALUES ('time_applied_until', 0);
       )sql",
+      // 3 -> 4: history (issue 13): one segment's runs by time, covering
+      // what its bucket sums read (kind, last_sequence; first_sequence is the
+      // rowid), so they never touch the rows and their contact blobs.
+      R"sql(
+        CREATE INDEX change_runs_by_segment_time
+          ON change_runs (segment_id, time, kind, last_sequence);
+      )sql",
   };
   return *kMigrations;
 }

@@ -60,12 +60,13 @@ extern const char kNextContactIdKey[];
 extern const char kNextSegmentIdKey[];
 extern const char kLastSequenceKey[];
 extern const char kTimeAppliedUntilKey[];
-// Every change logged at or after this moment is stored (written by
-// pruning; absent: nothing was ever pruned).
-extern const char kChangesPrunedBeforeKey[];
 // The id of the workspace the file belongs to (written at creation since
 // this key exists; older files have none).
 extern const char kWorkspaceIdKey[];
+// Written by the pruning of the log (absent: nothing was ever pruned): every
+// change event with time at or after it is kept. History refuses earlier
+// moments (storage/history_queries.h).
+extern const char kChangesPrunedBeforeKey[];
 
 // `tags_buffer` is scratch space reused across calls. The strings are bound
 // without a copy: `c` and `*tags_buffer` must stay as they are until the

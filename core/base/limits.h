@@ -20,6 +20,10 @@ struct Limits {
   // streams may follow one workspace's at once.
   size_t feed_retention_seconds = 7 * 86400;
   size_t max_feed_streams = 100;
+  // Buckets of one GetSegmentHistory call: a month of hours.
+  size_t max_history_buckets = 24 * 31;
+  // Events of one contact listed by GetContactMembershipHistory (the newest).
+  size_t max_history_events = 1000;
 };
 
 }  // namespace segments

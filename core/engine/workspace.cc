@@ -3,6 +3,7 @@
 // through them).
 #include "core/engine/workspace.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -540,6 +541,50 @@ absl::StatusOr<PreviewResult> Workspace::Preview(
   bool more = false;
   result.sample = MembersAfter(members, 0, sample_size, &more);
   return result;
+}
+
+// ---------------------------------------------------------------------------
+// History: the live state is read under the lock, the log after it, up to
+// the sequence read with it (core/history/history.h).
+
+absl::StatusOr<SegmentHistory> Workspace::GetSegmentHistory(
+    SegmentId id, const HistoryRequest& request) const {
+  SegmentNow segment;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    ASSIGN_OR_RETURN(segment, NowOf(id));
+  }
+  return SegmentHistoryOf(segment, request, limits_, *store_);
+}
+
+absl::StatusOr<ContactHistory> Workspace::GetContactMembershipHistory(
+    SegmentId id, ContactId contact, std::optional<UnixSeconds> at) const {
+  SegmentNow segment;
+  bool member_now = false;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    ASSIGN_OR_RETURN(segment, NowOf(id));
+    // Ids are dense and never reused: below the next id, a contact is or
+    // was in this workspace.
+    if (contact == 0 || contact >= memory_->counters.next_contact_id) {
+      return ContactNotFound(contact);
+    }
+    member_now = memory_->segments.Find(id)->members.contains(contact);
+  }
+  return ContactHistoryOf(segment, contact, member_now, at, limits_, *store_);
+}
+
+absl::StatusOr<SegmentNow> Workspace::NowOf(SegmentId id) const {
+  ASSIGN_OR_RETURN(const engine::SegmentEntry* s, memory_->segments.Get(id));
+  SegmentNow now;
+  now.id = id;
+  now.create_time = s->record.create_time;
+  now.member_count = s->count;
+  // A frozen segment logs nothing after its freeze, so the workspace's
+  // last sequence bounds its log as well.
+  now.as_of_sequence = memory_->counters.last_sequence;
+  now.now = std::max(clock_->Now(), memory_->counters.time_applied_until);
+  return now;
 }
 
 SegmentView Workspace::ViewOf(SegmentId id) const {

@@ -39,6 +39,7 @@
 #include "core/base/ids.h"
 #include "core/base/limits.h"
 #include "core/feed/change_feed.h"
+#include "core/history/history.h"
 #include "core/model/contact.h"
 #include "core/model/filter.h"
 #include "core/model/paging.h"
@@ -162,6 +163,16 @@ class Workspace {
       const FilterSpec& filter, size_t sample_size,
       const std::function<bool()>& expired) const;
 
+  // Membership over time, from the live membership and the change log
+  // (core/history/history.h), read as of one sequence number. NOT_FOUND for
+  // a segment outside the workspace (a deleted one too: no live membership
+  // is left to derive its past from) and for a contact id never assigned; a
+  // deleted contact's history is answered (the log keeps its events).
+  absl::StatusOr<SegmentHistory> GetSegmentHistory(
+      SegmentId id, const HistoryRequest& request) const;
+  absl::StatusOr<ContactHistory> GetContactMembershipHistory(
+      SegmentId id, ContactId contact, std::optional<UnixSeconds> at) const;
+
   // Applies a plan change: segments the plan no longer allows are frozen as
   // PLAN_RESTRICTED; restricted ones it allows again are rebuilt (their diff
   // is logged with cause PLAN_CHANGED).
@@ -232,6 +243,9 @@ class Workspace {
   // Tells the feed that memory holds the log up to its last sequence.
   void Publish() ABSL_LOCKS_EXCLUDED(mu_);
   SegmentView ViewOf(SegmentId id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Segment `id` as it stands, for history; NOT_FOUND when it is not.
+  absl::StatusOr<SegmentNow> NowOf(SegmentId id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
   const WorkspaceId id_;

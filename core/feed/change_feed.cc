@@ -24,9 +24,8 @@ absl::Status NotRetained(uint64_t after, const LogRetention& retention) {
 absl::Status NotReached(uint64_t after, uint64_t head,
                         const LogRetention& retention) {
   return WithErrorInfo(
-      absl::OutOfRangeError(
-          absl::StrCat("sequence ", after,
-                       " has not been reached; the newest is ", head)),
+      absl::OutOfRangeError(absl::StrCat(
+          "sequence ", after, " has not been reached; the newest is ", head)),
       {"SEQUENCE_NOT_REACHED",
        {{"last_sequence", absl::StrCat(head)},
         {"oldest_retained_sequence", absl::StrCat(retention.first_sequence)}}});
@@ -69,13 +68,12 @@ LogRetention ChangeFeed::retention() const {
   return retention_;
 }
 
-absl::StatusOr<ChangeFeed::FollowerId> ChangeFeed::Follow(
-    Listener on_publish) {
+absl::StatusOr<ChangeFeed::FollowerId> ChangeFeed::Follow(Listener on_publish) {
   absl::MutexLock l(&mu_);
   if (listeners_.size() >= max_followers_) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the workspace already has ", listeners_.size(),
-        " change feed streams open (limit max_feed_streams)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the workspace already has ", listeners_.size(),
+                     " change feed streams open (limit max_feed_streams)"));
   }
   const FollowerId id = next_id_++;
   listeners_.emplace(id, std::move(on_publish));

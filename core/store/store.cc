@@ -1,5 +1,7 @@
 #include "core/store/store.h"
 
+#include "core/base/status_macros.h"
+
 namespace segments {
 
 bool WorkspaceRecord::operator==(const WorkspaceRecord& o) const {
@@ -63,6 +65,75 @@ bool ChangeRun::operator==(const ChangeRun& o) const {
   return first_sequence == o.first_sequence && segment_id == o.segment_id &&
          kind == o.kind && cause == o.cause && time == o.time &&
          contact_ids == o.contact_ids;
+}
+
+void StartCounts(const SegmentChangeCountsQuery& query,
+                 SegmentChangeCounts* counts) {
+  counts->entered.assign(query.buckets, 0);
+  counts->left.assign(query.buckets, 0);
+  counts->entered_after = 0;
+  counts->left_after = 0;
+}
+
+void CountChange(const SegmentChangeCountsQuery& query,
+                 const MembershipChange& change, SegmentChangeCounts* counts) {
+  if (change.segment_id != query.segment_id ||
+      change.sequence > query.up_to_sequence || change.time < query.start) {
+    return;
+  }
+  const bool entered = change.kind == ChangeKind::kEntered;
+  const uint64_t bucket = static_cast<uint64_t>(change.time - query.start) /
+                          static_cast<uint64_t>(query.bucket_seconds);
+  if (bucket >= query.buckets) {
+    ++(entered ? counts->entered_after : counts->left_after);
+  } else {
+    ++(entered ? counts->entered : counts->left)[bucket];
+  }
+}
+
+namespace {
+
+// Calls `f` on every event of the log up to `up_to_sequence`, in order.
+template <typename F>
+absl::Status ForEachChange(WorkspaceStore& store, uint64_t up_to_sequence,
+                           F f) {
+  constexpr size_t kPage = 4096;
+  uint64_t after = 0;
+  while (after < up_to_sequence) {
+    ASSIGN_OR_RETURN(std::vector<MembershipChange> page,
+                     store.ReadChanges(after, kPage));
+    for (const MembershipChange& c : page) {
+      if (c.sequence > up_to_sequence) return absl::OkStatus();
+      f(c);
+    }
+    if (page.size() < kPage) break;
+    after = page.back().sequence;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<SegmentChangeCounts> WorkspaceStore::CountSegmentChanges(
+    const SegmentChangeCountsQuery& query) {
+  SegmentChangeCounts counts;
+  StartCounts(query, &counts);
+  RETURN_IF_ERROR(ForEachChange(
+      *this, query.up_to_sequence,
+      [&](const MembershipChange& c) { CountChange(query, c, &counts); }));
+  return counts;
+}
+
+absl::StatusOr<ContactChanges> WorkspaceStore::ReadContactChanges(
+    SegmentId segment_id, ContactId contact_id, uint64_t up_to_sequence) {
+  ContactChanges out;
+  RETURN_IF_ERROR(
+      ForEachChange(*this, up_to_sequence, [&](const MembershipChange& c) {
+        if (c.segment_id == segment_id && c.contact_id == contact_id) {
+          out.changes.push_back(c);
+        }
+      }));
+  return out;
 }
 
 }  // namespace segments

@@ -91,6 +91,45 @@ struct LogRetention {
   bool operator==(const LogRetention& o) const;
 };
 
+// History queries (core/history/) read the log under one snapshot of the
+// store, and with it the retention horizon: `pruned_before` is the moment
+// before which events may have been pruned (every event at or after it is
+// kept; 0: nothing was ever pruned, the log is complete). Only events with
+// sequence <= up_to_sequence count, so a reader pairs the answer with the
+// memberships it read at that sequence, whatever commits meanwhile.
+struct SegmentChangeCountsQuery {
+  SegmentId segment_id = 0;
+  UnixSeconds start = 0;       // the first bucket's start
+  int64_t bucket_seconds = 1;  // > 0
+  size_t buckets = 0;
+  uint64_t up_to_sequence = 0;
+};
+
+// One segment's events counted by time: entered[i] and left[i] are those
+// with time in [start + i * bucket_seconds, start + (i + 1) * bucket_seconds);
+// *_after those at or after the last bucket's end. Events before `start` are
+// not counted.
+struct SegmentChangeCounts {
+  std::vector<uint64_t> entered;
+  std::vector<uint64_t> left;
+  uint64_t entered_after = 0;
+  uint64_t left_after = 0;
+  UnixSeconds pruned_before = 0;
+};
+
+// Sizes `counts` for `query` (zeroed), then adds one event to it if the
+// query counts it: the building block of stores that count event by event.
+void StartCounts(const SegmentChangeCountsQuery& query,
+                 SegmentChangeCounts* counts);
+void CountChange(const SegmentChangeCountsQuery& query,
+                 const MembershipChange& change, SegmentChangeCounts* counts);
+
+// The retained events of one (segment, contact), ascending sequence.
+struct ContactChanges {
+  std::vector<MembershipChange> changes;
+  UnixSeconds pruned_before = 0;
+};
+
 // Per-workspace counters that must survive restarts.
 struct WorkspaceCounters {
   ContactId next_contact_id = 1;
@@ -167,6 +206,13 @@ class WorkspaceStore {
     (void)max_runs;
     return ReadRetention();
   }
+  // History. The defaults read the whole log through ReadChanges and
+  // report nothing pruned: right for a store that never prunes; a store
+  // that prunes, or can aggregate, overrides both.
+  virtual absl::StatusOr<SegmentChangeCounts> CountSegmentChanges(
+      const SegmentChangeCountsQuery& query);
+  virtual absl::StatusOr<ContactChanges> ReadContactChanges(
+      SegmentId segment_id, ContactId contact_id, uint64_t up_to_sequence);
 };
 
 // A catalog row as read back: the record, and what is wrong with it ("" when

@@ -198,12 +198,12 @@ TEST_F(ChangeFeedTest, PruningKeepsTheLastRetentionPeriodAndSaysWhatIsGone) {
   Create("old2@x.com", "DE");  // 2
   clock_.Advance(3 * kDay);
   Create("mid@x.com", "DE");  // 3, at kNow + 3 days
-  clock_.Advance(5 * kDay);    // kNow + 8 days: 1 and 2 are over 7 days old
+  clock_.Advance(5 * kDay);   // kNow + 8 days: 1 and 2 are over 7 days old
   ASSERT_OK_AND_ASSIGN(bool more, ws_->PruneChanges(10));
   EXPECT_FALSE(more);
   EXPECT_EQ(ws_->feed().retention(), (LogRetention{3, kNow + 1}));
-  EXPECT_EQ(ReadAll(2, {}, 10), std::vector<MembershipChange>(
-                                    {StoredLog().front()}));
+  EXPECT_EQ(ReadAll(2, {}, 10),
+            std::vector<MembershipChange>({StoredLog().front()}));
   const absl::Status gone = ws_->feed().CheckReadable(1);
   EXPECT_THAT(gone, StatusIs(absl::StatusCode::kOutOfRange,
                              HasSubstr("oldest retained is sequence 3")));

@@ -40,8 +40,8 @@ struct Watch {
     if (deadline > absl::ZeroDuration()) {
       context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
     }
-    stub = v1::ChangeFeedService::NewStub(channel != nullptr ? channel
-                                                             : server.channel());
+    stub = v1::ChangeFeedService::NewStub(
+        channel != nullptr ? channel : server.channel());
     reader = stub->WatchMembershipChanges(context.get(), request);
   }
   // Reads one message into the fold; false when the stream ended.
@@ -110,9 +110,9 @@ class FeedTest : public ::testing::Test {
 
   uint64_t Segment(const std::string& name, const std::string& country) {
     v1::CreateSegmentRequest request;
-    *request.mutable_segment() = MakeSegment(
-        name, {MakeCondition("country", v1::Condition::EQUALS,
-                             {StringValue(country)})});
+    *request.mutable_segment() =
+        MakeSegment(name, {MakeCondition("country", v1::Condition::EQUALS,
+                                         {StringValue(country)})});
     v1::Segment segment;
     EXPECT_THAT(
         server_.segments().CreateSegment(Ctx(key_).get(), request, &segment),
@@ -147,8 +147,8 @@ class FeedTest : public ::testing::Test {
     v1::CountSegmentMembersRequest request;
     request.set_segment_id(segment);
     v1::CountSegmentMembersResponse response;
-    EXPECT_THAT(server_.segments().CountSegmentMembers(Ctx(key_).get(),
-                                                       request, &response),
+    EXPECT_THAT(server_.segments().CountSegmentMembers(Ctx(key_).get(), request,
+                                                       &response),
                 GrpcOk());
     return response.as_of_sequence();
   }
@@ -177,8 +177,8 @@ TEST_F(FeedTest, ReplayThenLiveHasNoGapOrDuplicateWhileWritersRun) {
   const uint64_t de = Segment("de", "DE");
   std::vector<uint64_t> ids;
   for (int i = 0; i < 40; ++i) {
-    ids.push_back(Contact("c" + std::to_string(i) + "@x.com",
-                          i % 2 == 0 ? "DE" : "FR"));
+    ids.push_back(
+        Contact("c" + std::to_string(i) + "@x.com", i % 2 == 0 ? "DE" : "FR"));
   }
   Watch watch(server_, key_, After(0));
   ASSERT_TRUE(watch.ReadThrough(20));  // replayed: the 20 DE contacts
@@ -204,7 +204,8 @@ TEST_F(FeedTest, ReplayThenLiveHasNoGapOrDuplicateWhileWritersRun) {
 
 TEST_F(FeedTest, ResumingAfterTheLastSequenceIsExactAcrossARestart) {
   const uint64_t de = Segment("de", "DE");
-  for (int i = 0; i < 10; ++i) Contact("a" + std::to_string(i) + "@x.com", "DE");
+  for (int i = 0; i < 10; ++i)
+    Contact("a" + std::to_string(i) + "@x.com", "DE");
   uint64_t seen = 0;
   std::set<uint64_t> members;
   {
@@ -262,8 +263,9 @@ TEST_F(FeedTest, ADeletedSegmentEndsWithItsDeletionEvent) {
   v1::DeleteSegmentRequest request;
   request.set_id(de);
   google::protobuf::Empty empty;
-  ASSERT_THAT(server_.segments().DeleteSegment(Ctx(key_).get(), request, &empty),
-              GrpcOk());
+  ASSERT_THAT(
+      server_.segments().DeleteSegment(Ctx(key_).get(), request, &empty),
+      GrpcOk());
   Watch watch(server_, key_, After(0));
   ASSERT_TRUE(watch.ReadThrough(2));
   EXPECT_EQ(watch.members.count(de), 0u);
@@ -328,7 +330,8 @@ TEST_F(LimitedFeedTest, StreamsPastTheWorkspacesLimitAreRefused) {
     EXPECT_THAT(s.error_message(), HasSubstr("limit max_feed_streams"));
   }
   // Another workspace has its own.
-  const std::string other = server_.CreateWorkspace("Other", v1::STARTER).api_key;
+  const std::string other =
+      server_.CreateWorkspace("Other", v1::STARTER).api_key;
   Watch d(server_, other, After(0));
   EXPECT_TRUE(d.Next());
   // A cancelled stream's slot is free again once it is done.
@@ -454,8 +457,8 @@ TEST_F(ManyFeedTest, AThousandIdleStreamsHoldNoThreadEach) {
     if (i == 99) before = Threads();
   }
   const int after = Threads();
-  EXPECT_LT(after - before, 40) << before << " threads with 100 streams, "
-                                << after << " with 1000";
+  EXPECT_LT(after - before, 40)
+      << before << " threads with 100 streams, " << after << " with 1000";
   // All of them still follow: one write reaches each.
   Contact("a@x.com", "DE");
   for (Open& o : open) {

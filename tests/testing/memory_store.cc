@@ -30,6 +30,18 @@ void MemoryStorage::DamageRecord(WorkspaceId id, std::string problem) {
   damaged_[id] = std::move(problem);
 }
 
+void MemoryStorage::PruneChangesBefore(WorkspaceId id, UnixSeconds before) {
+  absl::MutexLock l(&mu_);
+  WorkspaceState& state = data_.at(id);
+  std::vector<MembershipChange>& log = state.changes;
+  log.erase(std::remove_if(log.begin(), log.end(),
+                           [before](const MembershipChange& c) {
+                             return c.time < before;
+                           }),
+            log.end());
+  state.changes_pruned_before = std::max(state.changes_pruned_before, before);
+}
+
 absl::Status MemoryStorage::MaybeFail() {
   absl::MutexLock l(&mu_);
   if (fail_next_ <= 0) return absl::OkStatus();
@@ -109,16 +121,48 @@ class MemoryWorkspaceStore : public WorkspaceStore {
     }
     if (events > 0) {
       log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(events));
-      state->complete_since = std::max(state->complete_since, newest + 1);
+      state->changes_pruned_before =
+          std::max(state->changes_pruned_before, newest + 1);
     }
     return RetentionOf(*state);
+  }
+
+  // Event by event over the log, under the storage's lock: one snapshot
+  // with the horizon, as SQLite's read transaction.
+  absl::StatusOr<SegmentChangeCounts> CountSegmentChanges(
+      const SegmentChangeCountsQuery& query) override {
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    SegmentChangeCounts counts;
+    StartCounts(query, &counts);
+    for (const MembershipChange& c : state->changes) {
+      CountChange(query, c, &counts);
+    }
+    counts.pruned_before = state->changes_pruned_before;
+    return counts;
+  }
+
+  absl::StatusOr<ContactChanges> ReadContactChanges(
+      SegmentId segment_id, ContactId contact_id,
+      uint64_t up_to_sequence) override {
+    absl::MutexLock l(&storage_->mu_);
+    ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
+    ContactChanges out;
+    for (const MembershipChange& c : state->changes) {
+      if (c.segment_id == segment_id && c.contact_id == contact_id &&
+          c.sequence <= up_to_sequence) {
+        out.changes.push_back(c);
+      }
+    }
+    out.pruned_before = state->changes_pruned_before;
+    return out;
   }
 
  private:
   static LogRetention RetentionOf(const MemoryStorage::WorkspaceState& state) {
     return {state.changes.empty() ? state.counters.last_sequence + 1
                                   : state.changes.front().sequence,
-            state.complete_since};
+            state.changes_pruned_before};
   }
 
   // Commit, taking the put contacts from `copied` (a copy of them, moved

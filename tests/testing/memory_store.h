@@ -27,6 +27,10 @@ class MemoryStorage {
   void FailOpen(WorkspaceId id, absl::Status error);
   // From now on, LoadWorkspaces reports the record of `id` as damaged.
   void DamageRecord(WorkspaceId id, std::string problem);
+  // Prunes workspace `id`'s change log as a retention would: drops every
+  // event before `before` and records it as the horizon history reads
+  // (changes_pruned_before in SQLite). The workspace must have data.
+  void PruneChangesBefore(WorkspaceId id, UnixSeconds before);
 
  private:
   friend class MemoryCatalogStore;
@@ -36,7 +40,7 @@ class MemoryStorage {
     std::map<SegmentId, SegmentRecord> segments;
     std::vector<MembershipChange> changes;
     WorkspaceCounters counters;
-    UnixSeconds complete_since = 0;  // LogRetention::complete_since
+    UnixSeconds changes_pruned_before = 0;
   };
   // Consumes one injected failure if any is pending.
   absl::Status MaybeFail();
