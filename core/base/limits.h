@@ -5,6 +5,7 @@
 #define SEGMENTS_CORE_BASE_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace segments {
 
@@ -16,6 +17,11 @@ struct Limits {
   size_t max_batch_contacts = 10000;
   size_t max_page_size = 1000;
   size_t max_preview_sample = 100;  // ids in a preview's sample
+  // Audience snapshots: live (not yet expired) ones per workspace, and how
+  // far ahead a snapshot may expire. A snapshot holds a copy of its
+  // segment's bitmap in memory and on disk until it expires.
+  size_t max_snapshots = 100;
+  int64_t max_snapshot_ttl_seconds = 30 * 86400;
 };
 
 }  // namespace segments

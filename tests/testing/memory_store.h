@@ -34,6 +34,7 @@ class MemoryStorage {
   struct WorkspaceState {
     std::map<ContactId, Contact> contacts;
     std::map<SegmentId, SegmentRecord> segments;
+    std::map<SnapshotId, SnapshotRecord> snapshots;
     std::vector<MembershipChange> changes;
     WorkspaceCounters counters;
   };
