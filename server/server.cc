@@ -28,6 +28,7 @@
 #include "server/reflection_service.h"
 #include "server/segment_service.h"
 #include "server/slow_call_interceptor.h"
+#include "server/snapshot_service.h"
 #include "server/workspace_admin_service.h"
 
 namespace segments {
@@ -39,9 +40,11 @@ struct SegmentsServer::Services {
         admin(registry, &auth, data_dir),
         contacts(&auth, limits),
         segments(&auth, limits),
+        snapshots(&auth, limits),
         reflection({v1::WorkspaceAdmin::service_full_name(),
                     v1::ContactService::service_full_name(),
                     v1::SegmentService::service_full_name(),
+                    v1::AudienceSnapshotService::service_full_name(),
                     grpc::health::v1::Health::service_full_name(),
                     grpc::reflection::v1alpha::ServerReflection::
                         service_full_name()}) {}
@@ -49,6 +52,7 @@ struct SegmentsServer::Services {
   WorkspaceAdminServiceImpl admin;
   ContactServiceImpl contacts;
   SegmentServiceImpl segments;
+  SnapshotServiceImpl snapshots;
   // On the callback API: open streams hold no thread (issue 11).
   ReflectionService reflection;
 };
@@ -164,6 +168,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   builder.RegisterService(&s->services_->admin);
   builder.RegisterService(&s->services_->contacts);
   builder.RegisterService(&s->services_->segments);
+  builder.RegisterService(&s->services_->snapshots);
   builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -203,7 +208,8 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
     // "" is the server as a whole; each service can be checked by name too.
     for (const char* name : {v1::WorkspaceAdmin::service_full_name(),
                              v1::ContactService::service_full_name(),
-                             v1::SegmentService::service_full_name()}) {
+                             v1::SegmentService::service_full_name(),
+                             v1::AudienceSnapshotService::service_full_name()}) {
       health->SetServingStatus(name, true);
     }
     health->SetServingStatus(true);
