@@ -206,10 +206,11 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       s->server_->GetHealthCheckService();
   if (health != nullptr) {
     // "" is the server as a whole; each service can be checked by name too.
-    for (const char* name : {v1::WorkspaceAdmin::service_full_name(),
-                             v1::ContactService::service_full_name(),
-                             v1::SegmentService::service_full_name(),
-                             v1::AudienceSnapshotService::service_full_name()}) {
+    for (const char* name :
+         {v1::WorkspaceAdmin::service_full_name(),
+          v1::ContactService::service_full_name(),
+          v1::SegmentService::service_full_name(),
+          v1::AudienceSnapshotService::service_full_name()}) {
       health->SetServingStatus(name, true);
     }
     health->SetServingStatus(true);

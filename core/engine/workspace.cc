@@ -121,8 +121,9 @@ absl::Status Workspace::Load() {
     // Expired ones too: they are invisible, and the expiry timer deletes
     // them as soon as it runs.
     for (SnapshotRecord& record : data.snapshots) {
-      ASSIGN_OR_RETURN(Snapshot snapshot,
-                       LoadSnapshot(std::move(record), m.counters.next_contact_id));
+      ASSIGN_OR_RETURN(
+          Snapshot snapshot,
+          LoadSnapshot(std::move(record), m.counters.next_contact_id));
       m.snapshots.Install(std::move(snapshot));
     }
     next_due_ = engine::TimeWrites(m).NextDue(applied);

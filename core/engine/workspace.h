@@ -259,7 +259,9 @@ class Workspace {
   const std::unique_ptr<engine::WriteQueue<engine::ContactWriteRequest>> queue_;
   FlipScheduler* const scheduler_;   // may be null
   FlipScheduler::TaskId timer_ = 0;  // set once, in Open
-  FlipScheduler::TaskId expiry_timer_ = 0;  // set once, in Open
+
+  // The snapshot expiry task; set once, in Open.
+  FlipScheduler::TaskId expiry_timer_ = 0;
 
   // Serializes writers; held across prepare, commit and apply.
   mutable absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -115,7 +115,9 @@ struct WorkspaceWrite {
 struct WorkspaceData {
   std::vector<Contact> contacts;  // ascending id; empty from LoadStreaming
   std::vector<SegmentRecord> segments;  // ascending id
-  std::vector<SnapshotRecord> snapshots;  // ascending id, expired ones too
+
+  // Ascending id, expired ones too.
+  std::vector<SnapshotRecord> snapshots;
   WorkspaceCounters counters;
 };
 

@@ -64,7 +64,8 @@ TEST(ResolveExpireTime, BadTtlNamesItsField) {
   }
   absl::StatusOr<UnixSeconds> over =
       ResolveExpireTime({1, 30 * kDay + 1, {}}, kNow, limits, "snapshot");
-  EXPECT_THAT(over.status().message(), ::testing::HasSubstr("max_snapshot_ttl"));
+  EXPECT_THAT(over.status().message(),
+              ::testing::HasSubstr("max_snapshot_ttl"));
 }
 
 TEST(ResolveExpireTime, BadExpireTimeNamesItsField) {

@@ -72,7 +72,8 @@ class SnapshotsServerTest : public ::testing::Test {
                       std::optional<int64_t> ttl = {}) {
     v1::CreateAudienceSnapshotRequest req;
     req.mutable_snapshot()->set_segment_id(segment);
-    if (ttl.has_value()) req.mutable_snapshot()->mutable_ttl()->set_seconds(*ttl);
+    if (ttl.has_value())
+      req.mutable_snapshot()->mutable_ttl()->set_seconds(*ttl);
     return snapshots_->CreateAudienceSnapshot(Ctx(key_).get(), req, out);
   }
 
@@ -131,15 +132,14 @@ TEST_F(SnapshotsServerTest, FreezesASegmentAndPagesThroughIt) {
   v1::CountSegmentMembersRequest count_req;
   count_req.set_segment_id(seg);
   v1::CountSegmentMembersResponse count;
-  ASSERT_THAT(server_.segments().CountSegmentMembers(Ctx(key_).get(),
-                                                     count_req, &count),
+  ASSERT_THAT(server_.segments().CountSegmentMembers(Ctx(key_).get(), count_req,
+                                                     &count),
               GrpcOk());
   EXPECT_EQ(snap.as_of_sequence(), count.as_of_sequence());
 
   const auto pages = Pages(snap.id(), 4);
   ASSERT_EQ(pages.size(), 3u);
-  EXPECT_THAT(IdsOf(pages),
-              ElementsAre(3, 6, 9, 12, 15, 18, 21, 24, 27, 30));
+  EXPECT_THAT(IdsOf(pages), ElementsAre(3, 6, 9, 12, 15, 18, 21, 24, 27, 30));
 
   v1::ListAudienceSnapshotsRequest list_req;
   v1::ListAudienceSnapshotsResponse list;
@@ -199,7 +199,8 @@ TEST_F(SnapshotsServerTest, PagesStayIdenticalUnderConcurrentWrites) {
       v1::Contact out;
       if (contacts->UpdateContact(Ctx(key_).get(), up, &out).ok()) ++writes;
       v1::CreateContactRequest create;
-      *create.mutable_contact() = MakeContact(absl::StrCat("w", i, "@x.com"), "DE");
+      *create.mutable_contact() =
+          MakeContact(absl::StrCat("w", i, "@x.com"), "DE");
       if (contacts->CreateContact(Ctx(key_).get(), create, &out).ok()) ++writes;
     }
   });
@@ -275,9 +276,9 @@ TEST_F(SnapshotsServerTest, ErrorsNameTheirFields) {
   grpc::Status bad_list =
       snapshots_->ListAudienceSnapshotMembers(Ctx(key_).get(), bad, &page);
   EXPECT_THAT(bad_list, GrpcIs(grpc::StatusCode::INVALID_ARGUMENT));
-  EXPECT_THAT(ViolationFields(bad_list),
-              ::testing::UnorderedElementsAre("view", "page_size",
-                                              "page_token"));
+  EXPECT_THAT(
+      ViolationFields(bad_list),
+      ::testing::UnorderedElementsAre("view", "page_size", "page_token"));
 
   // A token of a segment listing is not one of this listing.
   v1::ListSegmentMembersRequest seg_members;
@@ -309,7 +310,8 @@ TEST_F(SnapshotsServerTest, OtherWorkspacesSeeNothing) {
   const uint64_t seg = Populate(3);
   v1::AudienceSnapshot snap;
   ASSERT_THAT(Create(seg, &snap), GrpcOk());
-  const std::string other = server_.CreateWorkspace("Other", v1::GROWTH).api_key;
+  const std::string other =
+      server_.CreateWorkspace("Other", v1::GROWTH).api_key;
   v1::GetAudienceSnapshotRequest req;
   req.set_id(snap.id());
   v1::AudienceSnapshot out;
@@ -359,9 +361,8 @@ TEST_F(SnapshotsServerTest, ExpiredSnapshotsDisappear) {
 class SnapshotLimitServerTest : public SnapshotsServerTest {
  protected:
   SnapshotLimitServerTest()
-      : SnapshotsServerTest([](ServerOptions& o) {
-          o.limits.max_snapshots = 2;
-        }) {}
+      : SnapshotsServerTest(
+            [](ServerOptions& o) { o.limits.max_snapshots = 2; }) {}
 };
 
 TEST_F(SnapshotLimitServerTest, OneOverTheLimitIsResourceExhausted) {

@@ -82,8 +82,8 @@ class SnapshotStoreTest : public ::testing::Test {
 TEST_F(SnapshotStoreTest, RowsAndCounterRoundTripAcrossReopen) {
   StoreTwo();
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
-  EXPECT_THAT(data.snapshots, ElementsAre(MakeRecord(1, {1, 2, 70000}),
-                                          MakeRecord(2, {5})));
+  EXPECT_THAT(data.snapshots,
+              ElementsAre(MakeRecord(1, {1, 2, 70000}), MakeRecord(2, {5})));
   EXPECT_EQ(data.counters.next_snapshot_id, 3u);
 
   WorkspaceWrite del;
@@ -110,9 +110,9 @@ TEST_F(SnapshotStoreTest, MigratesFromSchema3) {
   {
     ASSERT_OK_AND_ASSIGN(auto db, SqliteDb::Open(path(), true, 1000));
     const std::vector<const char*>& all = WorkspaceMigrations();
-    ASSERT_OK(MigrateSchema(db.get(), kWorkspaceAppId,
-                            std::vector<const char*>(all.begin(),
-                                                     all.begin() + 3)));
+    ASSERT_OK(
+        MigrateSchema(db.get(), kWorkspaceAppId,
+                      std::vector<const char*>(all.begin(), all.begin() + 3)));
   }
   auto store = Open();
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*store));
@@ -129,8 +129,7 @@ TEST_F(SnapshotStoreTest, DamagedRowsAreDataLossNamingTheRow) {
       {"UPDATE snapshots SET expire_time = create_time WHERE id = 2",
        "expire_time"},
       {"UPDATE snapshots SET id = 7 WHERE id = 2", "next_snapshot_id"},
-      {"UPDATE snapshots SET as_of_sequence = 9 WHERE id = 2",
-       "last_sequence"},
+      {"UPDATE snapshots SET as_of_sequence = 9 WHERE id = 2", "last_sequence"},
       {"UPDATE snapshots SET member_count = -1 WHERE id = 2", "member_count"},
       {"UPDATE snapshots SET segment_id = 0 WHERE id = 2", "segment_id"},
   };
@@ -158,10 +157,9 @@ TEST_F(SnapshotStoreTest, DamagedMembersAreDataLossAtOpen) {
   RawExec(path(), "UPDATE snapshots SET members = x'3a30' WHERE id = 1");
   ASSERT_OK_AND_ASSIGN(auto store, SqliteWorkspaceStore::Open(path(), {}));
   FakeClock clock(kNow);
-  EXPECT_THAT(Workspace::Open(1, Plan::kGrowth, std::move(store), &clock,
-                              Limits()),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("snapshots row id=1")));
+  EXPECT_THAT(
+      Workspace::Open(1, Plan::kGrowth, std::move(store), &clock, Limits()),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("snapshots row id=1")));
 }
 
 // What a sender pages through before a restart it pages through after.
@@ -170,8 +168,8 @@ TEST_F(SnapshotStoreTest, PagesAreIdenticalAfterReopening) {
   auto open = [&] {
     auto store = SqliteWorkspaceStore::Open(path(), {});
     EXPECT_OK(store);
-    auto ws = Workspace::Open(1, Plan::kGrowth, *std::move(store), &clock,
-                              Limits());
+    auto ws =
+        Workspace::Open(1, Plan::kGrowth, *std::move(store), &clock, Limits());
     EXPECT_OK(ws);
     return *std::move(ws);
   };
