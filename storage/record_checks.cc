@@ -141,7 +141,7 @@ std::string SnapshotProblem(const SnapshotRecord& s) {
     return absl::StrCat("as_of_sequence ", s.as_of_sequence,
                         " is out of range");
   }
-  if (s.member_count > (uint64_t{1} << 32)) {
+  if (s.member_count >= (uint64_t{1} << 32)) {  // ids are 1 .. 2^32-1
     return absl::StrCat("member_count ", s.member_count, " is out of range");
   }
   if (!TimeIn(s.create_time) || !TimeIn(s.expire_time)) {
