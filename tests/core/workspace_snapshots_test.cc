@@ -63,16 +63,17 @@ class WorkspaceSnapshotsTest : public ::testing::Test {
     ws_ = std::move(ws).value();
   }
 
-  // Contacts 1..n, the even ones in DE, and a segment of the DE ones.
+  // A segment of the contacts in DE, then contacts 1..n, the even ones in
+  // DE: each of those enters, so the log has n/2 events.
   SegmentId Populate(int n) {
+    auto s = ws_->CreateSegment(
+        SegmentOf("de", {Cond("country", Operator::kEquals, {"DE"})}));
+    EXPECT_THAT(s, IsOk());
     for (int i = 1; i <= n; ++i) {
       EXPECT_THAT(ws_->CreateContact(Draft(absl::StrCat("c", i, "@x.com"),
                                            i % 2 == 0 ? "DE" : "FR")),
                   IsOk());
     }
-    auto s = ws_->CreateSegment(
-        SegmentOf("de", {Cond("country", Operator::kEquals, {"DE"})}));
-    EXPECT_THAT(s, IsOk());
     return s.ok() ? s->record.id : 0;
   }
 
@@ -123,6 +124,7 @@ TEST_F(WorkspaceSnapshotsTest, CreateFreezesTheMembersAsOfTheLastSequence) {
   EXPECT_EQ(v.record.segment_id, seg);
   EXPECT_EQ(v.record.member_count, 5u);
   EXPECT_EQ(v.record.as_of_sequence, count.as_of_sequence);
+  EXPECT_EQ(v.record.as_of_sequence, 5u);  // the five entries
   EXPECT_EQ(v.record.create_time, kNow);
   EXPECT_EQ(v.record.expire_time, kNow + 7 * kDay);
   EXPECT_EQ(v.drift.left, 0u);

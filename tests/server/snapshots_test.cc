@@ -53,11 +53,9 @@ class SnapshotsServerTest : public ::testing::Test {
     return out.id();
   }
 
-  // Contacts 1..n, every third in DE; the segment of the DE ones.
+  // The segment of the contacts in DE, then contacts 1..n, every third in
+  // DE (each of those is logged entering it).
   uint64_t Populate(int n) {
-    for (int i = 1; i <= n; ++i) {
-      CreateContact(absl::StrCat("c", i, "@x.com"), i % 3 == 0 ? "DE" : "FR");
-    }
     v1::CreateSegmentRequest req;
     *req.mutable_segment() = MakeSegment(
         "de",
@@ -65,6 +63,9 @@ class SnapshotsServerTest : public ::testing::Test {
     v1::Segment out;
     EXPECT_THAT(server_.segments().CreateSegment(Ctx(key_).get(), req, &out),
                 GrpcOk());
+    for (int i = 1; i <= n; ++i) {
+      CreateContact(absl::StrCat("c", i, "@x.com"), i % 3 == 0 ? "DE" : "FR");
+    }
     return out.id();
   }
 
@@ -136,6 +137,7 @@ TEST_F(SnapshotsServerTest, FreezesASegmentAndPagesThroughIt) {
                                                      &count),
               GrpcOk());
   EXPECT_EQ(snap.as_of_sequence(), count.as_of_sequence());
+  EXPECT_EQ(snap.as_of_sequence(), 10u);  // the ten entries
 
   const auto pages = Pages(snap.id(), 4);
   ASSERT_EQ(pages.size(), 3u);
