@@ -16,14 +16,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(count update write build restart time feed)
+all=(count update write build restart time feed snapshot)
 selected=()
 for arg in "$@"; do
   case "$arg" in
     --quick) export SEGMENTS_BENCH_CONTACTS=100000 ;;
-    count | update | write | build | restart | time | feed) selected+=("$arg") ;;
+    count | update | write | build | restart | time | feed | snapshot) selected+=("$arg") ;;
     *)
-      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed]..." >&2
+      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed|snapshot]..." >&2
       exit 2
       ;;
   esac

@@ -29,6 +29,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/base/limits.h"
 #include "server/auth.h"
 #include "server/log.h"
 #include "server/process_setup.h"
@@ -67,6 +68,14 @@ ABSL_FLAG(int, max_feed_streams, 100,
 ABSL_FLAG(absl::Duration, feed_stall_timeout, absl::Seconds(30),
           "A change feed stream whose message waited this long for its "
           "client while changes went on is ended (RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int64_t, max_snapshots,
+          static_cast<int64_t>(segments::Limits().max_snapshots),
+          "Most audience snapshots a workspace holds at once (expired ones "
+          "not counted); one more is RESOURCE_EXHAUSTED.");
+ABSL_FLAG(absl::Duration, max_snapshot_ttl,
+          absl::Seconds(segments::Limits().max_snapshot_ttl_seconds),
+          "How far ahead an audience snapshot may expire (the default ttl, "
+          "7 days, is lowered to it when longer).");
 
 namespace segments {
 namespace {
@@ -95,6 +104,22 @@ int Fail(absl::string_view message) {
       "cannot start: ",
       LogEscape(std::string_view(message.data(), message.size()))));
   return 1;
+}
+
+// The snapshot limits (the others keep their SPEC defaults).
+absl::Status SnapshotLimitsFromFlags(Limits* limits) {
+  const int64_t max_snapshots = absl::GetFlag(FLAGS_max_snapshots);
+  if (max_snapshots < 1) {
+    return absl::InvalidArgumentError("--max_snapshots must be at least 1");
+  }
+  const absl::Duration ttl = absl::GetFlag(FLAGS_max_snapshot_ttl);
+  if (ttl < absl::Seconds(1) || ttl > absl::Hours(24 * 3650)) {
+    return absl::InvalidArgumentError(
+        "--max_snapshot_ttl must be between 1s and 3650 days");
+  }
+  limits->max_snapshots = static_cast<size_t>(max_snapshots);
+  limits->max_snapshot_ttl_seconds = absl::ToInt64Seconds(ttl);
+  return absl::OkStatus();
 }
 
 int Run() {
@@ -138,6 +163,9 @@ int Run() {
   absl::StatusOr<TransportLimits> transport = TransportLimitsFromFlags();
   if (!transport.ok()) return Fail(transport.status().message());
   options.transport = *transport;
+  if (absl::Status s = SnapshotLimitsFromFlags(&options.limits); !s.ok()) {
+    return Fail(s.message());
+  }
 
   absl::StatusOr<std::unique_ptr<SegmentsServer>> server =
       SegmentsServer::Start(std::move(options));

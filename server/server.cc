@@ -30,6 +30,7 @@
 #include "server/reflection_service.h"
 #include "server/segment_service.h"
 #include "server/slow_call_interceptor.h"
+#include "server/snapshot_service.h"
 #include "server/workspace_admin_service.h"
 
 namespace segments {
@@ -44,11 +45,13 @@ struct SegmentsServer::Services {
         segments(&auth, limits),
         feed(&auth, limits, feed_options),
         history(&auth),
+        snapshots(&auth, limits),
         reflection({v1::WorkspaceAdmin::service_full_name(),
                     v1::ContactService::service_full_name(),
                     v1::SegmentService::service_full_name(),
                     v1::ChangeFeedService::service_full_name(),
                     v1::MembershipHistoryService::service_full_name(),
+                    v1::AudienceSnapshotService::service_full_name(),
                     grpc::health::v1::Health::service_full_name(),
                     grpc::reflection::v1alpha::ServerReflection::
                         service_full_name()}) {}
@@ -59,6 +62,7 @@ struct SegmentsServer::Services {
   // Streams on the callback API, their reads on the service's own threads.
   FeedServiceImpl feed;
   HistoryServiceImpl history;
+  SnapshotServiceImpl snapshots;
   // On the callback API: open streams hold no thread (issue 11).
   ReflectionService reflection;
 };
@@ -176,6 +180,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   builder.RegisterService(&s->services_->segments);
   builder.RegisterService(&s->services_->feed);
   builder.RegisterService(&s->services_->history);
+  builder.RegisterService(&s->services_->snapshots);
   builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -218,7 +223,8 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
           v1::ContactService::service_full_name(),
           v1::SegmentService::service_full_name(),
           v1::ChangeFeedService::service_full_name(),
-          v1::MembershipHistoryService::service_full_name()}) {
+          v1::MembershipHistoryService::service_full_name(),
+          v1::AudienceSnapshotService::service_full_name()}) {
       health->SetServingStatus(name, true);
     }
     health->SetServingStatus(true);

@@ -127,6 +127,32 @@ std::string SegmentProblem(const SegmentRecord& s) {
   return "";
 }
 
+std::string SnapshotProblem(const SnapshotRecord& s) {
+  const std::pair<const char*, uint64_t> ids[] = {
+      {"id", s.id},
+      {"segment_id", s.segment_id},
+  };
+  for (const auto& [name, value] : ids) {
+    if (value == 0 || value > kMaxStoredUint) {
+      return absl::StrCat(name, " ", value, " is out of range");
+    }
+  }
+  if (s.as_of_sequence > kMaxStoredUint) {
+    return absl::StrCat("as_of_sequence ", s.as_of_sequence,
+                        " is out of range");
+  }
+  if (s.member_count >= (uint64_t{1} << 32)) {  // ids are 1 .. 2^32-1
+    return absl::StrCat("member_count ", s.member_count, " is out of range");
+  }
+  if (!TimeIn(s.create_time) || !TimeIn(s.expire_time)) {
+    return "create_time or expire_time is out of range";
+  }
+  if (s.expire_time <= s.create_time) {
+    return "expire_time is not after create_time";
+  }
+  return "";
+}
+
 std::string ChangeProblem(const MembershipChange& c) {
   if (c.sequence == 0 || c.sequence > kMaxStoredUint) {
     return absl::StrCat("sequence ", c.sequence, " is out of range");
@@ -173,6 +199,10 @@ std::string CountersProblem(const WorkspaceCounters& c) {
   }
   if (c.last_sequence > kMaxStoredUint) {
     return absl::StrCat("last_sequence ", c.last_sequence, " is out of range");
+  }
+  if (c.next_snapshot_id == 0 || c.next_snapshot_id > kMaxStoredUint) {
+    return absl::StrCat("next_snapshot_id ", c.next_snapshot_id,
+                        " is out of range");
   }
   if (c.time_applied_until < 0) {
     return absl::StrCat("time_applied_until ", c.time_applied_until,

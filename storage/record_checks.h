@@ -22,6 +22,8 @@ inline constexpr uint64_t kMaxStoredUint = std::numeric_limits<int64_t>::max();
 std::string ContactProblem(const Contact& c);
 // Everything but the filter, which DecodeFilter checks on read.
 std::string SegmentProblem(const SegmentRecord& s);
+// Everything but the members' bytes (LoadSnapshot checks them).
+std::string SnapshotProblem(const SnapshotRecord& s);
 std::string ChangeProblem(const MembershipChange& c);
 // ChangeProblem of every event of `run`, and an empty run.
 std::string RunProblem(const ChangeRun& run);

@@ -24,6 +24,8 @@ struct SqliteWorkspaceStore::WriteStatements {
   std::unique_ptr<SqliteStatement> delete_contact;
   std::unique_ptr<SqliteStatement> upsert_segment;
   std::unique_ptr<SqliteStatement> delete_segment;
+  std::unique_ptr<SqliteStatement> upsert_snapshot;
+  std::unique_ptr<SqliteStatement> delete_snapshot;
   std::unique_ptr<SqliteStatement> insert_change_run;
   std::unique_ptr<SqliteStatement> put_meta;
 };
@@ -117,6 +119,8 @@ SqliteWorkspaceStore::FromDb(const std::string& path,
   ASSIGN_OR_RETURN(w->delete_contact, write_db->Prepare(kDeleteContactSql));
   ASSIGN_OR_RETURN(w->upsert_segment, write_db->Prepare(kUpsertSegmentSql));
   ASSIGN_OR_RETURN(w->delete_segment, write_db->Prepare(kDeleteSegmentSql));
+  ASSIGN_OR_RETURN(w->upsert_snapshot, write_db->Prepare(kUpsertSnapshotSql));
+  ASSIGN_OR_RETURN(w->delete_snapshot, write_db->Prepare(kDeleteSnapshotSql));
   ASSIGN_OR_RETURN(w->insert_change_run,
                    write_db->Prepare(kInsertChangeRunSql));
   ASSIGN_OR_RETURN(w->put_meta, write_db->Prepare(kPutMetaSql));
@@ -206,7 +210,10 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
       }
       found += known ? 1 : 0;
     }
-    if (found != 4) {
+    // next_contact_id, next_segment_id, last_sequence, time_applied_until,
+    // next_snapshot_id.
+    constexpr int kCounterKeys = 5;
+    if (found != kCounterKeys) {
       return absl::DataLossError(
           absl::StrCat(path_, ": meta table lacks counters"));
     }
@@ -270,6 +277,7 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
       }
     }
   }
+  RETURN_IF_ERROR(LoadSnapshots(&data));
   {
     ASSIGN_OR_RETURN(int64_t last,
                      write_db_->QueryInt(kSelectLastChangeSequenceSql));
@@ -282,6 +290,32 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
   }
   RETURN_IF_ERROR(txn.Commit());
   return data;
+}
+
+absl::Status SqliteWorkspaceStore::LoadSnapshots(WorkspaceData* data) {
+  ASSIGN_OR_RETURN(auto stmt, write_db_->Prepare(kSelectSnapshotsSql));
+  SqliteStatement::Scope scope(*stmt);
+  const WorkspaceCounters& counters = data->counters;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    SnapshotRecord& snapshot = data->snapshots.emplace_back();
+    std::string problem = DecodeSnapshot(*stmt, &snapshot);
+    if (problem.empty() && snapshot.id >= counters.next_snapshot_id) {
+      problem = absl::StrCat("id is not below next_snapshot_id ",
+                             counters.next_snapshot_id,
+                             " (it would be assigned again)");
+    }
+    if (problem.empty() && snapshot.as_of_sequence > counters.last_sequence) {
+      problem = absl::StrCat("as_of_sequence is beyond last_sequence ",
+                             counters.last_sequence);
+    }
+    if (!problem.empty()) {
+      return absl::DataLossError(absl::StrCat(
+          path_, ": snapshots row id=", stmt->ColumnInt(0), ": ", problem));
+    }
+  }
+  return absl::OkStatus();
 }
 
 namespace {
@@ -302,6 +336,10 @@ absl::Status CheckRows(const WorkspaceWrite& write) {
   for (const SegmentRecord& s : write.put_segments) {
     if (std::string p = SegmentProblem(s); !p.empty())
       return Refuse("segment", s.id, p);
+  }
+  for (const SnapshotRecord& s : write.put_snapshots) {
+    if (std::string p = SnapshotProblem(s); !p.empty())
+      return Refuse("snapshot", s.id, p);
   }
   return absl::OkStatus();
 }
@@ -387,6 +425,15 @@ absl::Status SqliteWorkspaceStore::WriteRows(const WorkspaceWrite& write) {
     write_->delete_segment->BindInt(1, static_cast<int64_t>(id));
     RETURN_IF_ERROR(write_->delete_segment->Run());
   }
+  for (const SnapshotRecord& s : write.put_snapshots) {
+    BindSnapshot(s, write_->upsert_snapshot.get());
+    RETURN_IF_ERROR(write_->upsert_snapshot->Run());
+  }
+  for (SnapshotId id : write.deleted_snapshots) {
+    if (id > kMaxStoredUint) continue;  // cannot be stored, so cannot exist
+    write_->delete_snapshot->BindInt(1, static_cast<int64_t>(id));
+    RETURN_IF_ERROR(write_->delete_snapshot->Run());
+  }
   return absl::OkStatus();
 }
 
@@ -400,6 +447,8 @@ absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
       {kNextSegmentIdKey, static_cast<int64_t>(write.counters.next_segment_id)},
       {kLastSequenceKey, static_cast<int64_t>(write.counters.last_sequence)},
       {kTimeAppliedUntilKey, write.counters.time_applied_until},
+      {kNextSnapshotIdKey,
+       static_cast<int64_t>(write.counters.next_snapshot_id)},
   };
   for (const auto& [key, value] : counters) {
     write_->put_meta->BindText(1, key);

@@ -119,10 +119,14 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   absl::Status CheckEmailsDiffer(
       const std::vector<std::pair<ContactId, ContactId>>& same_hash)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Reads the snapshots rows into data->snapshots (after the counters);
+  // DATA_LOSS naming a row that breaks the model.
+  absl::Status LoadSnapshots(WorkspaceData* data)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // FAILED_PRECONDITION when path_ no longer names the file opened.
   absl::Status CheckFileUnchanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // The two parts of a commit, inside its transaction: contacts and
-  // segments; then the change log and counters.
+  // The two parts of a commit, inside its transaction: contacts, segments
+  // and snapshots; then the change log and counters.
   absl::Status WriteRows(const WorkspaceWrite& write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteChanges(const WorkspaceWrite& write)

@@ -88,6 +88,20 @@ const std::vector<const char*>& WorkspaceMigrations() {
         CREATE INDEX change_runs_by_segment_time
           ON change_runs (segment_id, time, kind, last_sequence);
       )sql",
+      // 4 -> 5: audience snapshots, each with its members as a portable
+      // Roaring bitmap, and the next snapshot id.
+      R"sql(
+        CREATE TABLE snapshots (
+          id INTEGER PRIMARY KEY,
+          segment_id INTEGER NOT NULL,
+          as_of_sequence INTEGER NOT NULL,
+          member_count INTEGER NOT NULL,
+          create_time INTEGER NOT NULL,
+          expire_time INTEGER NOT NULL,
+          members BLOB NOT NULL
+        ) STRICT;
+        INSERT INTO meta (key, value) VALUES ('next_snapshot_id', 1);
+      )sql",
   };
   return *kMigrations;
 }
@@ -130,6 +144,19 @@ const char kUpsertSegmentSql[] =
     "frozen_as_of = excluded.frozen_as_of";
 const char kDeleteSegmentSql[] = "DELETE FROM segments WHERE id = ?1";
 // From the run holding sequence ?1 + 1 (or the first after it) on.
+const char kSelectSnapshotsSql[] =
+    "SELECT id, segment_id, as_of_sequence, member_count, create_time, "
+    "expire_time, members FROM snapshots ORDER BY id";
+const char kUpsertSnapshotSql[] =
+    "INSERT INTO snapshots (id, segment_id, as_of_sequence, member_count, "
+    "create_time, expire_time, members) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (id) DO UPDATE SET "
+    "segment_id = excluded.segment_id, "
+    "as_of_sequence = excluded.as_of_sequence, "
+    "member_count = excluded.member_count, "
+    "create_time = excluded.create_time, expire_time = excluded.expire_time, "
+    "members = excluded.members";
+const char kDeleteSnapshotSql[] = "DELETE FROM snapshots WHERE id = ?1";
 const char kSelectChangeRunsSql[] =
     "SELECT first_sequence, segment_id, first_contact_id, kind, cause, time, "
     "last_sequence, more_contact_ids FROM change_runs "
@@ -171,6 +198,7 @@ const char kNextSegmentIdKey[] = "next_segment_id";
 const char kLastSequenceKey[] = "last_sequence";
 const char kTimeAppliedUntilKey[] = "time_applied_until";
 const char kChangesPrunedBeforeKey[] = "changes_pruned_before";
+const char kNextSnapshotIdKey[] = "next_snapshot_id";
 const char kWorkspaceIdKey[] = "workspace_id";
 
 namespace {
@@ -290,6 +318,34 @@ std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r) {
   return SegmentProblem(*r);
 }
 
+void BindSnapshot(const SnapshotRecord& r, SqliteStatement* s) {
+  s->BindInt(1, static_cast<int64_t>(r.id));
+  s->BindInt(2, static_cast<int64_t>(r.segment_id));
+  s->BindInt(3, static_cast<int64_t>(r.as_of_sequence));
+  s->BindInt(4, static_cast<int64_t>(r.member_count));
+  s->BindInt(5, r.create_time);
+  s->BindInt(6, r.expire_time);
+  s->BindBlob(7, r.members);
+}
+
+std::string DecodeSnapshot(const SqliteStatement& s, SnapshotRecord* r) {
+  const int64_t v[4] = {s.ColumnInt(0), s.ColumnInt(1), s.ColumnInt(2),
+                        s.ColumnInt(3)};
+  static constexpr const char* kNames[4] = {"id", "segment_id",
+                                            "as_of_sequence", "member_count"};
+  for (int i = 0; i < 4; ++i) {
+    if (v[i] < 0) return absl::StrCat(kNames[i], " is out of range");
+  }
+  r->id = static_cast<SnapshotId>(v[0]);
+  r->segment_id = static_cast<SegmentId>(v[1]);
+  r->as_of_sequence = static_cast<uint64_t>(v[2]);
+  r->member_count = static_cast<uint64_t>(v[3]);
+  r->create_time = s.ColumnInt(4);
+  r->expire_time = s.ColumnInt(5);
+  r->members = std::string(s.ColumnBlob(6));
+  return SnapshotProblem(*r);
+}
+
 void BindChangeRun(const ChangeRun& run, std::string* blob_buffer,
                    SqliteStatement* s) {
   s->BindInt(1, static_cast<int64_t>(run.first_sequence));
@@ -388,6 +444,11 @@ std::string DecodeMeta(const SqliteStatement& s, WorkspaceCounters* counters,
       return absl::StrCat("time_applied_until ", value, " is out of range");
     }
     counters->time_applied_until = value;
+  } else if (key == kNextSnapshotIdKey) {
+    if (value < 1) {
+      return absl::StrCat("next_snapshot_id ", value, " is out of range");
+    }
+    counters->next_snapshot_id = static_cast<SnapshotId>(value);
   } else {
     *known = false;
   }

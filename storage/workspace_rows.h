@@ -7,8 +7,9 @@
 //   segments  filter as EncodeFilter bytes; frozen_members as a blob
 //   change_runs  the membership change log, a row per run of events
 //             (change_runs.h), keyed by the run's first sequence
+//   snapshots audience snapshots; members as a portable Roaring blob
 //   meta      key/value integers: next_contact_id, next_segment_id,
-//             last_sequence
+//             last_sequence, time_applied_until, next_snapshot_id
 //
 // Decoders return "" for a good row, else what is wrong with it (the caller
 // names the row in its DATA_LOSS status).
@@ -38,6 +39,9 @@ extern const char kDeleteContactSql[];  // ?1 id
 extern const char kSelectSegmentsSql[];
 extern const char kUpsertSegmentSql[];  // ?1..?8, see BindSegment
 extern const char kDeleteSegmentSql[];  // ?1 id
+extern const char kSelectSnapshotsSql[];
+extern const char kUpsertSnapshotSql[];  // ?1..?7, see BindSnapshot
+extern const char kDeleteSnapshotSql[];  // ?1 id
 // ?1 after sequence, ?2 limit (runs)
 extern const char kSelectChangeRunsSql[];
 extern const char kInsertChangeRunSql[];  // ?1..?8, see BindChangeRun
@@ -60,6 +64,7 @@ extern const char kNextContactIdKey[];
 extern const char kNextSegmentIdKey[];
 extern const char kLastSequenceKey[];
 extern const char kTimeAppliedUntilKey[];
+extern const char kNextSnapshotIdKey[];
 // The id of the workspace the file belongs to (written at creation since
 // this key exists; older files have none).
 extern const char kWorkspaceIdKey[];
@@ -77,6 +82,10 @@ std::string DecodeContact(const SqliteStatement& s, Contact* c);
 
 void BindSegment(const SegmentRecord& r, SqliteStatement* s);
 std::string DecodeSegment(const SqliteStatement& s, SegmentRecord* r);
+
+void BindSnapshot(const SnapshotRecord& r, SqliteStatement* s);
+// Everything but the members' bytes, which the engine checks at load.
+std::string DecodeSnapshot(const SqliteStatement& s, SnapshotRecord* r);
 
 // Binds `run`; `blob_buffer` is scratch.
 void BindChangeRun(const ChangeRun& run, std::string* blob_buffer,

@@ -5,6 +5,7 @@
 #define SEGMENTS_CORE_BASE_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 namespace segments {
 
@@ -24,6 +25,11 @@ struct Limits {
   size_t max_history_buckets = 24 * 31;
   // Events of one contact listed by GetContactMembershipHistory (the newest).
   size_t max_history_events = 1000;
+  // Audience snapshots: live (not yet expired) ones per workspace, and how
+  // far ahead a snapshot may expire. A snapshot holds a copy of its
+  // segment's bitmap in memory and on disk until it expires.
+  size_t max_snapshots = 100;
+  int64_t max_snapshot_ttl_seconds = 30 * 86400;
 };
 
 }  // namespace segments

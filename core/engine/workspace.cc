@@ -32,16 +32,6 @@ absl::Status ContactNotFound(ContactId id) {
   return absl::NotFoundError(absl::StrCat("contact ", id, " not found"));
 }
 
-absl::Status PlanRestricted(SegmentId id) {
-  return WithErrorInfo(
-      absl::FailedPreconditionError(absl::StrCat(
-          "segment ", id,
-          " is PLAN_RESTRICTED: the workspace's plan no longer allows its "
-          "rules, so it cannot be used as an audience until the plan is "
-          "upgraded")),
-      {"SEGMENT_PLAN_RESTRICTED", {{"segment_id", absl::StrCat(id)}}});
-}
-
 absl::Status Expired() {
   return absl::DeadlineExceededError(
       "preview did not finish before the call's deadline");
@@ -71,6 +61,7 @@ Workspace::~Workspace() {
   // Before anything is destroyed: the timer may be calling OnFlipDue.
   if (timer_ != 0) scheduler_->Remove(timer_);
   if (pruner_ != 0) scheduler_->Remove(pruner_);
+  if (expiry_timer_ != 0) scheduler_->Remove(expiry_timer_);
 }
 
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(
@@ -84,8 +75,10 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::Open(
     ws->timer_ = scheduler->Add([self] { self->OnFlipDue(); });
     ws->pruner_ = scheduler->Add([self] { self->OnPruneDue(); });
     scheduler->Schedule(ws->pruner_, clock->Now() + kPruneDelaySeconds);
+    ws->expiry_timer_ = scheduler->Add([self] { self->OnSnapshotsExpire(); });
     absl::MutexLock w(&ws->write_mu_);
     scheduler->Schedule(ws->timer_, ws->next_due_);
+    ws->ScheduleExpiry();
   }
   return ws;
 }
@@ -137,6 +130,14 @@ absl::Status Workspace::Load() {
       m.segments.Install(std::move(entry));
     }
     m.segments.RebuildReaders();
+    // Expired ones too: they are invisible, and the expiry timer deletes
+    // them as soon as it runs.
+    for (SnapshotRecord& record : data.snapshots) {
+      ASSIGN_OR_RETURN(
+          Snapshot snapshot,
+          LoadSnapshot(std::move(record), m.counters.next_contact_id));
+      m.snapshots.Install(std::move(snapshot));
+    }
     next_due_ = engine::TimeWrites(m).NextDue(applied);
   }
   ASSIGN_OR_RETURN(const UnixSeconds now, CatchUp());
@@ -507,7 +508,7 @@ absl::StatusOr<Page<Contact>> Workspace::ListMembers(SegmentId id,
   absl::ReaderMutexLock l(&mu_);
   ASSIGN_OR_RETURN(const engine::SegmentEntry* s, memory_->segments.Get(id));
   if (s->record.state == SegmentState::kPlanRestricted) {
-    return PlanRestricted(id);
+    return engine::PlanRestrictedError(id);
   }
   Page<Contact> page;
   const std::vector<ContactId> ids =

@@ -43,6 +43,7 @@
 #include "core/model/contact.h"
 #include "core/model/filter.h"
 #include "core/model/paging.h"
+#include "core/snapshots/snapshot.h"
 #include "core/store/store.h"
 #include "core/time/flip_scheduler.h"
 
@@ -203,6 +204,30 @@ class Workspace {
       ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
 
   static constexpr size_t kPruneRunsPerWrite = 1000;
+  // Audience snapshots (core/snapshots/): a frozen copy of a segment's
+  // members, made through the write path, so its as_of_sequence is exactly
+  // the sequence its members reflect. Violations under "snapshot"; an
+  // unknown segment is NOT_FOUND, a PLAN_RESTRICTED one FAILED_PRECONDITION,
+  // more than limits.max_snapshots live ones RESOURCE_EXHAUSTED.
+  absl::StatusOr<SnapshotView> CreateSnapshot(const SnapshotDraft& draft);
+  // A snapshot is NOT_FOUND from its expire_time on. Its drift is computed
+  // against the segment's members now (none once the segment is deleted).
+  absl::StatusOr<SnapshotView> GetSnapshot(SnapshotId id) const;
+  // Live snapshots with id > after_id, at most page_size, with their drift.
+  Page<SnapshotView> ListSnapshots(SnapshotId after_id, size_t page_size) const;
+  // Members with id > after_id, at most page_size: the same on every read.
+  // kFull gives the contacts as they are now; one deleted since is listed
+  // with its id only, and named in `deleted`.
+  absl::StatusOr<SnapshotMemberPage> ListSnapshotMembers(
+      SnapshotId id, ContactId after_id, size_t page_size,
+      ContactView view) const;
+  absl::Status DeleteSnapshot(SnapshotId id);
+  // Deletes every snapshot expired by the clock's now, in one write; what
+  // the expiry timer calls. On a failed commit they stay (invisible).
+  absl::Status RemoveExpiredSnapshots();
+  // The earliest expire_time of the snapshots held, or nullopt: when the
+  // expiry timer is set to.
+  std::optional<UnixSeconds> next_snapshot_expiry() const;
 
  private:
   Workspace(WorkspaceId id, Plan plan, std::unique_ptr<WorkspaceStore> store,
@@ -246,6 +271,16 @@ class Workspace {
   // Segment `id` as it stands, for history; NOT_FOUND when it is not.
   absl::StatusOr<SegmentNow> NowOf(SegmentId id) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Snapshots (workspace_snapshots.cc). The moment reads are made at: the
+  // clock, or the applied moment if the clock stepped back behind it.
+  UnixSeconds ReadNow() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  SnapshotView SnapshotViewOf(const Snapshot& s) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Tells the expiry timer the earliest expire_time held.
+  void ScheduleExpiry() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The expiry timer's callback.
+  void OnSnapshotsExpire() ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
 
   // Constant after construction.
   const WorkspaceId id_;
@@ -257,6 +292,9 @@ class Workspace {
   FlipScheduler::TaskId timer_ = 0;   // set once, in Open
   FlipScheduler::TaskId pruner_ = 0;  // set once, in Open
   std::unique_ptr<ChangeFeed> feed_;  // set once, in Load
+
+  // The snapshot expiry task; set once, in Open.
+  FlipScheduler::TaskId expiry_timer_ = 0;
 
   // Serializes writers; held across prepare, commit and apply.
   mutable absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);

@@ -26,7 +26,15 @@ bool WorkspaceCounters::operator==(const WorkspaceCounters& o) const {
   return next_contact_id == o.next_contact_id &&
          next_segment_id == o.next_segment_id &&
          last_sequence == o.last_sequence &&
-         time_applied_until == o.time_applied_until;
+         time_applied_until == o.time_applied_until &&
+         next_snapshot_id == o.next_snapshot_id;
+}
+
+bool SnapshotRecord::operator==(const SnapshotRecord& o) const {
+  return id == o.id && segment_id == o.segment_id &&
+         as_of_sequence == o.as_of_sequence && member_count == o.member_count &&
+         create_time == o.create_time && expire_time == o.expire_time &&
+         members == o.members;
 }
 
 bool LogRetention::operator==(const LogRetention& o) const {

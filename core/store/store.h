@@ -130,6 +130,19 @@ struct ContactChanges {
   UnixSeconds pruned_before = 0;
 };
 
+// A frozen copy of a segment's membership (an audience snapshot).
+struct SnapshotRecord {
+  SnapshotId id = 0;
+  SegmentId segment_id = 0;  // the segment may since have been deleted
+  // The counters' last_sequence the members reflect.
+  uint64_t as_of_sequence = 0;
+  uint64_t member_count = 0;  // the cardinality of `members`
+  UnixSeconds create_time = 0;
+  UnixSeconds expire_time = 0;  // gone from this moment on
+  std::string members;          // portable Roaring serialization
+  bool operator==(const SnapshotRecord& o) const;
+};
+
 // Per-workspace counters that must survive restarts.
 struct WorkspaceCounters {
   ContactId next_contact_id = 1;
@@ -139,6 +152,7 @@ struct WorkspaceCounters {
   // flip due at or before it is in the memberships and the log (0: never
   // recorded, as in data written before time-driven flips).
   UnixSeconds time_applied_until = 0;
+  SnapshotId next_snapshot_id = 1;
   bool operator==(const WorkspaceCounters& o) const;
 };
 
@@ -148,6 +162,8 @@ struct WorkspaceWrite {
   std::vector<ContactId> deleted_contacts;
   std::vector<SegmentRecord> put_segments;  // insert or replace by id
   std::vector<SegmentId> deleted_segments;
+  std::vector<SnapshotRecord> put_snapshots;  // insert or replace by id
+  std::vector<SnapshotId> deleted_snapshots;
   std::vector<ChangeRun> changes;  // appended to the change log
   WorkspaceCounters counters;      // replaces the stored counters
 };
@@ -156,6 +172,9 @@ struct WorkspaceWrite {
 struct WorkspaceData {
   std::vector<Contact> contacts;  // ascending id; empty from LoadStreaming
   std::vector<SegmentRecord> segments;  // ascending id
+
+  // Ascending id, expired ones too.
+  std::vector<SnapshotRecord> snapshots;
   WorkspaceCounters counters;
 };
 

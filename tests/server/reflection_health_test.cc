@@ -43,11 +43,11 @@ TEST(ReflectionTest, ListsTheServices) {
   }
   EXPECT_THAT(
       names,
-      IsSupersetOf({"segments.v1.SegmentService", "segments.v1.ContactService",
-                    "segments.v1.WorkspaceAdmin",
-                    "segments.v1.MembershipHistoryService",
-                    "grpc.health.v1.Health",
-                    "grpc.reflection.v1alpha.ServerReflection"}));
+      IsSupersetOf(
+          {"segments.v1.SegmentService", "segments.v1.ContactService",
+           "segments.v1.WorkspaceAdmin", "segments.v1.MembershipHistoryService",
+           "segments.v1.AudienceSnapshotService", "grpc.health.v1.Health",
+           "grpc.reflection.v1alpha.ServerReflection"}));
 }
 
 TEST(ReflectionTest, DescribesTheSegmentService) {
@@ -81,7 +81,8 @@ TEST(HealthTest, ServingForTheServerAndEachService) {
   auto stub = grpc::health::v1::Health::NewStub(server.channel());
   for (const char* service :
        {"", "segments.v1.SegmentService", "segments.v1.ContactService",
-        "segments.v1.WorkspaceAdmin", "segments.v1.MembershipHistoryService"}) {
+        "segments.v1.WorkspaceAdmin", "segments.v1.MembershipHistoryService",
+        "segments.v1.AudienceSnapshotService"}) {
     grpc::health::v1::HealthCheckRequest request;
     request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;

@@ -387,6 +387,8 @@ TEST_F(WorkspaceRowsTest, RefusesMalformedMetaRows) {
               HasSubstr("next_segment_id 0 is out of range"));
   EXPECT_THAT(MetaRow("'last_sequence', -1", &known),
               HasSubstr("last_sequence -1 is out of range"));
+  EXPECT_THAT(MetaRow("'next_snapshot_id', 0", &known),
+              HasSubstr("next_snapshot_id 0 is out of range"));
 }
 
 // The stored schema is what the statements expect: every statement
@@ -396,6 +398,7 @@ TEST_F(WorkspaceRowsTest, MigratedSchemaMatchesTheStatements) {
   for (const char* sql :
        {kSelectContactsSql, kUpsertContactSql, kDeleteContactSql,
         kSelectSegmentsSql, kUpsertSegmentSql, kDeleteSegmentSql,
+        kSelectSnapshotsSql, kUpsertSnapshotSql, kDeleteSnapshotSql,
         kSelectChangeRunsSql, kInsertChangeRunSql, kSelectMetaSql,
         kPutMetaSql}) {
     EXPECT_OK(db_->Prepare(sql)) << sql;
@@ -407,6 +410,7 @@ TEST_F(WorkspaceRowsTest, MigratedSchemaMatchesTheStatements) {
   counters.next_segment_id = 5;
   counters.last_sequence = 5;
   counters.time_applied_until = 5;
+  counters.next_snapshot_id = 5;
   int rows = 0;
   while (true) {
     ASSERT_OK_AND_ASSIGN(bool row, meta->Step());
@@ -416,7 +420,7 @@ TEST_F(WorkspaceRowsTest, MigratedSchemaMatchesTheStatements) {
     EXPECT_TRUE(known);
     ++rows;
   }
-  EXPECT_EQ(rows, 4);
+  EXPECT_EQ(rows, 5);
   EXPECT_EQ(counters, WorkspaceCounters());
 }
 

@@ -64,6 +64,7 @@ class MemoryWorkspaceStore : public WorkspaceStore {
     WorkspaceData data;
     for (const auto& [id, c] : state->contacts) sink(c);
     for (const auto& [id, s] : state->segments) data.segments.push_back(s);
+    for (const auto& [id, s] : state->snapshots) data.snapshots.push_back(s);
     data.counters = state->counters;
     return data;
   }
@@ -188,6 +189,10 @@ class MemoryWorkspaceStore : public WorkspaceStore {
     for (ContactId id : write.deleted_contacts) state->contacts.erase(id);
     for (const SegmentRecord& s : write.put_segments) state->segments[s.id] = s;
     for (SegmentId id : write.deleted_segments) state->segments.erase(id);
+    for (const SnapshotRecord& s : write.put_snapshots) {
+      state->snapshots[s.id] = s;
+    }
+    for (SnapshotId id : write.deleted_snapshots) state->snapshots.erase(id);
     for (MembershipChange& e : ExpandRuns(write.changes)) {
       state->changes.push_back(e);
     }

@@ -38,6 +38,7 @@ class MemoryStorage {
   struct WorkspaceState {
     std::map<ContactId, Contact> contacts;
     std::map<SegmentId, SegmentRecord> segments;
+    std::map<SnapshotId, SnapshotRecord> snapshots;
     std::vector<MembershipChange> changes;
     WorkspaceCounters counters;
     UnixSeconds changes_pruned_before = 0;

@@ -130,6 +130,8 @@ void Apply(PreparedWrite* p, WorkspaceMemory* m) noexcept {
   if (!p->segments.empty() || !p->deleted_segments.empty()) {
     m->segments.RebuildReaders();
   }
+  for (Snapshot& s : p->snapshots) m->snapshots.Install(std::move(s));
+  for (SnapshotId id : p->write.deleted_snapshots) m->snapshots.Remove(id);
   if (p->plan.has_value()) m->plan = *p->plan;
   m->counters = p->write.counters;
 }

@@ -10,6 +10,7 @@
 #include "core/engine/internal/segment_set.h"
 #include "core/index/attribute_index.h"
 #include "core/index/contact_table.h"
+#include "core/snapshots/snapshot_set.h"
 #include "core/store/store.h"
 #include "roaring/roaring.hh"
 
@@ -27,6 +28,7 @@ struct WorkspaceMemory {
   ContactTable contacts;
   AttributeIndex index;
   SegmentSet segments;
+  SnapshotSet snapshots;
   WorkspaceCounters counters;
 };
 

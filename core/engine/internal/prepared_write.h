@@ -16,6 +16,7 @@
 #include "core/engine/internal/segment_set.h"
 #include "core/index/attribute_index.h"
 #include "core/model/contact.h"
+#include "core/snapshots/snapshot.h"
 #include "core/store/store.h"
 
 namespace segments::engine {
@@ -66,6 +67,9 @@ struct PreparedWrite {
   // Segment states to install (insert or replace by id), bitmaps final.
   std::vector<std::unique_ptr<SegmentEntry>> segments;
   std::vector<SegmentId> deleted_segments;
+  // Snapshots to install, as write.put_snapshots stores them (the removed
+  // ones are write.deleted_snapshots).
+  std::vector<Snapshot> snapshots;
   std::optional<Plan> plan;
   // A time write (TimeWrites): no contact changes, and its change runs move
   // the installed segments' members (a contact write's move them with its

@@ -23,6 +23,16 @@ std::unique_ptr<SegmentEntry> MakeSegmentEntry(SegmentRecord record,
   return entry;
 }
 
+absl::Status PlanRestrictedError(SegmentId id) {
+  return WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat(
+          "segment ", id,
+          " is PLAN_RESTRICTED: the workspace's plan no longer allows its "
+          "rules, so it cannot be used as an audience until the plan is "
+          "upgraded")),
+      {"SEGMENT_PLAN_RESTRICTED", {{"segment_id", absl::StrCat(id)}}});
+}
+
 std::string SegmentNameKey(absl::string_view name) {
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
 }

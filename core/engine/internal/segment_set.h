@@ -45,6 +45,11 @@ struct SegmentEntry {
 std::unique_ptr<SegmentEntry> MakeSegmentEntry(SegmentRecord record,
                                                Roaring members);
 
+// FAILED_PRECONDITION (ErrorInfo SEGMENT_PLAN_RESTRICTED) for using
+// PLAN_RESTRICTED segment `id` as an audience: listing its members or
+// snapshotting it.
+absl::Status PlanRestrictedError(SegmentId id);
+
 // A segment name's key for uniqueness: trimmed, ASCII-lowercased.
 std::string SegmentNameKey(absl::string_view name);
 
