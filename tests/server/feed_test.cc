@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "segments/v1/feed.grpc.pb.h"
+#include "segments/v1/snapshots.grpc.pb.h"
 #include "tests/server/test_server.h"
 
 namespace segments::testing {
@@ -200,6 +201,57 @@ TEST_F(FeedTest, ReplayThenLiveHasNoGapOrDuplicateWhileWritersRun) {
   for (uint64_t i = 0; i < head; ++i) ASSERT_EQ(watch.sequences[i], i + 1);
   // Membership from nothing plus every event is the membership now.
   EXPECT_EQ(watch.members[de], Members(de));
+}
+
+// The workflow engine's recipe (docs/api.md): a snapshot's members as of
+// S, then the feed after S, are the live members, while writers run
+// between the snapshot and the reads.
+TEST_F(FeedTest, ASnapshotPlusTheFeedAfterItsSequenceIsTheLiveMembership) {
+  const uint64_t de = Segment("de", "DE");
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 30; ++i) {
+    ids.push_back(
+        Contact("c" + std::to_string(i) + "@x.com", i % 3 == 0 ? "FR" : "DE"));
+  }
+  auto snapshots = v1::AudienceSnapshotService::NewStub(server_.channel());
+  v1::CreateAudienceSnapshotRequest create;
+  create.mutable_snapshot()->set_segment_id(de);
+  v1::AudienceSnapshot snapshot;
+  ASSERT_THAT(
+      snapshots->CreateAudienceSnapshot(Ctx(key_).get(), create, &snapshot),
+      GrpcOk());
+  std::thread writer([&] {
+    for (int i = 0; i < 60; ++i) {
+      if (i % 2 == 0) {
+        MoveTo(ids[i % ids.size()], i % 4 == 0 ? "FR" : "DE");
+      } else {
+        Contact("w" + std::to_string(i) + "@x.com", "DE");
+      }
+    }
+  });
+  std::set<uint64_t> members;
+  v1::ListAudienceSnapshotMembersRequest page;
+  page.set_snapshot_id(snapshot.id());
+  page.set_page_size(7);
+  while (true) {
+    v1::ListAudienceSnapshotMembersResponse response;
+    ASSERT_THAT(snapshots->ListAudienceSnapshotMembers(Ctx(key_).get(), page,
+                                                       &response),
+                GrpcOk());
+    members.insert(response.contact_ids().begin(),
+                   response.contact_ids().end());
+    if (response.next_page_token().empty()) break;
+    page.set_page_token(response.next_page_token());
+  }
+  ASSERT_EQ(members.size(), snapshot.member_count());
+  writer.join();
+  v1::WatchMembershipChangesRequest follow = After(snapshot.as_of_sequence());
+  follow.add_segment_ids(de);
+  Watch watch(server_, key_, follow);
+  watch.members[de] = members;
+  ASSERT_TRUE(watch.ReadThrough(Head(de)));
+  EXPECT_EQ(watch.members[de], Members(de));
+  EXPECT_GT(watch.sequences.size(), 0u);
 }
 
 TEST_F(FeedTest, ResumingAfterTheLastSequenceIsExactAcrossARestart) {
