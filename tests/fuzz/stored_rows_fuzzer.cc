@@ -222,9 +222,14 @@ void CheckChangeRunRow(FuzzInput* in) {
   SqliteStatement::Scope scope(select);
   select.BindInt(1, static_cast<int64_t>(run.first_sequence - 1));
   select.BindInt(2, 1);
+  const SqliteStatement& row = StepOne(select);
   std::vector<MembershipChange> back;
-  FUZZ_CHECK(DecodeChangeRun(StepOne(select), &back).empty());
+  FUZZ_CHECK(DecodeChangeRun(row, &back).empty());
   FUZZ_CHECK(back == events);
+  // The feed reads the same row as a run.
+  ChangeRun as_run;
+  FUZZ_CHECK(DecodeChangeRunRow(row, &as_run).empty());
+  FUZZ_CHECK(as_run == run);
 }
 
 void CheckMetaRow(FuzzInput* in) {
