@@ -5,7 +5,6 @@
 // with RESOURCE_EXHAUSTED while writers keep going, cancellation and
 // deadlines freeing their slot, the per-workspace limit, shutdown, and idle
 // streams holding no thread each.
-#include <dirent.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
@@ -465,18 +464,6 @@ TEST_F(FeedTest, ShutdownEndsOpenStreamsAtOnce) {
   EXPECT_THAT(watch.End(), GrpcIs(grpc::StatusCode::UNAVAILABLE));
 }
 
-// Threads of this process (the server and the test's clients).
-int Threads() {
-  DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) return -1;
-  int n = 0;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++n;
-  }
-  closedir(dir);
-  return n;
-}
-
 class ManyFeedTest : public FeedTest {
  protected:
   ManyFeedTest()
@@ -485,13 +472,7 @@ class ManyFeedTest : public FeedTest {
 
 TEST_F(ManyFeedTest, AThousandIdleStreamsHoldNoThreadEach) {
   const uint64_t de = Segment("de", "DE");
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < 10; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("segments.test_channel", i);  // no shared subchannel
-    channels.push_back(grpc::CreateCustomChannel(
-        server_.dial_address(), grpc::InsecureChannelCredentials(), args));
-  }
+  const auto channels = SeparateChannels(server_, 10);
   struct Open {
     std::unique_ptr<grpc::ClientContext> context;
     std::unique_ptr<grpc::ClientReader<v1::WatchMembershipChangesResponse>>
@@ -506,9 +487,9 @@ TEST_F(ManyFeedTest, AThousandIdleStreamsHoldNoThreadEach) {
     v1::WatchMembershipChangesResponse r;
     ASSERT_TRUE(o.reader->Read(&r)) << i;
     open.push_back(std::move(o));
-    if (i == 99) before = Threads();
+    if (i == 99) before = ProcessThreads();
   }
-  const int after = Threads();
+  const int after = ProcessThreads();
   EXPECT_LT(after - before, 40)
       << before << " threads with 100 streams, " << after << " with 1000";
   // All of them still follow: one write reaches each.

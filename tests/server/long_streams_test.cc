@@ -2,7 +2,6 @@
 // idle reflection streams (our callback-API service) or health Watch
 // streams (gRPC's default health service, also on the callback API) add only
 // a few threads to the server's process.
-#include <dirent.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
@@ -23,31 +22,6 @@ namespace {
 namespace reflection = ::grpc::reflection::v1alpha;
 namespace health = ::grpc::health::v1;
 
-// Threads of this process (the server and the test's clients).
-int Threads() {
-  DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) return -1;
-  int n = 0;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++n;
-  }
-  closedir(dir);
-  return n;
-}
-
-// Separate connections: one carries at most max_concurrent_streams streams.
-std::vector<std::shared_ptr<grpc::Channel>> Channels(const TestServer& server,
-                                                     int n) {
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < n; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("segments.test_channel", i);  // no shared subchannel
-    channels.push_back(grpc::CreateCustomChannel(
-        server.dial_address(), grpc::InsecureChannelCredentials(), args));
-  }
-  return channels;
-}
-
 constexpr int kStreams = 500;
 constexpr int kChannels = 10;
 // Far fewer than one per stream.
@@ -55,7 +29,7 @@ constexpr int kMaxExtraThreads = 40;
 
 TEST(LongStreamsTest, IdleReflectionStreamsHoldNoThreadEach) {
   TestServer server;
-  auto channels = Channels(server, kChannels);
+  auto channels = SeparateChannels(server, kChannels);
   struct Open {
     std::unique_ptr<grpc::ClientContext> context;
     std::unique_ptr<
@@ -78,9 +52,10 @@ TEST(LongStreamsTest, IdleReflectionStreamsHoldNoThreadEach) {
     ASSERT_TRUE(o.stream->Read(&response)) << i;
     ASSERT_TRUE(response.has_list_services_response());
     open.push_back(std::move(o));
-    if (i == kChannels - 1) before = Threads();  // every connection is up
+    if (i == kChannels - 1)
+      before = ProcessThreads();  // every connection is up
   }
-  int during = Threads();
+  int during = ProcessThreads();
   std::cout << before << " threads before, " << during << " with " << kStreams
             << " idle reflection streams\n";
   EXPECT_LT(during - before, kMaxExtraThreads);
@@ -92,7 +67,7 @@ TEST(LongStreamsTest, IdleReflectionStreamsHoldNoThreadEach) {
 
 TEST(LongStreamsTest, HealthWatchStreamsHoldNoThreadEach) {
   TestServer server;
-  auto channels = Channels(server, kChannels);
+  auto channels = SeparateChannels(server, kChannels);
   struct Open {
     std::unique_ptr<grpc::ClientContext> context;
     std::unique_ptr<grpc::ClientReader<health::HealthCheckResponse>> stream;
@@ -109,9 +84,9 @@ TEST(LongStreamsTest, HealthWatchStreamsHoldNoThreadEach) {
     ASSERT_TRUE(o.stream->Read(&response)) << i;
     EXPECT_EQ(response.status(), health::HealthCheckResponse::SERVING);
     open.push_back(std::move(o));
-    if (i == kChannels - 1) before = Threads();
+    if (i == kChannels - 1) before = ProcessThreads();
   }
-  int during = Threads();
+  int during = ProcessThreads();
   std::cout << before << " threads before, " << during << " with " << kStreams
             << " health Watch streams\n";
   EXPECT_LT(during - before, kMaxExtraThreads);
@@ -123,7 +98,7 @@ TEST(LongStreamsTest, StreamsPerConnectionAreBounded) {
   constexpr int kMax = 10;
   TestServer server(
       [](ServerOptions& o) { o.transport.max_concurrent_streams = kMax; });
-  auto channel = Channels(server, 1)[0];
+  auto channel = SeparateChannels(server, 1)[0];
   auto stub = reflection::ServerReflection::NewStub(channel);
   reflection::ServerReflectionRequest request;
   request.set_list_services("");

@@ -1,5 +1,6 @@
 #include "tests/server/test_server.h"
 
+#include <dirent.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
@@ -93,6 +94,29 @@ TestServer::CreatedWorkspace TestServer::CreateWorkspace(std::string_view name,
       admin().CreateWorkspace(Ctx(kTestAdminKey).get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   return {response.workspace(), response.api_key()};
+}
+
+int ProcessThreads() {
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return -1;
+  int n = 0;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n;
+}
+
+std::vector<std::shared_ptr<grpc::Channel>> SeparateChannels(
+    const TestServer& server, int n) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt("segments.test_channel", i);  // no shared subchannel
+    channels.push_back(grpc::CreateCustomChannel(
+        server.dial_address(), grpc::InsecureChannelCredentials(), args));
+  }
+  return channels;
 }
 
 std::unique_ptr<grpc::ClientContext> Ctx(std::string_view key) {

@@ -67,6 +67,14 @@ class TestServer {
   std::unique_ptr<v1::SegmentService::Stub> segments_;
 };
 
+// Threads of this process (the server and the test's clients); -1 when
+// /proc cannot be read.
+int ProcessThreads();
+// `n` channels to `server`, each with a TCP connection of its own (one
+// connection carries at most max_concurrent_streams streams).
+std::vector<std::shared_ptr<grpc::Channel>> SeparateChannels(
+    const TestServer& server, int n);
+
 // A client context with `authorization: Bearer <key>` (none when `key` is
 // empty) and a 30 s deadline.
 std::unique_ptr<grpc::ClientContext> Ctx(std::string_view key);
