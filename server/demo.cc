@@ -271,6 +271,13 @@ std::string DemoExamples(const DemoInfo& info, std::string_view address_view,
       "  ", call, "-d '{\"segment_id\": ", g,
       ", \"page_size\": 5, \"view\": \"FULL\"}' ", address,
       " segments.v1.SegmentService/ListSegmentMembers\n",
+      "  # in another terminal: follow who enters and leaves it, live\n", "  ",
+      call, "-d '{\"from_now\": true, \"segment_ids\": [", g, "]}' ", address,
+      " segments.v1.ChangeFeedService/WatchMembershipChanges\n",
+      "  # freeze its audience for a campaign (then page through "
+      "ListAudienceSnapshotMembers)\n",
+      "  ", call, "-d '{\"snapshot\": {\"segment_id\": ", g, "}}' ", address,
+      " segments.v1.AudienceSnapshotService/CreateAudienceSnapshot\n",
       "  # create a contact that enters it\n", "  ", call,
       "-d '{\"contact\": {\"email\": \"new.customer@example.com\", "
       "\"country\": \"Germany\", "

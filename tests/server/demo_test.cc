@@ -82,6 +82,12 @@ TEST(DemoMode, ExamplesUseTheDemoKeyAndAddress) {
               HasSubstr("segments.v1.SegmentService/CountSegmentMembers"));
   EXPECT_THAT(text, HasSubstr("segments.v1.SegmentService/ListSegmentMembers"));
   EXPECT_THAT(text, HasSubstr("segments.v1.ContactService/CreateContact"));
+  EXPECT_THAT(text, HasSubstr("\"from_now\": true"));
+  EXPECT_THAT(
+      text, HasSubstr("segments.v1.ChangeFeedService/WatchMembershipChanges"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("segments.v1.AudienceSnapshotService/CreateAudienceSnapshot"));
   EXPECT_THAT(text, HasSubstr("segments.v1.ContactService/UpdateContact"));
 }
 
