@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
+#include "core/model/paging.h"
+#include "segments/v1/segments.pb.h"
 
 namespace segments {
 
@@ -44,6 +47,29 @@ absl::Status MergeViolations(std::initializer_list<absl::Status> statuses,
     }
   }
   return violations.ToStatus();
+}
+
+absl::StatusOr<MemberPageRequest> CheckMemberPageRequest(
+    uint64_t id, std::string_view id_field, int view, int32_t page_size,
+    const std::string& page_token, const std::string& scope,
+    size_t max_page_size) {
+  Violations violations;
+  CheckIdPresent(id, id_field, &violations);
+  if (view < v1::MEMBER_VIEW_UNSPECIFIED || view > v1::FULL) {
+    violations.Add("view", absl::StrCat("unknown member view ", view));
+  }
+  absl::StatusOr<size_t> size =
+      ResolvePageSize(page_size, max_page_size, "page_size");
+  absl::StatusOr<uint64_t> after =
+      DecodePageToken(page_token, scope, "page_token");
+  // Contact ids are 32-bit; a token beyond that was not issued by us.
+  if (after.ok() && *after > std::numeric_limits<ContactId>::max()) {
+    after = InvalidFieldError("page_token", "is not a valid page token");
+  }
+  RETURN_IF_ERROR(
+      MergeViolations({size.status(), after.status()}, std::move(violations)));
+  return MemberPageRequest{static_cast<ContactId>(*after), *size,
+                           view == v1::FULL};
 }
 
 }  // namespace segments

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -27,6 +28,20 @@ absl::StatusOr<ContactId> ToContactId(uint64_t id, std::string_view path);
 // CANCELLED or DEADLINE_EXCEEDED when the call is over, so a handler does not
 // start real work nobody waits for. Call before work, never after a write.
 absl::Status CheckNotCancelled(const grpc::ServerContext& context);
+
+// A member listing's request (ListSegmentMembers, ListAudienceSnapshotMembers),
+// checked: the owner's id present at `id_field`, a known view, the page size
+// within `max_page_size`, and a page token of `scope` for a 32-bit contact
+// id. Every violation is reported at once.
+struct MemberPageRequest {
+  ContactId after = 0;
+  size_t page_size = 0;
+  bool full = false;  // view FULL
+};
+absl::StatusOr<MemberPageRequest> CheckMemberPageRequest(
+    uint64_t id, std::string_view id_field, int view, int32_t page_size,
+    const std::string& page_token, const std::string& scope,
+    size_t max_page_size);
 
 // Folds the field violations of every INVALID_ARGUMENT in `statuses` into
 // `violations` and returns them as one status. A failed status that carries

@@ -186,29 +186,17 @@ absl::Status SegmentServiceImpl::DoListMembers(
                    auth_->AuthenticateWorkspace(context));
   const SegmentId segment_id = request.segment_id();
   const std::string scope = MembersScope(segment_id);
-  Violations violations;
-  CheckIdPresent(segment_id, "segment_id", &violations);
-  if (request.view() < v1::MEMBER_VIEW_UNSPECIFIED ||
-      request.view() > v1::FULL) {
-    violations.Add("view",
-                   absl::StrCat("unknown member view ", request.view()));
-  }
-  absl::StatusOr<size_t> page_size =
-      ResolvePageSize(request.page_size(), limits_.max_page_size, "page_size");
-  absl::StatusOr<uint64_t> after =
-      DecodePageToken(request.page_token(), scope, "page_token");
-  // Contact ids are 32-bit; a token beyond that was not issued by us.
-  if (after.ok() && *after > std::numeric_limits<ContactId>::max()) {
-    after = InvalidFieldError("page_token", "is not a valid page token");
-  }
-  RETURN_IF_ERROR(MergeViolations({page_size.status(), after.status()},
-                                  std::move(violations)));
-  const bool full = request.view() == v1::FULL;
+  ASSIGN_OR_RETURN(
+      const MemberPageRequest checked,
+      CheckMemberPageRequest(segment_id, "segment_id", request.view(),
+                             request.page_size(), request.page_token(), scope,
+                             limits_.max_page_size));
+  const bool full = checked.full;
   if (full) RETURN_IF_ERROR(CheckNotCancelled(context));
-  ASSIGN_OR_RETURN(Page<Contact> page,
-                   workspace->ListMembers(
-                       segment_id, static_cast<ContactId>(*after), *page_size,
-                       full ? ContactView::kFull : ContactView::kId));
+  ASSIGN_OR_RETURN(
+      Page<Contact> page,
+      workspace->ListMembers(segment_id, checked.after, checked.page_size,
+                             full ? ContactView::kFull : ContactView::kId));
   if (full) {
     response->mutable_contacts()->Reserve(static_cast<int>(page.items.size()));
     for (const Contact& contact : page.items) {

@@ -119,28 +119,16 @@ absl::Status SnapshotServiceImpl::DoListMembers(
                    auth_->AuthenticateWorkspace(context));
   const SnapshotId snapshot_id = request.snapshot_id();
   const std::string scope = MembersScope(snapshot_id);
-  Violations violations;
-  CheckIdPresent(snapshot_id, "snapshot_id", &violations);
-  if (request.view() < v1::MEMBER_VIEW_UNSPECIFIED ||
-      request.view() > v1::FULL) {
-    violations.Add("view",
-                   absl::StrCat("unknown member view ", request.view()));
-  }
-  absl::StatusOr<size_t> page_size =
-      ResolvePageSize(request.page_size(), limits_.max_page_size, "page_size");
-  absl::StatusOr<uint64_t> after =
-      DecodePageToken(request.page_token(), scope, "page_token");
-  // Contact ids are 32-bit; a token beyond that was not issued by us.
-  if (after.ok() && *after > std::numeric_limits<ContactId>::max()) {
-    after = InvalidFieldError("page_token", "is not a valid page token");
-  }
-  RETURN_IF_ERROR(MergeViolations({page_size.status(), after.status()},
-                                  std::move(violations)));
-  const bool full = request.view() == v1::FULL;
+  ASSIGN_OR_RETURN(
+      const MemberPageRequest checked,
+      CheckMemberPageRequest(snapshot_id, "snapshot_id", request.view(),
+                             request.page_size(), request.page_token(), scope,
+                             limits_.max_page_size));
+  const bool full = checked.full;
   if (full) RETURN_IF_ERROR(CheckNotCancelled(context));
   ASSIGN_OR_RETURN(SnapshotMemberPage result,
                    workspace->ListSnapshotMembers(
-                       snapshot_id, static_cast<ContactId>(*after), *page_size,
+                       snapshot_id, checked.after, checked.page_size,
                        full ? ContactView::kFull : ContactView::kId));
   const std::vector<Contact>& members = result.members.items;
   if (full) {
