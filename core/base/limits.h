@@ -30,6 +30,13 @@ struct Limits {
   // segment's bitmap in memory and on disk until it expires.
   size_t max_snapshots = 100;
   int64_t max_snapshot_ttl_seconds = 30 * 86400;
+  // Analytics (SPEC §7): contact ids of one membership check, segments of
+  // one overlap, values listed per dimension of a breakdown (and the
+  // number listed when the caller does not say).
+  size_t max_membership_check_ids = 10000;
+  size_t max_overlap_segments = 10;
+  size_t max_breakdown_top_n = 100;
+  size_t default_breakdown_top_n = 10;
 };
 
 }  // namespace segments

@@ -35,6 +35,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "core/analytics/bitmap_export.h"
+#include "core/analytics/breakdown.h"
+#include "core/analytics/goals.h"
+#include "core/analytics/membership.h"
+#include "core/analytics/overlap.h"
+#include "core/analytics/recommendations.h"
 #include "core/base/clock.h"
 #include "core/base/ids.h"
 #include "core/base/limits.h"
@@ -84,6 +91,32 @@ struct PreviewResult {
   uint64_t as_of_sequence = 0;
 };
 
+// Analytics answers, with the change-log sequence they are as of.
+struct ContactSegments {
+  struct Entry {
+    SegmentId id = 0;
+    std::string display_name;  // when asked for
+  };
+  std::vector<Entry> segments;  // ascending id
+  uint64_t as_of_sequence = 0;
+};
+struct MembershipAnswer {
+  analytics::MembershipCheck check;
+  uint64_t as_of_sequence = 0;
+};
+struct BreakdownAnswer {
+  analytics::Breakdown breakdown;
+  uint64_t as_of_sequence = 0;
+};
+struct OverlapAnswer {
+  analytics::Overlap overlap;
+  uint64_t as_of_sequence = 0;
+};
+struct RecommendationAnswer {
+  std::vector<analytics::Candidate> candidates;
+  uint64_t as_of_sequence = 0;
+};
+
 struct BatchUpsertResult {
   std::vector<Contact> contacts;  // in request order, as the view says
   uint32_t created = 0;
@@ -96,6 +129,7 @@ struct ContactWriteRequest;
 template <typename W>
 class WriteQueue;
 struct PreparedWrite;
+struct SegmentEntry;
 }  // namespace engine
 
 class Workspace {
@@ -173,6 +207,37 @@ class Workspace {
       SegmentId id, const HistoryRequest& request) const;
   absl::StatusOr<ContactHistory> GetContactMembershipHistory(
       SegmentId id, ContactId contact, std::optional<UnixSeconds> at) const;
+
+  // Analytics (core/analytics/, workspace_analytics.cc): reads of
+  // membership under the reader lock, never the write path. A segment
+  // outside the workspace is NOT_FOUND; a PLAN_RESTRICTED one (its
+  // membership frozen, no longer current) FAILED_PRECONDITION.
+  //
+  // The active segments `contact` is a member of; NOT_FOUND for a contact
+  // not in the workspace.
+  absl::StatusOr<ContactSegments> ListContactSegments(ContactId contact,
+                                                      bool with_names) const;
+  // Which of `ids` (1..limits.max_membership_check_ids of them, violations
+  // at "contact_ids") are members of segment `id`; ids no contact holds are
+  // not members.
+  absl::StatusOr<MembershipAnswer> CheckMembership(
+      SegmentId id, absl::Span<const uint64_t> ids) const;
+  // `dimensions`: field names (violations at "dimensions[i]"), none: every
+  // one the plan allows; a scoring field beyond the plan is
+  // PERMISSION_DENIED. `top_n` 0: limits.default_breakdown_top_n; above
+  // limits.max_breakdown_top_n INVALID_ARGUMENT at "top_n".
+  absl::StatusOr<BreakdownAnswer> GetSegmentBreakdown(
+      SegmentId id, const std::vector<std::string>& dimensions,
+      int64_t top_n) const;
+  // 2..limits.max_overlap_segments distinct segments (violations at
+  // "segment_ids").
+  absl::StatusOr<OverlapAnswer> GetSegmentOverlap(
+      absl::Span<const uint64_t> ids) const;
+  // A segment's members, or a live snapshot's, serialized portably.
+  absl::StatusOr<analytics::BitmapExport> ExportSegment(SegmentId id) const;
+  absl::StatusOr<analytics::BitmapExport> ExportSnapshot(SnapshotId id) const;
+  // PRO only. `goal`: a RecommendationGoal wire value (violation at "goal").
+  absl::StatusOr<RecommendationAnswer> RecommendSegments(int goal) const;
 
   // Applies a plan change: segments the plan no longer allows are frozen as
   // PLAN_RESTRICTED; restricted ones it allows again are rebuilt (their diff
@@ -275,6 +340,10 @@ class Workspace {
   // clock, or the applied moment if the clock stepped back behind it.
   UnixSeconds ReadNow() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   SnapshotView SnapshotViewOf(const Snapshot& s) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Analytics (workspace_analytics.cc): segment `id` if its membership
+  // is current (NOT_FOUND, FAILED_PRECONDITION otherwise).
+  absl::StatusOr<const engine::SegmentEntry*> CurrentSegment(SegmentId id) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Tells the expiry timer the earliest expire_time held.
   void ScheduleExpiry() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_)

@@ -620,6 +620,29 @@ const AttributeIndex::OrderedIndex& AttributeIndex::TimestampIndex(
   return field == Field::kCreatedAt ? created_day_ : last_engaged_day_;
 }
 
+absl::Span<const Roaring> AttributeIndex::EnumPostings(Field f) const {
+  switch (f) {
+    case Field::kLifecycleStage:
+      return lifecycle_;
+    case Field::kEngagementTrend:
+      return trend_;
+    default:
+      return likelihood_;
+  }
+}
+
+const std::map<int64_t, Roaring>& AttributeIndex::OrderedPostings(
+    Field f) const {
+  switch (f) {
+    case Field::kLeadScore:
+      return lead_score_.by_key;
+    case Field::kEngagementScore:
+      return engagement_score_.by_key;
+    default:
+      return TimestampIndex(f).by_key;
+  }
+}
+
 Roaring AttributeIndex::ContactsWithTimestampIn(
     Field field, UnixSeconds lo, UnixSeconds hi,
     const ContactLookup& contacts) const {

@@ -75,6 +75,34 @@ class AttributeIndex {
   // Every indexed contact.
   const Roaring& all() const { return all_; }
 
+  // Read-only views of the postings, for aggregates over them
+  // (core/analytics/: a breakdown or a distribution is intersection
+  // cardinalities with these, never a visit of contacts). Valid until the
+  // index next changes.
+  // The distinct lowercased values of string field `f` with their contacts.
+  // REQUIRES: `f` is company, job_title, country, city or source.
+  const ValueDictionary& StringValues(Field f) const {
+    return StringField(f).by_value;
+  }
+  // The contacts holding a value of string field `f`, or (kTags) at least
+  // one tag.
+  const Roaring& ContactsWithValue(Field f) const {
+    return f == Field::kTags ? tagged_ : StringField(f).set;
+  }
+  // Each tag's contacts.
+  const absl::flat_hash_map<std::string, Roaring>& TagPostings() const {
+    return tags_;
+  }
+  // The contacts of each value of enum field `f` (lifecycle_stage,
+  // engagement_trend or conversion_likelihood), by wire value; slot 0 holds
+  // the contacts whose value is unset (always empty for lifecycle_stage).
+  absl::Span<const Roaring> EnumPostings(Field f) const;
+  // Number field `f` (lead_score, engagement_score): value -> contacts;
+  // timestamp field `f` (created_at, last_engaged_at): UTC day number
+  // (seconds / 86400, rounded down) -> contacts. Only keys held by some
+  // contact are present.
+  const std::map<int64_t, Roaring>& OrderedPostings(Field f) const;
+
   // The contacts whose timestamp `field` (kCreatedAt or kLastEngagedAt) lies
   // in [lo, hi] (inclusive), to the second: the whole days inside from the
   // index, the two boundary days checked contact by contact in `contacts`.

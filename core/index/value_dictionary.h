@@ -82,6 +82,9 @@ class Postings {
   Roaring ToRoaring() const;
   // The bitmap when the contacts are held as one, else null.
   const Roaring* bitmap() const { return big_.get(); }
+  // The sorted ids while the contacts are held as an array (empty when
+  // they are held as a bitmap).
+  const std::vector<uint32_t>& small_ids() const { return small_; }
   // Asks the CPU to start loading the contacts (AddTo will read them).
   void Prefetch() const {
     if (big_ != nullptr) {

@@ -1,0 +1,44 @@
+#include "core/analytics/distribution.h"
+
+#include <cmath>
+
+namespace segments::analytics {
+
+KeyDistribution::KeyDistribution(const std::map<int64_t, Roaring>& postings,
+                                 const Roaring* base) {
+  counts_.reserve(postings.size());
+  for (const auto& [key, contacts] : postings) {
+    const uint64_t n = base == nullptr ? contacts.cardinality()
+                                       : contacts.and_cardinality(*base);
+    if (n == 0) continue;
+    counts_.emplace_back(key, n);
+    total_ += n;
+  }
+}
+
+std::optional<int64_t> KeyDistribution::Percentile(double p) const {
+  if (total_ == 0) return std::nullopt;
+  // Nearest rank: the ceil(p/100 * n)-th contact in key order (at least 1).
+  const double exact = std::ceil(p / 100.0 * static_cast<double>(total_));
+  const uint64_t rank = exact < 1 ? 1 : static_cast<uint64_t>(exact);
+  uint64_t seen = 0;
+  for (const auto& [key, n] : counts_) {
+    seen += n;
+    if (seen >= rank) return key;
+  }
+  return counts_.back().first;
+}
+
+uint64_t KeyDistribution::AtLeast(int64_t k) const {
+  uint64_t n = 0;
+  for (const auto& [key, count] : counts_) {
+    if (key >= k) n += count;
+  }
+  return n;
+}
+
+uint64_t KeyDistribution::AtMost(int64_t k) const {
+  return total_ - AtLeast(k + 1);
+}
+
+}  // namespace segments::analytics
