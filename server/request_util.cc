@@ -26,7 +26,7 @@ absl::StatusOr<ContactId> ToContactId(uint64_t id, std::string_view path) {
   return static_cast<ContactId>(id);
 }
 
-absl::Status CheckNotCancelled(const grpc::ServerContext& context) {
+absl::Status CheckNotCancelled(const grpc::ServerContextBase& context) {
   if (!context.IsCancelled()) return absl::OkStatus();
   if (context.deadline() <= std::chrono::system_clock::now()) {
     return absl::DeadlineExceededError("deadline exceeded");

@@ -27,7 +27,7 @@ absl::StatusOr<ContactId> ToContactId(uint64_t id, std::string_view path);
 
 // CANCELLED or DEADLINE_EXCEEDED when the call is over, so a handler does not
 // start real work nobody waits for. Call before work, never after a write.
-absl::Status CheckNotCancelled(const grpc::ServerContext& context);
+absl::Status CheckNotCancelled(const grpc::ServerContextBase& context);
 
 // A member listing's request (ListSegmentMembers, ListAudienceSnapshotMembers),
 // checked: the owner's id present at `id_field`, a known view, the page size

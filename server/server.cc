@@ -18,6 +18,7 @@
 #include "core/base/ascii.h"
 #include "core/base/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "server/analytics_service.h"
 #include "server/auth.h"
 #include "server/contact_service.h"
 #include "server/demo.h"
@@ -46,12 +47,14 @@ struct SegmentsServer::Services {
         feed(&auth, limits, feed_options),
         history(&auth),
         snapshots(&auth, limits),
+        analytics(&auth, limits),
         reflection({v1::WorkspaceAdmin::service_full_name(),
                     v1::ContactService::service_full_name(),
                     v1::SegmentService::service_full_name(),
                     v1::ChangeFeedService::service_full_name(),
                     v1::MembershipHistoryService::service_full_name(),
                     v1::AudienceSnapshotService::service_full_name(),
+                    v1::AnalyticsService::service_full_name(),
                     grpc::health::v1::Health::service_full_name(),
                     grpc::reflection::v1alpha::ServerReflection::
                         service_full_name()}) {}
@@ -63,6 +66,8 @@ struct SegmentsServer::Services {
   FeedServiceImpl feed;
   HistoryServiceImpl history;
   SnapshotServiceImpl snapshots;
+  // ExportMembers on the callback API (a slow reader holds no thread).
+  AnalyticsServiceImpl analytics;
   // On the callback API: open streams hold no thread (issue 11).
   ReflectionService reflection;
 };
@@ -181,6 +186,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   builder.RegisterService(&s->services_->feed);
   builder.RegisterService(&s->services_->history);
   builder.RegisterService(&s->services_->snapshots);
+  builder.RegisterService(&s->services_->analytics);
   builder.RegisterService(&s->services_->reflection);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -218,13 +224,13 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       s->server_->GetHealthCheckService();
   if (health != nullptr) {
     // "" is the server as a whole; each service can be checked by name too.
-    for (const char* name :
-         {v1::WorkspaceAdmin::service_full_name(),
-          v1::ContactService::service_full_name(),
-          v1::SegmentService::service_full_name(),
-          v1::ChangeFeedService::service_full_name(),
-          v1::MembershipHistoryService::service_full_name(),
-          v1::AudienceSnapshotService::service_full_name()}) {
+    for (const char* name : {v1::WorkspaceAdmin::service_full_name(),
+                             v1::ContactService::service_full_name(),
+                             v1::SegmentService::service_full_name(),
+                             v1::ChangeFeedService::service_full_name(),
+                             v1::MembershipHistoryService::service_full_name(),
+                             v1::AudienceSnapshotService::service_full_name(),
+                             v1::AnalyticsService::service_full_name()}) {
       health->SetServingStatus(name, true);
     }
     health->SetServingStatus(true);

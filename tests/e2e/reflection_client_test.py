@@ -32,6 +32,7 @@ API_SERVICES = (
     "segments.v1.ContactService",
     "segments.v1.WorkspaceAdmin",
     "segments.v1.AudienceSnapshotService",
+    "segments.v1.AnalyticsService",
 )
 EXPECTED_SERVICES = API_SERVICES + ("grpc.health.v1.Health",)
 READY_TIMEOUT_S = 120  # Sanitizer builds start slowly on 2 busy cores.

@@ -43,11 +43,12 @@ TEST(ReflectionTest, ListsTheServices) {
   }
   EXPECT_THAT(
       names,
-      IsSupersetOf(
-          {"segments.v1.SegmentService", "segments.v1.ContactService",
-           "segments.v1.WorkspaceAdmin", "segments.v1.MembershipHistoryService",
-           "segments.v1.AudienceSnapshotService", "grpc.health.v1.Health",
-           "grpc.reflection.v1alpha.ServerReflection"}));
+      IsSupersetOf({"segments.v1.SegmentService", "segments.v1.ContactService",
+                    "segments.v1.WorkspaceAdmin",
+                    "segments.v1.MembershipHistoryService",
+                    "segments.v1.AudienceSnapshotService",
+                    "segments.v1.AnalyticsService", "grpc.health.v1.Health",
+                    "grpc.reflection.v1alpha.ServerReflection"}));
 }
 
 TEST(ReflectionTest, DescribesTheSegmentService) {
@@ -82,7 +83,8 @@ TEST(HealthTest, ServingForTheServerAndEachService) {
   for (const char* service :
        {"", "segments.v1.SegmentService", "segments.v1.ContactService",
         "segments.v1.WorkspaceAdmin", "segments.v1.MembershipHistoryService",
-        "segments.v1.AudienceSnapshotService"}) {
+        "segments.v1.AudienceSnapshotService",
+        "segments.v1.AnalyticsService"}) {
     grpc::health::v1::HealthCheckRequest request;
     request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
