@@ -2,7 +2,7 @@
 # Builds the benchmarks in Release (build-bench/) and runs them one after the
 # other; see docs/benchmarks.md for what each measures and the goals.
 #
-#   bash scripts/bench.sh                  # all nine, 1M contacts
+#   bash scripts/bench.sh                  # all ten, 1M contacts
 #   bash scripts/bench.sh count build      # only bench_count and bench_build
 #   bash scripts/bench.sh --quick          # 100k contacts instead of 1M
 #
@@ -16,14 +16,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(count update write build restart time feed snapshot history)
+all=(count update write build restart time feed snapshot history analytics)
 selected=()
 for arg in "$@"; do
   case "$arg" in
     --quick) export SEGMENTS_BENCH_CONTACTS=100000 ;;
-    count | update | write | build | restart | time | feed | snapshot | history) selected+=("$arg") ;;
+    count | update | write | build | restart | time | feed | snapshot | history | analytics) selected+=("$arg") ;;
     *)
-      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed|snapshot|history]..." >&2
+      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed|snapshot|history|analytics]..." >&2
       exit 2
       ;;
   esac
