@@ -16,6 +16,7 @@
 //   build-bench/bench/bench_analytics
 //   SEGMENTS_BENCH_CONTACTS=100000 build-bench/bench/bench_analytics
 #include <algorithm>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -212,6 +213,7 @@ void BM_Recommend(benchmark::State& state) {
   }
   const int goal = static_cast<int>(state.range(0));
   size_t candidates = 0;
+  std::string first;
   for (auto _ : state) {
     absl::StatusOr<RecommendationAnswer> r = f.ws->RecommendSegments(goal);
     if (!r.ok()) {
@@ -219,8 +221,14 @@ void BM_Recommend(benchmark::State& state) {
       return;
     }
     candidates = r->candidates.size();
+    if (first.empty() && candidates > 0) {
+      first = r->candidates[0].display_name + ": " + r->candidates[0].rationale;
+    }
     benchmark::DoNotOptimize(r->candidates.data());
   }
+  // What the figures are about, once per run (stderr, beside the table).
+  static std::set<int> shown;
+  if (shown.insert(goal).second && !first.empty()) Progress(first);
   state.SetLabel(
       std::string(analytics::GoalName(static_cast<analytics::Goal>(goal))));
   state.counters["candidates"] = static_cast<double>(candidates);
