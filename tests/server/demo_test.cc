@@ -89,6 +89,8 @@ TEST(DemoMode, ExamplesUseTheDemoKeyAndAddress) {
       text,
       HasSubstr("segments.v1.AudienceSnapshotService/CreateAudienceSnapshot"));
   EXPECT_THAT(text, HasSubstr("segments.v1.ContactService/UpdateContact"));
+  EXPECT_THAT(text,
+              HasSubstr("segments.v1.AnalyticsService/GetSegmentBreakdown"));
 }
 
 // Segment names are the users' (a demo segment can be renamed): printed
