@@ -5,6 +5,8 @@
 #include <queue>
 #include <string_view>
 
+#include "core/analytics/and_count.h"
+#include "core/analytics/dense_set.h"
 #include "core/index/value_dictionary.h"
 
 namespace segments::analytics {
@@ -28,26 +30,31 @@ double ShareOf(uint64_t n, uint64_t total) {
   return total == 0 ? 0 : static_cast<double>(n) / static_cast<double>(total);
 }
 
-// Answers "is id a member" for many ids: a dense bit array once the
-// segment is big (one load per id instead of a container search), else
-// the bitmap itself.
-class MemberTest {
+// Counts members among postings: against a bit array of the members once
+// the segment is big (one load per id or word instead of a container
+// search or merge), else against the bitmap itself.
+class MemberCounter {
  public:
-  explicit MemberTest(const Roaring& members) : members_(members) {
-    if (members.cardinality() < kDenseMembers) return;
-    bits_.assign(members.maximum() / 64 + 1, 0);
-    std::vector<uint32_t> ids(members.cardinality());
-    members.toUint32Array(ids.data());
-    for (uint32_t id : ids) bits_[id / 64] |= uint64_t{1} << (id % 64);
+  explicit MemberCounter(const Roaring& members) : members_(members) {
+    if (members.cardinality() >= kDenseMembers) dense_.emplace(members);
   }
-  bool operator()(uint32_t id) const {
-    if (bits_.empty()) return members_.contains(id);
-    return id / 64 < bits_.size() && (bits_[id / 64] >> (id % 64)) & 1;
+  uint64_t Count(const Roaring& postings) const {
+    return dense_.has_value() ? dense_->AndCardinality(postings)
+                              : AndCardinality(postings, members_);
+  }
+  uint64_t Count(const std::vector<uint32_t>& sorted_ids) const {
+    uint64_t n = 0;
+    if (dense_.has_value()) {
+      for (uint32_t id : sorted_ids) n += dense_->contains(id) ? 1 : 0;
+    } else {
+      for (uint32_t id : sorted_ids) n += members_.contains(id) ? 1 : 0;
+    }
+    return n;
   }
 
  private:
   const Roaring& members_;
-  std::vector<uint64_t> bits_;
+  std::optional<DenseSet> dense_;
 };
 
 struct Counted {
@@ -101,30 +108,30 @@ struct Sized {
 };
 
 // Offers every value of `sized` that can still enter, biggest first.
-void OfferBiggestFirst(std::vector<Sized>& sized, const Roaring& members,
+void OfferBiggestFirst(std::vector<Sized>& sized, const MemberCounter& count,
                        TopValues* top) {
   std::sort(sized.begin(), sized.end(), [](const Sized& a, const Sized& b) {
     return a.size != b.size ? a.size > b.size : a.value < b.value;
   });
   for (const Sized& s : sized) {
     if (s.size < top->Floor()) break;  // no later one can enter
-    top->Offer(s.value, s.bitmap->and_cardinality(members));
+    top->Offer(s.value, count.Count(*s.bitmap));
   }
 }
 
-DimensionBreakdown EnumBreakdown(Field f, const Roaring& members,
+DimensionBreakdown EnumBreakdown(Field f, const MemberCounter& count,
                                  const AttributeIndex& index, uint64_t total) {
   DimensionBreakdown d;
   d.field = f;
   const absl::Span<const Roaring> postings = index.EnumPostings(f);
   const FieldInfo& info = GetFieldInfo(f);
   for (size_t wire = 1; wire < postings.size(); ++wire) {
-    const uint64_t n = postings[wire].and_cardinality(members);
+    const uint64_t n = count.Count(postings[wire]);
     d.values.push_back(
         {std::string(info.enum_values[wire - 1]), n, ShareOf(n, total)});
   }
   if (info.optional) {
-    d.unset_count = postings[0].and_cardinality(members);
+    d.unset_count = count.Count(postings[0]);
     d.values.push_back({"", d.unset_count, ShareOf(d.unset_count, total)});
   }
   return d;
@@ -133,7 +140,7 @@ DimensionBreakdown EnumBreakdown(Field f, const Roaring& members,
 // Values held as bitmaps are read biggest first (most are skipped once N
 // are found); small arrays (at most Postings::kMaxSmall ids) only while
 // their size can still reach the N-th count.
-void OfferStringValues(const ValueDictionary& dict, const Roaring& members,
+void OfferStringValues(const ValueDictionary& dict, const MemberCounter& count,
                        TopValues* top) {
   std::vector<Sized> bitmaps;
   std::vector<Sized> arrays;
@@ -144,18 +151,14 @@ void OfferStringValues(const ValueDictionary& dict, const Roaring& members,
       arrays.push_back({value, p.size(), nullptr, &p.small_ids()});
     }
   });
-  OfferBiggestFirst(bitmaps, members, top);
-  std::optional<MemberTest> is_member;
+  OfferBiggestFirst(bitmaps, count, top);
   for (const Sized& s : arrays) {
     if (s.size < top->Floor()) continue;
-    if (!is_member.has_value()) is_member.emplace(members);
-    uint64_t n = 0;
-    for (uint32_t id : *s.ids) n += (*is_member)(id) ? 1 : 0;
-    top->Offer(s.value, n);
+    top->Offer(s.value, count.Count(*s.ids));
   }
 }
 
-DimensionBreakdown TopBreakdown(Field f, const Roaring& members,
+DimensionBreakdown TopBreakdown(Field f, const MemberCounter& count,
                                 const AttributeIndex& index, uint64_t total,
                                 size_t top_n) {
   DimensionBreakdown d;
@@ -167,12 +170,12 @@ DimensionBreakdown TopBreakdown(Field f, const Roaring& members,
     for (const auto& [tag, contacts] : index.TagPostings()) {
       tags.push_back({tag, contacts.cardinality(), &contacts, nullptr});
     }
-    OfferBiggestFirst(tags, members, &top);
+    OfferBiggestFirst(tags, count, &top);
   } else {
-    OfferStringValues(index.StringValues(f), members, &top);
+    OfferStringValues(index.StringValues(f), count, &top);
   }
   d.values = top.Take(total);
-  d.unset_count = total - index.ContactsWithValue(f).and_cardinality(members);
+  d.unset_count = total - count.Count(index.ContactsWithValue(f));
   return d;
 }
 
@@ -189,14 +192,15 @@ Breakdown BreakdownOf(const Roaring& members, const AttributeIndex& index,
                       absl::Span<const Field> fields, size_t top_n) {
   Breakdown out;
   out.member_count = members.cardinality();
+  const MemberCounter count(members);
   for (Field f : fields) {
     const FieldType type = GetFieldInfo(f).type;
     if (type == FieldType::kEnum || type == FieldType::kOrderedEnum) {
       out.dimensions.push_back(
-          EnumBreakdown(f, members, index, out.member_count));
+          EnumBreakdown(f, count, index, out.member_count));
     } else {
       out.dimensions.push_back(
-          TopBreakdown(f, members, index, out.member_count, top_n));
+          TopBreakdown(f, count, index, out.member_count, top_n));
     }
   }
   return out;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/analytics/and_count.h"
+
 namespace segments::analytics {
 
 KeyDistribution::KeyDistribution(const std::map<int64_t, Roaring>& postings,
@@ -9,7 +11,7 @@ KeyDistribution::KeyDistribution(const std::map<int64_t, Roaring>& postings,
   counts_.reserve(postings.size());
   for (const auto& [key, contacts] : postings) {
     const uint64_t n = base == nullptr ? contacts.cardinality()
-                                       : contacts.and_cardinality(*base);
+                                       : AndCardinality(contacts, *base);
     if (n == 0) continue;
     counts_.emplace_back(key, n);
     total_ += n;
@@ -27,18 +29,6 @@ std::optional<int64_t> KeyDistribution::Percentile(double p) const {
     if (seen >= rank) return key;
   }
   return counts_.back().first;
-}
-
-uint64_t KeyDistribution::AtLeast(int64_t k) const {
-  uint64_t n = 0;
-  for (const auto& [key, count] : counts_) {
-    if (key >= k) n += count;
-  }
-  return n;
-}
-
-uint64_t KeyDistribution::AtMost(int64_t k) const {
-  return total_ - AtLeast(k + 1);
 }
 
 }  // namespace segments::analytics

@@ -30,9 +30,6 @@ class KeyDistribution {
   // p percent of the contacts counted hold a key <= k. nullopt when none
   // are counted. REQUIRES: 0 < p <= 100.
   std::optional<int64_t> Percentile(double p) const;
-  // Contacts counted holding a key >= k (<= k).
-  uint64_t AtLeast(int64_t k) const;
-  uint64_t AtMost(int64_t k) const;
 
  private:
   std::vector<std::pair<int64_t, uint64_t>> counts_;  // ascending key

@@ -2,6 +2,9 @@
 
 #include <bitset>
 
+#include "core/analytics/and_count.h"
+#include "core/analytics/dense_set.h"
+
 namespace segments::analytics {
 namespace {
 
@@ -51,9 +54,11 @@ Overlap OverlapOf(absl::Span<const Roaring* const> segments) {
   const size_t k = segments.size();
   out.sizes.reserve(k);
   for (const Roaring* s : segments) out.sizes.push_back(s->cardinality());
-  for (size_t i = 0; i < k; ++i) {
+  for (size_t i = 0; i + 1 < k; ++i) {
+    // One bit array per segment, counted against each later one.
+    const DenseSet dense(*segments[i]);
     for (size_t j = i + 1; j < k; ++j) {
-      const uint64_t both = segments[i]->and_cardinality(*segments[j]);
+      const uint64_t both = dense.AndCardinality(*segments[j]);
       out.pairs.push_back({i, j, both, out.sizes[i] + out.sizes[j] - both});
     }
   }
@@ -70,7 +75,7 @@ Overlap OverlapOf(absl::Span<const Roaring* const> segments) {
   }
   const Roaring once = any - twice;
   for (const Roaring* s : segments) {
-    out.exclusive.push_back(s->and_cardinality(once));
+    out.exclusive.push_back(AndCardinality(*s, once));
   }
   out.union_count = any.cardinality();
   out.intersection_count = all.cardinality();
