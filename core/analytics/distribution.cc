@@ -1,17 +1,22 @@
 #include "core/analytics/distribution.h"
 
 #include <cmath>
+#include <optional>
 
-#include "core/analytics/and_count.h"
+#include "core/analytics/dense_set.h"
 
 namespace segments::analytics {
 
 KeyDistribution::KeyDistribution(const std::map<int64_t, Roaring>& postings,
                                  const Roaring* base) {
   counts_.reserve(postings.size());
+  // Hundreds of small postings (a day's contacts) against one base: bit
+  // tests against the base as a bit array, not a merge per container.
+  std::optional<DenseSet> dense;
+  if (base != nullptr) dense.emplace(*base);
   for (const auto& [key, contacts] : postings) {
     const uint64_t n = base == nullptr ? contacts.cardinality()
-                                       : AndCardinality(contacts, *base);
+                                       : dense->AndCardinality(contacts);
     if (n == 0) continue;
     counts_.emplace_back(key, n);
     total_ += n;
