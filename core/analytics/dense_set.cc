@@ -106,4 +106,20 @@ uint64_t DenseSet::AndCardinality(const Roaring& other) const {
   return n;
 }
 
+SEGMENTS_POPCNT_CLONES uint64_t Popcount(absl::Span<const uint64_t> a) {
+  uint64_t n = 0;
+  for (uint64_t w : a) n += static_cast<uint64_t>(__builtin_popcountll(w));
+  return n;
+}
+
+SEGMENTS_POPCNT_CLONES uint64_t PopcountAndNot(absl::Span<const uint64_t> a,
+                                               absl::Span<const uint64_t> b) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const uint64_t other = i < b.size() ? b[i] : 0;
+    n += static_cast<uint64_t>(__builtin_popcountll(a[i] & ~other));
+  }
+  return n;
+}
+
 }  // namespace segments::analytics

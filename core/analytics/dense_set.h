@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "roaring/roaring.hh"
 
 namespace segments::analytics {
@@ -30,10 +31,18 @@ class DenseSet {
   }
   // |members ∩ other|.
   uint64_t AndCardinality(const Roaring& other) const;
+  // The bit array itself: bit i % 64 of word i / 64 is id i, up to the
+  // highest chunk of 2^16 ids holding a member.
+  absl::Span<const uint64_t> words() const { return words_; }
 
  private:
   std::vector<uint64_t> words_;  // bit i: id i
 };
+
+// Bits set in `a`, and in `a` but not in `b` (words beyond `b` count as 0).
+uint64_t Popcount(absl::Span<const uint64_t> a);
+uint64_t PopcountAndNot(absl::Span<const uint64_t> a,
+                        absl::Span<const uint64_t> b);
 
 }  // namespace segments::analytics
 

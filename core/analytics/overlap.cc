@@ -1,8 +1,8 @@
 #include "core/analytics/overlap.h"
 
+#include <algorithm>
 #include <bitset>
 
-#include "core/analytics/and_count.h"
 #include "core/analytics/dense_set.h"
 
 namespace segments::analytics {
@@ -47,38 +47,60 @@ std::vector<VennRegion> VennRegions(absl::Span<const Roaring* const> s) {
   return regions;
 }
 
+// "In at least one" (any), "in at least two" (twice) and "in all" over the
+// segments' bit arrays, word by word: the members in exactly one are
+// any - twice, and a segment's exclusive members are its members among
+// them.
+struct Cover {
+  std::vector<uint64_t> any;
+  std::vector<uint64_t> twice;
+  std::vector<uint64_t> all;
+};
+
+Cover CoverOf(const std::vector<DenseSet>& dense) {
+  size_t n = 0;
+  for (const DenseSet& d : dense) n = std::max(n, d.words().size());
+  Cover c;
+  c.any.assign(n, 0);
+  c.twice.assign(n, 0);
+  c.all.assign(dense[0].words().begin(), dense[0].words().end());
+  for (const DenseSet& d : dense) {
+    const absl::Span<const uint64_t> w = d.words();
+    for (size_t i = 0; i < w.size(); ++i) {
+      c.twice[i] |= c.any[i] & w[i];
+      c.any[i] |= w[i];
+    }
+    for (size_t i = 0; i < c.all.size(); ++i) {
+      c.all[i] &= i < w.size() ? w[i] : 0;
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 Overlap OverlapOf(absl::Span<const Roaring* const> segments) {
   Overlap out;
   const size_t k = segments.size();
+  std::vector<DenseSet> dense;
+  dense.reserve(k);
   out.sizes.reserve(k);
-  for (const Roaring* s : segments) out.sizes.push_back(s->cardinality());
-  for (size_t i = 0; i + 1 < k; ++i) {
-    // One bit array per segment, counted against each later one.
-    const DenseSet dense(*segments[i]);
+  for (const Roaring* s : segments) {
+    out.sizes.push_back(s->cardinality());
+    dense.emplace_back(*s);
+  }
+  for (size_t i = 0; i < k; ++i) {
     for (size_t j = i + 1; j < k; ++j) {
-      const uint64_t both = dense.AndCardinality(*segments[j]);
+      const uint64_t both = dense[i].AndCardinality(*segments[j]);
       out.pairs.push_back({i, j, both, out.sizes[i] + out.sizes[j] - both});
     }
   }
-  // In at least one (any) and at least two (twice) of the segments: the
-  // members in exactly one are any - twice, and a segment's exclusive
-  // members are its members among them.
-  Roaring any = *segments[0];
-  Roaring twice;
-  Roaring all = *segments[0];
-  for (size_t i = 1; i < k; ++i) {
-    twice |= any & *segments[i];
-    any |= *segments[i];
-    if (!all.isEmpty()) all &= *segments[i];
+  const Cover cover = CoverOf(dense);
+  for (const DenseSet& d : dense) {
+    out.exclusive.push_back(PopcountAndNot(d.words(), cover.twice));
   }
-  const Roaring once = any - twice;
-  for (const Roaring* s : segments) {
-    out.exclusive.push_back(AndCardinality(*s, once));
-  }
-  out.union_count = any.cardinality();
-  out.intersection_count = all.cardinality();
+  out.union_count = Popcount(cover.any);
+  out.intersection_count = Popcount(cover.all);
   if (k <= kMaxVennSegments) out.regions = VennRegions(segments);
   return out;
 }
