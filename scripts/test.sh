@@ -54,7 +54,7 @@ case "${1:-}" in
     #   grpcpp's header code and our interceptors one after another. The
     #   feed's core (ChangeFeed, publishing, pruning, the exactness test)
     #   runs under TSan in tests/core.
-    ctest_args+=(-E '^(ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod|ReflectionTest\..*|LongStreamsTest\..*|BatchUpsertTest\.ReflectionShowsTheRealTypes|e2e_reflection_client|FeedTest\..*|LimitedFeedTest\..*|StallFeedTest\..*|ManyFeedTest\..*)$')
+    ctest_args+=(-E '^(ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod|ReflectionTest\..*|LongStreamsTest\..*|BatchUpsertTest\.ReflectionShowsTheRealTypes|e2e_reflection_client|FeedTest\..*|BurstFeedTest\..*|LimitedFeedTest\..*|StallFeedTest\..*|ManyFeedTest\..*)$')
     ;;
   *)
     echo "usage: bash scripts/test.sh [--sanitize|--tsan]" >&2
