@@ -82,7 +82,7 @@ absl::StatusOr<std::shared_ptr<const FeedMessage>> FeedMessageCache::Get(
     const std::shared_ptr<Workspace>& workspace, uint64_t after,
     const FeedFilter& filter, size_t max_events) {
   ChangeFeed& feed = workspace->feed();
-  const uint64_t head = feed.head();
+  ASSIGN_OR_RETURN(const uint64_t head, feed.ReadableHead());
   {
     absl::MutexLock l(&mu_);
     const Entry* e = FindLocked(workspace, after, filter, max_events);

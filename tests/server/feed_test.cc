@@ -105,7 +105,9 @@ class FeedTest : public ::testing::Test {
  protected:
   explicit FeedTest(std::function<void(ServerOptions&)> customize = nullptr)
       : server_(std::move(customize)) {
-    key_ = server_.CreateWorkspace("Acme", v1::STARTER).api_key;
+    const auto created = server_.CreateWorkspace("Acme", v1::STARTER);
+    key_ = created.api_key;
+    workspace_id_ = created.workspace.id();
   }
 
   uint64_t Segment(const std::string& name, const std::string& country) {
@@ -171,6 +173,7 @@ class FeedTest : public ::testing::Test {
 
   TestServer server_;
   std::string key_;
+  uint64_t workspace_id_ = 0;
 };
 
 TEST_F(FeedTest, ReplayThenLiveHasNoGapOrDuplicateWhileWritersRun) {
@@ -446,6 +449,21 @@ TEST_F(BurstFeedTest, StreamsThatShareMessagesEachGetTheExactLog) {
       EXPECT_EQ(w.members.size(), 1u) << "only de's runs";
     }
   }
+}
+
+TEST_F(FeedTest, DeletingTheWorkspaceEndsItsOpenStreams) {
+  Segment("de", "DE");
+  Watch watch(server_, key_, After(0));
+  ASSERT_TRUE(watch.Next());
+  v1::DeleteWorkspaceRequest del;
+  del.set_id(workspace_id_);
+  google::protobuf::Empty empty;
+  ASSERT_THAT(
+      server_.admin().DeleteWorkspace(Ctx(kTestAdminKey).get(), del, &empty),
+      GrpcOk());
+  const grpc::Status s = watch.End();
+  EXPECT_THAT(s, GrpcIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(s.error_message(), HasSubstr("was deleted"));
 }
 
 class LimitedFeedTest : public FeedTest {
