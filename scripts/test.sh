@@ -63,6 +63,8 @@ case "${1:-}" in
 esac
 
 bash scripts/install-deps.sh
+# buf (npm, pinned): the e2e test of `buf curl` (tests/e2e) runs it.
+bash scripts/install-buf.sh
 
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 cmake -S . -B "$build_dir" -G Ninja "${cmake_args[@]}"
