@@ -1,5 +1,6 @@
 #include "server/feed_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -119,6 +120,19 @@ void FeedServiceImpl::Shutdown() {
                         "the server is shutting down; resume after the last "
                         "last_sequence received"));
   }
+}
+
+FeedServiceImpl::StreamsStats FeedServiceImpl::Stats() const {
+  // Under mu_, so that no stream is deleted meanwhile (it is removed under
+  // mu_ first). lag() takes the stream's lock, releases it, then takes the
+  // feed's: neither is ever held by a thread that takes mu_.
+  absl::MutexLock l(&mu_);
+  StreamsStats stats;
+  stats.open = streams_.size();
+  for (const FeedStream* s : streams_) {
+    stats.max_lag = std::max(stats.max_lag, s->lag());
+  }
+  return stats;
 }
 
 bool FeedServiceImpl::WaitUntilNoStreams(absl::Duration timeout) {

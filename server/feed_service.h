@@ -54,6 +54,14 @@ class FeedServiceImpl final : public v1::ChangeFeedService::
   // go before the Registry does. False when some are left.
   bool WaitUntilNoStreams(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The open streams, for metrics: how many, and the largest lag of one
+  // (FeedStream::lag).
+  struct StreamsStats {
+    size_t open = 0;
+    uint64_t max_lag = 0;
+  };
+  StreamsStats Stats() const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   // The stream's start: its workspace and the sequence it starts after.
   absl::Status Admit(const grpc::CallbackServerContext& context,

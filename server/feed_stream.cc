@@ -135,6 +135,17 @@ void FeedStream::Pump() {
   }
 }
 
+uint64_t FeedStream::lag() const {
+  uint64_t cursor;
+  {
+    absl::MutexLock l(&mu_);
+    cursor = cursor_;
+  }
+  // Outside mu_: the feed's lock comes before the stream's.
+  const uint64_t head = feed_.head();
+  return head > cursor ? head - cursor : 0;
+}
+
 void FeedStream::OnWriteDone(bool ok) {
   if (!ok) {  // the call is over (cancelled, or the client is gone)
     End(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled"));

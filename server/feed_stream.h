@@ -66,6 +66,10 @@ class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   // Finishes the stream with `status` unless it is finished already.
   void End(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Changes published that the stream has not sent yet (whether its filter
+  // keeps them or not): how far behind its client is (for metrics).
+  uint64_t lag() const ABSL_LOCKS_EXCLUDED(mu_);
+
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_);
   void OnDone() override ABSL_LOCKS_EXCLUDED(mu_);
@@ -91,7 +95,7 @@ class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   const FeedStreamOptions options_;
   const DoneCallback on_done_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::optional<ChangeFeed::FollowerId> follower_ ABSL_GUARDED_BY(mu_);
   uint64_t cursor_ ABSL_GUARDED_BY(mu_);  // the last sequence sent
   bool sent_first_ ABSL_GUARDED_BY(mu_) = false;

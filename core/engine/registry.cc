@@ -304,6 +304,16 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
   return absl::UnauthenticatedError("invalid API key");
 }
 
+std::vector<std::shared_ptr<Workspace>> Registry::OpenWorkspaces() const {
+  absl::ReaderMutexLock l(&mu_);
+  std::vector<std::shared_ptr<Workspace>> open;
+  open.reserve(entries_.size());
+  for (const auto& [id, e] : entries_) {
+    if (e.workspace != nullptr) open.push_back(e.workspace);
+  }
+  return open;
+}
+
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Find(
     WorkspaceId id) const {
   absl::ReaderMutexLock l(&mu_);
