@@ -133,5 +133,27 @@ TEST_F(EngineStatsTest, TimeFlipsAreCountedWithTheirLag) {
   EXPECT_DOUBLE_EQ(after.lag_sum - late_before.lag_sum, 3600);
 }
 
+// Not EngineStats, but read by the same exporter: the segments by state.
+TEST_F(EngineStatsTest, SegmentsAreCountedByState) {
+  auto cond = [](std::string field, Operator op, RawValue v) {
+    return ConditionSpec{std::move(field), static_cast<int>(op), {v}};
+  };
+  ASSERT_THAT(ws_->CreateSegment(SegmentOf(
+                  "germany", {cond("country", Operator::kEquals, "DE")})),
+              IsOk());
+  ASSERT_THAT(
+      ws_->CreateSegment(SegmentOf(
+          "hot", {cond("lead_score", Operator::kGreaterOrEqual, int64_t{70})})),
+      IsOk());
+  SegmentStateCounts counts = ws_->CountSegmentsByState();
+  EXPECT_EQ(counts.active, 2u);
+  EXPECT_EQ(counts.plan_restricted, 0u);
+  // STARTER does not allow scoring fields: "hot" is frozen.
+  ASSERT_THAT(ws_->SetPlan(Plan::kStarter), IsOk());
+  counts = ws_->CountSegmentsByState();
+  EXPECT_EQ(counts.active, 1u);
+  EXPECT_EQ(counts.plan_restricted, 1u);
+}
+
 }  // namespace
 }  // namespace segments
