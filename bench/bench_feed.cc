@@ -4,13 +4,17 @@
 //   head; events/s. The log is made first by batches of new contacts
 //   entering the segments they match (about 2,000,000 events per 100,000
 //   contacts). Goal: >= 5M events/s.
-// - BM_BatchUpsertWithFollowers/followers:0|16: batches of 10,000 new
-//   contacts while 0 or 16 clients (each on its own connection and thread)
-//   follow the feed live; contacts/s. Goal: with 16 within 10% of 0.
-// The clients run in this process, on the same cores as the server.
+// - BM_BatchUpsertWithFollowers/followers:0|16/decode:0|1: batches of
+//   10,000 new contacts while 0 or 16 clients (each on its own connection
+//   and thread) follow the feed live; contacts/s. Goal: with 16 within 10%
+//   of 0. The clients run in this process, on the same two cores as the
+//   server: decode:1 clients parse every message, as consumers here would;
+//   decode:0 clients only receive the bytes, which leaves the server's own
+//   cost (consumers run on other machines in a deployment).
 //
 //   build-bench/bench/bench_feed
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/byte_buffer.h>
 
 #include <atomic>
 #include <memory>
@@ -171,12 +175,46 @@ BENCHMARK(BM_FeedReplay)
     ->Unit(benchmark::kMillisecond)
     ->MinTime(5);
 
+// One live follower on its own connection until `context` is cancelled:
+// decoding every message (as a consumer in this process would) or only
+// receiving its bytes (the server's work alone, as when consumers run on
+// other machines). Adds what it got to `events` or `bytes`.
+void Follow(const std::shared_ptr<grpc::Channel>& channel,
+            grpc::ClientContext* context, bool decode,
+            std::atomic<uint64_t>* events, std::atomic<uint64_t>* bytes) {
+  v1::WatchMembershipChangesRequest request;
+  request.set_from_now(true);
+  if (decode) {
+    auto stub = v1::ChangeFeedService::NewStub(channel);
+    auto reader = stub->WatchMembershipChanges(context, request);
+    v1::WatchMembershipChangesResponse r;
+    while (reader->Read(&r)) {
+      uint64_t n = 0;
+      for (const auto& run : r.runs()) n += run.contact_ids_size();
+      *events += n;
+    }
+    (void)reader->Finish();
+    return;
+  }
+  const grpc::internal::RpcMethod method(
+      "/segments.v1.ChangeFeedService/WatchMembershipChanges",
+      grpc::internal::RpcMethod::SERVER_STREAMING);
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel.get(), method, context, request));
+  grpc::ByteBuffer message;
+  while (reader->Read(&message)) *bytes += message.Length();
+  (void)reader->Finish();
+}
+
 void BM_BatchUpsertWithFollowers(benchmark::State& state) {
   if (g_fixture->server == nullptr) {
     return state.SkipWithError(g_fixture->error.c_str());
   }
   const int followers = static_cast<int>(state.range(0));
-  std::atomic<uint64_t> received{0};
+  const bool decode = state.range(1) != 0;
+  std::atomic<uint64_t> events{0};
+  std::atomic<uint64_t> bytes{0};
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::thread> threads;
   for (int f = 0; f < followers; ++f) {
@@ -184,20 +222,8 @@ void BM_BatchUpsertWithFollowers(benchmark::State& state) {
     grpc::ClientContext* context = contexts.back().get();
     context->AddMetadata("authorization",
                          std::string("Bearer ") + kBenchApiKey);
-    auto channel = g_fixture->server->NewChannel(10 + f);
-    threads.emplace_back([channel, context, &received] {
-      auto stub = v1::ChangeFeedService::NewStub(channel);
-      v1::WatchMembershipChangesRequest request;
-      request.set_from_now(true);
-      auto reader = stub->WatchMembershipChanges(context, request);
-      v1::WatchMembershipChangesResponse r;
-      while (reader->Read(&r)) {
-        uint64_t n = 0;
-        for (const auto& run : r.runs()) n += run.contact_ids_size();
-        received += n;
-      }
-      (void)reader->Finish();
-    });
+    threads.emplace_back(Follow, g_fixture->server->NewChannel(10 + f), context,
+                         decode, &events, &bytes);
   }
   auto stub = v1::ContactService::NewStub(g_fixture->server->NewChannel(0));
   std::string error;
@@ -210,18 +236,26 @@ void BM_BatchUpsertWithFollowers(benchmark::State& state) {
   for (auto& c : contexts) c->TryCancel();
   for (std::thread& t : threads) t.join();
   state.SetItemsProcessed(state.iterations() * kBatch);
-  state.SetLabel(absl::StrCat(followers, " followers"));
-  if (followers > 0) {
+  state.SetLabel(followers == 0 ? "no followers"
+                 : decode       ? absl::StrCat(followers, " decoding followers")
+                                : absl::StrCat(followers, " raw followers"));
+  if (followers > 0 && decode) {
     state.counters["events_per_follower"] =
-        static_cast<double>(received.load()) / followers;
+        static_cast<double>(events.load()) / followers;
+  } else if (followers > 0) {
+    state.counters["bytes_per_follower"] =
+        static_cast<double>(bytes.load()) / followers;
   }
 }
+// Alternated, so that the machine's drift hits every variant alike.
 BENCHMARK(BM_BatchUpsertWithFollowers)
-    ->ArgName("followers")
-    ->Arg(0)
-    ->Arg(16)
-    ->Arg(0)
-    ->Arg(16)
+    ->ArgNames({"followers", "decode"})
+    ->Args({0, 0})
+    ->Args({16, 1})
+    ->Args({16, 0})
+    ->Args({0, 0})
+    ->Args({16, 1})
+    ->Args({16, 0})
     ->Setup(Setup)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond)

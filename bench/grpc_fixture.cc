@@ -5,6 +5,8 @@
 #include <grpcpp/support/channel_arguments.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +30,12 @@ absl::StatusOr<std::unique_ptr<BenchServer>> BenchServer::Start(
   options.data_dir = data_dir;
   options.synchronous = synchronous;
   options.clock = BenchClock();
+  // SEGMENTS_BENCH_METRICS=1: with the Prometheus endpoint (its RPC
+  // interceptor on every call), to measure what the metrics cost.
+  if (const char* metrics = std::getenv("SEGMENTS_BENCH_METRICS");
+      metrics != nullptr && std::string(metrics) == "1") {
+    options.metrics_listen = "127.0.0.1:0";
+  }
   ASSIGN_OR_RETURN(s->server_, SegmentsServer::Start(std::move(options)));
   return s;
 }

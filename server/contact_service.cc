@@ -3,7 +3,6 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/support/method_handler.h>
-#include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "google/protobuf/arena.h"
 #include "server/convert.h"
 #include "server/parse_error_interceptor.h"
+#include "server/raw_messages.h"
 #include "server/request_util.h"
 #include "server/server.h"
 #include "server/status_util.h"
@@ -46,18 +46,6 @@ google::protobuf::ArenaOptions BatchArenaOptions(size_t request_bytes) {
                  kMaxArenaBlock);
   options.max_block_size = kMaxArenaBlock;
   return options;
-}
-
-// Parses `bytes` exactly as gRPC's own deserializer does for a typed method,
-// but into `message`, which may live on an arena.
-bool ParseRequest(const grpc::ByteBuffer& bytes,
-                  google::protobuf::MessageLite* message) {
-  // The reader wants a mutable buffer; the copy shares the slices.
-  grpc::ByteBuffer buffer(bytes);
-  return grpc::GenericDeserialize<grpc::ProtoBufferReader,
-                                  google::protobuf::MessageLite>(&buffer,
-                                                                 message)
-      .ok();
 }
 
 // Upper bounds, in bytes, of the fields of an echoed contact (a field's tag,
@@ -179,7 +167,7 @@ grpc::Status ContactServiceImpl::BatchUpsertContacts(
   auto* parsed =
       google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsRequest>(
           &arena);
-  if (!ParseRequest(*request, parsed)) {
+  if (!ParseRawMessage(*request, parsed)) {
     return UnparsableRequestStatus(
         kBatchUpsertContactsMethod,
         auth_->AuthenticateWorkspace(*context).status());

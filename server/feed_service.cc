@@ -1,5 +1,6 @@
 #include "server/feed_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -7,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/errors.h"
 #include "core/base/status_macros.h"
+#include "server/parse_error_interceptor.h"
+#include "server/raw_messages.h"
 #include "server/request_util.h"
 #include "server/status_util.h"
 
@@ -14,8 +17,7 @@ namespace segments {
 namespace {
 
 // A call refused before it became a stream.
-class RefusedStream final
-    : public grpc::ServerWriteReactor<v1::WatchMembershipChangesResponse> {
+class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit RefusedStream(const grpc::Status& status) { Finish(status); }
   void OnDone() override { delete this; }
@@ -25,12 +27,21 @@ class RefusedStream final
 // others' on a two-core machine, and more would only contend.
 constexpr int kPumpThreads = 2;
 
+// Messages kept for streams at the same position: a burst of 20 messages
+// for each of a few workspaces or filters. At most 16,384 events (about
+// 100 KiB) each.
+constexpr size_t kCachedMessages = 64;
+
 }  // namespace
 
 FeedServiceImpl::FeedServiceImpl(const Authenticator* auth,
                                  const Limits& limits,
                                  const FeedStreamOptions& options)
-    : auth_(auth), limits_(limits), options_(options), pump_(kPumpThreads) {}
+    : auth_(auth),
+      limits_(limits),
+      options_(options),
+      messages_(kCachedMessages),
+      pump_(kPumpThreads) {}
 
 // The grpc::Server is gone by now: every stream is done, and the pump runs
 // what is still queued for them before its threads join.
@@ -60,21 +71,26 @@ absl::Status FeedServiceImpl::Admit(
   return feed.CheckReadable(*after);
 }
 
-grpc::ServerWriteReactor<v1::WatchMembershipChangesResponse>*
-FeedServiceImpl::WatchMembershipChanges(
-    grpc::CallbackServerContext* context,
-    const v1::WatchMembershipChangesRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>*
+FeedServiceImpl::WatchMembershipChanges(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer* request) {
+  v1::WatchMembershipChangesRequest parsed;
+  if (!ParseRawMessage(*request, &parsed)) {
+    return new RefusedStream(UnparsableRequestStatus(
+        kWatchMembershipChangesMethod,
+        auth_->AuthenticateWorkspace(*context).status()));
+  }
   std::shared_ptr<Workspace> workspace;
   FeedFilter filter;
   uint64_t after = 0;
   if (absl::Status admitted =
-          Admit(*context, *request, &workspace, &filter, &after);
+          Admit(*context, parsed, &workspace, &filter, &after);
       !admitted.ok()) {
     return new RefusedStream(ToGrpcStatus(admitted));
   }
-  auto* stream =
-      new FeedStream(std::move(workspace), std::move(filter), after, &pump_,
-                     options_, [this](FeedStream* s) { Remove(s); });
+  auto* stream = new FeedStream(std::move(workspace), std::move(filter), after,
+                                &pump_, &messages_, options_,
+                                [this](FeedStream* s) { Remove(s); });
   {
     absl::MutexLock l(&mu_);
     if (shut_down_) {
@@ -104,6 +120,19 @@ void FeedServiceImpl::Shutdown() {
                         "the server is shutting down; resume after the last "
                         "last_sequence received"));
   }
+}
+
+FeedServiceImpl::StreamsStats FeedServiceImpl::Stats() const {
+  // Under mu_, so that no stream is deleted meanwhile (it is removed under
+  // mu_ first). lag() takes the stream's lock, releases it, then takes the
+  // feed's: neither is ever held by a thread that takes mu_.
+  absl::MutexLock l(&mu_);
+  StreamsStats stats;
+  stats.open = streams_.size();
+  for (const FeedStream* s : streams_) {
+    stats.max_lag = std::max(stats.max_lag, s->lag());
+  }
+  return stats;
 }
 
 bool FeedServiceImpl::WaitUntilNoStreams(absl::Duration timeout) {

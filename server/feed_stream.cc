@@ -3,49 +3,18 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/convert.h"
 #include "server/status_util.h"
 
 namespace segments {
-namespace {
-
-v1::ChangeKind KindToProto(ChangeKind kind) {
-  switch (kind) {
-    case ChangeKind::kEntered:
-      return v1::ENTERED;
-    case ChangeKind::kLeft:
-      return v1::LEFT;
-    case ChangeKind::kSegmentDeleted:
-      return v1::SEGMENT_DELETED;
-  }
-  return v1::CHANGE_KIND_UNSPECIFIED;
-}
-
-v1::ChangeCause CauseToProto(ChangeCause cause) {
-  switch (cause) {
-    case ChangeCause::kContactChanged:
-      return v1::CONTACT_CHANGED;
-    case ChangeCause::kContactDeleted:
-      return v1::CONTACT_DELETED;
-    case ChangeCause::kTime:
-      return v1::TIME;
-    case ChangeCause::kRulesChanged:
-      return v1::RULES_CHANGED;
-    case ChangeCause::kPlanChanged:
-      return v1::PLAN_CHANGED;
-  }
-  return v1::CHANGE_CAUSE_UNSPECIFIED;
-}
-
-}  // namespace
-
 FeedStream::FeedStream(std::shared_ptr<Workspace> workspace, FeedFilter filter,
                        uint64_t after, StreamPump* pump,
+                       FeedMessageCache* messages,
                        const FeedStreamOptions& options, DoneCallback on_done)
     : workspace_(std::move(workspace)),
       feed_(workspace_->feed()),
       filter_(std::move(filter)),
       pump_(pump),
+      messages_(messages),
       options_(options),
       on_done_(std::move(on_done)),
       cursor_(after) {}
@@ -135,29 +104,28 @@ void FeedStream::Pump() {
       after = cursor_;
       first = !sent_first_;
     }
-    absl::StatusOr<FeedBatch> batch =
-        feed_.Read(after, filter_, options_.max_events_per_message);
-    if (!batch.ok()) {
+    absl::StatusOr<std::shared_ptr<const FeedMessage>> message = messages_->Get(
+        workspace_, after, filter_, options_.max_events_per_message);
+    if (!message.ok()) {
       {
         absl::MutexLock l(&mu_);
         pump_active_ = false;
       }
-      End(ToGrpcStatus(batch.status()));
+      End(ToGrpcStatus(message.status()));
       return;
     }
-    if (batch->last_sequence == after && !first) {
+    if ((*message)->last_sequence == after && !first) {
       absl::MutexLock l(&mu_);
       if (wake_pending_) continue;  // published while reading
       pump_active_ = false;
       return;
     }
-    const uint64_t last = batch->last_sequence;
-    FillResponse(*std::move(batch));
+    response_ = (*message)->bytes;  // shares the slices
     {
       absl::MutexLock l(&mu_);
       pump_active_ = false;
       if (finished_) return;
-      cursor_ = last;
+      cursor_ = (*message)->last_sequence;
       sent_first_ = true;
       writing_ = true;
       write_started_ = absl::Now();
@@ -167,22 +135,15 @@ void FeedStream::Pump() {
   }
 }
 
-void FeedStream::FillResponse(FeedBatch batch) {
-  response_.Clear();
-  response_.set_last_sequence(batch.last_sequence);
-  response_.set_caught_up(batch.caught_up);
-  for (const ChangeRun& run : batch.runs) {
-    v1::MembershipChangeRun* out = response_.add_runs();
-    out->set_first_sequence(run.first_sequence);
-    out->set_segment_id(run.segment_id);
-    out->set_kind(KindToProto(run.kind));
-    out->set_cause(CauseToProto(run.cause));
-    SecondsToProto(run.time, out->mutable_time());
-    auto* ids = out->mutable_contact_ids();
-    ids->Resize(static_cast<int>(run.contact_ids.size()), 0);
-    std::copy(run.contact_ids.begin(), run.contact_ids.end(),
-              ids->mutable_data());
+uint64_t FeedStream::lag() const {
+  uint64_t cursor;
+  {
+    absl::MutexLock l(&mu_);
+    cursor = cursor_;
   }
+  // Outside mu_: the feed's lock comes before the stream's.
+  const uint64_t head = feed_.head();
+  return head > cursor ? head - cursor : 0;
 }
 
 void FeedStream::OnWriteDone(bool ok) {

@@ -1,10 +1,11 @@
 // One WatchMembershipChanges stream (segments.v1.ChangeFeedService), on
 // gRPC's callback API: it holds no thread. It follows its workspace's
-// ChangeFeed and sends one message at a time, each read from the store on
-// a StreamPump thread when the previous one has been written:
+// ChangeFeed and sends one message at a time, each read from the store (or
+// taken from the FeedMessageCache, encoded already by a stream at the same
+// position) on a StreamPump thread when the previous one has been written:
 //
 //   Wake (a write published, or a write done) -> Pump on the pump's thread:
-//   Read the batch after the cursor -> StartWrite -> OnWriteDone -> Pump ...
+//   Get the message after the cursor -> StartWrite -> OnWriteDone -> Pump ...
 //
 // A stream is idle (no Pump queued, no write) once it has sent everything up
 // to the head; the next Publish wakes it. It holds at most one message. A
@@ -21,6 +22,7 @@
 #define SEGMENTS_SERVER_FEED_STREAM_H_
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/byte_buffer.h>
 
 #include <cstdint>
 #include <memory>
@@ -30,7 +32,7 @@
 #include "absl/time/time.h"
 #include "core/engine/workspace.h"
 #include "core/feed/change_feed.h"
-#include "segments/v1/feed.grpc.pb.h"
+#include "server/feed_message_cache.h"
 #include "server/stream_pump.h"
 
 namespace segments {
@@ -42,18 +44,20 @@ struct FeedStreamOptions {
   absl::Duration stall_timeout = absl::Seconds(30);
 };
 
-class FeedStream final
-    : public grpc::ServerWriteReactor<v1::WatchMembershipChangesResponse> {
+// Served raw: each message is a serialized WatchMembershipChangesResponse,
+// shared with the other streams that send it.
+class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   // Called just before the stream is deleted: it is done, and no task of
   // it is left on the pump.
   using DoneCallback = std::function<void(FeedStream*)>;
 
   // A stream of `workspace`'s changes after `after` that `filter` matches.
-  // Start() begins it; gRPC's OnDone deletes it.
+  // Start() begins it; gRPC's OnDone deletes it. `pump` and `messages`
+  // must outlive it.
   FeedStream(std::shared_ptr<Workspace> workspace, FeedFilter filter,
-             uint64_t after, StreamPump* pump, const FeedStreamOptions& options,
-             DoneCallback on_done);
+             uint64_t after, StreamPump* pump, FeedMessageCache* messages,
+             const FeedStreamOptions& options, DoneCallback on_done);
 
   // Follows the feed (or finishes with RESOURCE_EXHAUSTED past the
   // workspace's stream limit) and queues the first message, which is sent
@@ -61,6 +65,10 @@ class FeedStream final
   void Start() ABSL_LOCKS_EXCLUDED(mu_);
   // Finishes the stream with `status` unless it is finished already.
   void End(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Changes published that the stream has not sent yet (whether its filter
+  // keeps them or not): how far behind its client is (for metrics).
+  uint64_t lag() const ABSL_LOCKS_EXCLUDED(mu_);
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_);
@@ -71,23 +79,23 @@ class FeedStream final
 
   // The feed's listener.
   void Wake() ABSL_LOCKS_EXCLUDED(mu_);
-  // On the pump's thread: reads the next batch and writes it, until there
-  // is nothing new.
+  // On the pump's thread: gets the next message and writes it, unless
+  // there is nothing new.
   void Pump() ABSL_LOCKS_EXCLUDED(mu_);
   // Posts Pump. REQUIRES: the caller set pump_active_ and took a reference
   // for the task (++refs_), under mu_.
   void PostPump();
-  void FillResponse(FeedBatch batch);
   void Unref() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::shared_ptr<Workspace> workspace_;  // kept alive while streaming
   ChangeFeed& feed_;
   const FeedFilter filter_;
   StreamPump* const pump_;
+  FeedMessageCache* const messages_;
   const FeedStreamOptions options_;
   const DoneCallback on_done_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::optional<ChangeFeed::FollowerId> follower_ ABSL_GUARDED_BY(mu_);
   uint64_t cursor_ ABSL_GUARDED_BY(mu_);  // the last sequence sent
   bool sent_first_ ABSL_GUARDED_BY(mu_) = false;
@@ -99,8 +107,8 @@ class FeedStream final
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
   // gRPC's (until OnDone) and one per posted task.
   int refs_ ABSL_GUARDED_BY(mu_) = 1;
-  // Written by Pump while no write is in flight; read by gRPC during one.
-  v1::WatchMembershipChangesResponse response_;
+  // Set by Pump while no write is in flight; read by gRPC during one.
+  grpc::ByteBuffer response_;
 };
 
 }  // namespace segments

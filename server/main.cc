@@ -32,6 +32,7 @@
 #include "core/base/limits.h"
 #include "server/auth.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/process_setup.h"
 #include "server/server.h"
 #include "server/transport_flags.h"
@@ -57,6 +58,9 @@ ABSL_FLAG(
     bool, demo, false,
     "Create a demo workspace (key sk_demo_local_only: for local use only) with "
     "synthetic contacts and segments, and print grpcurl examples.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve Prometheus metrics at http://<this>/metrics: host:port, or a "
+          "port alone for 127.0.0.1 (empty: no metrics; docs/operations.md).");
 ABSL_FLAG(absl::Duration, slow_call_threshold, absl::Seconds(1),
           "Log a line for each call taking at least this long (0: never).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -145,6 +149,13 @@ int Run() {
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.demo = absl::GetFlag(FLAGS_demo);
   options.slow_call_threshold = absl::GetFlag(FLAGS_slow_call_threshold);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (!options.metrics_listen.empty()) {
+    if (absl::Status s = MetricsBindAddress(options.metrics_listen).status();
+        !s.ok()) {
+      return Fail(s.message());
+    }
+  }
   const absl::Duration retention = absl::GetFlag(FLAGS_feed_retention);
   if (retention < absl::Seconds(1)) {
     return Fail("--feed_retention must be at least 1s");

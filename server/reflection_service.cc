@@ -6,6 +6,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "google/rpc/error_details.pb.h"
+
 namespace segments {
 namespace {
 
@@ -29,11 +31,21 @@ void AddFile(const protobuf::FileDescriptor* file,
   }
 }
 
+// The file (with its dependencies) and, when it declares a service, the
+// files of `extras` too: error details travel as google.protobuf.Any, and a
+// reflection client that resolved only the service's own files cannot
+// decode them (buf curl asks for nothing more and prints their bytes).
 Status AnswerFile(const protobuf::FileDescriptor* file, const char* not_found,
+                  const std::vector<const protobuf::FileDescriptor*>& extras,
                   ServerReflectionResponse* response) {
   if (file == nullptr) return Status(StatusCode::NOT_FOUND, not_found);
   std::unordered_set<std::string> seen;
   AddFile(file, response, &seen);
+  if (file->service_count() > 0) {
+    for (const protobuf::FileDescriptor* extra : extras) {
+      AddFile(extra, response, &seen);
+    }
+  }
   return Status::OK;
 }
 
@@ -73,7 +85,11 @@ class Reactor final : public grpc::ServerBidiReactor<ServerReflectionRequest,
 }  // namespace
 
 ReflectionService::ReflectionService(std::vector<std::string> services)
-    : services_(std::move(services)) {}
+    : services_(std::move(services)),
+      // Naming the types links their generated code, which registers the
+      // file in the generated pool.
+      error_detail_files_({google::rpc::BadRequest::descriptor()->file(),
+                           google::rpc::ErrorInfo::descriptor()->file()}) {}
 
 grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse>*
 ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext*) {
@@ -88,12 +104,12 @@ void ReflectionService::Answer(const ServerReflectionRequest& request,
   switch (request.message_request_case()) {
     case ServerReflectionRequest::kFileByFilename:
       status = AnswerFile(pool->FindFileByName(request.file_by_filename()),
-                          "File not found.", response);
+                          "File not found.", error_detail_files_, response);
       break;
     case ServerReflectionRequest::kFileContainingSymbol:
       status = AnswerFile(
           pool->FindFileContainingSymbol(request.file_containing_symbol()),
-          "Symbol not found.", response);
+          "Symbol not found.", error_detail_files_, response);
       break;
     case ServerReflectionRequest::kFileContainingExtension: {
       const auto& extension = request.file_containing_extension();
@@ -109,7 +125,8 @@ void ReflectionService::Answer(const ServerReflectionRequest& request,
         status = Status(StatusCode::NOT_FOUND, "Extension not found.");
         break;
       }
-      status = AnswerFile(field->file(), "File not found.", response);
+      status = AnswerFile(field->file(), "File not found.", error_detail_files_,
+                          response);
       break;
     }
     case ServerReflectionRequest::kAllExtensionNumbersOfType: {

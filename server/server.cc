@@ -27,6 +27,7 @@
 #include "server/history_service.h"
 #include "server/listener.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/parse_error_interceptor.h"
 #include "server/reflection_service.h"
 #include "server/segment_service.h"
@@ -35,6 +36,24 @@
 #include "server/workspace_admin_service.h"
 
 namespace segments {
+
+namespace {
+
+// Every service served, by full name: what reflection lists, and the
+// methods the RPC metrics label.
+std::vector<std::string> ServedServices() {
+  return {v1::WorkspaceAdmin::service_full_name(),
+          v1::ContactService::service_full_name(),
+          v1::SegmentService::service_full_name(),
+          v1::ChangeFeedService::service_full_name(),
+          v1::MembershipHistoryService::service_full_name(),
+          v1::AudienceSnapshotService::service_full_name(),
+          v1::AnalyticsService::service_full_name(),
+          grpc::health::v1::Health::service_full_name(),
+          grpc::reflection::v1alpha::ServerReflection::service_full_name()};
+}
+
+}  // namespace
 
 struct SegmentsServer::Services {
   Services(Registry* registry, std::optional<std::string> admin_key_hash,
@@ -48,16 +67,7 @@ struct SegmentsServer::Services {
         history(&auth),
         snapshots(&auth, limits),
         analytics(&auth, limits),
-        reflection({v1::WorkspaceAdmin::service_full_name(),
-                    v1::ContactService::service_full_name(),
-                    v1::SegmentService::service_full_name(),
-                    v1::ChangeFeedService::service_full_name(),
-                    v1::MembershipHistoryService::service_full_name(),
-                    v1::AudienceSnapshotService::service_full_name(),
-                    v1::AnalyticsService::service_full_name(),
-                    grpc::health::v1::Health::service_full_name(),
-                    grpc::reflection::v1alpha::ServerReflection::
-                        service_full_name()}) {}
+        reflection(ServedServices()) {}
   Authenticator auth;
   WorkspaceAdminServiceImpl admin;
   ContactServiceImpl contacts;
@@ -166,6 +176,12 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   s->services_ = std::make_unique<Services>(
       s->registry_.get(), o.admin_key_hash, o.limits, o.feed, o.data_dir);
 
+  if (!o.metrics_listen.empty()) {
+    s->metrics_ = std::make_unique<Metrics>(ServedServices());
+    RETURN_IF_ERROR(s->metrics_->Expose(o.metrics_listen, s->registry_.get(),
+                                        &s->services_->feed));
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's health service carries no protobuf descriptor; naming ours links
   // it in, so reflection (and grpcurl) can describe grpc.health.v1.Health.
@@ -204,6 +220,10 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   auto call_counter = std::make_unique<CallCounter>();
   s->call_counter_ = call_counter.get();
   interceptors.push_back(std::move(call_counter));
+  // Before the others: it times the whole call, and sees every status.
+  if (s->metrics_ != nullptr) {
+    interceptors.push_back(s->metrics_->InterceptorFactory());
+  }
   interceptors.push_back(
       std::make_unique<ParseErrorInterceptorFactory>(&s->services_->auth));
   s->storage_health_ =
@@ -244,6 +264,11 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       LogEscape(o.data_dir), ", synchronous=",
       o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL",
       ", ", threads, " completion queues"));
+  if (s->metrics_ != nullptr) {
+    LogEvent(absl::StrCat("metrics on http://",
+                          HostOf(*MetricsBindAddress(o.metrics_listen)), ":",
+                          s->metrics_->port(), "/metrics"));
+  }
   if (!o.admin_key_hash.has_value()) {
     LogEvent(absl::StrCat("admin calls are disabled: set ", kAdminKeyEnv,
                           " or --admin_key_file to enable them"));
@@ -265,6 +290,10 @@ std::string SegmentsServer::dial_address() const {
     host = "localhost";
   }
   return absl::StrCat(host, ":", selected_port_);
+}
+
+int SegmentsServer::metrics_port() const {
+  return metrics_ != nullptr ? metrics_->port() : 0;
 }
 
 void SegmentsServer::Shutdown(absl::Duration grace) {
@@ -293,6 +322,8 @@ void SegmentsServer::Shutdown(absl::Duration grace) {
       !services_->feed.WaitUntilNoStreams(absl::Seconds(5))) {
     LogEvent("warning: change feed streams outlive the server's shutdown");
   }
+  // Scrapes read the registry and the feed service: none may run on.
+  if (metrics_ != nullptr) metrics_->StopExposing();
   registry_.reset();
   if (server_ != nullptr) LogEvent("stopped; databases closed");
 }

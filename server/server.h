@@ -32,6 +32,7 @@ inline constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 
 class CallCounter;
 class Listener;
+class Metrics;
 
 struct ServerOptions {
   // host:port; port 0 picks a free port (see selected_port()).
@@ -60,6 +61,10 @@ struct ServerOptions {
   absl::Duration health_probe_interval = absl::Seconds(5);
   // Change feed streams (server/feed_stream.h).
   FeedStreamOptions feed;
+  // Prometheus metrics over HTTP (server/metrics.h): "host:port", or a port
+  // alone for 127.0.0.1; port 0 picks a free one (see metrics_port()).
+  // Empty: none.
+  std::string metrics_listen;
   // Not owned; nullptr means the system clock. Must outlive the server.
   const Clock* clock = nullptr;
 };
@@ -80,6 +85,8 @@ class SegmentsServer {
   int selected_port() const { return selected_port_; }
   // "host:port" a local client can dial.
   std::string dial_address() const;
+  // The metrics' HTTP port; 0 without metrics.
+  int metrics_port() const;
 
   // Stops accepting calls, lets calls in flight finish for up to `grace`
   // (then cancels them), and closes the databases. Idempotent.
@@ -96,6 +103,9 @@ class SegmentsServer {
   std::unique_ptr<Clock> owned_clock_;
   std::unique_ptr<Registry> registry_;
   std::unique_ptr<Services> services_;
+  // Before server_, which holds its interceptor factory; stops exposing
+  // (scrapes read registry_ and services_) in Shutdown.
+  std::unique_ptr<Metrics> metrics_;
   // Before server_: its interceptors point here.
   std::unique_ptr<StorageHealth> storage_health_;
   std::unique_ptr<grpc::Server> server_;

@@ -7,6 +7,7 @@
 #include "core/base/errors.h"
 #include "core/base/status_macros.h"
 #include "storage/checked_vfs.h"
+#include "storage/sqlite_error_counts.h"
 
 namespace segments {
 namespace {
@@ -70,6 +71,7 @@ std::string SqlPrefix(sqlite3_stmt* stmt) {
 
 absl::Status SqliteStatus(int rc, std::string_view context,
                           std::string_view detail) {
+  RecordSqliteError(rc);
   return WithStorageFailure(
       absl::Status(CodeFor(rc), absl::StrCat(AV(context), ": ", AV(detail),
                                              " (SQLite result code ", rc, ")")),

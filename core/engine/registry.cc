@@ -258,8 +258,15 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
   }
   // Calls in flight hold their own reference; the store closes when the last
   // one ends. Deleting the files underneath them is safe on POSIX.
-  removed.workspace.reset();
+  std::shared_ptr<Workspace> deleted = std::move(removed.workspace);
   absl::Status s = catalog_->DeleteWorkspace(id);
+  if (s.ok() && deleted != nullptr) {
+    // Its feed never moves again: open streams end now instead of idling
+    // (each holds the workspace) until their clients go.
+    deleted->feed().Close(
+        absl::NotFoundError(absl::StrCat("workspace ", id, " was deleted")));
+  }
+  deleted.reset();
   if (!s.ok()) {
     // Put it back so memory matches the catalog, which still has it; as a
     // failed workspace if it failed before or cannot be opened again.
@@ -295,6 +302,16 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
     }
   }
   return absl::UnauthenticatedError("invalid API key");
+}
+
+std::vector<std::shared_ptr<Workspace>> Registry::OpenWorkspaces() const {
+  absl::ReaderMutexLock l(&mu_);
+  std::vector<std::shared_ptr<Workspace>> open;
+  open.reserve(entries_.size());
+  for (const auto& [id, e] : entries_) {
+    if (e.workspace != nullptr) open.push_back(e.workspace);
+  }
+  return open;
 }
 
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Find(

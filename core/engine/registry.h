@@ -72,6 +72,9 @@ class Registry {
   absl::Status LoadError(WorkspaceId id) const;
   // The failed workspaces and their load errors, ascending id.
   std::vector<std::pair<WorkspaceId, absl::Status>> FailedWorkspaces() const;
+  // The engines of the serving workspaces, ascending id, as of the call (for
+  // the server's metrics: what is open, and what it holds).
+  std::vector<std::shared_ptr<Workspace>> OpenWorkspaces() const;
 
  private:
   struct Entry {

@@ -13,6 +13,7 @@
 #include "core/base/status_macros.h"
 #include "core/engine/internal/apply.h"
 #include "core/engine/internal/commit.h"
+#include "core/engine/internal/commit_stats.h"
 #include "core/engine/internal/contact_writes.h"
 #include "core/engine/internal/membership_diff.h"
 #include "core/engine/internal/memory.h"
@@ -246,7 +247,9 @@ void Workspace::CommitContactGroup(
           time.NextDueOf(p.write.put_contacts, *now);
       if (d.has_value() && (!due.has_value() || *d < *due)) due = d;
     }
-    committed = engine::CommitPrepared(*store_, diff, &prepared);
+    engine::RecordGroupSize(prepared.size());
+    committed = engine::TimedCommit(
+        [&] { return engine::CommitPrepared(*store_, diff, &prepared); });
   }
   if (!committed.ok()) {
     for (ContactWriteRequest* r : writers) r->status = committed;
@@ -385,7 +388,9 @@ absl::StatusOr<UnixSeconds> Workspace::CatchUp() {
           p.write.counters.time_applied_until;
     } else {
       // On a failed commit next_due_ stays: the flips are still due.
+      const engine::TimeFlipsToRecord flips(p.write.changes, clock_now);
       RETURN_IF_ERROR(CommitAndApply(std::move(p)));
+      flips.Record();
     }
     next_due_ = next;
     stepped = true;
@@ -425,7 +430,7 @@ void Workspace::OnFlipDue() {
 }
 
 absl::Status Workspace::CommitAndApply(PreparedWrite p) {
-  RETURN_IF_ERROR(store_->Commit(p.write));
+  RETURN_IF_ERROR(engine::TimedCommit([&] { return store_->Commit(p.write); }));
   {
     absl::MutexLock l(&mu_);
     engine::Apply(&p, memory_.get());
@@ -488,6 +493,19 @@ Page<SegmentView> Workspace::ListSegments(SegmentId after_id,
     page.items.push_back(ViewOf(it->first));
   }
   return page;
+}
+
+SegmentStateCounts Workspace::CountSegmentsByState() const {
+  absl::ReaderMutexLock l(&mu_);
+  SegmentStateCounts counts;
+  for (const auto& [id, entry] : memory_->segments.entries()) {
+    if (entry->record.state == SegmentState::kPlanRestricted) {
+      ++counts.plan_restricted;
+    } else {
+      ++counts.active;
+    }
+  }
+  return counts;
 }
 
 absl::StatusOr<MemberCount> Workspace::CountMembers(SegmentId id) const {

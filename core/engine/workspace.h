@@ -117,6 +117,12 @@ struct RecommendationAnswer {
   uint64_t as_of_sequence = 0;
 };
 
+// How many segments a workspace has in each state (for metrics).
+struct SegmentStateCounts {
+  size_t active = 0;
+  size_t plan_restricted = 0;
+};
+
 struct BatchUpsertResult {
   std::vector<Contact> contacts;  // in request order, as the view says
   uint32_t created = 0;
@@ -180,6 +186,7 @@ class Workspace {
       SegmentId id, const SegmentDraft& draft,
       const std::vector<std::string>& mask_paths);
   absl::Status DeleteSegment(SegmentId id);
+  SegmentStateCounts CountSegmentsByState() const;
 
   // Membership. O(1): the cached cardinality.
   absl::StatusOr<MemberCount> CountMembers(SegmentId id) const;

@@ -58,6 +58,19 @@ void ChangeFeed::SetRetention(LogRetention retention) {
   retention_ = retention;
 }
 
+void ChangeFeed::Close(absl::Status why) {
+  absl::MutexLock l(&mu_);
+  if (!closed_.ok()) return;
+  closed_ = std::move(why);
+  for (const auto& [id, listener] : listeners_) listener();
+}
+
+absl::StatusOr<uint64_t> ChangeFeed::ReadableHead() const {
+  absl::ReaderMutexLock l(&mu_);
+  if (!closed_.ok()) return closed_;
+  return head_;
+}
+
 uint64_t ChangeFeed::head() const {
   absl::ReaderMutexLock l(&mu_);
   return head_;
@@ -70,6 +83,7 @@ LogRetention ChangeFeed::retention() const {
 
 absl::StatusOr<ChangeFeed::FollowerId> ChangeFeed::Follow(Listener on_publish) {
   absl::MutexLock l(&mu_);
+  if (!closed_.ok()) return closed_;
   if (listeners_.size() >= max_followers_) {
     return absl::ResourceExhaustedError(
         absl::StrCat("the workspace already has ", listeners_.size(),
@@ -96,6 +110,7 @@ absl::Status ChangeFeed::CheckReadable(uint64_t after) const {
 }
 
 absl::Status ChangeFeed::CheckReadableLocked(uint64_t after) const {
+  if (!closed_.ok()) return closed_;
   if (after > head_) return NotReached(after, head_, retention_);
   // Sequence numbers have no gaps: the events after `after` are all stored
   // when the oldest stored one is at most after + 1.

@@ -63,13 +63,19 @@ class ChangeFeed {
   void Publish(uint64_t last_sequence) ABSL_LOCKS_EXCLUDED(mu_);
   // After the store pruned its log.
   void SetRetention(LogRetention retention) ABSL_LOCKS_EXCLUDED(mu_);
+  // The workspace is gone (deleted): every follower is woken, and from now
+  // on Follow, Read and ReadableHead answer `why` (not OK), so that open
+  // streams end instead of idling on a feed that never moves again.
+  void Close(absl::Status why) ABSL_LOCKS_EXCLUDED(mu_);
 
   uint64_t head() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The head, or Close's status once the feed is closed.
+  absl::StatusOr<uint64_t> ReadableHead() const ABSL_LOCKS_EXCLUDED(mu_);
   LogRetention retention() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Registers a follower; `on_publish` runs after every Publish until
-  // Unfollow. RESOURCE_EXHAUSTED naming limit max_feed_streams when
-  // max_followers already follow.
+  // Registers a follower; `on_publish` runs after every Publish (and on
+  // Close) until Unfollow. RESOURCE_EXHAUSTED naming limit max_feed_streams
+  // when max_followers already follow.
   absl::StatusOr<FollowerId> Follow(Listener on_publish)
       ABSL_LOCKS_EXCLUDED(mu_);
   // When it returns, the follower's listener is not running and never runs
@@ -83,7 +89,8 @@ class ChangeFeed {
   absl::Status CheckReadable(uint64_t after) const ABSL_LOCKS_EXCLUDED(mu_);
   // The batch after `after`: at most `max_events` events read from the
   // store (whether they match or not), never beyond the head.
-  // OUT_OF_RANGE as CheckReadable (the log may be pruned under a reader).
+  // OUT_OF_RANGE as CheckReadable (the log may be pruned under a reader);
+  // Close's status once closed.
   absl::StatusOr<FeedBatch> Read(uint64_t after, const FeedFilter& filter,
                                  size_t max_events) const
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -97,6 +104,7 @@ class ChangeFeed {
   mutable absl::Mutex mu_;
   uint64_t head_ ABSL_GUARDED_BY(mu_);
   LogRetention retention_ ABSL_GUARDED_BY(mu_);
+  absl::Status closed_ ABSL_GUARDED_BY(mu_);  // OK while open
   FollowerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<FollowerId, Listener> listeners_ ABSL_GUARDED_BY(mu_);
 };

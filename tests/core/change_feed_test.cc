@@ -180,6 +180,25 @@ TEST_F(ChangeFeedTest, FollowersPastTheLimitAreRefused) {
   (void)b;
 }
 
+TEST_F(ChangeFeedTest, AClosedFeedWakesItsFollowersAndAnswersWhy) {
+  Segment("de", "DE");
+  Create("a@x.com", "DE");
+  std::atomic<int> woken{0};
+  ASSERT_OK_AND_ASSIGN(ChangeFeed::FollowerId id,
+                       ws_->feed().Follow([&] { ++woken; }));
+  ws_->feed().Close(absl::NotFoundError("workspace 1 was deleted"));
+  EXPECT_EQ(woken.load(), 1);
+  ws_->feed().Close(absl::NotFoundError("again"));  // once only
+  EXPECT_EQ(woken.load(), 1);
+  for (const absl::Status& s :
+       {ws_->feed().Read(0, {}, 10).status(), ws_->feed().CheckReadable(0),
+        ws_->feed().ReadableHead().status(),
+        ws_->feed().Follow([] {}).status()}) {
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound, HasSubstr("deleted")));
+  }
+  ws_->feed().Unfollow(id);
+}
+
 TEST_F(ChangeFeedTest, ASequenceNotReachedYetIsOutOfRange) {
   Segment("de", "DE");
   Create("a@x.com", "DE");

@@ -106,8 +106,13 @@ TEST_F(RegistryTest, DeletedWorkspaceIsGoneWithItsKey) {
   ContactDraft d;
   d.email = "a@x.com";
   ASSERT_THAT(ws->CreateContact(d), IsOk());
+  // A change feed stream holds the workspace; it learns that it is gone.
+  std::shared_ptr<Workspace> followed = ws;
   ws.reset();
   ASSERT_THAT(registry_->DeleteWorkspace(a.id), IsOk());
+  EXPECT_THAT(followed->feed().Read(0, {}, 10),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("was deleted")));
+  followed.reset();
   EXPECT_THAT(registry_->Find(a.id), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(registry_->Authenticate("h"),
               StatusIs(absl::StatusCode::kUnauthenticated));

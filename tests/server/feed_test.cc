@@ -105,7 +105,9 @@ class FeedTest : public ::testing::Test {
  protected:
   explicit FeedTest(std::function<void(ServerOptions&)> customize = nullptr)
       : server_(std::move(customize)) {
-    key_ = server_.CreateWorkspace("Acme", v1::STARTER).api_key;
+    const auto created = server_.CreateWorkspace("Acme", v1::STARTER);
+    key_ = created.api_key;
+    workspace_id_ = created.workspace.id();
   }
 
   uint64_t Segment(const std::string& name, const std::string& country) {
@@ -171,6 +173,7 @@ class FeedTest : public ::testing::Test {
 
   TestServer server_;
   std::string key_;
+  uint64_t workspace_id_ = 0;
 };
 
 TEST_F(FeedTest, ReplayThenLiveHasNoGapOrDuplicateWhileWritersRun) {
@@ -360,6 +363,107 @@ TEST_F(FeedTest, CancellingOrADeadlineEndsTheStreamAndFreesItsSlot) {
     ASSERT_TRUE(watch.Next());
     EXPECT_THAT(watch.End(), GrpcIs(grpc::StatusCode::DEADLINE_EXCEEDED));
   }
+}
+
+TEST_F(FeedTest, AnUnparsableRequestIsBadInputOnceTheKeyIsChecked) {
+  // Field 1 (after_sequence) as a varint whose bytes never end.
+  const std::string bytes("\x08\xff\xff", 3);
+  auto call = [&](std::string_view key) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    std::unique_ptr<grpc::ClientContext> context = Ctx(key);
+    const grpc::internal::RpcMethod method(
+        "/segments.v1.ChangeFeedService/WatchMembershipChanges",
+        grpc::internal::RpcMethod::SERVER_STREAMING);
+    std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+        grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+            server_.channel().get(), method, context.get(), request));
+    grpc::ByteBuffer message;
+    EXPECT_FALSE(reader->Read(&message));
+    return reader->Finish();
+  };
+  EXPECT_THAT(call(""), GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(call(key_), GrpcIs(grpc::StatusCode::INVALID_ARGUMENT));
+}
+
+class BurstFeedTest : public FeedTest {
+ protected:
+  // Messages of 7 events: a write's changes take many messages, which the
+  // streams at one position share (server/feed_message_cache.h).
+  BurstFeedTest()
+      : FeedTest([](ServerOptions& o) { o.feed.max_events_per_message = 7; }) {}
+};
+
+TEST_F(BurstFeedTest, StreamsThatShareMessagesEachGetTheExactLog) {
+  const uint64_t de = Segment("de", "DE");
+  Segment("fr", "FR");
+  Segment("all", "DE");
+  v1::WatchMembershipChangesRequest everything;
+  everything.set_from_now(true);
+  v1::WatchMembershipChangesRequest only_de = everything;
+  only_de.add_segment_ids(de);
+  std::vector<std::unique_ptr<Watch>> watches;
+  for (int i = 0; i < 8; ++i) {
+    watches.push_back(
+        std::make_unique<Watch>(server_, key_, i < 5 ? everything : only_de));
+    ASSERT_TRUE(watches.back()->Next());  // open, at the head
+  }
+  // Each batch: 26 DE contacts entering de and all, 14 FR entering fr.
+  constexpr uint64_t kHead = 5 * (26 * 2 + 14);
+  std::vector<std::thread> readers;
+  for (auto& w : watches) {
+    readers.emplace_back([watch = w.get()] {
+      while (watch->last_sequence < kHead) {
+        if (!watch->Next()) return;
+      }
+    });
+  }
+  for (int b = 0; b < 5; ++b) {
+    v1::BatchUpsertContactsRequest request;
+    for (int i = 0; i < 40; ++i) {
+      v1::Contact* c = request.add_contacts();
+      *c = MakeContact("b" + std::to_string(b) + "-" + std::to_string(i) +
+                       "@x.com");
+      c->set_country(i % 3 == 0 ? "FR" : "DE");
+    }
+    v1::BatchUpsertContactsResponse response;
+    ASSERT_THAT(server_.contacts().BatchUpsertContacts(Ctx(key_).get(), request,
+                                                       &response),
+                GrpcOk());
+  }
+  ASSERT_EQ(Head(de), kHead);
+  for (std::thread& t : readers) t.join();
+  const std::set<uint64_t> members = Members(de);
+  for (int i = 0; i < 8; ++i) {
+    const Watch& w = *watches[i];
+    ASSERT_EQ(w.last_sequence, kHead) << "stream " << i;
+    EXPECT_EQ(w.members.at(de), members) << "stream " << i;
+    if (i < 5) {
+      // Every sequence once, in order, across the shared messages.
+      ASSERT_EQ(w.sequences.size(), kHead) << "stream " << i;
+      for (uint64_t s = 0; s < kHead; ++s) {
+        ASSERT_EQ(w.sequences[s], s + 1) << "stream " << i;
+      }
+      EXPECT_EQ(w.members.size(), 3u);
+    } else {
+      EXPECT_EQ(w.members.size(), 1u) << "only de's runs";
+    }
+  }
+}
+
+TEST_F(FeedTest, DeletingTheWorkspaceEndsItsOpenStreams) {
+  Segment("de", "DE");
+  Watch watch(server_, key_, After(0));
+  ASSERT_TRUE(watch.Next());
+  v1::DeleteWorkspaceRequest del;
+  del.set_id(workspace_id_);
+  google::protobuf::Empty empty;
+  ASSERT_THAT(
+      server_.admin().DeleteWorkspace(Ctx(kTestAdminKey).get(), del, &empty),
+      GrpcOk());
+  const grpc::Status s = watch.End();
+  EXPECT_THAT(s, GrpcIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(s.error_message(), HasSubstr("was deleted"));
 }
 
 class LimitedFeedTest : public FeedTest {

@@ -46,6 +46,8 @@ class TestServer {
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   // "127.0.0.1:<port>" of the running server.
   std::string dial_address() const { return server_->dial_address(); }
+  // The metrics' HTTP port (ServerOptions::metrics_listen); 0 without.
+  int metrics_port() const { return server_->metrics_port(); }
   v1::WorkspaceAdmin::Stub& admin() { return *admin_; }
   v1::ContactService::Stub& contacts() { return *contacts_; }
   v1::SegmentService::Stub& segments() { return *segments_; }
