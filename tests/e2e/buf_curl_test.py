@@ -36,11 +36,7 @@ class BufCurlTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.server.stop()
-        sys.stderr.write("---- server log ----\n%s---- end ----\n" %
-                         cls.server.log())
-        cls.server.cleanup()
-        assert code == 0, "exit code %r after SIGTERM" % code
+        cls.server.finish()
 
     def buf_curl(self, *args, data=None, verbose=False):
         """buf curl over plaintext HTTP/2 with the demo key; the result."""

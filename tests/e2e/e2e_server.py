@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -80,3 +81,12 @@ class E2EServer:
 
     def cleanup(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def finish(self):
+        """Stops the server, shows its log (ctest prints it when the test
+        fails), removes its files, and fails unless SIGTERM made it exit 0."""
+        code = self.stop()
+        sys.stderr.write("---- server log ----\n%s---- end ----\n" %
+                         self.log())
+        self.cleanup()
+        assert code == 0, "exit code %r after SIGTERM" % code

@@ -41,11 +41,7 @@ class ExampleClientTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.channel.close()
-        code = cls.server.stop()
-        sys.stderr.write("---- server log ----\n%s---- end ----\n" %
-                         cls.server.log())
-        cls.server.cleanup()
-        assert code == 0, "exit code %r after SIGTERM" % code
+        cls.server.finish()
 
     def example(self, *args):
         return subprocess.Popen(

@@ -72,11 +72,7 @@ class MetricsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.channel.close()
-        code = cls.server.stop()
-        sys.stderr.write("---- server log ----\n%s---- end ----\n" %
-                         cls.server.log())
-        cls.server.cleanup()
-        assert code == 0, "exit code %r after SIGTERM" % code
+        cls.server.finish()
 
     def scrape(self):
         url = "http://%s/metrics" % self.server.metrics_address
