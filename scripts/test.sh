@@ -59,8 +59,14 @@ case "${1:-}" in
     #   (a feed stream) and e2e_metrics (a feed stream, to gauge it). The
     #   metrics endpoint itself runs under TSan in MetricsServerTest (its
     #   scrapes, on the exporter's thread, read the registry and the feed
-    #   service while calls run).
-    ctest_args+=(-E '^(ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod|ReflectionTest\..*|LongStreamsTest\..*|BatchUpsertTest\.ReflectionShowsTheRealTypes|e2e_reflection_client|FeedTest\..*|BurstFeedTest\..*|LimitedFeedTest\..*|StallFeedTest\..*|ManyFeedTest\..*|e2e_buf_curl|e2e_example_client|e2e_metrics)$')
+    #   service while calls run);
+    # - AnOpenHealthWatchDoesNotDelaySigterm: gRPC's own health service
+    #   serves Watch on the callback API too, here in a TSan-built server;
+    #   its tag runs on one gRPC thread and is destroyed on another, ordered
+    #   only through libgrpc's completion queue, so TSan reports the
+    #   hand-over inside grpcpp's headers (14 runs of 20 at 686811c). It
+    #   runs in the other two builds.
+    ctest_args+=(-E '^(ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod|ShutdownTest\.AnOpenHealthWatchDoesNotDelaySigterm|ReflectionTest\..*|LongStreamsTest\..*|BatchUpsertTest\.ReflectionShowsTheRealTypes|e2e_reflection_client|FeedTest\..*|BurstFeedTest\..*|LimitedFeedTest\..*|StallFeedTest\..*|ManyFeedTest\..*|e2e_buf_curl|e2e_example_client|e2e_metrics)$')
     ;;
   *)
     echo "usage: bash scripts/test.sh [--sanitize|--tsan]" >&2
