@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "core/base/ascii.h"
 #include "core/base/errors.h"
+#include "core/base/plan_gate.h"
 #include "core/base/utf8.h"
 
 namespace segments {
@@ -397,9 +398,7 @@ Plan RequiredPlan(const Filter& filter) {
 
 absl::Status CheckPlanAllows(const Filter& filter, Plan plan) {
   const Plan required = RequiredPlan(filter);
-  if (static_cast<int>(plan) >= static_cast<int>(required)) {
-    return absl::OkStatus();
-  }
+  if (PlanAllows(plan, required)) return absl::OkStatus();
   // Name the first field that needs the plan the filter as a whole needs,
   // so the caller learns the upgrade that actually suffices.
   std::string_view field;
@@ -410,14 +409,9 @@ absl::Status CheckPlanAllows(const Filter& filter, Plan plan) {
       break;
     }
   }
-  const std::string_view required_name = PlanName(required);
-  absl::Status status = absl::PermissionDeniedError(absl::StrCat(
-      "field ", AbslView(field), " needs the ", AbslView(required_name),
-      " plan; this workspace's plan is ", AbslView(PlanName(plan))));
-  return WithErrorInfo(std::move(status),
-                       {"PLAN_UPGRADE_REQUIRED",
-                        {{"required_plan", std::string(required_name)},
-                         {"field", std::string(field)}}});
+  return PlanUpgradeRequiredError(
+      absl::StrCat("field ", AbslView(field), " needs"), required, plan,
+      "field", std::string(field));
 }
 
 bool HasRelativeDateRule(const Filter& filter) {
