@@ -10,6 +10,7 @@
 #include "core/base/status_macros.h"
 #include "server/analytics_convert.h"
 #include "server/export_stream.h"
+#include "server/refused_stream.h"
 #include "server/request_util.h"
 #include "server/status_util.h"
 
@@ -69,7 +70,9 @@ AnalyticsServiceImpl::ExportMembers(grpc::CallbackServerContext* context,
   size_t max_chunk = 0;
   absl::StatusOr<analytics::BitmapExport> bitmap =
       DoExport(*context, *request, &max_chunk);
-  if (!bitmap.ok()) return new RefusedExport(ToGrpcStatus(bitmap.status()));
+  if (!bitmap.ok())
+    return new RefusedStream<v1::ExportMembersResponse>(
+        ToGrpcStatus(bitmap.status()));
   return new ExportStream(*std::move(bitmap), max_chunk);
 }
 

@@ -48,14 +48,6 @@ class ExportStream final
   v1::ExportMembersResponse response_;  // the message being written
 };
 
-// A stream refused before it started: finishes with `status`.
-class RefusedExport final
-    : public grpc::ServerWriteReactor<v1::ExportMembersResponse> {
- public:
-  explicit RefusedExport(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace segments
 
 #endif  // SEGMENTS_SERVER_EXPORT_STREAM_H_

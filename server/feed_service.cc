@@ -10,18 +10,12 @@
 #include "core/base/status_macros.h"
 #include "server/parse_error_interceptor.h"
 #include "server/raw_messages.h"
+#include "server/refused_stream.h"
 #include "server/request_util.h"
 #include "server/status_util.h"
 
 namespace segments {
 namespace {
-
-// A call refused before it became a stream.
-class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
- public:
-  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
-  void OnDone() override { delete this; }
-};
 
 // Two threads: one stream's read from the store does not hold up the
 // others' on a two-core machine, and more would only contend.
@@ -76,7 +70,7 @@ FeedServiceImpl::WatchMembershipChanges(grpc::CallbackServerContext* context,
                                         const grpc::ByteBuffer* request) {
   v1::WatchMembershipChangesRequest parsed;
   if (!ParseRawMessage(*request, &parsed)) {
-    return new RefusedStream(UnparsableRequestStatus(
+    return new RefusedStream<grpc::ByteBuffer>(UnparsableRequestStatus(
         kWatchMembershipChangesMethod,
         auth_->AuthenticateWorkspace(*context).status()));
   }
@@ -86,7 +80,7 @@ FeedServiceImpl::WatchMembershipChanges(grpc::CallbackServerContext* context,
   if (absl::Status admitted =
           Admit(*context, parsed, &workspace, &filter, &after);
       !admitted.ok()) {
-    return new RefusedStream(ToGrpcStatus(admitted));
+    return new RefusedStream<grpc::ByteBuffer>(ToGrpcStatus(admitted));
   }
   auto* stream = new FeedStream(std::move(workspace), std::move(filter), after,
                                 &pump_, &messages_, options_,
