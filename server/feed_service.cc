@@ -82,11 +82,12 @@ FeedServiceImpl::WatchMembershipChanges(grpc::CallbackServerContext* context,
       !admitted.ok()) {
     return new RefusedStream<grpc::ByteBuffer>(ToGrpcStatus(admitted));
   }
-  auto* stream = new FeedStream(std::move(workspace), std::move(filter), after,
-                                &pump_, &messages_, options_,
-                                [this](FeedStream* s) { Remove(s); });
+  auto* stream = new FeedStream(
+      std::move(workspace), std::move(filter), after, &pump_, &messages_,
+      options_, {[this](FeedStream* s) { Remove(s); }, [this] { Released(); }});
   {
     absl::MutexLock l(&mu_);
+    ++undeleted_;
     if (shut_down_) {
       stream->End(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                "the server is shutting down"));
@@ -101,6 +102,11 @@ FeedServiceImpl::WatchMembershipChanges(grpc::CallbackServerContext* context,
 void FeedServiceImpl::Remove(FeedStream* stream) {
   absl::MutexLock l(&mu_);
   streams_.erase(stream);
+}
+
+void FeedServiceImpl::Released() {
+  absl::MutexLock l(&mu_);
+  --undeleted_;
 }
 
 void FeedServiceImpl::Shutdown() {
@@ -131,8 +137,10 @@ FeedServiceImpl::StreamsStats FeedServiceImpl::Stats() const {
 
 bool FeedServiceImpl::WaitUntilNoStreams(absl::Duration timeout) {
   absl::MutexLock l(&mu_);
+  // Deleted, not only done: the Registry, which the server closes next,
+  // must outlive every Workspace.
   auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return streams_.empty();
+    return undeleted_ == 0;
   };
   return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
 }

@@ -69,6 +69,7 @@ class FeedServiceImpl final : public v1::ChangeFeedService::
                      std::shared_ptr<Workspace>* workspace, FeedFilter* filter,
                      uint64_t* after) const;
   void Remove(FeedStream* stream) ABSL_LOCKS_EXCLUDED(mu_);
+  void Released() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Authenticator* const auth_;
   const Limits limits_;
@@ -78,7 +79,12 @@ class FeedServiceImpl final : public v1::ChangeFeedService::
   StreamPump pump_;
 
   mutable absl::Mutex mu_;
+  // The streams not done yet (Stats reads their lag).
   absl::flat_hash_set<FeedStream*> streams_ ABSL_GUARDED_BY(mu_);
+  // The streams not deleted yet, each holding its workspace: a done stream
+  // is deleted just after it leaves streams_, on a pump thread, and may be
+  // the last holder of its workspace.
+  size_t undeleted_ ABSL_GUARDED_BY(mu_) = 0;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -9,14 +9,14 @@ namespace segments {
 FeedStream::FeedStream(std::shared_ptr<Workspace> workspace, FeedFilter filter,
                        uint64_t after, StreamPump* pump,
                        FeedMessageCache* messages,
-                       const FeedStreamOptions& options, DoneCallback on_done)
+                       const FeedStreamOptions& options, Callbacks callbacks)
     : workspace_(std::move(workspace)),
       feed_(workspace_->feed()),
       filter_(std::move(filter)),
       pump_(pump),
       messages_(messages),
       options_(options),
-      on_done_(std::move(on_done)),
+      callbacks_(std::move(callbacks)),
       cursor_(after) {}
 
 void FeedStream::Start() {
@@ -44,6 +44,10 @@ void FeedStream::End(const grpc::Status& status) {
     absl::MutexLock l(&mu_);
     if (finished_) return;
     finished_ = true;
+    if (writes_starting_ > 0) {
+      deferred_finish_ = status;
+      return;
+    }
   }
   // A write may still be in flight (a stalled client): gRPC sends the
   // status after it.
@@ -129,10 +133,21 @@ void FeedStream::Pump() {
       sent_first_ = true;
       writing_ = true;
       write_started_ = absl::Now();
+      ++writes_starting_;
     }
     StartWrite(&response_);
+    WriteStarted();
     return;
   }
+}
+
+void FeedStream::WriteStarted() {
+  std::optional<grpc::Status> finish;
+  {
+    absl::MutexLock l(&mu_);
+    if (--writes_starting_ == 0) finish.swap(deferred_finish_);
+  }
+  if (finish.has_value()) Finish(*finish);
 }
 
 uint64_t FeedStream::lag() const {
@@ -183,8 +198,10 @@ void FeedStream::Unref() {
     last = --refs_ == 0;
   }
   if (!last) return;
-  on_done_(this);
-  delete this;
+  callbacks_.done(this);
+  std::function<void()> released = std::move(callbacks_.released);
+  delete this;  // and with it the stream's hold on its workspace
+  released();
 }
 
 }  // namespace segments

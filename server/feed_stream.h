@@ -25,6 +25,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -48,16 +49,22 @@ struct FeedStreamOptions {
 // shared with the other streams that send it.
 class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  // Called just before the stream is deleted: it is done, and no task of
-  // it is left on the pump.
-  using DoneCallback = std::function<void(FeedStream*)>;
+  // What the stream tells its service at its end.
+  struct Callbacks {
+    // Just before the stream is deleted: it is done, and no task of it is
+    // left on the pump. From here on its lag() is not read.
+    std::function<void(FeedStream*)> done;
+    // Once it is deleted: it holds its workspace no more (so the Registry,
+    // whose scheduler a Workspace's destructor unregisters from, may go).
+    std::function<void()> released;
+  };
 
   // A stream of `workspace`'s changes after `after` that `filter` matches.
   // Start() begins it; gRPC's OnDone deletes it. `pump` and `messages`
   // must outlive it.
   FeedStream(std::shared_ptr<Workspace> workspace, FeedFilter filter,
              uint64_t after, StreamPump* pump, FeedMessageCache* messages,
-             const FeedStreamOptions& options, DoneCallback on_done);
+             const FeedStreamOptions& options, Callbacks callbacks);
 
   // Follows the feed (or finishes with RESOURCE_EXHAUSTED past the
   // workspace's stream limit) and queues the first message, which is sent
@@ -82,6 +89,10 @@ class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   // On the pump's thread: gets the next message and writes it, unless
   // there is nothing new.
   void Pump() ABSL_LOCKS_EXCLUDED(mu_);
+  // Calls Finish, deferred to here when End ran while this Pump was about
+  // to start a write: gRPC forbids a write after Finish (the call may be
+  // gone by then).
+  void WriteStarted() ABSL_LOCKS_EXCLUDED(mu_);
   // Posts Pump. REQUIRES: the caller set pump_active_ and took a reference
   // for the task (++refs_), under mu_.
   void PostPump();
@@ -93,7 +104,7 @@ class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   StreamPump* const pump_;
   FeedMessageCache* const messages_;
   const FeedStreamOptions options_;
-  const DoneCallback on_done_;
+  Callbacks callbacks_;
 
   mutable absl::Mutex mu_;
   std::optional<ChangeFeed::FollowerId> follower_ ABSL_GUARDED_BY(mu_);
@@ -104,6 +115,11 @@ class FeedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool stall_ending_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // Pumps between deciding to write and StartWrite's return (two may
+  // overlap: OnWriteDone can post the next Pump before the first returns).
+  int writes_starting_ ABSL_GUARDED_BY(mu_) = 0;
+  // End's status while writes_starting_ > 0.
+  std::optional<grpc::Status> deferred_finish_ ABSL_GUARDED_BY(mu_);
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);
   // gRPC's (until OnDone) and one per posted task.
   int refs_ ABSL_GUARDED_BY(mu_) = 1;

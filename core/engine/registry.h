@@ -91,7 +91,10 @@ class Registry {
   const Clock* const clock_;
   const Limits limits_;
   // Wakes every workspace when its next relative date rule flip falls due.
-  // Declared before entries_, so it outlives the workspaces it calls.
+  // Declared before entries_, so it outlives the workspaces it calls, as
+  // long as nothing else holds a Workspace when the Registry is destroyed
+  // (a Workspace's destructor unregisters from it): the server waits until
+  // every feed stream, each holding its workspace, is deleted.
   const std::unique_ptr<FlipScheduler> timer_;
 
   // Serializes admin writes (create, plan, key, delete).

@@ -39,6 +39,9 @@ class TestServer {
   // Shutdown with a 5 s grace period (or `grace`).
   void Stop();
   void Stop(absl::Duration grace);
+  // SegmentsServer::Shutdown only, as a SIGTERM does: the server object (its
+  // services and their threads) stays until Stop.
+  void Shutdown(absl::Duration grace) { server_->Shutdown(grace); }
   // Stop, then start on the same data directory (a new port and channel).
   void Restart();
 
