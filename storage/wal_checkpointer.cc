@@ -21,7 +21,12 @@ CheckpointPool::~CheckpointPool() {
 
 void CheckpointPool::Want(WalCheckpointer* c) {
   absl::MutexLock lock(&mu_);
-  if (queued_.insert(c).second) queue_.push_back(c);
+  if (running_.contains(c)) {
+    // Never two threads on one connection: queued again when it finishes.
+    again_.insert(c);
+  } else if (queued_.insert(c).second) {
+    queue_.push_back(c);
+  }
 }
 
 void CheckpointPool::Leave(WalCheckpointer* c) {
@@ -30,6 +35,7 @@ void CheckpointPool::Leave(WalCheckpointer* c) {
     queue_.erase(std::find(queue_.begin(), queue_.end(), c));
   }
   while (running_.contains(c)) finished_.Wait(&mu_);
+  again_.erase(c);
 }
 
 void CheckpointPool::Run() {
@@ -47,6 +53,7 @@ void CheckpointPool::Run() {
     c->Checkpoint();
     absl::MutexLock lock(&mu_);
     running_.erase(c);
+    if (again_.erase(c) != 0 && queued_.insert(c).second) queue_.push_back(c);
     finished_.SignalAll();
   }
 }

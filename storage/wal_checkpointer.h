@@ -61,7 +61,8 @@ class CheckpointPool {
   // Queues `c` unless it is queued already.
   void Want(WalCheckpointer* c) ABSL_LOCKS_EXCLUDED(mu_);
   // Unqueues `c`; when it returns, no thread runs or will run its
-  // checkpoint.
+  // checkpoint. Leave must not race with a Want of the same `c` (its hook is
+  // removed first).
   void Leave(WalCheckpointer* c) ABSL_LOCKS_EXCLUDED(mu_);
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -72,7 +73,10 @@ class CheckpointPool {
   absl::CondVar finished_;  // a checkpoint finished
   std::deque<WalCheckpointer*> queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<WalCheckpointer*> queued_ ABSL_GUARDED_BY(mu_);
+  // Each runs on one thread at a time (its connection is not thread-safe);
+  // one that asks while it runs is queued again when it finishes.
   absl::flat_hash_set<WalCheckpointer*> running_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<WalCheckpointer*> again_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };

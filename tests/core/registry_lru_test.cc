@@ -25,7 +25,6 @@ using ::segments::testing::StatusIs;
 using ::testing::ElementsAre;
 
 constexpr UnixSeconds kStart = 1'800'000'000;
-constexpr UnixSeconds kDay = 86'400;
 
 class RegistryLruTest : public ::testing::Test {
  protected:
