@@ -31,11 +31,12 @@ void CheckpointPool::Want(WalCheckpointer* c) {
 
 void CheckpointPool::Leave(WalCheckpointer* c) {
   absl::MutexLock lock(&mu_);
+  // First the checkpoint under way, which may queue it again as it ends.
+  while (running_.contains(c)) finished_.Wait(&mu_);
+  again_.erase(c);
   if (queued_.erase(c) != 0) {
     queue_.erase(std::find(queue_.begin(), queue_.end(), c));
   }
-  while (running_.contains(c)) finished_.Wait(&mu_);
-  again_.erase(c);
 }
 
 void CheckpointPool::Run() {

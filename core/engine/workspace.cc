@@ -511,7 +511,7 @@ SegmentStateCounts Workspace::CountSegmentsByState() const {
 size_t Workspace::ApproximateMemoryBytes() const {
   // The attribute index is not walked: its share per contact is about the
   // same in every workspace (docs/benchmarks.md, "Restart and memory").
-  constexpr size_t kIndexBytesPerContact = 160;
+  constexpr size_t kIndexBytesPerContact = 64;
   // Each open store's SQLite page caches (up to 2 MiB per connection, filled
   // by the load).
   constexpr size_t kStoreBytes = size_t{2} << 20;
