@@ -72,10 +72,9 @@ TEST_F(ManyWorkspacesTest, ThreadsAndDescriptorsStayBounded) {
   const size_t threads = Threads();
   std::vector<WorkspaceId> ids;
   for (int i = 0; i < kWorkspaces; ++i) {
-    ASSERT_OK_AND_ASSIGN(
-        WorkspaceRecord w,
-        registry_->CreateWorkspace(absl::StrCat("w", i), Plan::kStarter,
-                                   KeyHash(i)));
+    ASSERT_OK_AND_ASSIGN(WorkspaceRecord w,
+                         registry_->CreateWorkspace(
+                             absl::StrCat("w", i), Plan::kStarter, KeyHash(i)));
     ids.push_back(w.id);
     ASSERT_OK_AND_ASSIGN(std::shared_ptr<Workspace> ws, registry_->Find(w.id));
     ContactDraft d;
