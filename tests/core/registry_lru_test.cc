@@ -141,8 +141,8 @@ TEST_F(RegistryLruTest, ReopenedWorkspaceIsExact) {
       ws->CreateSegment(SegmentOf(
           "fr", {Cond("country", Operator::kEquals, {std::string("fr")})})));
   ASSERT_OK(ws->DeleteContact(4));
-  ASSERT_OK_AND_ASSIGN(auto before, ws->ListMembers(fr.record.id, 0, 100,
-                                                    ContactView::kId));
+  ASSERT_OK_AND_ASSIGN(auto before,
+                       ws->ListMembers(fr.record.id, 0, 100, ContactView::kId));
   ASSERT_OK_AND_ASSIGN(MemberCount count_before,
                        ws->CountMembers(fr.record.id));
   ws.reset();
@@ -153,8 +153,8 @@ TEST_F(RegistryLruTest, ReopenedWorkspaceIsExact) {
   ASSERT_OK_AND_ASSIGN(MemberCount count_after, ws->CountMembers(fr.record.id));
   EXPECT_EQ(count_after.member_count, count_before.member_count);
   EXPECT_EQ(count_after.as_of_sequence, count_before.as_of_sequence);
-  ASSERT_OK_AND_ASSIGN(auto after, ws->ListMembers(fr.record.id, 0, 100,
-                                                   ContactView::kId));
+  ASSERT_OK_AND_ASSIGN(auto after,
+                       ws->ListMembers(fr.record.id, 0, 100, ContactView::kId));
   ASSERT_EQ(after.items.size(), before.items.size());
   for (size_t i = 0; i < after.items.size(); ++i) {
     EXPECT_EQ(after.items[i].id, before.items[i].id);
@@ -199,8 +199,8 @@ TEST_F(RegistryLruTest, TimeFlipsFireForAClosedWorkspace) {
   ws = Get(a);
   ASSERT_OK_AND_ASSIGN(MemberCount out, ws->CountMembers(recent.record.id));
   EXPECT_EQ(out.member_count, 0u);
-  ASSERT_OK_AND_ASSIGN(FeedBatch batch, ws->feed().Read(in.as_of_sequence,
-                                                        FeedFilter(), 100));
+  ASSERT_OK_AND_ASSIGN(FeedBatch batch,
+                       ws->feed().Read(in.as_of_sequence, FeedFilter(), 100));
   ASSERT_EQ(batch.runs.size(), 1u);
   EXPECT_EQ(batch.runs[0].kind, ChangeKind::kLeft);
   EXPECT_EQ(batch.runs[0].cause, ChangeCause::kTime);
