@@ -110,7 +110,7 @@ absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context) {
   return std::string(key);
 }
 
-Authenticator::Authenticator(const Registry* registry,
+Authenticator::Authenticator(Registry* registry,
                              std::optional<std::string> admin_key_hash)
     : registry_(registry), admin_key_hash_(std::move(admin_key_hash)) {}
 

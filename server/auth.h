@@ -47,8 +47,7 @@ absl::StatusOr<std::string> BearerKey(const grpc::ServerContextBase& context);
 class Authenticator {
  public:
   // `admin_key_hash`: SHA-256 of the admin key; nullopt disables admin calls.
-  Authenticator(const Registry* registry,
-                std::optional<std::string> admin_key_hash);
+  Authenticator(Registry* registry, std::optional<std::string> admin_key_hash);
 
   // The caller's workspace. UNAUTHENTICATED for a missing, malformed or
   // unknown key.
@@ -65,7 +64,7 @@ class Authenticator {
   bool admin_enabled() const { return admin_key_hash_.has_value(); }
 
  private:
-  const Registry* const registry_;
+  Registry* const registry_;
   const std::optional<std::string> admin_key_hash_;
 };
 

@@ -107,21 +107,32 @@ void AddSqliteErrors(std::vector<MetricFamily>* out) {
 }
 
 void AddWorkspaces(const Registry& registry, std::vector<MetricFamily>* out) {
+  const RegistryStats stats = registry.Stats();
   const std::vector<std::shared_ptr<Workspace>> open =
       registry.OpenWorkspaces();
+  out->push_back(Single("segments_workspaces", "Workspaces in the catalog",
+                        MetricType::Gauge,
+                        static_cast<double>(stats.workspaces)));
   out->push_back(Single("segments_workspaces_open",
                         "Workspaces whose engine is open (in memory)",
                         MetricType::Gauge, static_cast<double>(open.size())));
   out->push_back(
+      Single("segments_workspaces_open_memory_bytes",
+             "Estimated memory of the open workspaces (what the budget counts)",
+             MetricType::Gauge, static_cast<double>(stats.open_memory_bytes)));
+  out->push_back(
       Single("segments_workspaces_failed",
-             "Workspaces that failed to load at start and do not serve",
-             MetricType::Gauge,
-             static_cast<double>(registry.FailedWorkspaces().size())));
-  // Every open workspace stays open today; counted from the day idle
-  // workspaces are closed (issue 16, many workspaces per node).
-  out->push_back(Single("segments_workspaces_evicted_total",
-                        "Workspaces closed to free memory", MetricType::Counter,
-                        0));
+             "Workspaces found not to load (at start or when first opened)",
+             MetricType::Gauge, static_cast<double>(stats.failed)));
+  out->push_back(Single("segments_workspaces_opened_total",
+                        "Workspaces opened (loaded into memory) since start",
+                        MetricType::Counter,
+                        static_cast<double>(stats.opened_total)));
+  out->push_back(
+      Single("segments_workspaces_evicted_total",
+             "Idle workspaces closed to stay within the open workspaces' "
+             "budget (--max_open_workspaces, --workspace_memory_mb)",
+             MetricType::Counter, static_cast<double>(stats.evicted_total)));
   SegmentStateCounts segments;
   for (const std::shared_ptr<Workspace>& w : open) {
     const SegmentStateCounts c = w->CountSegmentsByState();

@@ -61,6 +61,16 @@ ABSL_FLAG(
 ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics at http://<this>/metrics: host:port, or a "
           "port alone for 127.0.0.1 (empty: no metrics; docs/operations.md).");
+ABSL_FLAG(int64_t, max_open_workspaces,
+          static_cast<int64_t>(segments::RegistryOptions().max_open_workspaces),
+          "Workspaces open (in memory) at once; beyond it the least recently "
+          "used idle ones are closed. Each holds about 7 file descriptors "
+          "(docs/operations.md).");
+ABSL_FLAG(
+    int64_t, workspace_memory_mb,
+    static_cast<int64_t>(segments::RegistryOptions().memory_budget_bytes >> 20),
+    "Memory budget of the open workspaces, in MiB; beyond it the least "
+    "recently used idle ones are closed.");
 ABSL_FLAG(absl::Duration, slow_call_threshold, absl::Seconds(1),
           "Log a line for each call taking at least this long (0: never).");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -177,6 +187,17 @@ int Run() {
   if (absl::Status s = SnapshotLimitsFromFlags(&options.limits); !s.ok()) {
     return Fail(s.message());
   }
+  if (absl::GetFlag(FLAGS_max_open_workspaces) < 1) {
+    return Fail("--max_open_workspaces must be at least 1");
+  }
+  options.workspaces.max_open_workspaces =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_open_workspaces));
+  if (absl::GetFlag(FLAGS_workspace_memory_mb) < 1 ||
+      absl::GetFlag(FLAGS_workspace_memory_mb) > (int64_t{1} << 30)) {
+    return Fail("--workspace_memory_mb must be between 1 and 2^30");
+  }
+  options.workspaces.memory_budget_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_workspace_memory_mb)) << 20;
 
   absl::StatusOr<std::unique_ptr<SegmentsServer>> server =
       SegmentsServer::Start(std::move(options));

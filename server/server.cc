@@ -142,10 +142,10 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   sqlite.synchronous = o.synchronous;
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteCatalogStore> catalog,
                    SqliteCatalogStore::Open(o.data_dir, sqlite));
-  ASSIGN_OR_RETURN(s->registry_,
-                   Registry::Open(std::move(catalog), clock, o.limits));
-  // One line per workspace that does not serve; the others do.
-  for (const auto& [id, error] : s->registry_->FailedWorkspaces()) {
+  RegistryOptions workspaces = o.workspaces;
+  // One line per workspace that does not serve, when it is found (its
+  // record at start, its data when it is first opened); the others serve.
+  auto log_not_serving = [](WorkspaceId id, const absl::Status& error) {
     LogEvent(absl::StrCat(
         "error: workspace ", id, " is not serving (its calls get ",
         absl::StatusCodeToString(absl::IsDataLoss(error)
@@ -154,6 +154,13 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
         "): ", EscapeNonPrintable(error.ToString()),
         "; restore its file from a backup and restart, or delete the "
         "workspace"));
+  };
+  workspaces.on_load_failure = log_not_serving;
+  ASSIGN_OR_RETURN(s->registry_,
+                   Registry::Open(std::move(catalog), clock, o.limits,
+                                  std::move(workspaces)));
+  for (const auto& [id, error] : s->registry_->FailedWorkspaces()) {
+    log_not_serving(id, error);
   }
 
   std::optional<DemoInfo> demo;

@@ -51,6 +51,8 @@ struct ServerOptions {
   // Ensures the demo workspace (server/demo.h) and prints grpcurl examples.
   bool demo = false;
   Limits limits;
+  // How many workspaces stay open, and in how much memory.
+  RegistryOptions workspaces;
   // Connections, streams, memory and threads of the gRPC transport.
   TransportLimits transport;
   // Calls taking at least this long are logged; zero or less: never.

@@ -17,6 +17,7 @@
 #include "core/base/status_macros.h"
 #include "storage/record_checks.h"
 #include "storage/sqlite_workspace_store.h"
+#include "storage/wal_checkpointer.h"
 
 namespace segments {
 namespace {
@@ -51,6 +52,12 @@ const std::vector<const char*>& Migrations() {
         INSERT INTO meta (key, value) VALUES ('next_workspace_id',
           1 + MAX(IFNULL((SELECT MAX(id) FROM workspaces), 0),
                   IFNULL((SELECT MAX(id) FROM deleted_workspaces), 0)));
+      )sql",
+      // 2 -> 3: when a closed workspace must be opened for its next
+      // relative date rule flip (NULL: none is due); 0, at once, for every
+      // workspace written before (each was opened at every start).
+      R"sql(
+        ALTER TABLE workspaces ADD COLUMN wake_time INTEGER DEFAULT 0;
       )sql",
   };
   return *kMigrations;
@@ -125,6 +132,7 @@ struct SqliteCatalogStore::Statements {
   std::unique_ptr<SqliteStatement> add_tombstone;
   std::unique_ptr<SqliteStatement> remove_tombstone;
   std::unique_ptr<SqliteStatement> put_next_id;
+  std::unique_ptr<SqliteStatement> put_wake_time;
 };
 
 int SqliteCatalogStore::SchemaVersion() {
@@ -169,7 +177,8 @@ absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> SqliteCatalogStore::Open(
   auto s = std::make_unique<Statements>();
   ASSIGN_OR_RETURN(s->load,
                    db->Prepare("SELECT id, display_name, plan, key_hash, "
-                               "create_time FROM workspaces ORDER BY id"));
+                               "create_time, wake_time FROM workspaces "
+                               "ORDER BY id"));
   ASSIGN_OR_RETURN(
       s->put,
       db->Prepare("INSERT INTO workspaces (id, display_name, plan, key_hash, "
@@ -184,6 +193,9 @@ absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> SqliteCatalogStore::Open(
       db->Prepare("INSERT OR IGNORE INTO deleted_workspaces (id) VALUES (?1)"));
   ASSIGN_OR_RETURN(s->remove_tombstone,
                    db->Prepare("DELETE FROM deleted_workspaces WHERE id = ?1"));
+  ASSIGN_OR_RETURN(
+      s->put_wake_time,
+      db->Prepare("UPDATE workspaces SET wake_time = ?2 WHERE id = ?1"));
   ASSIGN_OR_RETURN(s->put_next_id,
                    db->Prepare("INSERT INTO meta (key, value) VALUES "
                                "('next_workspace_id', ?1) ON CONFLICT (key) "
@@ -200,8 +212,14 @@ absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> SqliteCatalogStore::Open(
                      " is out of range"));
   }
 
-  std::unique_ptr<SqliteCatalogStore> store(new SqliteCatalogStore(
-      data_dir, options, std::move(lock), std::move(db), std::move(s)));
+  // One pool of checkpoint threads for every workspace it opens.
+  SqliteOptions workspace_options = options;
+  if (workspace_options.checkpoint_pool == nullptr) {
+    workspace_options.checkpoint_pool = std::make_shared<CheckpointPool>();
+  }
+  std::unique_ptr<SqliteCatalogStore> store(
+      new SqliteCatalogStore(data_dir, workspace_options, std::move(lock),
+                             std::move(db), std::move(s)));
   {
     absl::MutexLock l(&store->mu_);
     store->next_id_ = static_cast<WorkspaceId>(stored_next_id);
@@ -255,6 +273,12 @@ SqliteCatalogStore::LoadWorkspaces() {
     w.display_name = std::string(s.ColumnText(1));
     w.key_hash = std::string(s.ColumnBlob(3));
     w.create_time = s.ColumnInt(4);
+    if (s.ColumnIsNull(5)) {
+      loaded.wake_time = std::nullopt;
+    } else {
+      // A negative one is as good as any moment past: at once.
+      loaded.wake_time = std::max<int64_t>(s.ColumnInt(5), kWakeAtOnce);
+    }
     if (plan < 0 || plan > std::numeric_limits<int>::max()) {
       loaded.problem = "plan is out of range";
     } else {
@@ -313,6 +337,27 @@ absl::Status SqliteCatalogStore::DeleteWorkspace(WorkspaceId id) {
     stmts_->remove_tombstone->Run().IgnoreError();
   }
   return absl::OkStatus();
+}
+
+absl::Status SqliteCatalogStore::PutWakeTimes(
+    const std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>>&
+        wake_times) {
+  if (wake_times.empty()) return absl::OkStatus();
+  absl::MutexLock l(&mu_);
+  SqliteTransaction txn(db_.get());
+  RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
+  SqliteStatement& s = *stmts_->put_wake_time;
+  for (const auto& [id, wake] : wake_times) {
+    if (id == 0 || id > kMaxStoredUint) continue;  // cannot exist
+    s.BindInt(1, static_cast<int64_t>(id));
+    if (wake.has_value()) {
+      s.BindInt(2, *wake);
+    } else {
+      s.BindNull(2);
+    }
+    RETURN_IF_ERROR(s.Run());
+  }
+  return txn.Commit();
 }
 
 absl::StatusOr<NewWorkspaceStore> SqliteCatalogStore::CreateWorkspaceStore() {

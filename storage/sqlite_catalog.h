@@ -1,8 +1,8 @@
 // The SQLite CatalogStore. A data directory holds:
 //   LOCK                   flock'ed while a catalog is open on the directory
 //   catalog.db             the workspaces table (id, display_name, plan,
-//                          key_hash, create_time), pending file deletions and
-//                          the next workspace id (meta)
+//                          key_hash, create_time, wake_time), pending file
+//                          deletions and the next workspace id (meta)
 //   workspaces/<id>.db     one SqliteWorkspaceStore database per workspace
 //                          (plus its -wal and -shm files while open)
 // The directories are 0700 and the files 0600 (tightened when older).
@@ -30,7 +30,9 @@
 #define SEGMENTS_STORAGE_SQLITE_CATALOG_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -64,6 +66,10 @@ class SqliteCatalogStore : public CatalogStore {
   absl::Status PutWorkspace(const WorkspaceRecord& record) override;
   // OK when the workspace does not exist.
   absl::Status DeleteWorkspace(WorkspaceId id) override;
+  // Stored in the workspaces row's wake_time column (NULL for nullopt).
+  absl::Status PutWakeTimes(
+      const std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>>&
+          wake_times) override;
   // FAILED_PRECONDITION when a file already holds the next id's name (a file
   // the catalog does not know): that id is skipped, the file left alone.
   absl::StatusOr<NewWorkspaceStore> CreateWorkspaceStore() override;

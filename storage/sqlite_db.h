@@ -32,6 +32,8 @@
 
 namespace segments {
 
+class CheckpointPool;
+
 struct SqliteOptions {
   // FULL: a commit is on disk when it returns (survives power loss).
   // NORMAL: in WAL mode, survives a process crash but may lose the last
@@ -44,6 +46,10 @@ struct SqliteOptions {
   // holds this many pages after a commit (SQLite's own default threshold);
   // see WalCheckpointer.
   int checkpoint_pages = 1000;
+  // The threads that run those checkpoints, shared by every database opened
+  // with these options (SqliteCatalogStore::Open sets one for all its
+  // workspaces); null: a store opened alone makes its own, of one thread.
+  std::shared_ptr<CheckpointPool> checkpoint_pool;
 };
 
 // The status for SQLite result code `rc` (primary or extended), with

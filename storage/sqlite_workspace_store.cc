@@ -135,13 +135,17 @@ SqliteWorkspaceStore::FromDb(const std::string& path,
   RETURN_IF_ERROR(read_db->Exec("PRAGMA query_only=1"));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteStatement> read_changes,
                    read_db->Prepare(kSelectChangeRunsSql));
+  std::shared_ptr<CheckpointPool> pool =
+      options.checkpoint_pool != nullptr ? options.checkpoint_pool
+                                         : std::make_shared<CheckpointPool>(1);
   ASSIGN_OR_RETURN(
       std::unique_ptr<WalCheckpointer> checkpointer,
       WalCheckpointer::Start(write_db.get(), options.checkpoint_pages,
-                             options.busy_timeout_ms));
+                             options.busy_timeout_ms, pool.get()));
   std::unique_ptr<SqliteWorkspaceStore> store(
       new SqliteWorkspaceStore(path, file, std::move(write_db), std::move(w),
                                std::move(read_db), std::move(read_changes)));
+  store->checkpoint_pool_ = std::move(pool);
   store->checkpointer_ = std::move(checkpointer);
   return store;
 }

@@ -15,7 +15,10 @@
 // (under write_mu_); ReadChanges and the history queries use a second,
 // read-only connection (under read_mu_), so change-feed and history readers
 // never wait for a commit's fsync; a
-// WalCheckpointer checkpoints through a third, in the background.
+// WalCheckpointer checkpoints through a third, in the background, on the
+// CheckpointPool of SqliteOptions (shared by all of a catalog's workspaces).
+// So an open store holds three connections: about seven file descriptors
+// (each connection its database and WAL file, one -shm mapping shared).
 #ifndef SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
 #define SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
 
@@ -152,7 +155,9 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   std::string tags_buffer_ ABSL_GUARDED_BY(write_mu_);
   std::string blob_buffer_ ABSL_GUARDED_BY(write_mu_);  // change-run ids
 
-  // Declared after write_db_, so it is destroyed first.
+  // Declared after write_db_, so they are destroyed first, and the pool
+  // after the checkpointer that uses it.
+  std::shared_ptr<CheckpointPool> checkpoint_pool_;
   std::unique_ptr<WalCheckpointer> checkpointer_;
 
   absl::Mutex read_mu_;

@@ -1,5 +1,7 @@
 #include "core/engine/registry.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -34,6 +36,11 @@ absl::StatusOr<std::unique_ptr<Workspace>> OpenEngine(CatalogStore& catalog,
   return Workspace::Open(id, plan, std::move(store), clock, limits, timer);
 }
 
+// How many closed workspaces one turn of the waker opens: the timer thread
+// is shared with every open workspace's flips, so a crowd of wake-ups (after
+// a crash, every workspace that was open) goes in turns.
+constexpr size_t kWakesPerTurn = 16;
+
 }  // namespace
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -46,54 +53,68 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 Registry::Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock,
-                   const Limits& limits)
+                   const Limits& limits, RegistryOptions options)
     : catalog_(std::move(catalog)),
       clock_(clock),
       limits_(limits),
+      options_(std::move(options)),
       timer_(std::make_unique<FlipScheduler>(clock)) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
     std::unique_ptr<CatalogStore> catalog, const Clock* clock,
-    const Limits& limits) {
-  std::unique_ptr<Registry> r(new Registry(std::move(catalog), clock, limits));
+    const Limits& limits, RegistryOptions options) {
+  std::unique_ptr<Registry> r(
+      new Registry(std::move(catalog), clock, limits, std::move(options)));
   ASSIGN_OR_RETURN(std::vector<LoadedWorkspaceRecord> records,
                    r->catalog_->LoadWorkspaces());
+  Registry* const self = r.get();
+  r->waker_ = r->timer_->Add([self] { self->OnWake(); });
   absl::MutexLock l(&r->mu_);
   for (LoadedWorkspaceRecord& loaded : records) {
     const WorkspaceId id = loaded.record.id;
-    Entry entry{std::move(loaded.record), nullptr, absl::OkStatus()};
+    Entry& entry = r->entries_[id];
+    entry.record = std::move(loaded.record);
     if (!loaded.problem.empty()) {
+      entry.state = State::kFailed;
       entry.load_error = absl::DataLossError(loaded.problem);
     } else {
-      absl::StatusOr<std::unique_ptr<Workspace>> ws = OpenEngine(
-          *r->catalog_, id, entry.record.plan, clock, limits, r->timer_.get());
-      if (ws.ok()) {
-        entry.workspace = *std::move(ws);
-      } else {
-        entry.load_error = ws.status();
-      }
+      r->SetClosed(entry, loaded.wake_time);
     }
     const std::string& hash = entry.record.key_hash;
     if (!hash.empty()) {
       auto [it, inserted] = r->id_by_key_hash_.try_emplace(hash, id);
       if (!inserted) {
         // Which one the key belongs to is unknowable: neither serves.
-        Entry& other = r->entries_[it->second];
         const absl::Status shared = absl::DataLossError(absl::StrCat(
             "workspaces ", it->second, " and ", id, " have the same key hash"));
-        if (other.load_error.ok()) {
-          other.load_error = shared;
-          other.workspace.reset();
-        }
-        if (entry.load_error.ok()) {
-          entry.load_error = shared;
-          entry.workspace.reset();
+        for (Entry* e : {&r->entries_[it->second], &entry}) {
+          if (e->state == State::kFailed) continue;
+          r->Unwake(*e);
+          e->state = State::kFailed;
+          e->load_error = shared;
         }
       }
     }
-    r->entries_[id] = std::move(entry);
   }
+  r->ScheduleWaker();
   return r;
+}
+
+Registry::~Registry() {
+  // No wake-up opens a workspace from here on.
+  timer_->Remove(waker_);
+  std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>> wakes;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [id, e] : entries_) {
+      if (e.state == State::kOpen) {
+        wakes.emplace_back(id, e.workspace->next_flip_due());
+      }
+    }
+  }
+  // Not stored: they stay kWakeAtOnce, so the next start opens them.
+  catalog_->PutWakeTimes(wakes).IgnoreError();
+  // entries_ goes before timer_, taking the workspaces' tasks with it.
 }
 
 absl::Status Registry::NotServing(const Entry& e) {
@@ -107,7 +128,7 @@ absl::Status Registry::NotServing(const Entry& e) {
         absl::DataLossError(absl::StrCat(
             "workspace ", id,
             " is not serving: its stored data is lost or damaged (found when "
-            "the server started); an operator must restore it from a backup "
+            "the server opened it); an operator must restore it from a backup "
             "or delete the workspace")),
         info);
   }
@@ -115,9 +136,241 @@ absl::Status Registry::NotServing(const Entry& e) {
       absl::FailedPreconditionError(absl::StrCat(
           "workspace ", id,
           " is not serving: its stored data could not be loaded when the "
-          "server started; an operator must repair it and restart the server, "
-          "or delete the workspace")),
+          "server opened it; an operator must repair it and restart the "
+          "server, or delete the workspace")),
       info);
+}
+
+void Registry::Touch(const Entry& e) const {
+  e.last_use.store(use_clock_.fetch_add(1, std::memory_order_relaxed) + 1,
+                   std::memory_order_relaxed);
+}
+
+void Registry::SetClosed(Entry& e, std::optional<UnixSeconds> wake) {
+  e.state = State::kClosed;
+  e.workspace.reset();
+  e.wake_time = wake;
+  if (!wake.has_value()) return;
+  const bool head = wakes_.empty() || *wake < wakes_.begin()->first;
+  wakes_.insert({*wake, e.record.id});
+  if (head) ScheduleWaker();
+}
+
+void Registry::Unwake(const Entry& e) {
+  if (e.state == State::kClosed && e.wake_time.has_value()) {
+    wakes_.erase({*e.wake_time, e.record.id});
+  }
+}
+
+void Registry::ScheduleWaker() {
+  if (waker_ == 0) return;  // Open schedules it once the catalog is read
+  timer_->Schedule(waker_, wakes_.empty() ? std::nullopt
+                                          : std::optional<UnixSeconds>(
+                                                wakes_.begin()->first));
+}
+
+void Registry::OnWake() {
+  std::vector<WorkspaceId> due;
+  const UnixSeconds now = clock_->Now();
+  {
+    absl::ReaderMutexLock l(&mu_);
+    for (auto it = wakes_.begin();
+         it != wakes_.end() && it->first <= now && due.size() < kWakesPerTurn;
+         ++it) {
+      due.push_back(it->second);
+    }
+  }
+  // Opening applies the flips due (Workspace::Open); the workspace then
+  // keeps its own timer until it is closed again. A failure is kept with
+  // the entry (failed) or leaves it closed (its wake time not stored).
+  for (WorkspaceId id : due) Acquire(id).status().IgnoreError();
+  absl::MutexLock l(&mu_);
+  ScheduleWaker();
+  if (!wakes_.empty() && wakes_.begin()->first <= now &&
+      std::find(due.begin(), due.end(), wakes_.begin()->second) != due.end()) {
+    // One that could not be opened (the catalog failing): in a second.
+    timer_->Schedule(waker_, now + 1);
+  }
+}
+
+absl::StatusOr<std::shared_ptr<Workspace>> Registry::Acquire(WorkspaceId id) {
+  {
+    absl::ReaderMutexLock l(&mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return WorkspaceNotFound(id);
+    const Entry& e = it->second;
+    if (e.state == State::kOpen) {
+      Touch(e);
+      return e.workspace;
+    }
+    if (e.state == State::kFailed) return NotServing(e);
+  }
+  {
+    absl::MutexLock l(&mu_);
+    while (true) {
+      auto it = entries_.find(id);
+      if (it == entries_.end()) return WorkspaceNotFound(id);
+      Entry& e = it->second;
+      if (e.state == State::kOpen) {
+        Touch(e);
+        return e.workspace;
+      }
+      if (e.state == State::kFailed) return NotServing(e);
+      if (e.state == State::kClosed) {
+        Unwake(e);
+        e.state = State::kOpening;
+        break;
+      }
+      settled_.Wait(&mu_);
+    }
+  }
+  return OpenEntry(id);
+}
+
+absl::StatusOr<std::shared_ptr<Workspace>> Registry::OpenEntry(WorkspaceId id) {
+  Plan plan;
+  std::optional<UnixSeconds> stored;
+  {
+    // A kOpening entry stays: DeleteWorkspace waits for it to settle.
+    absl::ReaderMutexLock l(&mu_);
+    const Entry& e = entries_.at(id);
+    plan = e.record.plan;
+    stored = e.wake_time;
+  }
+  // Stored before the workspace can change: should the server stop without
+  // closing it, the next start opens it and applies what fell due.
+  if (stored != kWakeAtOnce) {
+    if (absl::Status s = catalog_->PutWakeTimes({{id, kWakeAtOnce}}); !s.ok()) {
+      absl::MutexLock l(&mu_);
+      SetClosed(entries_.at(id), stored);
+      settled_.SignalAll();
+      return s;
+    }
+  }
+  absl::StatusOr<std::unique_ptr<Workspace>> opened =
+      OpenEngine(*catalog_, id, plan, clock_, limits_, timer_.get());
+  const size_t bytes = opened.ok() ? (*opened)->ApproximateMemoryBytes() : 0;
+  std::shared_ptr<Workspace> ws;
+  absl::Status failed;
+  {
+    absl::MutexLock l(&mu_);
+    Entry& e = entries_.at(id);
+    ++opened_total_;
+    settled_.SignalAll();
+    e.wake_time = kWakeAtOnce;
+    if (absl::IsUnavailable(opened.status())) {
+      // Transient (a failing disk, descriptors run out): the call may be
+      // retried, and the next one tries to open it again.
+      SetClosed(e, kWakeAtOnce);
+      return opened.status();
+    }
+    if (!opened.ok()) {
+      e.state = State::kFailed;
+      e.load_error = opened.status();
+      failed = NotServing(e);
+    } else {
+      e.state = State::kOpen;
+      e.workspace = *std::move(opened);
+      e.memory_bytes = bytes;
+      ++open_;
+      open_memory_bytes_ += bytes;
+      Touch(e);
+      ws = e.workspace;
+    }
+  }
+  if (!failed.ok()) {
+    if (options_.on_load_failure) options_.on_load_failure(id, opened.status());
+    return failed;
+  }
+  EvictOverBudget();
+  return ws;
+}
+
+void Registry::EvictOverBudget() {
+  // The estimates first, as the workspaces stand now (outside mu_: each
+  // takes its workspace's reader lock).
+  std::vector<std::pair<WorkspaceId, std::shared_ptr<Workspace>>> open;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    if (open_ == 0) return;
+    open.reserve(open_);
+    for (const auto& [id, e] : entries_) {
+      if (e.state == State::kOpen) open.emplace_back(id, e.workspace);
+    }
+  }
+  std::vector<size_t> bytes(open.size());
+  for (size_t i = 0; i < open.size(); ++i) {
+    bytes[i] = open[i].second->ApproximateMemoryBytes();
+  }
+  {
+    absl::MutexLock l(&mu_);
+    for (size_t i = 0; i < open.size(); ++i) {
+      auto it = entries_.find(open[i].first);
+      if (it == entries_.end() || it->second.workspace != open[i].second) {
+        continue;  // closed or deleted meanwhile
+      }
+      open_memory_bytes_ += bytes[i];
+      open_memory_bytes_ -= it->second.memory_bytes;
+      it->second.memory_bytes = bytes[i];
+    }
+  }
+  open.clear();  // the registry's hold alone tells an idle workspace
+  while (true) {
+    WorkspaceId victim = 0;
+    std::shared_ptr<Workspace> ws;
+    {
+      absl::MutexLock l(&mu_);
+      if (open_ <= options_.max_open_workspaces &&
+          open_memory_bytes_ <= options_.memory_budget_bytes) {
+        return;
+      }
+      uint64_t oldest = UINT64_MAX;
+      for (const auto& [id, e] : entries_) {
+        // use_count() is exact here: copies are made only under mu_, or by
+        // holders of a copy.
+        if (e.state != State::kOpen || e.workspace.use_count() != 1) continue;
+        const uint64_t used = e.last_use.load(std::memory_order_relaxed);
+        if (used < oldest) {
+          oldest = used;
+          victim = id;
+        }
+      }
+      if (victim == 0) return;  // every open one is in use
+      Entry& e = entries_.at(victim);
+      e.state = State::kClosing;
+      ws = std::move(e.workspace);
+      --open_;
+      open_memory_bytes_ -= e.memory_bytes;
+      e.memory_bytes = 0;
+    }
+    if (!Close(victim, std::move(ws))) return;
+  }
+}
+
+bool Registry::Close(WorkspaceId id, std::shared_ptr<Workspace> ws) {
+  // A lower bound: the workspace's own timer may still apply flips (which
+  // only moves it later) until the workspace is destroyed below.
+  const std::optional<UnixSeconds> wake = ws->next_flip_due();
+  if (!catalog_->PutWakeTimes({{id, wake}}).ok()) {
+    // It stays open rather than lose its flips; the next open retries.
+    absl::MutexLock l(&mu_);
+    Entry& e = entries_.at(id);
+    e.state = State::kOpen;
+    e.workspace = std::move(ws);
+    e.memory_bytes = e.workspace->ApproximateMemoryBytes();
+    ++open_;
+    open_memory_bytes_ += e.memory_bytes;
+    settled_.SignalAll();
+    return false;
+  }
+  // The last hold: the engine closes (its tasks removed, its store closed)
+  // before the entry can be opened again.
+  ws.reset();
+  absl::MutexLock l(&mu_);
+  SetClosed(entries_.at(id), wake);
+  ++evicted_total_;
+  settled_.SignalAll();
+  return true;
 }
 
 absl::Status Registry::LoadError(WorkspaceId id) const {
@@ -132,7 +385,7 @@ std::vector<std::pair<WorkspaceId, absl::Status>> Registry::FailedWorkspaces()
   absl::ReaderMutexLock l(&mu_);
   std::vector<std::pair<WorkspaceId, absl::Status>> out;
   for (const auto& [id, e] : entries_) {
-    if (!e.load_error.ok()) out.emplace_back(id, e.load_error);
+    if (e.state == State::kFailed) out.emplace_back(id, e.load_error);
   }
   return out;
 }
@@ -156,38 +409,55 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
   RETURN_IF_ERROR(v.ToStatus());
   if (plan == Plan::kUnspecified) plan = Plan::kFree;
 
-  absl::MutexLock admin(&admin_mu_);
+  WorkspaceRecord created_record;
   {
-    absl::ReaderMutexLock l(&mu_);
-    auto it = id_by_key_hash_.find(key_hash);
-    if (!key_hash.empty() && it != id_by_key_hash_.end()) {
-      // Only a fixed key (the demo's) can repeat: one key, one workspace.
-      return absl::FailedPreconditionError(
-          absl::StrCat("the key is already the key of workspace ", it->second));
+    absl::MutexLock admin(&admin_mu_);
+    {
+      absl::ReaderMutexLock l(&mu_);
+      auto it = id_by_key_hash_.find(key_hash);
+      if (!key_hash.empty() && it != id_by_key_hash_.end()) {
+        // Only a fixed key (the demo's) can repeat: one key, one workspace.
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the key is already the key of workspace ", it->second));
+      }
     }
+    // The catalog hands out the id: one no workspace ever had.
+    ASSIGN_OR_RETURN(NewWorkspaceStore created,
+                     catalog_->CreateWorkspaceStore());
+    WorkspaceRecord record;
+    record.id = created.id;
+    record.display_name = std::string(name);
+    record.plan = plan;
+    record.key_hash = std::move(key_hash);
+    record.create_time = clock_->Now();
+    absl::StatusOr<std::unique_ptr<Workspace>> ws =
+        Workspace::Open(record.id, plan, std::move(created.store), clock_,
+                        limits_, timer_.get());
+    absl::Status s = ws.status();
+    // A new record's wake time is kWakeAtOnce: it is open.
+    if (s.ok()) s = catalog_->PutWorkspace(record);
+    if (!s.ok()) {
+      // The id stays used; its new files go (or at the next start).
+      ws = nullptr;
+      catalog_->DeleteWorkspace(record.id).IgnoreError();
+      return s;
+    }
+    const size_t bytes = (*ws)->ApproximateMemoryBytes();
+    absl::MutexLock l(&mu_);
+    id_by_key_hash_[record.key_hash] = record.id;
+    Entry& e = entries_[record.id];
+    e.record = record;
+    e.state = State::kOpen;
+    e.workspace = *std::move(ws);
+    e.wake_time = kWakeAtOnce;
+    e.memory_bytes = bytes;
+    ++open_;
+    open_memory_bytes_ += bytes;
+    Touch(e);
+    created_record = std::move(record);
   }
-  // The catalog hands out the id: one no workspace ever had.
-  ASSIGN_OR_RETURN(NewWorkspaceStore created, catalog_->CreateWorkspaceStore());
-  WorkspaceRecord record;
-  record.id = created.id;
-  record.display_name = std::string(name);
-  record.plan = plan;
-  record.key_hash = std::move(key_hash);
-  record.create_time = clock_->Now();
-  absl::StatusOr<std::unique_ptr<Workspace>> ws = Workspace::Open(
-      record.id, plan, std::move(created.store), clock_, limits_, timer_.get());
-  absl::Status s = ws.status();
-  if (s.ok()) s = catalog_->PutWorkspace(record);
-  if (!s.ok()) {
-    // The id stays used; its new files go (or at the next start).
-    ws = nullptr;
-    catalog_->DeleteWorkspace(record.id).IgnoreError();
-    return s;
-  }
-  absl::MutexLock l(&mu_);
-  id_by_key_hash_[record.key_hash] = record.id;
-  entries_[record.id] = Entry{record, *std::move(ws), absl::OkStatus()};
-  return record;
+  EvictOverBudget();
+  return created_record;
 }
 
 absl::StatusOr<WorkspaceRecord> Registry::GetWorkspace(WorkspaceId id) const {
@@ -202,15 +472,13 @@ absl::StatusOr<WorkspaceRecord> Registry::SetPlan(WorkspaceId id, Plan plan) {
   if (plan == Plan::kUnspecified)
     return InvalidFieldError("plan", "is required");
   absl::MutexLock admin(&admin_mu_);
+  // Held until the end, so it stays open (a closed one would be opened with
+  // the catalog's plan, which is about to change).
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, Acquire(id));
   WorkspaceRecord before, after;
-  std::shared_ptr<Workspace> ws;
   {
     absl::ReaderMutexLock l(&mu_);
-    auto it = entries_.find(id);
-    if (it == entries_.end()) return WorkspaceNotFound(id);
-    if (!it->second.load_error.ok()) return NotServing(it->second);
-    before = after = it->second.record;
-    ws = it->second.workspace;
+    before = after = entries_.at(id).record;  // admin_mu_: not deleted
   }
   after.plan = plan;
   // The catalog first: if the workspace's own commit then fails, the catalog
@@ -222,7 +490,7 @@ absl::StatusOr<WorkspaceRecord> Registry::SetPlan(WorkspaceId id, Plan plan) {
     return s;
   }
   absl::MutexLock l(&mu_);
-  entries_[id].record = after;
+  entries_.at(id).record = after;
   return after;
 }
 
@@ -247,80 +515,128 @@ absl::Status Registry::SetKeyHash(WorkspaceId id, std::string key_hash) {
 
 absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
   absl::MutexLock admin(&admin_mu_);
-  Entry removed;
+  WorkspaceRecord record;
+  State state;
+  std::shared_ptr<Workspace> deleted;
+  absl::Status load_error;
+  std::optional<UnixSeconds> wake;
   {
     absl::MutexLock l(&mu_);
     auto it = entries_.find(id);
+    while (it != entries_.end() && Busy(it->second)) {
+      settled_.Wait(&mu_);
+      it = entries_.find(id);
+    }
     if (it == entries_.end()) return WorkspaceNotFound(id);
-    removed = std::move(it->second);
+    Entry& e = it->second;
+    Unwake(e);
+    record = e.record;
+    state = e.state;
+    deleted = std::move(e.workspace);
+    load_error = e.load_error;
+    wake = e.wake_time;
+    if (state == State::kOpen) {
+      --open_;
+      open_memory_bytes_ -= e.memory_bytes;
+    }
     entries_.erase(it);
-    id_by_key_hash_.erase(removed.record.key_hash);
+    id_by_key_hash_.erase(record.key_hash);
   }
   // Calls in flight hold their own reference; the store closes when the last
   // one ends. Deleting the files underneath them is safe on POSIX.
-  std::shared_ptr<Workspace> deleted = std::move(removed.workspace);
   absl::Status s = catalog_->DeleteWorkspace(id);
-  if (s.ok() && deleted != nullptr) {
-    // Its feed never moves again: open streams end now instead of idling
-    // (each holds the workspace) until their clients go.
-    deleted->feed().Close(
-        absl::NotFoundError(absl::StrCat("workspace ", id, " was deleted")));
+  if (s.ok()) {
+    if (deleted != nullptr) {
+      // Its feed never moves again: open streams end now instead of idling
+      // (each holds the workspace) until their clients go.
+      deleted->feed().Close(
+          absl::NotFoundError(absl::StrCat("workspace ", id, " was deleted")));
+    }
+    deleted.reset();
+    return s;
   }
-  deleted.reset();
-  if (!s.ok()) {
-    // Put it back so memory matches the catalog, which still has it; as a
-    // failed workspace if it failed before or cannot be opened again.
-    if (removed.load_error.ok()) {
-      absl::StatusOr<std::unique_ptr<Workspace>> ws = OpenEngine(
-          *catalog_, id, removed.record.plan, clock_, limits_, timer_.get());
-      if (ws.ok()) {
-        removed.workspace = *std::move(ws);
-      } else {
-        removed.load_error = ws.status();
-      }
-    }
-    absl::MutexLock l(&mu_);
-    if (!removed.record.key_hash.empty()) {
-      id_by_key_hash_[removed.record.key_hash] = id;
-    }
-    entries_[id] = std::move(removed);
+  // Put it back as it was, so memory matches the catalog, which still has
+  // it.
+  absl::MutexLock l(&mu_);
+  if (!record.key_hash.empty()) id_by_key_hash_[record.key_hash] = id;
+  Entry& e = entries_[id];
+  e.record = std::move(record);
+  e.load_error = load_error;
+  if (state == State::kOpen) {
+    e.state = State::kOpen;
+    e.workspace = std::move(deleted);
+    e.wake_time = kWakeAtOnce;
+    ++open_;
+    Touch(e);
+  } else if (state == State::kFailed) {
+    e.state = State::kFailed;
+  } else {
+    SetClosed(e, wake);
   }
   return s;
 }
 
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
-    std::string_view key_hash) const {
-  absl::ReaderMutexLock l(&mu_);
-  auto it = id_by_key_hash_.find(std::string(key_hash));
-  // The lookup is keyed by a hash of a 256-bit random key, so its timing
-  // reveals nothing usable; the final comparison is constant-time anyway.
-  if (it != id_by_key_hash_.end()) {
-    const Entry& e = entries_.at(it->second);
-    if (ConstantTimeEquals(e.record.key_hash, key_hash)) {
-      if (!e.load_error.ok()) return NotServing(e);
-      return e.workspace;
+    std::string_view key_hash) {
+  WorkspaceId id = 0;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    auto it = id_by_key_hash_.find(std::string(key_hash));
+    // The lookup is keyed by a hash of a 256-bit random key, so its timing
+    // reveals nothing usable; the final comparison is constant-time anyway.
+    if (it != id_by_key_hash_.end()) {
+      const Entry& e = entries_.at(it->second);
+      if (ConstantTimeEquals(e.record.key_hash, key_hash)) {
+        if (e.state == State::kFailed) return NotServing(e);
+        if (e.state == State::kOpen) {
+          Touch(e);
+          return e.workspace;
+        }
+        id = it->second;
+      }
     }
   }
-  return absl::UnauthenticatedError("invalid API key");
+  if (id == 0) return absl::UnauthenticatedError("invalid API key");
+  absl::StatusOr<std::shared_ptr<Workspace>> ws = Acquire(id);
+  // Deleted meanwhile: as if it had been a moment earlier.
+  if (absl::IsNotFound(ws.status())) {
+    return absl::UnauthenticatedError("invalid API key");
+  }
+  return ws;
 }
 
 std::vector<std::shared_ptr<Workspace>> Registry::OpenWorkspaces() const {
   absl::ReaderMutexLock l(&mu_);
   std::vector<std::shared_ptr<Workspace>> open;
-  open.reserve(entries_.size());
+  open.reserve(open_);
   for (const auto& [id, e] : entries_) {
-    if (e.workspace != nullptr) open.push_back(e.workspace);
+    if (e.state == State::kOpen) open.push_back(e.workspace);
   }
   return open;
 }
 
-absl::StatusOr<std::shared_ptr<Workspace>> Registry::Find(
-    WorkspaceId id) const {
+RegistryStats Registry::Stats() const {
+  absl::ReaderMutexLock l(&mu_);
+  RegistryStats stats;
+  stats.workspaces = entries_.size();
+  stats.open = open_;
+  for (const auto& [id, e] : entries_) {
+    if (e.state == State::kFailed) ++stats.failed;
+  }
+  stats.opened_total = opened_total_;
+  stats.evicted_total = evicted_total_;
+  stats.open_memory_bytes = open_memory_bytes_;
+  return stats;
+}
+
+bool Registry::IsOpen(WorkspaceId id) const {
   absl::ReaderMutexLock l(&mu_);
   auto it = entries_.find(id);
-  if (it == entries_.end()) return WorkspaceNotFound(id);
-  if (!it->second.load_error.ok()) return NotServing(it->second);
-  return it->second.workspace;
+  return it != entries_.end() && it->second.state == State::kOpen;
+}
+
+absl::StatusOr<std::shared_ptr<Workspace>> Registry::Find(WorkspaceId id) {
+  return Acquire(id);
 }
 
 }  // namespace segments

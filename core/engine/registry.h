@@ -1,5 +1,26 @@
 // The workspaces of this server: their records (name, plan, key hash) and
-// their open engines. Authentication maps a key hash to a workspace.
+// their engines, opened on first use and closed again, least recently used
+// first, to stay within a budget (RegistryOptions). Authentication maps a key
+// hash to a workspace.
+//
+// Open reads the catalog only: no workspace is loaded at start, so start time
+// does not grow with the number of workspaces. A call to a closed workspace
+// opens it (Workspace::Open: load, rebuild, apply the time flips due since);
+// concurrent calls to it wait for that one open. After every open, while more
+// than max_open_workspaces are open or their memory exceeds
+// memory_budget_bytes, the least recently used workspace that no call holds
+// (no call in flight, no feed or export stream) is closed; one that calls
+// hold stays open, so the budget can be exceeded while they do.
+//
+// Time: closing a workspace stores its next flip's due moment in the catalog
+// (its wake time), and the registry opens it again at that moment, through
+// the same timer thread the open workspaces use; the open applies the flip
+// and the workspace is then closed again when the budget needs it. An open
+// workspace's stored wake time is kWakeAtOnce, so that after a crash (when
+// nothing could store it) the workspaces that were open are opened at start
+// and catch up; a clean close of the registry stores every open one's. A
+// closed workspace's feed resumes from any retained sequence (the log is on
+// disk); its expired snapshots and old log are removed once it is open.
 //
 // A workspace whose record is damaged or whose data failed to load (a
 // missing, empty or corrupt file, rows that break the model) is kept as a
@@ -7,15 +28,24 @@
 // its load error kept (LoadError). It does not serve, while the others do:
 // calls with its key, and admin calls that need its engine, get DATA_LOSS
 // (FAILED_PRECONDITION when the error was not a data loss) with a message
-// that names the workspace but no file. It can be deleted.
+// that names the workspace but no file. It can be deleted. A damaged record
+// is found at start; damaged data when the workspace is first opened. An
+// UNAVAILABLE error while opening (the disk failing, descriptors run out)
+// is not kept: the call gets it, and the next call tries again.
 //
 // Thread-safety: thread-safe. Workspaces are handed out as shared_ptr so a
-// call in flight keeps its workspace alive while it is being deleted.
+// call in flight keeps its workspace alive (and open) while it is being
+// deleted.
 #ifndef SEGMENTS_CORE_ENGINE_REGISTRY_H_
 #define SEGMENTS_CORE_ENGINE_REGISTRY_H_
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,14 +67,39 @@ inline constexpr size_t kMaxWorkspaceNameBytes = 200;
 // A key hash is a SHA-256 (or empty: no key authenticates).
 inline constexpr size_t kKeyHashBytes = 32;
 
+struct RegistryOptions {
+  // At most this many workspaces are open (each holds three SQLite
+  // connections, about seven file descriptors: docs/operations.md) ...
+  size_t max_open_workspaces = 1000;
+  // ... and their memory (Workspace::ApproximateMemoryBytes) is kept under
+  // this, closing the least recently used ones.
+  size_t memory_budget_bytes = size_t{8} << 30;
+  // Called, on the thread that opened it, when a workspace fails to load
+  // (for the server's log); may be empty.
+  std::function<void(WorkspaceId, const absl::Status&)> on_load_failure;
+};
+
+// What the registry holds, for metrics.
+struct RegistryStats {
+  size_t workspaces = 0;  // in the catalog, failed ones too
+  size_t open = 0;
+  size_t failed = 0;
+  uint64_t opened_total = 0;     // opens since start (failed ones too)
+  uint64_t evicted_total = 0;    // closes to stay within the budget
+  size_t open_memory_bytes = 0;  // as estimated at the last eviction check
+};
+
 class Registry {
  public:
-  // Loads every workspace of `catalog` and opens its engine. Fails only when
-  // the catalog cannot be read; a workspace that fails to load is kept as
-  // failed (see above). Two records with the same key hash both fail.
+  // Reads the catalog; opens no workspace (but schedules the opens their
+  // wake times ask for). Fails only when the catalog cannot be read. A
+  // damaged record is kept as failed (see above); two records with the same
+  // key hash both fail.
   static absl::StatusOr<std::unique_ptr<Registry>> Open(
       std::unique_ptr<CatalogStore> catalog, const Clock* clock,
-      const Limits& limits);
+      const Limits& limits, RegistryOptions options = {});
+  // Stores the wake time of every open workspace, then closes them.
+  ~Registry();
 
   // `key_hash` is the SHA-256 of the new workspace's key. Violations are
   // reported under "workspace". Plan unspecified means FREE.
@@ -53,56 +108,107 @@ class Registry {
                                                   std::string key_hash);
   // Also the record of a failed workspace.
   absl::StatusOr<WorkspaceRecord> GetWorkspace(WorkspaceId id) const;
-  // Not for a failed workspace (see above).
+  // Not for a failed workspace (see above). Opens the workspace.
   absl::StatusOr<WorkspaceRecord> SetPlan(WorkspaceId id, Plan plan);
   absl::Status SetKeyHash(WorkspaceId id, std::string key_hash);
   absl::Status DeleteWorkspace(WorkspaceId id);
 
   // The workspace whose key hashes to `key_hash` (compared in constant
-  // time); UNAUTHENTICATED when none does; DATA_LOSS or FAILED_PRECONDITION
-  // when it is a failed workspace.
+  // time), opened if closed; UNAUTHENTICATED when none does; DATA_LOSS or
+  // FAILED_PRECONDITION when it is a failed workspace (or fails to open
+  // now); the store's error (UNAVAILABLE) when its wake time cannot be
+  // stored.
   absl::StatusOr<std::shared_ptr<Workspace>> Authenticate(
-      std::string_view key_hash) const;
-  // NOT_FOUND when absent; as Authenticate for a failed workspace.
-  absl::StatusOr<std::shared_ptr<Workspace>> Find(WorkspaceId id) const;
+      std::string_view key_hash);
+  // NOT_FOUND when absent; otherwise as Authenticate.
+  absl::StatusOr<std::shared_ptr<Workspace>> Find(WorkspaceId id);
 
-  // OK when workspace `id` serves or does not exist; else the error that
-  // kept it from loading, as storage reported it (with file paths: for the
-  // server log, not for callers).
+  // OK when workspace `id` serves, is closed or does not exist; else the
+  // error that kept it from loading, as storage reported it (with file
+  // paths: for the server log, not for callers).
   absl::Status LoadError(WorkspaceId id) const;
-  // The failed workspaces and their load errors, ascending id.
+  // The failed workspaces known so far and their load errors, ascending id.
   std::vector<std::pair<WorkspaceId, absl::Status>> FailedWorkspaces() const;
-  // The engines of the serving workspaces, ascending id, as of the call (for
-  // the server's metrics: what is open, and what it holds).
+  // The open workspaces' engines, ascending id, as of the call (for the
+  // server's metrics: what is open, and what it holds).
   std::vector<std::shared_ptr<Workspace>> OpenWorkspaces() const;
+  RegistryStats Stats() const;
+  // Workspace `id` is open (for tests).
+  bool IsOpen(WorkspaceId id) const;
 
  private:
+  enum class State { kClosed, kOpening, kOpen, kClosing, kFailed };
   struct Entry {
     WorkspaceRecord record;
-    std::shared_ptr<Workspace> workspace;  // nullptr when failed
-    absl::Status load_error;               // OK unless failed
+    State state = State::kClosed;
+    std::shared_ptr<Workspace> workspace;  // when kOpen
+    absl::Status load_error;               // OK unless kFailed
+    // When kClosed: the wake time stored in the catalog.
+    std::optional<UnixSeconds> wake_time;
+    // When kOpen: the last use (a tick of use_clock_), written under a
+    // reader lock by every call, and the memory at the last estimate.
+    mutable std::atomic<uint64_t> last_use{0};
+    size_t memory_bytes = 0;
   };
+
+  Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock,
+           const Limits& limits, RegistryOptions options);
+
   // The error calls to failed entry `e` get.
   static absl::Status NotServing(const Entry& e);
-  Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock,
-           const Limits& limits);
+  // The engine of entry `id`, opened if closed, waiting out an open or a
+  // close under way. NOT_FOUND when there is no entry.
+  absl::StatusOr<std::shared_ptr<Workspace>> Acquire(WorkspaceId id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Opens closed entry `id` (marked kOpening by the caller).
+  absl::StatusOr<std::shared_ptr<Workspace>> OpenEntry(WorkspaceId id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Closes least recently used idle workspaces while over the budget.
+  void EvictOverBudget() ABSL_LOCKS_EXCLUDED(mu_);
+  // Stores `ws`'s wake time and drops the registry's hold of it (kClosing
+  // entry `id`); on a failed store it stays open. Returns whether closed.
+  bool Close(WorkspaceId id, std::shared_ptr<Workspace> ws)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Entry `id` closed with `wake`: queued for the waker.
+  void SetClosed(Entry& e, std::optional<UnixSeconds> wake)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Unwake(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The waker's task: opens the closed workspaces whose wake time came.
+  void OnWake() ABSL_LOCKS_EXCLUDED(mu_);
+  void ScheduleWaker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Touch(const Entry& e) const;
+  bool Busy(const Entry& e) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return e.state == State::kOpening || e.state == State::kClosing;
+  }
 
   const std::unique_ptr<CatalogStore> catalog_;
   const Clock* const clock_;
   const Limits limits_;
-  // Wakes every workspace when its next relative date rule flip falls due.
-  // Declared before entries_, so it outlives the workspaces it calls, as
-  // long as nothing else holds a Workspace when the Registry is destroyed
-  // (a Workspace's destructor unregisters from it): the server waits until
-  // every feed stream, each holding its workspace, is deleted.
+  const RegistryOptions options_;
+  // Wakes every open workspace when its next relative date rule flip falls
+  // due, and the registry when a closed one's does. Declared before
+  // entries_, so it outlives the workspaces it calls, as long as nothing
+  // else holds a Workspace when the Registry is destroyed (a Workspace's
+  // destructor unregisters from it): the server waits until every feed
+  // stream, each holding its workspace, is deleted.
   const std::unique_ptr<FlipScheduler> timer_;
+  FlipScheduler::TaskId waker_ = 0;  // set once, in Open
+  mutable std::atomic<uint64_t> use_clock_{0};
 
   // Serializes admin writes (create, plan, key, delete).
   absl::Mutex admin_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
+  // Signalled when an entry leaves kOpening or kClosing.
+  absl::CondVar settled_;
   std::map<WorkspaceId, Entry> entries_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, WorkspaceId> id_by_key_hash_
       ABSL_GUARDED_BY(mu_);
+  // The closed entries with a wake time, by it.
+  std::set<std::pair<UnixSeconds, WorkspaceId>> wakes_ ABSL_GUARDED_BY(mu_);
+  size_t open_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t opened_total_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t evicted_total_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t open_memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Constant-time equality of two byte strings of equal length (false when the

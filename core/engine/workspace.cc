@@ -508,6 +508,22 @@ SegmentStateCounts Workspace::CountSegmentsByState() const {
   return counts;
 }
 
+size_t Workspace::ApproximateMemoryBytes() const {
+  // The attribute index is not walked: its share per contact is about the
+  // same in every workspace (docs/benchmarks.md, "Restart and memory").
+  constexpr size_t kIndexBytesPerContact = 64;
+  // Each open store's SQLite page caches (up to 2 MiB per connection, filled
+  // by the load).
+  constexpr size_t kStoreBytes = size_t{2} << 20;
+  absl::ReaderMutexLock l(&mu_);
+  size_t bytes = kStoreBytes + memory_->contacts.MemoryBytes() +
+                 memory_->contacts.size() * kIndexBytesPerContact;
+  for (const auto& [id, entry] : memory_->segments.entries()) {
+    bytes += entry->members.getSizeInBytes(/*portable=*/false);
+  }
+  return bytes;
+}
+
 absl::StatusOr<MemberCount> Workspace::CountMembers(SegmentId id) const {
   absl::ReaderMutexLock l(&mu_);
   // The hot path of every audience-size check: no copy of the segment, and

@@ -187,6 +187,9 @@ class Workspace {
       const std::vector<std::string>& mask_paths);
   absl::Status DeleteSegment(SegmentId id);
   SegmentStateCounts CountSegmentsByState() const;
+  // About how much memory the workspace holds (contacts, indexes,
+  // memberships, its store's caches): what the registry's budget counts.
+  size_t ApproximateMemoryBytes() const;
 
   // Membership. O(1): the cached cardinality.
   absl::StatusOr<MemberCount> CountMembers(SegmentId id) const;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -234,12 +235,23 @@ class WorkspaceStore {
       SegmentId segment_id, ContactId contact_id, uint64_t up_to_sequence);
 };
 
+// A workspace's wake time: the moment a closed workspace must be opened so
+// that its next relative date rule flip is applied on time. nullopt: none
+// will fall due until its data changes (which opens it). kWakeAtOnce: it
+// may have flips due at any moment, as when it was open when the server
+// stopped without closing it (a crash), or was written by a binary that
+// stored no wake times.
+inline constexpr UnixSeconds kWakeAtOnce = 0;
+
 // A catalog row as read back: the record, and what is wrong with it ("" when
 // nothing). A damaged row still names its workspace, which then does not
 // serve while the others do.
 struct LoadedWorkspaceRecord {
   WorkspaceRecord record;
   std::string problem;
+  // When the workspace must next be opened for time to move it (see
+  // CatalogStore::PutWakeTimes).
+  std::optional<UnixSeconds> wake_time = kWakeAtOnce;
 };
 
 // The store of a workspace that CreateWorkspaceStore has just created.
@@ -259,6 +271,12 @@ class CatalogStore {
   virtual absl::Status PutWorkspace(const WorkspaceRecord& record) = 0;
   // Removes the record and all of the workspace's data.
   virtual absl::Status DeleteWorkspace(WorkspaceId id) = 0;
+  // Stores the wake times of workspaces (ids the catalog does not list are
+  // skipped), all in one transaction: durable when it returns OK, nothing
+  // stored otherwise. A new record's wake time is kWakeAtOnce.
+  virtual absl::Status PutWakeTimes(
+      const std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>>&
+          wake_times) = 0;
   // Takes an id no workspace ever had (it stays taken whatever happens next)
   // and creates that workspace's empty store. Until PutWorkspace stores its
   // record, the store is provisional: the next start removes it.

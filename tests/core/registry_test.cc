@@ -172,13 +172,26 @@ TEST_F(RegistryTest, WorkspaceThatFailsToLoadDoesNotServeWhileOthersDo) {
 TEST_F(RegistryTest, OtherLoadErrorsAreFailedPrecondition) {
   ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
                        registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
-  storage_->FailOpen(a.id, absl::UnavailableError("disk I/O error"));
+  storage_->FailOpen(a.id, absl::InternalError("unknown schema"));
   Restart();
   EXPECT_THAT(registry_->Authenticate("ha"),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("workspace 1 is not serving")));
   EXPECT_THAT(registry_->LoadError(a.id),
+              StatusIs(absl::StatusCode::kInternal));
+}
+
+// Issue 16: workspaces open on first use, so a transient failure (a disk
+// I/O error, descriptors run out) is the call's, not the workspace's.
+TEST_F(RegistryTest, UnavailableOpenIsRetriedByTheNextCall) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
+  storage_->FailOpen(a.id, absl::UnavailableError("disk I/O error"));
+  Restart();
+  EXPECT_THAT(registry_->Authenticate("ha"),
               StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_OK(registry_->LoadError(a.id));
+  EXPECT_TRUE(registry_->FailedWorkspaces().empty());
 }
 
 TEST_F(RegistryTest, DamagedRecordDoesNotServe) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -54,12 +55,13 @@ class WalCheckpointerTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  CheckpointPool pool_{1};
   std::unique_ptr<SqliteDb> db_;
 };
 
 TEST_F(WalCheckpointerTest, CheckpointsInTheBackgroundPastTheThreshold) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
-                       WalCheckpointer::Start(db_.get(), 40, 1000));
+                       WalCheckpointer::Start(db_.get(), 40, 1000, &pool_));
   CommitRows(3);  // about 12 pages: under the threshold
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(c->checkpoints(), 0);
@@ -73,7 +75,7 @@ TEST_F(WalCheckpointerTest, WriterDoesNotCheckpointBelowTheHardLimit) {
   // run in the writer; with the checkpointer's thresholds far above, the
   // WAL keeps every frame.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
-                       WalCheckpointer::Start(db_.get(), 100000, 1000));
+                       WalCheckpointer::Start(db_.get(), 100000, 1000, &pool_));
   CommitRows(300);  // about 1,200 pages
   EXPECT_GT(WalFileBytes(), uintmax_t{1100} * 4096);
   EXPECT_EQ(c->checkpoints(), 0);
@@ -90,7 +92,7 @@ TEST_F(WalCheckpointerTest, WriterCheckpointsPastTheHardLimit) {
   // checkpoints run, which needs only one of its ~45 attempts not to
   // coincide with the thread's.
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
-                       WalCheckpointer::Start(db_.get(), 2, 1000));
+                       WalCheckpointer::Start(db_.get(), 2, 1000, &pool_));
   CommitRows(50);  // about 200 pages
   EXPECT_GT(c->writer_checkpoints(), 0);
 }
@@ -98,10 +100,38 @@ TEST_F(WalCheckpointerTest, WriterCheckpointsPastTheHardLimit) {
 TEST_F(WalCheckpointerTest, StopsPromptlyWithACheckpointPending) {
   for (int round = 0; round < 20; ++round) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<WalCheckpointer> c,
-                         WalCheckpointer::Start(db_.get(), 1, 1000));
+                         WalCheckpointer::Start(db_.get(), 1, 1000, &pool_));
     CommitRows(2);
   }  // each destroyed with work queued or running
   EXPECT_EQ(db_->QueryInt("SELECT COUNT(*) FROM t").value_or(-1), 40);
+}
+
+// Issue 16: a thread per workspace made 10,000 workspaces 10,000 threads;
+// one pool's thread now checkpoints every database that asks.
+TEST_F(WalCheckpointerTest, OnePoolThreadCheckpointsEveryDatabase) {
+  constexpr int kDatabases = 8;
+  std::vector<std::unique_ptr<SqliteDb>> dbs;
+  std::vector<std::unique_ptr<WalCheckpointer>> checkpointers;
+  for (int i = 0; i < kDatabases; ++i) {
+    ASSERT_OK_AND_ASSIGN(
+        dbs.emplace_back(),
+        SqliteDb::Open(absl::StrCat(dir_.path(), "/m", i, ".db"),
+                       /*create=*/true, 1000));
+    ASSERT_OK(dbs.back()->Configure(SqliteOptions{}));
+    ASSERT_OK(dbs.back()->Exec("CREATE TABLE t (b BLOB)"));
+    ASSERT_OK_AND_ASSIGN(
+        checkpointers.emplace_back(),
+        WalCheckpointer::Start(dbs.back().get(), 8, 1000, &pool_));
+  }
+  EXPECT_EQ(pool_.threads(), 1);
+  for (int i = 0; i < kDatabases; ++i) {
+    for (int row = 0; row < 3; ++row) {
+      ASSERT_OK(dbs[i]->Exec(absl::StrCat("INSERT INTO t (b) VALUES (zeroblob(",
+                                          kRowPages * 4096, "))")));
+    }
+  }
+  for (const auto& c : checkpointers) EXPECT_TRUE(WaitForCheckpoints(*c, 1));
+  checkpointers.clear();  // before their connections
 }
 
 }  // namespace

@@ -42,6 +42,18 @@ void MemoryStorage::PruneChangesBefore(WorkspaceId id, UnixSeconds before) {
   state.changes_pruned_before = std::max(state.changes_pruned_before, before);
 }
 
+int MemoryStorage::opens() const {
+  absl::MutexLock l(&mu_);
+  return opens_;
+}
+
+std::optional<UnixSeconds> MemoryStorage::wake_time(WorkspaceId id) const {
+  absl::MutexLock l(&mu_);
+  auto it = wake_times_.find(id);
+  return it == wake_times_.end() ? std::optional<UnixSeconds>(kWakeAtOnce)
+                                 : it->second;
+}
+
 absl::Status MemoryStorage::MaybeFail() {
   absl::MutexLock l(&mu_);
   if (fail_next_ <= 0) return absl::OkStatus();
@@ -221,8 +233,11 @@ MemoryCatalogStore::LoadWorkspaces() {
   std::vector<LoadedWorkspaceRecord> out;
   for (const auto& [id, w] : storage_->workspaces_) {
     auto damaged = storage_->damaged_.find(id);
-    out.push_back({w, damaged == storage_->damaged_.end() ? std::string()
-                                                          : damaged->second});
+    LoadedWorkspaceRecord& loaded = out.emplace_back();
+    loaded.record = w;
+    if (damaged != storage_->damaged_.end()) loaded.problem = damaged->second;
+    auto wake = storage_->wake_times_.find(id);
+    if (wake != storage_->wake_times_.end()) loaded.wake_time = wake->second;
   }
   return out;
 }
@@ -241,6 +256,19 @@ absl::Status MemoryCatalogStore::DeleteWorkspace(WorkspaceId id) {
   absl::MutexLock l(&storage_->mu_);
   storage_->workspaces_.erase(id);
   storage_->data_.erase(id);
+  storage_->wake_times_.erase(id);
+  ++storage_->commits_;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryCatalogStore::PutWakeTimes(
+    const std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>>&
+        wake_times) {
+  RETURN_IF_ERROR(storage_->MaybeFail());
+  absl::MutexLock l(&storage_->mu_);
+  for (const auto& [id, wake] : wake_times) {
+    if (storage_->workspaces_.count(id) != 0) storage_->wake_times_[id] = wake;
+  }
   ++storage_->commits_;
   return absl::OkStatus();
 }
@@ -263,6 +291,7 @@ MemoryCatalogStore::OpenWorkspace(WorkspaceId id) {
     auto error = storage_->open_errors_.find(id);
     if (error != storage_->open_errors_.end()) return error->second;
     storage_->data_.try_emplace(id);
+    ++storage_->opens_;
   }
   return std::unique_ptr<WorkspaceStore>(
       new MemoryWorkspaceStore(storage_, id));

@@ -7,7 +7,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -31,6 +33,10 @@ class MemoryStorage {
   // event before `before` and records it as the horizon history reads
   // (changes_pruned_before in SQLite). The workspace must have data.
   void PruneChangesBefore(WorkspaceId id, UnixSeconds before);
+  // How many times a workspace store was opened (OpenWorkspace) so far.
+  int opens() const;
+  // The wake time stored for workspace `id` (kWakeAtOnce when none was).
+  std::optional<UnixSeconds> wake_time(WorkspaceId id) const;
 
  private:
   friend class MemoryCatalogStore;
@@ -53,6 +59,9 @@ class MemoryStorage {
   std::map<WorkspaceId, WorkspaceState> data_ ABSL_GUARDED_BY(mu_);
   std::map<WorkspaceId, absl::Status> open_errors_ ABSL_GUARDED_BY(mu_);
   std::map<WorkspaceId, std::string> damaged_ ABSL_GUARDED_BY(mu_);
+  std::map<WorkspaceId, std::optional<UnixSeconds>> wake_times_
+      ABSL_GUARDED_BY(mu_);
+  int opens_ ABSL_GUARDED_BY(mu_) = 0;
   // The next id CreateWorkspaceStore hands out: never one it gave before.
   WorkspaceId next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
@@ -64,6 +73,9 @@ class MemoryCatalogStore : public CatalogStore {
   absl::StatusOr<std::vector<LoadedWorkspaceRecord>> LoadWorkspaces() override;
   absl::Status PutWorkspace(const WorkspaceRecord& record) override;
   absl::Status DeleteWorkspace(WorkspaceId id) override;
+  absl::Status PutWakeTimes(
+      const std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>>&
+          wake_times) override;
   absl::StatusOr<NewWorkspaceStore> CreateWorkspaceStore() override;
   // Unlike SqliteCatalogStore, creates the workspace's empty data when it
   // has none (engine tests open stores of workspaces never created); see
