@@ -162,6 +162,39 @@ TEST_F(SegmentReferencesTest, RuleUpdatePropagatesItsDiffToReferrers) {
   EXPECT_THAT(Members(top), ElementsAre(de));
 }
 
+TEST_F(SegmentReferencesTest, TimeFlipsMoveReferrersInTheSameWrite) {
+  ContactDraft d;
+  d.email = "a@x.io";
+  d.country = "DE";
+  d.last_engaged_at = kNow;
+  auto a = ws_->CreateContact(d);
+  ASSERT_THAT(a, IsOk());
+  const SegmentId recent = Segment(
+      "recent",
+      {Cond("last_engaged_at", Operator::kWithinLastDays, {int64_t{1}})});
+  const SegmentId quiet = Segment("quiet", {Ref(recent, false), Country("DE")});
+  const SegmentId top = Segment("top", {Group(Match::kAny, {Ref(quiet)})});
+  EXPECT_THAT(Members(top), ElementsAre());
+  clock_.Advance(86400 + 1);
+  ASSERT_THAT(ws_->ApplyDueFlips(), IsOk());
+  EXPECT_THAT(Members(recent), ElementsAre());
+  EXPECT_THAT(Members(quiet), ElementsAre(a->id));
+  EXPECT_THAT(Members(top), ElementsAre(a->id));
+}
+
+TEST_F(SegmentReferencesTest, ABatchOfNewContactsEntersThroughReferences) {
+  const SegmentId de = Segment("de", {Country("DE")});
+  const SegmentId not_de = Segment("not de", {Ref(de, false)});
+  std::vector<ContactDraft> drafts(600);
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    drafts[i].email = "c" + std::to_string(i) + "@x.io";
+    drafts[i].country = i % 3 == 0 ? "DE" : "FR";
+  }
+  ASSERT_THAT(ws_->BatchUpsertContacts(drafts, {}), IsOk());
+  EXPECT_EQ(ws_->CountMembers(de)->member_count, 200u);
+  EXPECT_EQ(ws_->CountMembers(not_de)->member_count, 400u);
+}
+
 TEST_F(SegmentReferencesTest, BadReferencesAreRefusedAtTheirPaths) {
   const SegmentId a = Segment("a", {Country("DE")});
   const SegmentId b = Segment("b", {Ref(a)});
