@@ -70,6 +70,9 @@ static_assert(SameNumber(Operator::kEquals, v1::Condition::EQUALS) &&
               SameNumber(Operator::kWithinLastDays,
                          v1::Condition::WITHIN_LAST_DAYS) &&
               SameNumber(Operator::kIsNotSet, v1::Condition::IS_NOT_SET) &&
+              SameNumber(Operator::kInSegment, v1::Condition::IN_SEGMENT) &&
+              SameNumber(Operator::kNotInSegment,
+                         v1::Condition::NOT_IN_SEGMENT) &&
               kMaxOperator == v1::Condition::Operator_MAX);
 // FieldType's order is the proto's, shifted past TYPE_UNSPECIFIED.
 static_assert(SameNumber(FieldType::kString, v1::RuleField::STRING - 1) &&
@@ -273,15 +276,20 @@ FilterSpec FilterSpecFromProto(const v1::Filter& proto, std::string_view path,
   spec.conditions.reserve(proto.conditions_size());
   for (int i = 0; i < proto.conditions_size(); ++i) {
     const v1::Condition& c = proto.conditions(i);
+    const std::string at = absl::StrCat(AV(path), ".conditions[", i, "]");
     ConditionSpec cond;
     cond.field = c.field();
     cond.op = c.operator_();
+    cond.segment_id = c.segment_id();
     cond.values.reserve(c.values_size());
     for (int j = 0; j < c.values_size(); ++j) {
       cond.values.push_back(ValueFromProto(
-          c.values(j),
-          absl::StrCat(AV(path), ".conditions[", i, "].values[", j, "]"),
-          violations));
+          c.values(j), absl::StrCat(at, ".values[", j, "]"), violations));
+    }
+    // Protobuf's parser bounds the nesting (100 levels); validation refuses
+    // more than the limit allows.
+    if (c.has_group()) {
+      cond.group = FilterSpecFromProto(c.group(), at + ".group", violations);
     }
     spec.conditions.push_back(std::move(cond));
   }
@@ -297,6 +305,10 @@ void FilterSpecToProto(const FilterSpec& spec, v1::Filter* out) {
     c->set_operator_(static_cast<v1::Condition::Operator>(cond.op));
     for (const RawValue& value : cond.values)
       ValueToProto(value, c->add_values());
+    c->set_segment_id(cond.segment_id);
+    if (cond.group.has_value()) {
+      FilterSpecToProto(*cond.group, c->mutable_group());
+    }
   }
 }
 

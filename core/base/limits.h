@@ -10,8 +10,10 @@
 namespace segments {
 
 struct Limits {
-  size_t max_segments = 1000;    // per workspace
-  size_t max_conditions = 50;    // per segment filter
+  size_t max_segments = 1000;  // per workspace
+  size_t max_conditions = 50;  // per segment filter, nested ones included
+  // How deep groups nest, the filter itself being level 1 (SPEC §4 Phase 2).
+  size_t max_group_depth = 4;
   size_t max_list_values = 500;  // values of one IN / NOT_IN condition
   size_t max_segment_name_bytes = 200;
   size_t max_batch_contacts = 10000;

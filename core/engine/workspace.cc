@@ -18,6 +18,7 @@
 #include "core/engine/internal/membership_diff.h"
 #include "core/engine/internal/memory.h"
 #include "core/engine/internal/prepared_write.h"
+#include "core/engine/internal/reference_answers.h"
 #include "core/engine/internal/segment_writes.h"
 #include "core/engine/internal/time_writes.h"
 #include "core/engine/internal/write_queue.h"
@@ -124,6 +125,8 @@ absl::Status Workspace::Load() {
     UnixSeconds& applied = m.counters.time_applied_until;
     if (applied == 0) applied = clock_->Now();
     const engine::SegmentWrites segments(m, limits_);
+    // Each after the segments it refers to, whose members it reads.
+    RETURN_IF_ERROR(engine::SortForLoad(&data.segments));
     for (SegmentRecord& record : data.segments) {
       ASSIGN_OR_RETURN(std::unique_ptr<engine::SegmentEntry> entry,
                        segments.Load(std::move(record), applied));
@@ -563,15 +566,20 @@ absl::StatusOr<PreviewResult> Workspace::Preview(
     const std::function<bool()>& expired) const {
   ASSIGN_OR_RETURN(Filter filter, ValidateFilter(spec, "filter", limits_));
   absl::ReaderMutexLock l(&mu_);
-  RETURN_IF_ERROR(CheckPlanAllows(filter, memory_->plan));
+  const engine::SegmentSet& segments = memory_->segments;
+  RETURN_IF_ERROR(engine::CheckReferences(filter, "filter", segments, 0));
+  RETURN_IF_ERROR(engine::CheckPlanAllows(filter, segments, memory_->plan));
   // The index build takes milliseconds even at a million contacts; the
   // deadline is checked before it starts and again before replying.
   if (expired()) return Expired();
-  const Roaring members = memory_->Evaluate(filter, clock_->Now());
+  const engine::MemberBitmaps refs(segments);
+  const Roaring members = memory_->Evaluate(filter, clock_->Now(), &refs);
   if (expired()) return Expired();
   PreviewResult result;
   result.member_count = members.cardinality();
-  result.kind = KindOf(filter);
+  result.kind = engine::PlanNeedOf(filter, segments).plan == Plan::kStarter
+                    ? SegmentKind::kStandard
+                    : SegmentKind::kSmart;
   result.as_of_sequence = memory_->counters.last_sequence;
   bool more = false;
   result.sample = MembersAfter(members, 0, sample_size, &more);

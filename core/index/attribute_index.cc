@@ -374,15 +374,16 @@ void AttributeIndex::IndexField(ContactField f, const Contact& c, bool add) {
 }
 
 Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
-                                 const ContactLookup& contacts) const {
+                                 const ContactLookup& contacts,
+                                 const ReferenceBitmaps* refs) const {
   if (filter.conditions.empty()) return Roaring();
-  Roaring result = EvaluateCondition(filter.conditions[0], now, contacts);
+  Roaring result = EvaluateCondition(filter.conditions[0], now, contacts, refs);
   for (size_t i = 1; i < filter.conditions.size(); ++i) {
     if (filter.match == Match::kAny) {
-      result |= EvaluateCondition(filter.conditions[i], now, contacts);
+      result |= EvaluateCondition(filter.conditions[i], now, contacts, refs);
     } else {
       if (result.isEmpty()) break;
-      result &= EvaluateCondition(filter.conditions[i], now, contacts);
+      result &= EvaluateCondition(filter.conditions[i], now, contacts, refs);
     }
   }
   result.runOptimize();
@@ -390,7 +391,15 @@ Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
 }
 
 Roaring AttributeIndex::EvaluateCondition(const Condition& c, UnixSeconds now,
-                                          const ContactLookup& contacts) const {
+                                          const ContactLookup& contacts,
+                                          const ReferenceBitmaps* refs) const {
+  if (c.is_group()) return Evaluate(*c.group, now, contacts, refs);
+  if (c.is_reference()) {
+    // A reference reads the segment's bitmap, never its rules.
+    const Roaring in =
+        refs == nullptr ? Roaring() : refs->Members(c.segment_id) & all_;
+    return c.op == Operator::kInSegment ? in : all_ - in;
+  }
   // A negative operator is the exact complement of its positive twin.
   if (std::optional<Operator> twin = PositiveTwin(c.op); twin.has_value()) {
     Condition positive = c;

@@ -30,6 +30,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/types/span.h"
 #include "core/index/contact_lookup.h"
+#include "core/index/references.h"
 #include "core/index/value_dictionary.h"
 #include "core/model/contact.h"
 #include "core/model/filter.h"
@@ -68,10 +69,14 @@ class AttributeIndex {
 
   // The contacts matching `filter` at `now`. `contacts` holds the contacts
   // this index describes (for emails, and the boundary days of time ranges).
+  // Nested groups are evaluated in place; references read `refs`' bitmaps
+  // (none without it: a filter with references needs one).
   Roaring Evaluate(const Filter& filter, UnixSeconds now,
-                   const ContactLookup& contacts) const;
+                   const ContactLookup& contacts,
+                   const ReferenceBitmaps* refs = nullptr) const;
   Roaring EvaluateCondition(const Condition& c, UnixSeconds now,
-                            const ContactLookup& contacts) const;
+                            const ContactLookup& contacts,
+                            const ReferenceBitmaps* refs = nullptr) const;
   // Every indexed contact.
   const Roaring& all() const { return all_; }
 

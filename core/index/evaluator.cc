@@ -263,7 +263,10 @@ bool PositiveTimestamp(Operator op, const Condition& c,
 }  // namespace
 
 bool ConditionMatches(const Condition& condition, const Contact& contact,
-                      UnixSeconds now) {
+                      UnixSeconds now, const ReferenceAnswers* refs) {
+  if (condition.is_group()) {
+    return FilterMatches(*condition.group, contact, now, refs);
+  }
   // A negative operator is the exact complement of its positive twin, which
   // is what makes it match unset values.
   const std::optional<Operator> twin = PositiveTwin(condition.op);
@@ -271,6 +274,10 @@ bool ConditionMatches(const Condition& condition, const Contact& contact,
   const Operator op = twin.value_or(condition.op);
 
   bool positive = false;
+  if (op == Operator::kInSegment) {
+    positive = refs != nullptr && refs->IsMember(condition.segment_id);
+    return positive != negate;
+  }
   switch (condition.field) {
     case Field::kEmail:
     case Field::kCompany:
@@ -316,15 +323,15 @@ bool ConditionMatches(const Condition& condition, const Contact& contact,
 }
 
 bool FilterMatches(const Filter& filter, const Contact& contact,
-                   UnixSeconds now) {
+                   UnixSeconds now, const ReferenceAnswers* refs) {
   if (filter.match == Match::kAny) {
     for (const Condition& c : filter.conditions) {
-      if (ConditionMatches(c, contact, now)) return true;
+      if (ConditionMatches(c, contact, now, refs)) return true;
     }
     return false;
   }
   for (const Condition& c : filter.conditions) {
-    if (!ConditionMatches(c, contact, now)) return false;
+    if (!ConditionMatches(c, contact, now, refs)) return false;
   }
   return true;
 }

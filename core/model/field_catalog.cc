@@ -149,6 +149,10 @@ std::string_view OperatorName(Operator op) {
       return "IS_SET";
     case O::kIsNotSet:
       return "IS_NOT_SET";
+    case O::kInSegment:
+      return "IN_SEGMENT";
+    case O::kNotInSegment:
+      return "NOT_IN_SEGMENT";
   }
   return "";
 }

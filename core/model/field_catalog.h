@@ -38,11 +38,16 @@ enum class Operator : int {
   kMoreThanDaysAgo = 20,
   kIsSet = 21,
   kIsNotSet = 22,
+  // References to another segment (no field): the contact is (is not) one
+  // of its members.
+  kInSegment = 23,
+  kNotInSegment = 24,
 };
-inline constexpr int kMaxOperator = 22;
+inline constexpr int kMaxOperator = 24;
 std::string_view OperatorName(Operator op);
 // The positive twin of a negative operator (NOT_EQUALS -> EQUALS, NOT_IN ->
-// IN, NOT_CONTAINS -> CONTAINS, HAS_NONE -> HAS_ANY, IS_NOT_SET -> IS_SET),
+// IN, NOT_CONTAINS -> CONTAINS, HAS_NONE -> HAS_ANY, IS_NOT_SET -> IS_SET,
+// NOT_IN_SEGMENT -> IN_SEGMENT),
 // of which it is the exact complement; nullopt for the others. Inline: the
 // evaluator asks it for every condition of every contact it matches.
 inline std::optional<Operator> PositiveTwin(Operator op) {
@@ -57,6 +62,8 @@ inline std::optional<Operator> PositiveTwin(Operator op) {
       return Operator::kHasAny;
     case Operator::kIsNotSet:
       return Operator::kIsSet;
+    case Operator::kNotInSegment:
+      return Operator::kInSegment;
     default:
       return std::nullopt;
   }

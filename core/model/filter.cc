@@ -259,7 +259,8 @@ void SortUnique(std::vector<T>* v) {
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
-std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
+// A field rule: field + operator + values.
+std::optional<Condition> ValidateFieldRule(const ConditionSpec& spec,
                                            const std::string& cond,
                                            size_t max_list_values,
                                            Violations* violations) {
@@ -278,6 +279,10 @@ std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
                                  : absl::StrCat("unknown operator ", spec.op));
   } else {
     op = static_cast<Operator>(spec.op);
+  }
+  if (spec.segment_id != 0) {
+    violations->Add(cond + ".segment_id",
+                    "only IN_SEGMENT and NOT_IN_SEGMENT take a segment_id");
   }
   // Values can only be judged against a known field and operator.
   if (info == nullptr || !op.has_value()) return std::nullopt;
@@ -298,7 +303,7 @@ std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
         ValidateValue(*info, *op, spec.values[i],
                       absl::StrCat(values_path, "[", i, "]"), &out, violations);
   }
-  if (!ok) return std::nullopt;
+  if (!ok || spec.segment_id != 0) return std::nullopt;
   if (*op == Operator::kBetween && out.numbers[0] > out.numbers[1]) {
     violations->Add(values_path,
                     "low (the first value) must not exceed high (the second)");
@@ -311,11 +316,158 @@ std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
   return out;
 }
 
+// IN_SEGMENT / NOT_IN_SEGMENT segment_id. Whether the segment exists, and
+// whether the reference would close a cycle, only the workspace can tell.
+std::optional<Condition> ValidateReference(const ConditionSpec& spec,
+                                           const std::string& cond,
+                                           Violations* violations) {
+  const Operator op = static_cast<Operator>(spec.op);
+  if (!spec.field.empty()) {
+    // Reported at the operator, like every operator that does not apply to
+    // the field it names.
+    const FieldInfo* info = FindField(spec.field);
+    const std::string applies =
+        info == nullptr
+            ? std::string()
+            : absl::StrCat(" does not apply to field ", AbslView(info->name),
+                           ", which takes ", OperatorList(*info), ";");
+    violations->Add(cond + ".operator",
+                    absl::StrCat(AbslView(OperatorName(op)), applies,
+                                 " it reads no field but refers to a segment "
+                                 "by segment_id (leave field empty)"));
+    return std::nullopt;
+  }
+  bool ok = true;
+  if (!spec.values.empty()) {
+    violations->Add(cond + ".values", absl::StrCat(AbslView(OperatorName(op)),
+                                                   " takes no values (got ",
+                                                   spec.values.size(), ")"));
+    ok = false;
+  }
+  if (spec.segment_id == 0) {
+    violations->Add(
+        cond + ".segment_id",
+        absl::StrCat("is required for ", AbslView(OperatorName(op))));
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  Condition out{Field::kEmail, op, {}, {}, {}};
+  out.segment_id = spec.segment_id;
+  return out;
+}
+
+std::optional<Filter> ValidateGroup(const FilterSpec& spec,
+                                    const std::string& path, size_t depth,
+                                    const Limits& limits, size_t* leaves,
+                                    Violations* violations);
+
+// A nested group: match over conditions of its own, nothing else.
+std::optional<Condition> ValidateNested(const ConditionSpec& spec,
+                                        const std::string& cond, size_t depth,
+                                        const Limits& limits, size_t* leaves,
+                                        Violations* violations) {
+  bool ok = true;
+  auto refuse = [&](std::string_view member, std::string_view what) {
+    violations->Add(
+        absl::StrCat(cond, ".", AbslView(member)),
+        absl::StrCat("must be empty in a group (", AbslView(what), ")"));
+    ok = false;
+  };
+  if (!spec.field.empty()) refuse("field", "a group reads no field itself");
+  if (spec.op != 0) refuse("operator", "a group has match instead");
+  if (!spec.values.empty()) refuse("values", "a group has no values");
+  if (spec.segment_id != 0) refuse("segment_id", "a group refers to none");
+  const std::string group_path = cond + ".group";
+  if (depth + 1 > limits.max_group_depth) {
+    // Not descended into: a deeper tree is refused whatever it holds.
+    violations->Add(group_path,
+                    absl::StrCat("groups nest at most ", limits.max_group_depth,
+                                 " levels deep, the filter itself included "
+                                 "(limit max_group_depth)"));
+    return std::nullopt;
+  }
+  std::optional<Filter> group = ValidateGroup(
+      *spec.group, group_path, depth + 1, limits, leaves, violations);
+  if (!ok || !group.has_value()) return std::nullopt;
+  Condition out{Field::kEmail, Operator::kUnspecified, {}, {}, {}};
+  out.group = std::move(*group);
+  return out;
+}
+
+std::optional<Condition> ValidateCondition(const ConditionSpec& spec,
+                                           const std::string& cond,
+                                           size_t depth, const Limits& limits,
+                                           size_t* leaves,
+                                           Violations* violations) {
+  if (spec.group.has_value()) {
+    return ValidateNested(spec, cond, depth, limits, leaves, violations);
+  }
+  ++*leaves;
+  if (spec.op == static_cast<int>(Operator::kInSegment) ||
+      spec.op == static_cast<int>(Operator::kNotInSegment)) {
+    return ValidateReference(spec, cond, violations);
+  }
+  return ValidateFieldRule(spec, cond, limits.max_list_values, violations);
+}
+
+// `depth`: 1 for the filter itself.
+std::optional<Filter> ValidateGroup(const FilterSpec& spec,
+                                    const std::string& path, size_t depth,
+                                    const Limits& limits, size_t* leaves,
+                                    Violations* violations) {
+  Filter filter;
+  bool ok = true;
+  switch (spec.match) {
+    case 0:
+    case static_cast<int>(Match::kAll):
+      filter.match = Match::kAll;
+      break;
+    case static_cast<int>(Match::kAny):
+      filter.match = Match::kAny;
+      break;
+    default:
+      violations->Add(
+          Join(path, "match"),
+          absl::StrCat("unknown match ", spec.match, "; expected ALL or ANY"));
+      ok = false;
+  }
+  const std::string conditions_path = Join(path, "conditions");
+  if (spec.conditions.empty()) {
+    violations->Add(conditions_path, "must have at least one condition");
+    ok = false;
+  }
+  filter.conditions.reserve(spec.conditions.size());
+  for (size_t i = 0; i < spec.conditions.size(); ++i) {
+    std::optional<Condition> c = ValidateCondition(
+        spec.conditions[i], absl::StrCat(conditions_path, "[", i, "]"), depth,
+        limits, leaves, violations);
+    if (c.has_value()) {
+      filter.conditions.push_back(std::move(*c));
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return filter;
+}
+
+template <typename Visit>
+void VisitFieldRules(const Filter& filter, const Visit& visit) {
+  for (const Condition& c : filter.conditions) {
+    if (c.is_group()) {
+      VisitFieldRules(*c.group, visit);
+    } else if (c.is_field_rule()) {
+      visit(c);
+    }
+  }
+}
+
 }  // namespace
 
 bool Condition::operator==(const Condition& o) const {
   return field == o.field && op == o.op && strings == o.strings &&
-         numbers == o.numbers && original == o.original;
+         numbers == o.numbers && original == o.original &&
+         segment_id == o.segment_id && group == o.group;
 }
 
 bool Filter::operator==(const Filter& o) const {
@@ -326,39 +478,19 @@ absl::StatusOr<Filter> ValidateFilter(const FilterSpec& spec,
                                       std::string_view path,
                                       const Limits& limits) {
   Violations violations;
-  Filter filter;
-  switch (spec.match) {
-    case 0:
-    case static_cast<int>(Match::kAll):
-      filter.match = Match::kAll;
-      break;
-    case static_cast<int>(Match::kAny):
-      filter.match = Match::kAny;
-      break;
-    default:
-      violations.Add(
-          Join(path, "match"),
-          absl::StrCat("unknown match ", spec.match, "; expected ALL or ANY"));
-  }
-  const std::string conditions_path = Join(path, "conditions");
-  if (spec.conditions.empty()) {
-    violations.Add(conditions_path, "must have at least one condition");
-  } else if (spec.conditions.size() > limits.max_conditions) {
-    violations.Add(conditions_path,
+  size_t leaves = 0;
+  std::optional<Filter> filter =
+      ValidateGroup(spec, std::string(path), 1, limits, &leaves, &violations);
+  if (leaves > limits.max_conditions) {
+    violations.Add(Join(path, "conditions"),
                    absl::StrCat("at most ", limits.max_conditions,
                                 " conditions are allowed (limit "
-                                "max_conditions; got ",
-                                spec.conditions.size(), ")"));
-  }
-  filter.conditions.reserve(spec.conditions.size());
-  for (size_t i = 0; i < spec.conditions.size(); ++i) {
-    std::optional<Condition> c = ValidateCondition(
-        spec.conditions[i], absl::StrCat(conditions_path, "[", i, "]"),
-        limits.max_list_values, &violations);
-    if (c.has_value()) filter.conditions.push_back(std::move(*c));
+                                "max_conditions, counting those in nested "
+                                "groups; got ",
+                                leaves, ")"));
   }
   if (!violations.empty()) return violations.ToStatus();
-  return filter;
+  return *std::move(filter);
 }
 
 FilterSpec ToSpec(const Filter& filter) {
@@ -366,34 +498,54 @@ FilterSpec ToSpec(const Filter& filter) {
   spec.match = static_cast<int>(filter.match);
   spec.conditions.reserve(filter.conditions.size());
   for (const Condition& c : filter.conditions) {
-    spec.conditions.push_back({std::string(GetFieldInfo(c.field).name),
-                               static_cast<int>(c.op), c.original});
+    ConditionSpec& out = spec.conditions.emplace_back();
+    if (c.is_group()) {
+      out.group = ToSpec(*c.group);
+    } else if (c.is_reference()) {
+      out.op = static_cast<int>(c.op);
+      out.segment_id = c.segment_id;
+    } else {
+      out.field = std::string(GetFieldInfo(c.field).name);
+      out.op = static_cast<int>(c.op);
+      out.values = c.original;
+    }
   }
   return spec;
 }
 
 ContactFieldSet FieldsRead(const Filter& filter) {
   ContactFieldSet set = 0;
-  for (const Condition& c : filter.conditions) set |= FieldBit(c.field);
+  VisitFieldRules(filter,
+                  [&set](const Condition& c) { set |= FieldBit(c.field); });
   return set;
 }
 
 SegmentKind KindOf(const Filter& filter) {
-  for (const Condition& c : filter.conditions) {
+  SegmentKind kind = SegmentKind::kStandard;
+  VisitFieldRules(filter, [&kind](const Condition& c) {
     if (GetFieldInfo(c.field).family == RuleFamily::kSmart) {
-      return SegmentKind::kSmart;
+      kind = SegmentKind::kSmart;
     }
-  }
-  return SegmentKind::kStandard;
+  });
+  return kind;
 }
 
 Plan RequiredPlan(const Filter& filter) {
   Plan required = Plan::kStarter;
-  for (const Condition& c : filter.conditions) {
+  VisitFieldRules(filter, [&required](const Condition& c) {
     const Plan p = GetFieldInfo(c.field).required_plan;
     if (static_cast<int>(p) > static_cast<int>(required)) required = p;
-  }
+  });
   return required;
+}
+
+std::string_view FirstFieldNeeding(const Filter& filter, Plan plan) {
+  std::string_view field;
+  VisitFieldRules(filter, [&](const Condition& c) {
+    const FieldInfo& info = GetFieldInfo(c.field);
+    if (field.empty() && info.required_plan == plan) field = info.name;
+  });
+  return field;
 }
 
 absl::Status CheckPlanAllows(const Filter& filter, Plan plan) {
@@ -401,24 +553,54 @@ absl::Status CheckPlanAllows(const Filter& filter, Plan plan) {
   if (PlanAllows(plan, required)) return absl::OkStatus();
   // Name the first field that needs the plan the filter as a whole needs,
   // so the caller learns the upgrade that actually suffices.
-  std::string_view field;
-  for (const Condition& c : filter.conditions) {
-    const FieldInfo& info = GetFieldInfo(c.field);
-    if (info.required_plan == required) {
-      field = info.name;
-      break;
-    }
-  }
+  const std::string_view field = FirstFieldNeeding(filter, required);
   return PlanUpgradeRequiredError(
       absl::StrCat("field ", AbslView(field), " needs"), required, plan,
       "field", std::string(field));
 }
 
 bool HasRelativeDateRule(const Filter& filter) {
+  bool found = false;
+  VisitFieldRules(
+      filter, [&found](const Condition& c) { found |= IsRelativeDate(c.op); });
+  return found;
+}
+
+bool HasReferences(const Filter& filter) {
   for (const Condition& c : filter.conditions) {
-    if (IsRelativeDate(c.op)) return true;
+    if (c.is_reference()) return true;
+    if (c.is_group() && HasReferences(*c.group)) return true;
   }
   return false;
+}
+
+std::vector<SegmentId> ReferencedSegments(const Filter& filter) {
+  std::vector<SegmentId> ids;
+  ForEachReference(filter, "", [&ids](const std::string&, SegmentId id) {
+    ids.push_back(id);
+  });
+  SortUnique(&ids);
+  return ids;
+}
+
+void ForEachReference(
+    const Filter& filter, std::string_view path,
+    const std::function<void(const std::string&, SegmentId)>& visit) {
+  const std::string conditions_path = Join(path, "conditions");
+  for (size_t i = 0; i < filter.conditions.size(); ++i) {
+    const Condition& c = filter.conditions[i];
+    const std::string at = absl::StrCat(conditions_path, "[", i, "]");
+    if (c.is_group()) {
+      ForEachReference(*c.group, at + ".group", visit);
+    } else if (c.is_reference()) {
+      visit(at + ".segment_id", c.segment_id);
+    }
+  }
+}
+
+void ForEachFieldRule(const Filter& filter,
+                      const std::function<void(const Condition&)>& visit) {
+  VisitFieldRules(filter, visit);
 }
 
 }  // namespace segments

@@ -19,11 +19,26 @@ namespace {
 //     operator wire number
 //     m, then m values, each a kind byte and its payload:
 //       0 none | 1 string: len, bytes | 2 number: zigzag | 3 timestamp: zigzag
+// Version 2 (nested groups and references; a flat filter is still written
+// as version 1, so filters of before keep their bytes):
+//   'F' 0x02, then a group:
+//     match, n, then n conditions, each a shape byte and its payload:
+//       0 field rule: as in version 1 | 1 reference: operator, segment id |
+//       2 group: a group, recursively
 // Only the caller's values (Condition.original) are stored: decoding runs
 // them through ValidateFilter again, which rebuilds the normalized members
 // and refuses anything a bug or a disk error may have produced.
 constexpr char kMagic = 'F';
 constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersionNested = 2;
+enum ShapeTag : uint8_t {
+  kShapeField = 0,
+  kShapeReference = 1,
+  kShapeGroup = 2
+};
+// Deeper than any limit allows; bounds the decoder's recursion on corrupt
+// bytes.
+constexpr int kMaxDecodeDepth = 32;
 
 enum ValueTag : uint8_t {
   kTagNone = 0,
@@ -141,24 +156,102 @@ bool ReadValue(Reader* r, RawValue* value) {
   }
 }
 
-bool ReadSpec(std::string_view bytes, FilterSpec* spec) {
-  Reader r(bytes);
-  uint8_t magic, version;
-  if (!r.Byte(&magic) || magic != static_cast<uint8_t>(kMagic)) return false;
-  if (!r.Byte(&version) || version != kVersion) return false;
+bool ReadFieldRule(Reader* r, ConditionSpec* c) {
+  size_t m;
+  if (!r->String(&c->field) || !r->Int(&c->op) || !r->Count(&m)) return false;
+  for (size_t j = 0; j < m; ++j) {
+    if (!ReadValue(r, &c->values.emplace_back())) return false;
+  }
+  return true;
+}
+
+// A group of version 2 (`nested`) or the whole of version 1.
+bool ReadGroup(Reader* r, bool nested, int depth, FilterSpec* spec) {
+  if (depth > kMaxDecodeDepth) return false;
   size_t n;
-  if (!r.Int(&spec->match) || !r.Count(&n)) return false;
+  if (!r->Int(&spec->match) || !r->Count(&n)) return false;
   // Grown item by item (not resized up front), so memory stays proportional
   // to what was actually read.
   for (size_t i = 0; i < n; ++i) {
     ConditionSpec& c = spec->conditions.emplace_back();
-    size_t m;
-    if (!r.String(&c.field) || !r.Int(&c.op) || !r.Count(&m)) return false;
-    for (size_t j = 0; j < m; ++j) {
-      if (!ReadValue(&r, &c.values.emplace_back())) return false;
+    uint8_t shape = kShapeField;
+    if (nested && !r->Byte(&shape)) return false;
+    uint64_t id;
+    switch (shape) {
+      case kShapeField:
+        if (!ReadFieldRule(r, &c)) return false;
+        break;
+      case kShapeReference:
+        if (!r->Int(&c.op) || !r->Varint(&id)) return false;
+        c.segment_id = id;
+        break;
+      case kShapeGroup:
+        if (!ReadGroup(r, nested, depth + 1, &c.group.emplace())) return false;
+        break;
+      default:
+        return false;
     }
   }
+  return true;
+}
+
+bool ReadSpec(std::string_view bytes, FilterSpec* spec) {
+  Reader r(bytes);
+  uint8_t magic, version;
+  if (!r.Byte(&magic) || magic != static_cast<uint8_t>(kMagic)) return false;
+  if (!r.Byte(&version) || (version != kVersion && version != kVersionNested))
+    return false;
+  if (!ReadGroup(&r, version == kVersionNested, 1, spec)) return false;
   return r.remaining() == 0;
+}
+
+void PutValues(const std::vector<RawValue>& values, std::string* out) {
+  PutVarint(values.size(), out);
+  for (const RawValue& v : values) {
+    if (const auto* s = std::get_if<std::string>(&v)) {
+      out->push_back(static_cast<char>(kTagString));
+      PutString(*s, out);
+    } else if (const auto* n = std::get_if<int64_t>(&v)) {
+      out->push_back(static_cast<char>(kTagNumber));
+      PutVarint(ZigZag(*n), out);
+    } else if (const auto* t = std::get_if<TimestampValue>(&v)) {
+      out->push_back(static_cast<char>(kTagTimestamp));
+      PutVarint(ZigZag(t->seconds), out);
+    } else {
+      out->push_back(static_cast<char>(kTagNone));
+    }
+  }
+}
+
+void PutFieldRule(const Condition& c, std::string* out) {
+  PutString(GetFieldInfo(c.field).name, out);
+  PutVarint(static_cast<uint64_t>(c.op), out);
+  PutValues(c.original, out);
+}
+
+bool IsFlat(const Filter& filter) {
+  for (const Condition& c : filter.conditions) {
+    if (!c.is_field_rule()) return false;
+  }
+  return true;
+}
+
+void PutGroup(const Filter& filter, std::string* out) {
+  PutVarint(static_cast<uint64_t>(filter.match), out);
+  PutVarint(filter.conditions.size(), out);
+  for (const Condition& c : filter.conditions) {
+    if (c.is_group()) {
+      out->push_back(static_cast<char>(kShapeGroup));
+      PutGroup(*c.group, out);
+    } else if (c.is_reference()) {
+      out->push_back(static_cast<char>(kShapeReference));
+      PutVarint(static_cast<uint64_t>(c.op), out);
+      PutVarint(c.segment_id, out);
+    } else {
+      out->push_back(static_cast<char>(kShapeField));
+      PutFieldRule(c, out);
+    }
+  }
 }
 
 }  // namespace
@@ -166,28 +259,15 @@ bool ReadSpec(std::string_view bytes, FilterSpec* spec) {
 std::string EncodeFilter(const Filter& filter) {
   std::string out;
   out.push_back(kMagic);
+  if (!IsFlat(filter)) {
+    out.push_back(static_cast<char>(kVersionNested));
+    PutGroup(filter, &out);
+    return out;
+  }
   out.push_back(static_cast<char>(kVersion));
   PutVarint(static_cast<uint64_t>(filter.match), &out);
   PutVarint(filter.conditions.size(), &out);
-  for (const Condition& c : filter.conditions) {
-    PutString(GetFieldInfo(c.field).name, &out);
-    PutVarint(static_cast<uint64_t>(c.op), &out);
-    PutVarint(c.original.size(), &out);
-    for (const RawValue& v : c.original) {
-      if (const auto* s = std::get_if<std::string>(&v)) {
-        out.push_back(static_cast<char>(kTagString));
-        PutString(*s, &out);
-      } else if (const auto* n = std::get_if<int64_t>(&v)) {
-        out.push_back(static_cast<char>(kTagNumber));
-        PutVarint(ZigZag(*n), &out);
-      } else if (const auto* t = std::get_if<TimestampValue>(&v)) {
-        out.push_back(static_cast<char>(kTagTimestamp));
-        PutVarint(ZigZag(t->seconds), &out);
-      } else {
-        out.push_back(static_cast<char>(kTagNone));
-      }
-    }
-  }
+  for (const Condition& c : filter.conditions) PutFieldRule(c, &out);
   return out;
 }
 
@@ -201,6 +281,7 @@ absl::StatusOr<Filter> DecodeFilter(std::string_view bytes) {
   Limits unlimited;
   unlimited.max_conditions = std::numeric_limits<size_t>::max();
   unlimited.max_list_values = std::numeric_limits<size_t>::max();
+  unlimited.max_group_depth = kMaxDecodeDepth;
   absl::StatusOr<Filter> filter = ValidateFilter(spec, "filter", unlimited);
   if (!filter.ok()) {
     return absl::DataLossError(

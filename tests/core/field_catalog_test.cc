@@ -258,7 +258,9 @@ TEST(OperatorName, EveryOperatorHasItsProtoName) {
                                                "WITHIN_LAST_DAYS",
                                                "MORE_THAN_DAYS_AGO",
                                                "IS_SET",
-                                               "IS_NOT_SET"};
+                                               "IS_NOT_SET",
+                                               "IN_SEGMENT",
+                                               "NOT_IN_SEGMENT"};
   ASSERT_EQ(names.size(), static_cast<size_t>(kMaxOperator + 1));
   for (int i = 0; i <= kMaxOperator; ++i) {
     EXPECT_EQ(OperatorName(static_cast<Operator>(i)), names[i]);

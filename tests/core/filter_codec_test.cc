@@ -231,6 +231,34 @@ std::vector<size_t> Positions(size_t size, std::mt19937* rng) {
   return out;
 }
 
+TEST(FilterCodec, NestedGroupsAndReferencesRoundTrip) {
+  FilterSpec spec;
+  spec.match = static_cast<int>(Match::kAny);
+  ConditionSpec ref;
+  ref.op = static_cast<int>(Operator::kNotInSegment);
+  ref.segment_id = 1234567;
+  ConditionSpec group;
+  group.group.emplace();
+  group.group->conditions.push_back(
+      {"country", static_cast<int>(Operator::kEquals), {std::string("DE")}});
+  group.group->conditions.push_back(ref);
+  spec.conditions.push_back(group);
+  spec.conditions.push_back(
+      {"lead_score", static_cast<int>(Operator::kGreaterThan), {int64_t{5}}});
+  absl::StatusOr<Filter> filter = ValidateFilter(spec, "filter");
+  ASSERT_TRUE(filter.ok()) << filter.status();
+  const std::string bytes = EncodeFilter(*filter);
+  EXPECT_EQ(bytes[1], 2);  // version 2: the flat format cannot hold it
+  absl::StatusOr<Filter> back = DecodeFilter(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, *filter);
+  // Every truncation is refused, never misread.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_THAT(DecodeFilter(bytes.substr(0, n)),
+                StatusIs(absl::StatusCode::kDataLoss));
+  }
+}
+
 TEST(FilterCodec, TruncationsAreDataLoss) {
   std::mt19937 rng(2);
   for (const Filter& f : RandomFilters(200, 2)) {

@@ -21,7 +21,8 @@ constexpr int kEquals = 1, kNotEquals = 2, kIn = 3, kNotIn = 4, kContains = 5,
               kGreaterThan = 9, kGreaterOrEqual = 10, kLessThan = 11,
               kLessOrEqual = 12, kBetween = 13, kHasAny = 14, kHasAll = 15,
               kHasNone = 16, kBefore = 17, kAfter = 18, kWithinLastDays = 19,
-              kMoreThanDaysAgo = 20, kIsSet = 21, kIsNotSet = 22;
+              kMoreThanDaysAgo = 20, kIsSet = 21, kIsNotSet = 22,
+              kInSegment = 23, kNotInSegment = 24;
 
 constexpr int64_t kSecondsPerDay = 86400;
 
@@ -391,11 +392,29 @@ bool BruteForceConditionMatches(const ConditionSpec& c, const Contact& contact,
 
 bool BruteForceMatches(const FilterSpec& filter, const Contact& contact,
                        UnixSeconds now) {
+  return BruteForceMatches(filter, contact, now, [](SegmentId) {
+    ADD_FAILURE() << "a reference without a way to answer it";
+    return false;
+  });
+}
+
+bool BruteForceMatches(const FilterSpec& filter, const Contact& contact,
+                       UnixSeconds now,
+                       const std::function<bool(SegmentId)>& in_segment) {
   // MATCH_UNSPECIFIED (0) means ALL.
   const bool any = filter.match == 2;
   bool result = !any;
   for (const ConditionSpec& c : filter.conditions) {
-    bool m = BruteForceConditionMatches(c, contact, now);
+    bool m = false;
+    if (c.group.has_value()) {
+      m = BruteForceMatches(*c.group, contact, now, in_segment);
+    } else if (c.op == kInSegment) {
+      m = in_segment(c.segment_id);
+    } else if (c.op == kNotInSegment) {
+      m = !in_segment(c.segment_id);
+    } else {
+      m = BruteForceConditionMatches(c, contact, now);
+    }
     if (any && m) result = true;
     if (!any && !m) result = false;
   }
@@ -481,11 +500,17 @@ std::string DescribeDraft(const ContactDraft& d) {
 }
 
 std::string DescribeCondition(const ConditionSpec& c) {
+  if (c.group.has_value())
+    return absl::StrCat("group ", DescribeFilter(*c.group));
+  if (c.op == kInSegment) return absl::StrCat("IN_SEGMENT ", c.segment_id);
+  if (c.op == kNotInSegment)
+    return absl::StrCat("NOT_IN_SEGMENT ", c.segment_id);
   std::string values;
   for (const RawValue& v : c.values) {
     absl::StrAppend(&values, values.empty() ? "" : ", ", DescribeValue(v));
   }
-  return absl::StrCat(c.field, " ", RefOpName(c.op), " [", values, "]");
+  return absl::StrCat(c.field, " ", c.op <= kIsNotSet ? RefOpName(c.op) : "?",
+                      " [", values, "]");
 }
 
 std::string DescribeFilter(const FilterSpec& f) {

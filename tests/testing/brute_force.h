@@ -10,11 +10,13 @@
 #ifndef SEGMENTS_TESTS_TESTING_BRUTE_FORCE_H_
 #define SEGMENTS_TESTS_TESTING_BRUTE_FORCE_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/base/ids.h"
 #include "core/base/types.h"
 #include "core/model/contact.h"
 #include "core/model/filter.h"
@@ -48,8 +50,14 @@ std::string RefTrim(std::string_view s);
 
 bool BruteForceConditionMatches(const ConditionSpec& condition,
                                 const Contact& contact, UnixSeconds now);
+// Nested groups are evaluated in place. A filter with references
+// (IN_SEGMENT / NOT_IN_SEGMENT) needs `in_segment`: whether the contact is
+// a member of the segment it names.
 bool BruteForceMatches(const FilterSpec& filter, const Contact& contact,
                        UnixSeconds now);
+bool BruteForceMatches(const FilterSpec& filter, const Contact& contact,
+                       UnixSeconds now,
+                       const std::function<bool(SegmentId)>& in_segment);
 
 // The contact a VALID draft yields: starting from `*before` (nullptr for a
 // new contact, which starts from the defaults), every field named in

@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/base/parallel.h"
+#include "core/engine/internal/reference_answers.h"
 #include "core/index/contact_batch.h"
 #include "core/index/evaluator.h"
 
@@ -14,6 +15,20 @@ namespace {
 // Below this many new contacts, a write matches them contact by contact:
 // indexing them costs more than it saves.
 constexpr size_t kBatchMatchMinItems = 256;
+
+// What a batch of new contacts matches in each segment evaluated so far.
+class BatchBitmaps : public ReferenceBitmaps {
+ public:
+  void Add(SegmentId id, const Roaring* matches) { by_id_[id] = matches; }
+  const Roaring& Members(SegmentId segment) const override {
+    auto it = by_id_.find(segment);
+    return it == by_id_.end() ? empty_ : *it->second;
+  }
+
+ private:
+  absl::flat_hash_map<SegmentId, const Roaring*> by_id_;
+  Roaring empty_;
+};
 
 }  // namespace
 
@@ -119,15 +134,26 @@ void MembershipDiff::DiffContacts(absl::Span<const ContactMutation> mutations,
                      : kAllContactFields;
     auto [reading, inserted] = readers.try_emplace(changed[i]);
     if (inserted) reading->second = memory_.segments.Reading(changed[i]);
+    // A segment that refers to others is re-evaluated whenever a field one
+    // of them reads changed (SegmentEntry::fields_read), and asks them about
+    // this contact as it was and as it is: the referenced segments' answers
+    // follow their filters, so a chain moves in the same write.
+    std::optional<ContactReferences> before_refs, after_refs;
+    if (m.before.has_value())
+      before_refs.emplace(memory_.segments, *m.before, now);
+    if (m.after.has_value())
+      after_refs.emplace(memory_.segments, *m.after, now);
     for (const SegmentEntry* s : reading->second) {
       // Every active segment's members are exactly the contacts its filter
       // matches at `now` (the write applied the flips due by then first,
       // Workspace::CatchUp), so the filter answers from the contact already
       // in cache, without a cache miss in the bitmap.
-      const bool was = m.before.has_value() &&
-                       FilterMatches(s->record.filter, *m.before, now);
+      const bool was =
+          m.before.has_value() &&
+          FilterMatches(s->record.filter, *m.before, now, &*before_refs);
       const bool is =
-          m.after.has_value() && FilterMatches(s->record.filter, *m.after, now);
+          m.after.has_value() &&
+          FilterMatches(s->record.filter, *m.after, now, &*after_refs);
       if (was == is) continue;
       SegmentChanges& c = (*out)[s->record.id];
       (is ? c.entered : c.left).push_back(m.id);
@@ -155,20 +181,37 @@ void MembershipDiff::MatchNewContacts(
   } else {
     index->AddBatch(batch.contacts());
   }
-  std::array<ChangesBySegment, 2> parts;
-  ForEachHalf(segments.size(), big, [&](size_t from, size_t end, size_t half) {
+  // Segments that refer to others read what the batch's contacts match in
+  // them: they go after the others, in dependency order, one at a time.
+  std::vector<const SegmentEntry*> flat, referring;
+  for (const SegmentEntry* s : segments) {
+    (s->references.empty() ? flat : referring).push_back(s);
+  }
+  std::sort(referring.begin(), referring.end(), DependencyOrder);
+  std::vector<Roaring> matches(segments.size());
+  ForEachHalf(flat.size(), big, [&](size_t from, size_t end, size_t) {
     for (size_t i = from; i < end; ++i) {
-      const SegmentEntry& s = *segments[i];
-      const Roaring matches = index->Evaluate(s.record.filter, now, batch);
-      if (matches.isEmpty()) continue;
-      std::vector<ContactId>& entered = parts[half][s.record.id].entered;
-      entered.resize(matches.cardinality());
-      matches.toUint32Array(entered.data());
+      matches[i] = index->Evaluate(flat[i]->record.filter, now, batch);
     }
   });
-  // The halves cover different segments.
-  for (ChangesBySegment& part : parts) {
-    for (auto& [sid, changes] : part) (*out)[sid] = std::move(changes);
+  // New contacts are in no segment yet: a referenced segment's members
+  // among them are what this batch matches in it (none for a frozen one).
+  BatchBitmaps matched;
+  for (size_t i = 0; i < flat.size(); ++i) {
+    matched.Add(flat[i]->record.id, &matches[i]);
+  }
+  for (size_t i = 0; i < referring.size(); ++i) {
+    Roaring& m = matches[flat.size() + i];
+    m = index->Evaluate(referring[i]->record.filter, now, batch, &matched);
+    matched.Add(referring[i]->record.id, &m);
+  }
+  for (size_t i = 0; i < matches.size(); ++i) {
+    if (matches[i].isEmpty()) continue;
+    const SegmentEntry* s =
+        i < flat.size() ? flat[i] : referring[i - flat.size()];
+    std::vector<ContactId>& entered = (*out)[s->record.id].entered;
+    entered.resize(matches[i].cardinality());
+    matches[i].toUint32Array(entered.data());
   }
   *index_out = std::move(index);
 }

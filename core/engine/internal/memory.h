@@ -19,9 +19,11 @@ namespace segments::engine {
 struct WorkspaceMemory {
   explicit WorkspaceMemory(Plan p) : plan(p) {}
 
-  // The contacts `filter` matches at `now`, by bitmap algebra over `index`.
-  Roaring Evaluate(const Filter& filter, UnixSeconds now) const {
-    return index.Evaluate(filter, now, contacts);
+  // The contacts `filter` matches at `now`, by bitmap algebra over `index`;
+  // references read `refs` (which a filter with references needs).
+  Roaring Evaluate(const Filter& filter, UnixSeconds now,
+                   const ReferenceBitmaps* refs = nullptr) const {
+    return index.Evaluate(filter, now, contacts, refs);
   }
 
   Plan plan;

@@ -1,11 +1,14 @@
 #include "core/engine/internal/segment_set.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/ascii.h"
 #include "core/base/errors.h"
+#include "core/base/plan_gate.h"
 #include "core/base/status_macros.h"
 #include "core/base/utf8.h"
 
@@ -14,13 +17,21 @@ namespace segments::engine {
 std::unique_ptr<SegmentEntry> MakeSegmentEntry(SegmentRecord record,
                                                Roaring members) {
   auto entry = std::make_unique<SegmentEntry>();
+  entry->references = ReferencedSegments(record.filter);
   entry->kind = KindOf(record.filter);
+  entry->required_plan = RequiredPlan(record.filter);
+  entry->plan_field = FirstFieldNeeding(record.filter, entry->required_plan);
   entry->fields_read = FieldsRead(record.filter);
   entry->windows = WindowsOf(record.filter);
   entry->count = members.cardinality();
   entry->members = std::move(members);
   entry->record = std::move(record);
   return entry;
+}
+
+bool DependencyOrder(const SegmentEntry* a, const SegmentEntry* b) {
+  return std::make_pair(a->depth, a->record.id) <
+         std::make_pair(b->depth, b->record.id);
 }
 
 absl::Status PlanRestrictedError(SegmentId id) {
@@ -70,6 +81,46 @@ std::vector<const SegmentEntry*> SegmentSet::Reading(
   return out;
 }
 
+std::vector<const SegmentEntry*> SegmentSet::ReferrersOf(SegmentId id) const {
+  std::vector<const SegmentEntry*> out;
+  std::vector<SegmentId> pending = {id};
+  absl::flat_hash_map<SegmentId, bool> seen;
+  while (!pending.empty()) {
+    const SegmentId next = pending.back();
+    pending.pop_back();
+    auto it = referrers_.find(next);
+    if (it == referrers_.end()) continue;
+    for (SegmentId r : it->second) {
+      if (!seen.try_emplace(r, true).second) continue;
+      if (const SegmentEntry* e = Find(r)) out.push_back(e);
+      pending.push_back(r);
+    }
+  }
+  std::sort(out.begin(), out.end(), DependencyOrder);
+  return out;
+}
+
+std::vector<SegmentId> SegmentSet::DirectReferrersOf(SegmentId id) const {
+  auto it = referrers_.find(id);
+  if (it == referrers_.end()) return {};
+  return it->second;
+}
+
+bool SegmentSet::Reaches(SegmentId from, SegmentId to) const {
+  std::vector<SegmentId> pending = {from};
+  absl::flat_hash_map<SegmentId, bool> seen;
+  while (!pending.empty()) {
+    const SegmentId next = pending.back();
+    pending.pop_back();
+    if (next == to) return true;
+    if (!seen.try_emplace(next, true).second) continue;
+    if (const SegmentEntry* e = Find(next)) {
+      pending.insert(pending.end(), e->references.begin(), e->references.end());
+    }
+  }
+  return false;
+}
+
 void SegmentSet::Install(std::unique_ptr<SegmentEntry> entry) {
   const SegmentId id = entry->record.id;
   std::unique_ptr<SegmentEntry>& slot = entries_[id];
@@ -86,9 +137,53 @@ void SegmentSet::Remove(SegmentId id) {
   entries_.erase(it);
 }
 
+void SegmentSet::Derive(SegmentEntry* s,
+                        absl::flat_hash_map<SegmentId, int>* state) {
+  int& mark = (*state)[s->record.id];
+  // Visited but not done would be a cycle, which validation never lets in:
+  // the entry then keeps what its own filter gives.
+  if (mark != 0) return;
+  mark = 1;
+  const Filter& f = s->record.filter;
+  s->kind = KindOf(f);
+  s->required_plan = RequiredPlan(f);
+  s->plan_field = FirstFieldNeeding(f, s->required_plan);
+  s->fields_read = FieldsRead(f);
+  s->windows = WindowsOf(f);
+  s->depth = 0;
+  for (SegmentId ref : s->references) {
+    auto it = entries_.find(ref);
+    if (it == entries_.end()) continue;
+    SegmentEntry* r = it->second.get();
+    Derive(r, state);
+    referrers_[ref].push_back(s->record.id);
+    if (r->kind == SegmentKind::kSmart) s->kind = SegmentKind::kSmart;
+    if (!PlanAllows(s->required_plan, r->required_plan)) {
+      s->required_plan = r->required_plan;
+      s->plan_field = r->plan_field;
+    }
+    s->fields_read |= r->fields_read;
+    s->windows.insert(s->windows.end(), r->windows.begin(), r->windows.end());
+    s->depth = std::max(s->depth, r->depth + 1);
+  }
+  std::sort(s->windows.begin(), s->windows.end());
+  s->windows.erase(std::unique(s->windows.begin(), s->windows.end()),
+                   s->windows.end());
+  (*state)[s->record.id] = 2;
+}
+
 void SegmentSet::RebuildReaders() {
   for (auto& list : readers_) list.clear();
   by_window_.clear();
+  referrers_.clear();
+  order_.clear();
+  absl::flat_hash_map<SegmentId, int> state;
+  for (const auto& [sid, s] : entries_) {
+    Derive(s.get(), &state);
+    order_.push_back(s.get());
+  }
+  for (auto& [sid, list] : referrers_) std::sort(list.begin(), list.end());
+  std::sort(order_.begin(), order_.end(), DependencyOrder);
   for (const auto& [sid, s] : entries_) {
     if (s->record.state != SegmentState::kActive) continue;
     for (int f = 0; f < kContactFieldCount; ++f) {
@@ -130,13 +225,101 @@ absl::StatusOr<Filter> ValidateSegmentDraft(const SegmentSet& segments,
     }
     if (!filter.ok() && v.empty()) return filter.status();
   }
+  if (check_filter && filter.ok()) {
+    for (FieldViolation& fv : GetFieldViolations(
+             CheckReferences(*filter, "segment.filter", segments, self))) {
+      v.Add(std::move(fv.field), std::move(fv.description));
+    }
+  }
   RETURN_IF_ERROR(v.ToStatus());
   if (name_taken) {
     return absl::AlreadyExistsError(
         absl::StrCat("a segment named \"", name, "\" already exists"));
   }
-  if (check_filter) RETURN_IF_ERROR(CheckPlanAllows(*filter, plan));
+  if (check_filter) RETURN_IF_ERROR(CheckPlanAllows(*filter, segments, plan));
   return filter;
+}
+
+PlanNeed PlanNeedOf(const Filter& filter, const SegmentSet& segments) {
+  PlanNeed need;
+  need.plan = RequiredPlan(filter);
+  need.field = FirstFieldNeeding(filter, need.plan);
+  for (SegmentId ref : ReferencedSegments(filter)) {
+    const SegmentEntry* e = segments.Find(ref);
+    if (e == nullptr || PlanAllows(need.plan, e->required_plan)) continue;
+    need = {e->required_plan, e->plan_field, ref};
+  }
+  return need;
+}
+
+absl::Status CheckPlanAllows(const Filter& filter, const SegmentSet& segments,
+                             Plan plan) {
+  const PlanNeed need = PlanNeedOf(filter, segments);
+  if (PlanAllows(plan, need.plan)) return absl::OkStatus();
+  const std::string what =
+      need.via == 0
+          ? absl::StrCat("field ", AbslView(need.field), " needs")
+          : absl::StrCat("field ", AbslView(need.field), " (in segment ",
+                         need.via, ", which this filter refers to) needs");
+  return PlanUpgradeRequiredError(what, need.plan, plan, "field",
+                                  std::string(need.field));
+}
+
+absl::Status CheckReferences(const Filter& filter, std::string_view path,
+                             const SegmentSet& segments, SegmentId self) {
+  Violations v;
+  ForEachReference(filter, path, [&](const std::string& at, SegmentId id) {
+    if (segments.Find(id) == nullptr) {
+      v.Add(at, absl::StrCat("segment ", id, " does not exist"));
+    } else if (self != 0 && segments.Reaches(id, self)) {
+      v.Add(at, id == self
+                    ? absl::StrCat("a segment cannot refer to itself")
+                    : absl::StrCat("segment ", id,
+                                   " refers (directly or "
+                                   "through others) to segment ",
+                                   self, ", so this would close a cycle"));
+    }
+  });
+  return v.ToStatus();
+}
+
+}  // namespace segments::engine
+
+namespace segments::engine {
+
+absl::Status SortForLoad(std::vector<SegmentRecord>* records) {
+  absl::flat_hash_map<SegmentId, size_t> index;
+  for (size_t i = 0; i < records->size(); ++i) index[(*records)[i].id] = i;
+  // Depth-first, emitting each record after everything it refers to.
+  std::vector<int> state(records->size(), 0);  // 1: visiting, 2: done
+  std::vector<size_t> order;
+  std::function<absl::Status(size_t)> visit = [&](size_t i) -> absl::Status {
+    if (state[i] == 2) return absl::OkStatus();
+    const SegmentRecord& r = (*records)[i];
+    if (state[i] == 1) {
+      return absl::DataLossError(absl::StrCat(
+          "stored segment ", r.id, " is part of a cycle of references"));
+    }
+    state[i] = 1;
+    for (SegmentId ref : ReferencedSegments(r.filter)) {
+      auto it = index.find(ref);
+      if (it == index.end()) {
+        return absl::DataLossError(absl::StrCat("stored segment ", r.id,
+                                                " refers to segment ", ref,
+                                                ", which is not stored"));
+      }
+      RETURN_IF_ERROR(visit(it->second));
+    }
+    state[i] = 2;
+    order.push_back(i);
+    return absl::OkStatus();
+  };
+  for (size_t i = 0; i < records->size(); ++i) RETURN_IF_ERROR(visit(i));
+  std::vector<SegmentRecord> sorted;
+  sorted.reserve(records->size());
+  for (size_t i : order) sorted.push_back(std::move((*records)[i]));
+  *records = std::move(sorted);
+  return absl::OkStatus();
 }
 
 }  // namespace segments::engine

@@ -27,18 +27,37 @@ namespace segments::engine {
 
 // A segment in memory. Made only by MakeSegmentEntry, so that everything it
 // derives from its record is derived in one place.
+//
+// A segment reaches the segments its filter refers to, and what they reach
+// (never itself: references form no cycle). What it reads through them
+// counts as its own: a segment is smart if anything it reaches is (SPEC
+// §5), a contact change of a field any of them reads re-evaluates it, and
+// the windows of their relative date rules move it. MakeSegmentEntry
+// derives these from its own filter; SegmentSet::RebuildReaders adds what
+// the installed segments it reaches bring.
 struct SegmentEntry {
   SegmentRecord record;  // frozen_members is kept only while restricted
+  std::vector<SegmentId> references;  // direct, ascending
   SegmentKind kind = SegmentKind::kStandard;
+  // The lowest plan that allows it, and the first field needing that plan.
+  Plan required_plan = Plan::kStarter;
+  std::string_view plan_field;
   ContactFieldSet fields_read = 0;
   // The windows of its relative date rules (ascending; none for a segment
   // that does not read the clock). Like every active segment's, its members
   // are its filter's answer at the workspace's time
   // (counters.time_applied_until).
   std::vector<TimeWindow> windows;
+  // The longest chain of references below it (0: it refers to none). A
+  // segment's references have lower depths, so (depth, id) order evaluates
+  // every segment after the ones it reads.
+  int depth = 0;
   Roaring members;
   uint64_t count = 0;  // members.cardinality(), cached so Count is O(1)
 };
+
+// Whether `a` comes before `b` in dependency order: (depth, id).
+bool DependencyOrder(const SegmentEntry* a, const SegmentEntry* b);
 
 // The entry of `record` with `members`: kind, fields read and windows
 // from its filter, the count from `members`.
@@ -66,8 +85,18 @@ class SegmentSet {
   size_t size() const { return entries_.size(); }
   // The segment named `name` (compared as SegmentNameKey), or 0.
   SegmentId IdByName(absl::string_view name) const;
-  // The active segments reading any of `fields`, each once, by ascending id.
+  // The active segments reading any of `fields` (themselves or through the
+  // segments they reach), each once, by ascending id.
   std::vector<const SegmentEntry*> Reading(ContactFieldSet fields) const;
+  // Every segment in dependency order (depth, id).
+  const std::vector<const SegmentEntry*>& in_order() const { return order_; }
+  // The segments that refer to `id`, directly or through others, in
+  // dependency order.
+  std::vector<const SegmentEntry*> ReferrersOf(SegmentId id) const;
+  // The segments that refer to `id` directly, ascending.
+  std::vector<SegmentId> DirectReferrersOf(SegmentId id) const;
+  // Whether `from` is `to` or reaches it through references.
+  bool Reaches(SegmentId from, SegmentId to) const;
   // Every window of the active segments' relative date rules, with the
   // segments using it (ascending id): what time moves.
   using ByWindow = std::map<TimeWindow, std::vector<const SegmentEntry*>>;
@@ -75,22 +104,53 @@ class SegmentSet {
 
   // The members of an installed segment, for applying a write's changes.
   SegmentEntry* Mutable(SegmentId id) { return entries_.at(id).get(); }
-  // Inserts or replaces by id. Readers and windows are stale until
-  // RebuildReaders.
+  // Inserts or replaces by id. Readers, windows, the dependency order and
+  // what each segment reaches are stale until RebuildReaders.
   void Install(std::unique_ptr<SegmentEntry> entry);
   void Remove(SegmentId id);
   void RebuildReaders();
 
  private:
+  // Derives what `s` reaches from its references (done first); `state`
+  // marks the entries visited (1) and done (2).
+  void Derive(SegmentEntry* s, absl::flat_hash_map<SegmentId, int>* state);
+
   Entries entries_;
+  absl::flat_hash_map<SegmentId, std::vector<SegmentId>> referrers_;
+  std::vector<const SegmentEntry*> order_;
   absl::flat_hash_map<std::string, SegmentId> id_by_name_;
   std::array<std::vector<const SegmentEntry*>, kContactFieldCount> readers_;
   ByWindow by_window_;
 };
 
+// The plan a filter needs through everything it reaches, the first field
+// needing it, and the segment it was reached through (0: its own rules).
+struct PlanNeed {
+  Plan plan = Plan::kStarter;
+  std::string_view field;
+  SegmentId via = 0;
+};
+PlanNeed PlanNeedOf(const Filter& filter, const SegmentSet& segments);
+// PERMISSION_DENIED PLAN_UPGRADE_REQUIRED when `plan` does not allow what
+// `filter` reaches in `segments`.
+absl::Status CheckPlanAllows(const Filter& filter, const SegmentSet& segments,
+                             Plan plan);
+// INVALID_ARGUMENT at each reference of `filter` (under `path`) to a
+// segment `segments` does not hold, or (self != 0) that would close a cycle
+// back to `self`.
+absl::Status CheckReferences(const Filter& filter, std::string_view path,
+                             const SegmentSet& segments, SegmentId self);
+
+// Sorts stored segments so that each comes after the segments it refers to
+// (what a restart builds them in). DATA_LOSS when one refers to a segment
+// not among them, or they refer to each other in a cycle: rows no write
+// could have made.
+absl::Status SortForLoad(std::vector<SegmentRecord>* records);
+
 // Validates a segment draft's name (when `check_name`) and filter (when
 // `check_filter`) against `limits`, the names of `segments` other than
-// `self`, and `plan`; every violation at once, under "segment".
+// `self`, the segments it refers to, and `plan`; every violation at once,
+// under "segment".
 absl::StatusOr<Filter> ValidateSegmentDraft(const SegmentSet& segments,
                                             const std::string& display_name,
                                             const FilterSpec& filter,

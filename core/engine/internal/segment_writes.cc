@@ -4,7 +4,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/base/errors.h"
+#include "core/base/plan_gate.h"
 #include "core/base/status_macros.h"
 #include "core/engine/internal/segment_set.h"
 #include "core/index/bitmap_util.h"
@@ -57,7 +59,10 @@ absl::StatusOr<SegmentId> SegmentWrites::PrepareCreate(
   const SegmentId id = record.id;
   StartWrite(now, p);
   p->write.counters.next_segment_id = id + 1;
-  Put(Build(std::move(record), nullptr, ChangeCause::kRulesChanged, now, p), p);
+  const MemberBitmaps refs(memory_.segments);
+  Put(Build(std::move(record), nullptr, ChangeCause::kRulesChanged, now, refs,
+            p),
+      p);
   return id;
 }
 
@@ -76,11 +81,15 @@ absl::StatusOr<SegmentId> SegmentWrites::PrepareUpdate(
   if (mask.filter && !(filter == current->record.filter &&
                        current->record.state == SegmentState::kActive)) {
     // New rules: rebuild now and log who entered and left. A restricted
-    // segment whose new rules the plan allows becomes active again.
+    // segment whose new rules the plan allows becomes active again. Then the
+    // segments referring to it follow its diff.
     record.filter = std::move(filter);
-    Put(Build(std::move(record), &current->members, ChangeCause::kRulesChanged,
-              now, p),
-        p);
+    Moves moves(memory_.segments);
+    moves.plans[id] = PlanNeedOf(record.filter, memory_.segments).plan;
+    PutMoved(Build(std::move(record), &current->members,
+                   ChangeCause::kRulesChanged, now, moves.bitmaps, p),
+             &current->members, &moves, p);
+    Propagate(id, ChangeCause::kRulesChanged, now, &moves, p);
   } else {
     // The rules stay: so do the members, and all the entry derives.
     Put(MakeSegmentEntry(std::move(record), current->members), p);
@@ -91,6 +100,18 @@ absl::StatusOr<SegmentId> SegmentWrites::PrepareUpdate(
 absl::Status SegmentWrites::PrepareDelete(SegmentId id, UnixSeconds now,
                                           PreparedWrite* p) const {
   RETURN_IF_ERROR(memory_.segments.Get(id).status());
+  const std::vector<SegmentId> referrers =
+      memory_.segments.DirectReferrersOf(id);
+  if (!referrers.empty()) {
+    const std::string ids = absl::StrJoin(referrers, ",");
+    return WithErrorInfo(
+        absl::FailedPreconditionError(
+            absl::StrCat("segment ", id, " is referred to by segment",
+                         referrers.size() == 1 ? " " : "s ", ids,
+                         "; remove those references first")),
+        {"SEGMENT_REFERENCED",
+         {{"segment_id", absl::StrCat(id)}, {"referrers", ids}}});
+  }
   StartWrite(now, p);
   p->write.deleted_segments.push_back(id);
   p->deleted_segments.push_back(id);
@@ -101,8 +122,14 @@ absl::Status SegmentWrites::PrepareDelete(SegmentId id, UnixSeconds now,
 void SegmentWrites::PreparePlanChange(Plan plan, UnixSeconds now,
                                       PreparedWrite* p) const {
   StartWrite(now, p);
-  for (const auto& [sid, s] : memory_.segments.entries()) {
-    const bool allowed = CheckPlanAllows(s->record.filter, plan).ok();
+  // In dependency order: a rebuilt segment's new members are what the
+  // segments referring to it are rebuilt from. A segment needs what it
+  // reaches needs, so a downgrade restricts every segment that reaches a
+  // smart one, and an active segment never refers to a restricted one.
+  MemberBitmaps rebuilt(memory_.segments);
+  for (const SegmentEntry* s : memory_.segments.in_order()) {
+    const SegmentId sid = s->record.id;
+    const bool allowed = PlanAllows(plan, s->required_plan);
     const bool active = s->record.state == SegmentState::kActive;
     if (allowed == active) continue;
     SegmentRecord record = s->record;
@@ -114,9 +141,11 @@ void SegmentWrites::PreparePlanChange(Plan plan, UnixSeconds now,
       Put(MakeSegmentEntry(std::move(record), s->members), p);
     } else {
       // Upgrade: rebuild to current membership, logging the difference.
-      Put(Build(std::move(record), &s->members, ChangeCause::kPlanChanged, now,
-                p),
-          p);
+      std::unique_ptr<SegmentEntry> entry =
+          Build(std::move(record), &s->members, ChangeCause::kPlanChanged, now,
+                rebuilt, p);
+      rebuilt.Override(sid, &entry->members);
+      Put(std::move(entry), p);
     }
   }
 }
@@ -128,15 +157,13 @@ absl::StatusOr<std::unique_ptr<SegmentEntry>> SegmentWrites::Load(
     return MakeSegmentEntry(std::move(record), std::move(frozen));
   }
   return Build(std::move(record), nullptr, ChangeCause::kRulesChanged, now,
-               nullptr);
+               MemberBitmaps(memory_.segments), nullptr);
 }
 
-std::unique_ptr<SegmentEntry> SegmentWrites::Build(SegmentRecord record,
-                                                   const Roaring* previous,
-                                                   ChangeCause cause,
-                                                   UnixSeconds now,
-                                                   PreparedWrite* p) const {
-  Roaring members = memory_.Evaluate(record.filter, now);
+std::unique_ptr<SegmentEntry> SegmentWrites::Build(
+    SegmentRecord record, const Roaring* previous, ChangeCause cause,
+    UnixSeconds now, const ReferenceBitmaps& refs, PreparedWrite* p) const {
+  Roaring members = memory_.Evaluate(record.filter, now, &refs);
   if (previous != nullptr) {
     AppendRun(*previous - members, record.id, ChangeKind::kLeft, cause, now,
               &p->write);
@@ -147,6 +174,57 @@ std::unique_ptr<SegmentEntry> SegmentWrites::Build(SegmentRecord record,
   record.frozen_members.clear();
   record.frozen_as_of = 0;
   return MakeSegmentEntry(std::move(record), std::move(members));
+}
+
+void SegmentWrites::PutMoved(std::unique_ptr<SegmentEntry> entry,
+                             const Roaring* previous, Moves* moves,
+                             PreparedWrite* p) {
+  const SegmentId id = entry->record.id;
+  moves->moved[id] =
+      previous == nullptr ? entry->members : (*previous ^ entry->members);
+  moves->bitmaps.Override(id, &entry->members);  // owned by p from here on
+  Put(std::move(entry), p);
+}
+
+void SegmentWrites::Propagate(SegmentId changed, ChangeCause cause,
+                              UnixSeconds now, Moves* moves,
+                              PreparedWrite* p) const {
+  for (const SegmentEntry* r : memory_.segments.ReferrersOf(changed)) {
+    const SegmentId rid = r->record.id;
+    // What it needs now: its own rules, and what the segments it refers to
+    // need as this write leaves them.
+    Plan needs = RequiredPlan(r->record.filter);
+    Roaring candidates;
+    for (SegmentId ref : r->references) {
+      auto plan = moves->plans.find(ref);
+      const SegmentEntry* e = memory_.segments.Find(ref);
+      const Plan ref_needs = plan != moves->plans.end() ? plan->second
+                             : e != nullptr             ? e->required_plan
+                                                        : Plan::kStarter;
+      if (!PlanAllows(needs, ref_needs)) needs = ref_needs;
+      auto moved = moves->moved.find(ref);
+      if (moved != moves->moved.end()) candidates |= moved->second;
+    }
+    moves->plans[rid] = needs;
+    if (r->record.state == SegmentState::kPlanRestricted) {
+      if (!PlanAllows(memory_.plan, needs)) continue;
+      PutMoved(Build(r->record, &r->members, cause, now, moves->bitmaps, p),
+               &r->members, moves, p);
+      continue;
+    }
+    if (candidates.isEmpty()) continue;
+    const Roaring is =
+        MatchAmong(memory_, r->record.filter, candidates, now, moves->bitmaps);
+    const Roaring was = r->members & candidates;
+    const Roaring left = was - is;
+    const Roaring entered = is - was;
+    if (left.isEmpty() && entered.isEmpty()) continue;
+    AppendRun(left, rid, ChangeKind::kLeft, cause, now, &p->write);
+    AppendRun(entered, rid, ChangeKind::kEntered, cause, now, &p->write);
+    Roaring members = (r->members - left) | entered;
+    PutMoved(MakeSegmentEntry(r->record, std::move(members)), &r->members,
+             moves, p);
+  }
 }
 
 void SegmentWrites::StartWrite(UnixSeconds now, PreparedWrite* p) const {

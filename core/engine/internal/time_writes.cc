@@ -1,11 +1,13 @@
 #include "core/engine/internal/time_writes.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/engine/internal/reference_answers.h"
 #include "core/index/evaluator.h"
 #include "core/time/flip_finder.h"
 
@@ -22,6 +24,27 @@ std::vector<TimeWindow> WindowsInUse(const SegmentSet& segments) {
 struct Candidates {
   const SegmentEntry* segment = nullptr;
   Roaring contacts;
+};
+
+// Each segment's members as a time write's earlier moments (and, within a
+// moment, the segments before it in dependency order) leave them: the
+// installed members with the contacts in `toggled` flipped.
+class ToggledBitmaps : public ReferenceBitmaps {
+ public:
+  ToggledBitmaps(const SegmentSet& segments,
+                 const absl::flat_hash_map<SegmentId, Roaring>& toggled)
+      : installed_(segments), toggled_(toggled) {}
+  const Roaring& Members(SegmentId segment) const override {
+    const Roaring& members = installed_.Members(segment);
+    auto it = toggled_.find(segment);
+    if (it == toggled_.end() || it->second.isEmpty()) return members;
+    return made_.emplace_back(members ^ it->second);
+  }
+
+ private:
+  const MemberBitmaps installed_;
+  const absl::flat_hash_map<SegmentId, Roaring>& toggled_;
+  mutable std::deque<Roaring> made_;  // stable references
 };
 
 }  // namespace
@@ -74,20 +97,31 @@ void TimeWrites::Prepare(UnixSeconds after, UnixSeconds until,
   // `members` with the contacts in `toggled` flipped.
   absl::flat_hash_map<SegmentId, Roaring> toggled;
   for (const auto& [at, due] : flips) {
-    std::map<SegmentId, Candidates> candidates;  // ascending segment id
-    ConditionMemo memo;                          // conditions at `at`
+    absl::flat_hash_map<SegmentId, Candidates> by_segment;
+    ConditionMemo memo;  // conditions at `at`
     for (const auto& [window, contacts] : due) {
       for (const SegmentEntry* s : by_window.at(window)) {
-        Candidates& c = candidates[s->record.id];
+        Candidates& c = by_segment[s->record.id];
         c.segment = s;
         c.contacts |= contacts;
       }
     }
-    for (const auto& [sid, c] : candidates) {
+    // A segment referring to others flips with them (it uses their windows
+    // too), so it goes after them: dependency order.
+    std::vector<const Candidates*> candidates;
+    for (const auto& [sid, c] : by_segment) candidates.push_back(&c);
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Candidates* a, const Candidates* b) {
+                return DependencyOrder(a->segment, b->segment);
+              });
+    for (const Candidates* cp : candidates) {
+      const Candidates& c = *cp;
+      const SegmentId sid = c.segment->record.id;
       Roaring& flipped = toggled[sid];
       const Roaring was =
           (c.segment->members & c.contacts) ^ (flipped & c.contacts);
-      const Roaring is = Matching(*c.segment, c.contacts, at, &memo);
+      const ToggledBitmaps refs(memory_.segments, toggled);
+      const Roaring is = Matching(*c.segment, c.contacts, at, refs, &memo);
       const Roaring changed = was ^ is;
       if (changed.isEmpty()) continue;
       AppendRun(changed & is, sid, ChangeKind::kEntered, ChangeCause::kTime, at,
@@ -130,7 +164,8 @@ size_t TimeWrites::CountDue(UnixSeconds after, UnixSeconds until) const {
 }
 
 Roaring TimeWrites::Matching(const SegmentEntry& s, const Roaring& candidates,
-                             UnixSeconds at, ConditionMemo* memo) const {
+                             UnixSeconds at, const ReferenceBitmaps& refs,
+                             ConditionMemo* memo) const {
   // A few contacts are evaluated one by one; a burst (an import's contacts
   // all engaged in the same second) by bitmap algebra over the whole index,
   // which costs about as much as evaluating a few thousand contacts. Each
@@ -139,27 +174,35 @@ Roaring TimeWrites::Matching(const SegmentEntry& s, const Roaring& candidates,
   // under, whose evaluation (the whole days inside its range, and its
   // boundary days, which hold the burst, contact by contact) is most of the
   // cost.
+  // References read the referenced segments' members at `at` (`refs`)
+  // over the whole index, and their filters, evaluated in turn, for one
+  // contact (ContactReferences); groups and references are not kept in the
+  // memo, since what they read moves within the moment.
   const uint64_t n = candidates.cardinality();
-  if (n > std::max<uint64_t>(64, memory_.contacts.size() / 256)) {
+  if (n > WholeIndexThreshold(memory_)) {
     const Filter& f = s.record.filter;
+    auto evaluate = [&](const Condition& c) -> Roaring {
+      if (c.is_field_rule()) return memo->Get(c, at, memory_);
+      return memory_.index.EvaluateCondition(c, at, memory_.contacts, &refs);
+    };
     if (f.match == Match::kAny) {
       Roaring any;
-      for (const Condition& c : f.conditions) {
-        any |= memo->Get(c, at, memory_) & candidates;
-      }
+      for (const Condition& c : f.conditions) any |= evaluate(c) & candidates;
       return any;
     }
     if (f.conditions.empty()) return Roaring();  // as AttributeIndex::Evaluate
     Roaring all = candidates;
     for (const Condition& c : f.conditions) {
       if (all.isEmpty()) break;
-      all &= memo->Get(c, at, memory_);
+      all &= evaluate(c);
     }
     return all;
   }
   std::vector<ContactId> matching;
   for (ContactId id : candidates) {
-    if (FilterMatches(s.record.filter, *memory_.contacts.Get(id), at)) {
+    const Contact contact = *memory_.contacts.Get(id);
+    const ContactReferences answers(memory_.segments, contact, at);
+    if (FilterMatches(s.record.filter, contact, at, &answers)) {
       matching.push_back(id);
     }
   }

@@ -19,6 +19,7 @@
 #include "absl/types/span.h"
 #include "core/engine/internal/memory.h"
 #include "core/engine/internal/prepared_write.h"
+#include "core/index/references.h"
 #include "core/model/contact.h"
 #include "core/time/time_window.h"
 
@@ -54,10 +55,12 @@ class TimeWrites {
   // by the segments that moment touches (a burst's segments usually share
   // their relative date rule, the costly part of an evaluation).
   struct ConditionMemo;
-  // The contacts of `candidates` that `s`'s filter matches at `at`; `memo`
-  // holds conditions already evaluated at `at`.
+  // The contacts of `candidates` that `s`'s filter matches at `at`; `refs`
+  // holds the members at `at` of the segments it refers to, `memo` the
+  // field rules already evaluated at `at`.
   Roaring Matching(const SegmentEntry& s, const Roaring& candidates,
-                   UnixSeconds at, ConditionMemo* memo) const;
+                   UnixSeconds at, const ReferenceBitmaps& refs,
+                   ConditionMemo* memo) const;
 
   const WorkspaceMemory& memory_;
   const std::vector<TimeWindow> windows_;  // every window in use, ascending
