@@ -47,9 +47,9 @@ absl::StatusOr<int64_t> TimedSequentialRead(
 // (NormalizeNewContact), with ids first + 1, first + 2, ...
 std::vector<Contact> NormalizedContacts(uint64_t first, size_t count);
 
-// What the disk allows: appends of 4 KiB to a new file in `dir`, each
-// followed by fdatasync (what a WAL commit at synchronous=FULL does), for
-// about `seconds`; syncs per second.
+// What the disk allows: 4 KiB writes over a preallocated file in `dir`,
+// each followed by fdatasync (what a WAL commit at synchronous=FULL does),
+// for about `seconds`; syncs per second.
 absl::StatusOr<double> FsyncsPerSecond(const std::string& dir, double seconds);
 
 // Writes messages of `sizes` bytes, one write() each, through a loopback TCP

@@ -68,6 +68,7 @@ class AttributeIndex {
 
   // The contacts matching `filter` at `now`. `contacts` holds the contacts
   // this index describes (for emails, and the boundary days of time ranges).
+  // Not run-optimized: a caller that keeps the bitmap optimizes it.
   Roaring Evaluate(const Filter& filter, UnixSeconds now,
                    const ContactLookup& contacts) const;
   Roaring EvaluateCondition(const Condition& c, UnixSeconds now,
