@@ -5,8 +5,11 @@
 //           segment's initial build, from the attribute indexes
 //   preview Workspace::Preview of the same filter (sample 0)
 //   sql     SELECT COUNT(*) ... WHERE <the filter>
-// and checks that all three agree on the member count. Goal (issue 4):
-// index-backed builds under 50 ms and >= 20x faster than SQLite's COUNT(*).
+//   algebra the CRoaring OR / AND of the postings the filter selects
+//           (bitmap_floor.h), what the build cannot skip
+// and checks that all four agree on the member count. Goals: index-backed
+// builds under 50 ms and >= 20x faster than SQLite's COUNT(*) (issue 4);
+// at most 3x the algebra (issue 18).
 //
 //   build-bench/bench/bench_build
 #include <map>
@@ -16,8 +19,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bitmap_floor.h"
 #include "bench/dataset.h"
 #include "bench/engine_fixture.h"
+#include "bench/floors.h"
 #include "bench/sql_baseline.h"
 #include "bench/stats.h"
 #include "benchmark/benchmark.h"
@@ -39,6 +44,19 @@ sqlite3* PlainDatabase(size_t contacts) {
   return it->second.get();
 }
 
+const PostingFloor& Postings(size_t contacts) {
+  static auto* const floors =
+      new std::map<size_t, std::unique_ptr<PostingFloor>>();
+  std::unique_ptr<PostingFloor>& f = (*floors)[contacts];
+  if (f == nullptr) {
+    const int64_t start = NowNs();
+    f = PostingFloor::Build(contacts);
+    Progress(absl::StrCat("postings of ", contacts, " contacts in ",
+                          SecondsSince(start), " s"));
+  }
+  return *f;
+}
+
 void BM_BuildBesideSql(benchmark::State& state) {
   const size_t contacts = static_cast<size_t>(state.range(0));
   const BuildCase& c = BuildCases()[static_cast<size_t>(state.range(1))];
@@ -49,10 +67,12 @@ void BM_BuildBesideSql(benchmark::State& state) {
   }
   sqlite3* db = PlainDatabase(contacts);
   if (db == nullptr) return state.SkipWithError("no SQLite baseline");
+  absl::StatusOr<FloorPlan> plan = Postings(contacts).Plan(c.filter);
+  if (!plan.ok()) return state.SkipWithError(plan.status().ToString().c_str());
 
   // Wall-clock and thread CPU time of each; CPU time is immune to the
   // descheduling a shared machine adds.
-  Latencies create, preview, sql, create_cpu, preview_cpu, sql_cpu;
+  Latencies create, preview, sql, algebra, create_cpu, preview_cpu, sql_cpu;
   uint64_t members = 0;
   int run = 0;
   for (auto _ : state) {
@@ -65,6 +85,8 @@ void BM_BuildBesideSql(benchmark::State& state) {
     const int64_t c2 = ThreadCpuNs(), t2 = NowNs();
     absl::StatusOr<int64_t> n = QueryCount(db, c.sql);
     const int64_t c3 = ThreadCpuNs(), t3 = NowNs();
+    const Roaring floor = Combine(*plan);
+    const int64_t t4 = NowNs();
     if (!view.ok() || !p.ok() || !n.ok()) {
       return state.SkipWithError("a build failed");
     }
@@ -73,15 +95,18 @@ void BM_BuildBesideSql(benchmark::State& state) {
     state.ResumeTiming();
     if (!deleted) return state.SkipWithError("cannot delete the segment");
     members = view->member_count;
-    if (p->member_count != members || static_cast<uint64_t>(*n) != members) {
+    if (p->member_count != members || static_cast<uint64_t>(*n) != members ||
+        floor.cardinality() != members) {
       return state.SkipWithError(absl::StrCat("counts differ: create ", members,
                                               ", preview ", p->member_count,
-                                              ", sql ", *n)
+                                              ", sql ", *n, ", algebra ",
+                                              floor.cardinality())
                                      .c_str());
     }
     create.Add(t1 - t0);
     preview.Add(t2 - t1);
     sql.Add(t3 - t2);
+    algebra.Add(t4 - t3);
     create_cpu.Add(c1 - c0);
     preview_cpu.Add(c2 - c1);
     sql_cpu.Add(c3 - c2);
@@ -95,6 +120,10 @@ void BM_BuildBesideSql(benchmark::State& state) {
   state.counters["sql_p50_ms"] = sql_ms;
   state.counters["sql_over_create"] = create_ms > 0 ? sql_ms / create_ms : 0;
   state.counters["sql_over_preview"] = preview_ms > 0 ? sql_ms / preview_ms : 0;
+  const double algebra_ms = algebra.PercentileUs(50) / 1000;
+  state.counters["algebra_p50_ms"] = algebra_ms;
+  ReportRatio(state, "create_over_algebra", create_ms, algebra_ms);
+  ReportRatio(state, "preview_over_algebra", preview_ms, algebra_ms);
   const double create_cpu_ms = create_cpu.PercentileUs(50) / 1000;
   const double preview_cpu_ms = preview_cpu.PercentileUs(50) / 1000;
   const double sql_cpu_ms = sql_cpu.PercentileUs(50) / 1000;

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/dataset.h"
 #include "bench/engine_fixture.h"
+#include "bench/floors.h"
 #include "bench/grpc_fixture.h"
 #include "bench/sqlite_dataset.h"
 #include "bench/stats.h"
@@ -175,6 +176,86 @@ BENCHMARK(BM_FeedReplay)
     ->Unit(benchmark::kMillisecond)
     ->MinTime(5);
 
+// WatchMembershipChanges read as bytes, not decoded.
+std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> RawFeedReader(
+    const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext* context,
+    const v1::WatchMembershipChangesRequest& request) {
+  const grpc::internal::RpcMethod method(
+      "/segments.v1.ChangeFeedService/WatchMembershipChanges",
+      grpc::internal::RpcMethod::SERVER_STREAMING);
+  return std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>>(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel.get(), method, context, request));
+}
+
+// The serialized size of every message of a replay of the whole log, up to
+// the one that reaches the head (decoded once, untimed).
+std::vector<size_t> ReplayMessageSizes(v1::ChangeFeedService::Stub& stub) {
+  grpc::ClientContext context;
+  Authorize(context);
+  v1::WatchMembershipChangesRequest request;
+  auto reader = stub.WatchMembershipChanges(&context, request);
+  std::vector<size_t> sizes;
+  v1::WatchMembershipChangesResponse r;
+  while (reader->Read(&r)) {
+    sizes.push_back(r.ByteSizeLong());
+    if (r.last_sequence() >= g_fixture->head) break;
+  }
+  context.TryCancel();
+  (void)reader->Finish();
+  return sizes;
+}
+
+// BM_FeedReplay beside what its bytes cost to send (issue 18): each
+// iteration replays the whole log as bytes (no decoding: the server's and
+// the transport's work), then writes messages of the same sizes through a
+// loopback TCP connection (bench/floors.h). ratio = replay / socket.
+void BM_FeedReplayBesideSocket(benchmark::State& state) {
+  if (g_fixture->server == nullptr) {
+    return state.SkipWithError(g_fixture->error.c_str());
+  }
+  auto channel = g_fixture->server->NewChannel(2);
+  auto stub = v1::ChangeFeedService::NewStub(channel);
+  const std::vector<size_t> sizes = ReplayMessageSizes(*stub);
+  uint64_t total = 0;
+  for (size_t n : sizes) total += n;
+  double replay_s = 0, socket_s = 0;
+  for (auto _ : state) {
+    grpc::ClientContext context;
+    Authorize(context);
+    const int64_t t0 = NowNs();
+    auto reader =
+        RawFeedReader(channel, &context, v1::WatchMembershipChangesRequest());
+    grpc::ByteBuffer message;
+    size_t messages = 0;
+    while (messages < sizes.size() && reader->Read(&message)) ++messages;
+    const double replay = SecondsSince(t0);
+    context.TryCancel();
+    (void)reader->Finish();
+    if (messages != sizes.size()) {
+      return state.SkipWithError("the replay ended early");
+    }
+    absl::StatusOr<int64_t> socket_ns = TimedSocketTransfer(sizes);
+    if (!socket_ns.ok()) {
+      return state.SkipWithError(socket_ns.status().ToString().c_str());
+    }
+    state.SetIterationTime(replay);
+    replay_s += replay;
+    socket_s += static_cast<double>(*socket_ns) * 1e-9;
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["messages"] = static_cast<double>(sizes.size());
+  state.counters["MB"] = static_cast<double>(total) / 1e6;
+  state.counters["replay_ms"] = replay_s / n * 1e3;
+  state.counters["socket_ms"] = socket_s / n * 1e3;
+  ReportRatio(state, "ratio", replay_s, socket_s);
+}
+BENCHMARK(BM_FeedReplayBesideSocket)
+    ->Setup(Setup)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5);
+
 // One live follower on its own connection until `context` is cancelled:
 // decoding every message (as a consumer in this process would) or only
 // receiving its bytes (the server's work alone, as when consumers run on
@@ -196,12 +277,8 @@ void Follow(const std::shared_ptr<grpc::Channel>& channel,
     (void)reader->Finish();
     return;
   }
-  const grpc::internal::RpcMethod method(
-      "/segments.v1.ChangeFeedService/WatchMembershipChanges",
-      grpc::internal::RpcMethod::SERVER_STREAMING);
-  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
-      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
-          channel.get(), method, context, request));
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader =
+      RawFeedReader(channel, context, request);
   grpc::ByteBuffer message;
   while (reader->Read(&message)) *bytes += message.Length();
   (void)reader->Finish();

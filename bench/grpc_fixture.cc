@@ -65,6 +65,14 @@ void Authorize(grpc::ClientContext& context) {
                        std::chrono::seconds(60));
 }
 
+grpc::Status HealthCheck(grpc::health::v1::Health::Stub& health) {
+  grpc::ClientContext context;
+  Authorize(context);
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  return health.Check(&context, request, &response);
+}
+
 void DraftToProto(const ContactDraft& d, v1::Contact* out) {
   out->set_email(d.email);
   out->set_company(d.company);

@@ -14,6 +14,7 @@
 #include "core/engine/internal/apply.h"
 #include "core/engine/internal/commit.h"
 #include "core/engine/internal/commit_stats.h"
+#include "core/engine/internal/contact_loader.h"
 #include "core/engine/internal/contact_writes.h"
 #include "core/engine/internal/membership_diff.h"
 #include "core/engine/internal/memory.h"
@@ -91,30 +92,14 @@ absl::Status Workspace::Load() {
   {
     absl::MutexLock l(&mu_);
     engine::WorkspaceMemory& m = *memory_;
-    // Indexed a thousand at a time: AttributeIndex::AddBatch goes field by
-    // field, keeping each field's index in cache. The slots are assigned,
-    // not appended, so their strings keep their buffers from batch to batch.
-    constexpr size_t kLoadBatch = 1024;
-    std::vector<Contact> batch(kLoadBatch);
-    std::vector<const Contact*> pointers;
-    for (const Contact& c : batch) pointers.push_back(&c);
-    size_t filled = 0;
-    auto flush = [&m, &pointers, &filled] {
-      const auto loaded = absl::MakeConstSpan(pointers).subspan(0, filled);
-      // The index and the table share nothing; both run under this
-      // thread's hold of mu_. A last, partial thousand is not worth a
-      // thread.
-      RunBoth(
-          filled >= kParallelMinItems, [&] { m.index.AddBatch(loaded); },
-          [&] { m.contacts.InsertBatch(loaded); });
-      filled = 0;
-    };
-    ASSIGN_OR_RETURN(WorkspaceData data,
-                     store_->LoadStreaming([&](const Contact& c) {
-                       batch[filled++] = c;
-                       if (filled == kLoadBatch) flush();
-                     }));
-    flush();
+    // Indexed while the store streams the next contacts (ContactLoader);
+    // done before the store's status is looked at, so no thread is left
+    // writing the index on the way out.
+    engine::ContactLoader loader(&m.index, &m.contacts);
+    absl::StatusOr<WorkspaceData> loaded =
+        store_->LoadStreaming([&loader](const Contact& c) { loader.Add(c); });
+    loader.Finish();
+    ASSIGN_OR_RETURN(WorkspaceData data, std::move(loaded));
     m.counters = data.counters;
     ASSIGN_OR_RETURN(const LogRetention retention, store_->ReadRetention());
     feed_ = std::make_unique<ChangeFeed>(store_.get(), m.counters.last_sequence,

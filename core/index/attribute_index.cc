@@ -386,7 +386,9 @@ Roaring AttributeIndex::Evaluate(const Filter& filter, UnixSeconds now,
       result &= EvaluateCondition(filter.conditions[i], now, contacts, refs);
     }
   }
-  result.runOptimize();
+  // Not run-optimized here: the callers that keep the bitmap (a segment's
+  // install and load, core/engine) optimize it once; a preview or a batch's
+  // matching would pay the scan for nothing (issue 18).
   return result;
 }
 

@@ -71,6 +71,7 @@ class AttributeIndex {
   // this index describes (for emails, and the boundary days of time ranges).
   // Nested groups are evaluated in place; references read `refs`' bitmaps
   // (none without it: a filter with references needs one).
+  // Not run-optimized: a caller that keeps the bitmap optimizes it.
   Roaring Evaluate(const Filter& filter, UnixSeconds now,
                    const ContactLookup& contacts,
                    const ReferenceBitmaps* refs = nullptr) const;
