@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/store_helpers.h"
 
@@ -38,11 +39,8 @@ class ChangeFeedTest : public ::testing::Test {
 
   void Open() {
     ws_.reset();
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws = Workspace::Open(1, Plan::kPro, std::move(store).value(), &clock_,
-                              limits_);
+    auto ws =
+        testing::OpenMemoryWorkspace(storage_, Plan::kPro, &clock_, limits_);
     ASSERT_THAT(ws, IsOk());
     ws_ = std::move(ws).value();
   }

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {
@@ -55,13 +56,10 @@ struct Counts {
 class EngineStatsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws =
-        Workspace::Open(1, Plan::kGrowth, *std::move(store), &clock_, Limits());
+    auto ws = testing::OpenMemoryWorkspace(storage_, Plan::kGrowth, &clock_,
+                                           Limits());
     ASSERT_THAT(ws, IsOk());
-    ws_ = *std::move(ws);
+    ws_ = std::move(ws).value();
   }
 
   ContactDraft Contact(std::string email, UnixSeconds engaged) {

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/brute_force.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments::testing {
@@ -51,11 +52,7 @@ class RecommendationsTest : public ::testing::Test {
 
   void Open(Plan plan) {
     ws_.reset();
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws =
-        Workspace::Open(1, plan, std::move(store).value(), &clock_, Limits());
+    auto ws = testing::OpenMemoryWorkspace(storage_, plan, &clock_, Limits());
     ASSERT_THAT(ws, IsOk());
     ws_ = std::move(ws).value();
   }

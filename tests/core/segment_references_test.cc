@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {
@@ -55,11 +56,7 @@ class SegmentReferencesTest : public ::testing::Test {
 
   void Reopen(Plan plan) {
     ws_.reset();
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws =
-        Workspace::Open(1, plan, std::move(store).value(), &clock_, Limits());
+    auto ws = testing::OpenMemoryWorkspace(storage_, plan, &clock_, Limits());
     ASSERT_THAT(ws, IsOk());
     ws_ = std::move(ws).value();
   }

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
 
@@ -30,11 +31,8 @@ using ::segments::testing::SegmentOf;
 class TimeBurstTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws = Workspace::Open(1, Plan::kPro, std::move(store).value(), &clock_,
-                              Limits());
+    auto ws =
+        testing::OpenMemoryWorkspace(storage_, Plan::kPro, &clock_, Limits());
     ASSERT_THAT(ws, IsOk());
     ws_ = std::move(ws).value();
   }

@@ -27,6 +27,7 @@
 #include "tests/testing/brute_force.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/random_data.h"
 #include "tests/testing/status_matchers.h"
 
@@ -100,11 +101,7 @@ class WorkspaceAnalyticsTest : public ::testing::Test {
 
   void Open(Plan plan) {
     ws_.reset();
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws =
-        Workspace::Open(1, plan, std::move(store).value(), &clock_, Limits());
+    auto ws = testing::OpenMemoryWorkspace(storage_, plan, &clock_, Limits());
     ASSERT_THAT(ws, IsOk());
     ws_ = std::move(ws).value();
   }

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {
@@ -58,11 +59,8 @@ class WorkspaceSnapshotsTest : public ::testing::Test {
 
   void Reopen(FlipScheduler* scheduler = nullptr) {
     ws_.reset();
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws = Workspace::Open(1, Plan::kGrowth, std::move(store).value(),
-                              &clock_, limits_, scheduler);
+    auto ws = testing::OpenMemoryWorkspace(storage_, Plan::kGrowth, &clock_,
+                                           limits_, scheduler);
     ASSERT_THAT(ws, IsOk());
     ws_ = std::move(ws).value();
   }

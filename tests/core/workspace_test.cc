@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/memory_workspace.h"
 #include "tests/testing/pages.h"
 #include "tests/testing/status_matchers.h"
 
@@ -49,11 +50,7 @@ class WorkspaceTest : public ::testing::Test {
   // Opens (or reopens, as after a restart) the workspace over the same data.
   void Reopen(Plan plan) {
     ws_.reset();
-    MemoryCatalogStore catalog(storage_);
-    auto store = catalog.OpenWorkspace(1);
-    ASSERT_THAT(store, IsOk());
-    auto ws =
-        Workspace::Open(1, plan, std::move(store).value(), &clock_, limits_);
+    auto ws = testing::OpenMemoryWorkspace(storage_, plan, &clock_, limits_);
     ASSERT_THAT(ws, IsOk());
     ws_ = std::move(ws).value();
   }
