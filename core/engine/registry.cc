@@ -156,6 +156,16 @@ void Registry::SetClosed(Entry& e, std::optional<UnixSeconds> wake) {
   if (head) ScheduleWaker();
 }
 
+void Registry::SetOpen(Entry& e, std::shared_ptr<Workspace> ws,
+                       size_t memory_bytes) {
+  e.state = State::kOpen;
+  e.workspace = std::move(ws);
+  e.wake_time = kWakeAtOnce;  // what the catalog holds while it is open
+  e.memory_bytes = memory_bytes;
+  ++open_;
+  open_memory_bytes_ += memory_bytes;
+}
+
 void Registry::Unwake(const Entry& e) {
   if (e.state == State::kClosed && e.wake_time.has_value()) {
     wakes_.erase({*e.wake_time, e.record.id});
@@ -257,7 +267,6 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::OpenEntry(WorkspaceId id) {
     Entry& e = entries_.at(id);
     ++opened_total_;
     settled_.SignalAll();
-    e.wake_time = kWakeAtOnce;
     if (absl::IsUnavailable(opened.status())) {
       // Transient (a failing disk, descriptors run out): the call may be
       // retried, and the next one tries to open it again.
@@ -269,11 +278,7 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::OpenEntry(WorkspaceId id) {
       e.load_error = opened.status();
       failed = NotServing(e);
     } else {
-      e.state = State::kOpen;
-      e.workspace = *std::move(opened);
-      e.memory_bytes = bytes;
-      ++open_;
-      open_memory_bytes_ += bytes;
+      SetOpen(e, *std::move(opened), bytes);
       Touch(e);
       ws = e.workspace;
     }
@@ -354,12 +359,8 @@ bool Registry::Close(WorkspaceId id, std::shared_ptr<Workspace> ws) {
   if (!catalog_->PutWakeTimes({{id, wake}}).ok()) {
     // It stays open rather than lose its flips; the next open retries.
     absl::MutexLock l(&mu_);
-    Entry& e = entries_.at(id);
-    e.state = State::kOpen;
-    e.workspace = std::move(ws);
-    e.memory_bytes = e.workspace->ApproximateMemoryBytes();
-    ++open_;
-    open_memory_bytes_ += e.memory_bytes;
+    const size_t bytes = ws->ApproximateMemoryBytes();
+    SetOpen(entries_.at(id), std::move(ws), bytes);
     settled_.SignalAll();
     return false;
   }
@@ -447,12 +448,7 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
     id_by_key_hash_[record.key_hash] = record.id;
     Entry& e = entries_[record.id];
     e.record = record;
-    e.state = State::kOpen;
-    e.workspace = *std::move(ws);
-    e.wake_time = kWakeAtOnce;
-    e.memory_bytes = bytes;
-    ++open_;
-    open_memory_bytes_ += bytes;
+    SetOpen(e, *std::move(ws), bytes);
     Touch(e);
     created_record = std::move(record);
   }
@@ -520,6 +516,7 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
   std::shared_ptr<Workspace> deleted;
   absl::Status load_error;
   std::optional<UnixSeconds> wake;
+  size_t memory_bytes = 0;
   {
     absl::MutexLock l(&mu_);
     auto it = entries_.find(id);
@@ -538,6 +535,7 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
     if (state == State::kOpen) {
       --open_;
       open_memory_bytes_ -= e.memory_bytes;
+      memory_bytes = e.memory_bytes;
     }
     entries_.erase(it);
     id_by_key_hash_.erase(record.key_hash);
@@ -563,10 +561,7 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
   e.record = std::move(record);
   e.load_error = load_error;
   if (state == State::kOpen) {
-    e.state = State::kOpen;
-    e.workspace = std::move(deleted);
-    e.wake_time = kWakeAtOnce;
-    ++open_;
+    SetOpen(e, std::move(deleted), memory_bytes);
     Touch(e);
   } else if (state == State::kFailed) {
     e.state = State::kFailed;

@@ -172,6 +172,9 @@ class Registry {
   // Entry `id` closed with `wake`: queued for the waker.
   void SetClosed(Entry& e, std::optional<UnixSeconds> wake)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Entry `e` open with `ws`, whose memory is estimated at `memory_bytes`.
+  void SetOpen(Entry& e, std::shared_ptr<Workspace> ws, size_t memory_bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unwake(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The waker's task: opens the closed workspaces whose wake time came.
   void OnWake() ABSL_LOCKS_EXCLUDED(mu_);
