@@ -562,9 +562,7 @@ absl::StatusOr<PreviewResult> Workspace::Preview(
   if (expired()) return Expired();
   PreviewResult result;
   result.member_count = members.cardinality();
-  result.kind = engine::PlanNeedOf(filter, segments).plan == Plan::kStarter
-                    ? SegmentKind::kStandard
-                    : SegmentKind::kSmart;
+  result.kind = engine::KindThrough(filter, segments);
   result.as_of_sequence = memory_->counters.last_sequence;
   bool more = false;
   result.sample = MembersAfter(members, 0, sample_size, &more);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/ascii.h"
@@ -14,18 +15,30 @@
 
 namespace segments::engine {
 
+namespace {
+
+// What `s` derives from its own filter alone; SegmentSet::Derive adds what
+// the segments it refers to bring.
+void DeriveOwn(SegmentEntry* s) {
+  const Filter& f = s->record.filter;
+  s->kind = KindOf(f);
+  s->required_plan = RequiredPlan(f);
+  s->plan_field = FirstFieldNeeding(f, s->required_plan);
+  s->fields_read = FieldsRead(f);
+  s->windows = WindowsOf(f);
+  s->depth = 0;
+}
+
+}  // namespace
+
 std::unique_ptr<SegmentEntry> MakeSegmentEntry(SegmentRecord record,
                                                Roaring members) {
   auto entry = std::make_unique<SegmentEntry>();
   entry->references = ReferencedSegments(record.filter);
-  entry->kind = KindOf(record.filter);
-  entry->required_plan = RequiredPlan(record.filter);
-  entry->plan_field = FirstFieldNeeding(record.filter, entry->required_plan);
-  entry->fields_read = FieldsRead(record.filter);
-  entry->windows = WindowsOf(record.filter);
   entry->count = members.cardinality();
   entry->members = std::move(members);
   entry->record = std::move(record);
+  DeriveOwn(entry.get());
   return entry;
 }
 
@@ -84,14 +97,14 @@ std::vector<const SegmentEntry*> SegmentSet::Reading(
 std::vector<const SegmentEntry*> SegmentSet::ReferrersOf(SegmentId id) const {
   std::vector<const SegmentEntry*> out;
   std::vector<SegmentId> pending = {id};
-  absl::flat_hash_map<SegmentId, bool> seen;
+  absl::flat_hash_set<SegmentId> seen;
   while (!pending.empty()) {
     const SegmentId next = pending.back();
     pending.pop_back();
     auto it = referrers_.find(next);
     if (it == referrers_.end()) continue;
     for (SegmentId r : it->second) {
-      if (!seen.try_emplace(r, true).second) continue;
+      if (!seen.insert(r).second) continue;
       if (const SegmentEntry* e = Find(r)) out.push_back(e);
       pending.push_back(r);
     }
@@ -108,12 +121,12 @@ std::vector<SegmentId> SegmentSet::DirectReferrersOf(SegmentId id) const {
 
 bool SegmentSet::Reaches(SegmentId from, SegmentId to) const {
   std::vector<SegmentId> pending = {from};
-  absl::flat_hash_map<SegmentId, bool> seen;
+  absl::flat_hash_set<SegmentId> seen;
   while (!pending.empty()) {
     const SegmentId next = pending.back();
     pending.pop_back();
     if (next == to) return true;
-    if (!seen.try_emplace(next, true).second) continue;
+    if (!seen.insert(next).second) continue;
     if (const SegmentEntry* e = Find(next)) {
       pending.insert(pending.end(), e->references.begin(), e->references.end());
     }
@@ -144,13 +157,7 @@ void SegmentSet::Derive(SegmentEntry* s,
   // the entry then keeps what its own filter gives.
   if (mark != 0) return;
   mark = 1;
-  const Filter& f = s->record.filter;
-  s->kind = KindOf(f);
-  s->required_plan = RequiredPlan(f);
-  s->plan_field = FirstFieldNeeding(f, s->required_plan);
-  s->fields_read = FieldsRead(f);
-  s->windows = WindowsOf(f);
-  s->depth = 0;
+  DeriveOwn(s);
   for (SegmentId ref : s->references) {
     auto it = entries_.find(ref);
     if (it == entries_.end()) continue;
@@ -252,6 +259,17 @@ PlanNeed PlanNeedOf(const Filter& filter, const SegmentSet& segments) {
   return need;
 }
 
+SegmentKind KindThrough(const Filter& filter, const SegmentSet& segments) {
+  if (KindOf(filter) == SegmentKind::kSmart) return SegmentKind::kSmart;
+  for (SegmentId ref : ReferencedSegments(filter)) {
+    const SegmentEntry* e = segments.Find(ref);
+    if (e != nullptr && e->kind == SegmentKind::kSmart) {
+      return SegmentKind::kSmart;
+    }
+  }
+  return SegmentKind::kStandard;
+}
+
 absl::Status CheckPlanAllows(const Filter& filter, const SegmentSet& segments,
                              Plan plan) {
   const PlanNeed need = PlanNeedOf(filter, segments);
@@ -273,7 +291,7 @@ absl::Status CheckReferences(const Filter& filter, std::string_view path,
       v.Add(at, absl::StrCat("segment ", id, " does not exist"));
     } else if (self != 0 && segments.Reaches(id, self)) {
       v.Add(at, id == self
-                    ? absl::StrCat("a segment cannot refer to itself")
+                    ? std::string("a segment cannot refer to itself")
                     : absl::StrCat("segment ", id,
                                    " refers (directly or "
                                    "through others) to segment ",
@@ -282,10 +300,6 @@ absl::Status CheckReferences(const Filter& filter, std::string_view path,
   });
   return v.ToStatus();
 }
-
-}  // namespace segments::engine
-
-namespace segments::engine {
 
 absl::Status SortForLoad(std::vector<SegmentRecord>* records) {
   absl::flat_hash_map<SegmentId, size_t> index;

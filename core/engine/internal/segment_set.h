@@ -131,6 +131,9 @@ struct PlanNeed {
   SegmentId via = 0;
 };
 PlanNeed PlanNeedOf(const Filter& filter, const SegmentSet& segments);
+// Smart when `filter`'s own rules are, or a segment of `segments` it refers
+// to is (SPEC §5), as SegmentSet derives an installed segment's kind.
+SegmentKind KindThrough(const Filter& filter, const SegmentSet& segments);
 // PERMISSION_DENIED PLAN_UPGRADE_REQUIRED when `plan` does not allow what
 // `filter` reaches in `segments`.
 absl::Status CheckPlanAllows(const Filter& filter, const SegmentSet& segments,
