@@ -574,11 +574,24 @@ bool HasReferences(const Filter& filter) {
   return false;
 }
 
+namespace {
+
+// Without the paths ForEachReference spells out for error messages.
+void CollectReferences(const Filter& filter, std::vector<SegmentId>* ids) {
+  for (const Condition& c : filter.conditions) {
+    if (c.is_group()) {
+      CollectReferences(*c.group, ids);
+    } else if (c.is_reference()) {
+      ids->push_back(c.segment_id);
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<SegmentId> ReferencedSegments(const Filter& filter) {
   std::vector<SegmentId> ids;
-  ForEachReference(filter, "", [&ids](const std::string&, SegmentId id) {
-    ids.push_back(id);
-  });
+  CollectReferences(filter, &ids);
   SortUnique(&ids);
   return ids;
 }
