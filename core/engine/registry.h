@@ -146,9 +146,11 @@ class Registry {
     // When kClosed: the wake time stored in the catalog.
     std::optional<UnixSeconds> wake_time;
     // When kOpen: the last use (a tick of use_clock_), written under a
-    // reader lock by every call, and the memory at the last estimate.
+    // reader lock by every call, and the memory at the last estimate, made
+    // at tick `estimated_at` of estimate_clock_.
     mutable std::atomic<uint64_t> last_use{0};
     size_t memory_bytes = 0;
+    uint64_t estimated_at = 0;
   };
 
   Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock,
@@ -163,8 +165,13 @@ class Registry {
   // Opens closed entry `id` (marked kOpening by the caller).
   absl::StatusOr<std::shared_ptr<Workspace>> OpenEntry(WorkspaceId id)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Closes least recently used idle workspaces while over the budget.
+  // Re-estimates the memory of the kEstimatesPerCheck open workspaces
+  // estimated longest ago, then closes least recently used idle workspaces
+  // while over the budget.
   void EvictOverBudget() ABSL_LOCKS_EXCLUDED(mu_);
+  // The open workspaces estimated longest ago, at most kEstimatesPerCheck.
+  std::vector<std::pair<WorkspaceId, std::shared_ptr<Workspace>>>
+  StalestEstimates() const ABSL_LOCKS_EXCLUDED(mu_);
   // Stores `ws`'s wake time and drops the registry's hold of it (kClosing
   // entry `id`); on a failed store it stays open. Returns whether closed.
   bool Close(WorkspaceId id, std::shared_ptr<Workspace> ws)
@@ -212,6 +219,7 @@ class Registry {
   uint64_t opened_total_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t evicted_total_ ABSL_GUARDED_BY(mu_) = 0;
   size_t open_memory_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t estimate_clock_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Constant-time equality of two byte strings of equal length (false when the

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/drafts.h"
 #include "tests/testing/memory_store.h"
+#include "tests/testing/random_data.h"
 #include "tests/testing/status_matchers.h"
 
 namespace segments {
@@ -28,10 +29,11 @@ constexpr UnixSeconds kStart = 1'800'000'000;
 
 class RegistryLruTest : public ::testing::Test {
  protected:
-  void Open(size_t max_open) {
+  void Open(size_t max_open, size_t memory_budget_bytes = size_t{8} << 30) {
     registry_.reset();
     RegistryOptions options;
     options.max_open_workspaces = max_open;
+    options.memory_budget_bytes = memory_budget_bytes;
     auto r = Registry::Open(std::make_unique<MemoryCatalogStore>(storage_),
                             &clock_, Limits(), options);
     ASSERT_THAT(r, IsOk());
@@ -102,6 +104,43 @@ TEST_F(RegistryLruTest, LeastRecentlyUsedIdleWorkspaceIsClosedFirst) {
   EXPECT_TRUE(registry_->IsOpen(c));
   EXPECT_EQ(registry_->Stats().open, 2u);
   EXPECT_EQ(registry_->Stats().evicted_total, 2u);
+}
+
+// A check of the budget (at each open) re-estimates a bounded number of
+// workspaces, those estimated longest ago: a workspace that grew while open
+// is counted at its new size, and idle ones are closed for it.
+TEST_F(RegistryLruTest, AWorkspaceThatGrewIsCountedAtTheNextOpens) {
+  constexpr int kWorkspaces = 20;
+  Open(100);
+  for (int i = 0; i < kWorkspaces; ++i) Create(absl::StrCat("w", i));
+  const size_t small = registry_->Stats().open_memory_bytes;
+  const size_t one = small / kWorkspaces;  // an empty workspace's estimate
+  ASSERT_GT(one, 0u);
+
+  // Room for three more empty workspaces and a half, and no more.
+  const size_t budget = small + 3 * one + one / 2;
+  Open(100, budget);
+  for (WorkspaceId id = 1; id <= kWorkspaces; ++id) Get(id);
+  ASSERT_EQ(registry_->Stats().open, size_t{kWorkspaces});
+
+  // Workspace 1 grows by one and a half empty workspaces.
+  std::shared_ptr<Workspace> grown = Get(1);
+  const size_t before = grown->ApproximateMemoryBytes();
+  ::segments::testing::RandomData random(7, kStart);
+  while (grown->ApproximateMemoryBytes() < before + one + one / 2) {
+    std::vector<ContactDraft> batch;
+    for (int i = 0; i < 500; ++i) batch.push_back(random.Draft());
+    ASSERT_OK(grown->BatchUpsertContacts(batch, {}).status());
+  }
+  grown.reset();
+
+  // Three new ones fit only if the growth is not counted.
+  for (int i = 0; i < 3; ++i) Create(absl::StrCat("new", i));
+  const RegistryStats stats = registry_->Stats();
+  EXPECT_GT(stats.evicted_total, 0u);
+  EXPECT_LE(stats.open_memory_bytes, budget);
+  EXPECT_TRUE(registry_->IsOpen(1));   // used last of the old ones
+  EXPECT_FALSE(registry_->IsOpen(2));  // used first
 }
 
 TEST_F(RegistryLruTest, WorkspaceHeldByACallIsNotClosed) {
