@@ -60,7 +60,11 @@ std::shared_ptr<grpc::Channel> BenchServer::NewChannel(int client) const {
 }
 
 void Authorize(grpc::ClientContext& context) {
-  context.AddMetadata("authorization", absl::StrCat("Bearer ", kBenchApiKey));
+  Authorize(context, kBenchApiKey);
+}
+
+void Authorize(grpc::ClientContext& context, const std::string& api_key) {
+  context.AddMetadata("authorization", absl::StrCat("Bearer ", api_key));
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(60));
 }

@@ -46,6 +46,8 @@ class BenchServer {
 
 // Adds `authorization: Bearer kBenchApiKey` and a 60 s deadline.
 void Authorize(grpc::ClientContext& context);
+// The same with another workspace's key.
+void Authorize(grpc::ClientContext& context, const std::string& api_key);
 
 // grpc.health.v1.Health/Check, the cheapest RPC the server answers (the
 // empty RPC the others are measured beside), with the same authorization

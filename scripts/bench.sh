@@ -2,9 +2,10 @@
 # Builds the benchmarks in Release (build-bench/) and runs them one after the
 # other; see docs/benchmarks.md for what each measures and the goals.
 #
-#   bash scripts/bench.sh                  # all ten, 1M contacts
+#   bash scripts/bench.sh                  # all eleven, 1M contacts
 #   bash scripts/bench.sh count build      # only bench_count and bench_build
-#   bash scripts/bench.sh --quick          # 100k contacts instead of 1M
+#   bash scripts/bench.sh --quick          # 100k contacts instead of 1M,
+#                                          # 2,000 workspaces instead of 10,000
 #
 # Results: console output and JSON under build-bench/results/<UTC time>/.
 # Datasets are cached under $SEGMENTS_BENCH_CACHE (default
@@ -16,14 +17,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(count update write build restart time feed snapshot history analytics)
+all=(count update write build restart time feed snapshot history analytics workspaces)
 selected=()
 for arg in "$@"; do
   case "$arg" in
-    --quick) export SEGMENTS_BENCH_CONTACTS=100000 ;;
-    count | update | write | build | restart | time | feed | snapshot | history | analytics) selected+=("$arg") ;;
+    --quick)
+      export SEGMENTS_BENCH_CONTACTS=100000
+      export SEGMENTS_BENCH_WORKSPACES=2000
+      ;;
+    count | update | write | build | restart | time | feed | snapshot | history | analytics | workspaces) selected+=("$arg") ;;
     *)
-      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed|snapshot|history|analytics]..." >&2
+      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed|snapshot|history|analytics|workspaces]..." >&2
       exit 2
       ;;
   esac
