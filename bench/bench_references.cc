@@ -165,6 +165,7 @@ void BM_RuleUpdateReferenced(benchmark::State& state) {
   }
   Latencies latencies;
   uint64_t members = target->member_count, moved = 0;
+  uint64_t sequence = target->as_of_sequence, events = 0;
   int64_t threshold = 45;
   for (auto _ : state) {
     threshold = threshold == 45 ? 46 : 45;
@@ -178,10 +179,13 @@ void BM_RuleUpdateReferenced(benchmark::State& state) {
     moved = members > updated->member_count ? members - updated->member_count
                                             : updated->member_count - members;
     members = updated->member_count;
+    events = updated->as_of_sequence - sequence;  // this write's changes
+    sequence = updated->as_of_sequence;
   }
   ReportPercentiles(state, latencies, "");
   state.counters["members"] = static_cast<double>(members);
   state.counters["moved"] = static_cast<double>(moved);
+  state.counters["events"] = static_cast<double>(events);
   state.counters["contacts"] = static_cast<double>(contacts);
 }
 BENCHMARK(BM_RuleUpdateReferenced)
