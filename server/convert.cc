@@ -335,6 +335,52 @@ void SegmentViewToProto(const SegmentView& view, v1::Segment* out) {
   SecondsToProto(r.update_time, out->mutable_update_time());
 }
 
+void SegmentImpactToProto(const SegmentImpact& impact, v1::Segment* out) {
+  SegmentViewToProto(impact.view, out);
+  v1::SegmentImpact* i = out->mutable_impact();
+  i->set_entered_count(impact.entered_count);
+  i->set_left_count(impact.left_count);
+  for (ContactId id : impact.sample_entered)
+    i->add_sample_entered_contact_ids(id);
+  for (ContactId id : impact.sample_left) i->add_sample_left_contact_ids(id);
+  for (ContactId id : impact.sample_members)
+    i->add_sample_member_contact_ids(id);
+}
+
+namespace {
+
+void ExplainedToProto(const ExplainedCondition& node,
+                      v1::ConditionExplanation* out) {
+  out->set_path(node.path);
+  out->set_matches(node.matches);
+  if (node.condition.has_value()) {
+    // A leaf: echoed as the caller's form, as a segment's filter is.
+    Filter one;
+    one.conditions.push_back(*node.condition);
+    const FilterSpec spec = ToSpec(one);
+    v1::Filter f;
+    FilterSpecToProto(spec, &f);
+    *out->mutable_condition() = f.conditions(0);
+    for (const RawValue& v : node.field_values)
+      ValueToProto(v, out->add_field_values());
+    return;
+  }
+  out->set_match(node.match == Match::kAny ? v1::Filter::ANY : v1::Filter::ALL);
+  for (const ExplainedCondition& child : node.conditions)
+    ExplainedToProto(child, out->add_conditions());
+}
+
+}  // namespace
+
+void ExplanationToProto(const MembershipExplanation& explanation,
+                        v1::ExplainMembershipResponse* out) {
+  out->set_member(explanation.member);
+  ExplainedToProto(explanation.filter, out->mutable_filter());
+  out->set_state(static_cast<v1::SegmentState>(explanation.state));
+  out->set_as_of_sequence(explanation.as_of_sequence);
+  SecondsToProto(explanation.evaluated_at, out->mutable_evaluate_time());
+}
+
 Plan PlanFromProto(int plan) {
   // Plan has a fixed underlying type, so every int is a value of it.
   return static_cast<Plan>(plan);
@@ -355,8 +401,13 @@ void PreviewToProto(const PreviewResult& result,
   out->set_as_of_sequence(result.as_of_sequence);
 }
 
-void RuleCatalogToProto(Plan plan, v1::RuleCatalog* out) {
+void RuleCatalogToProto(Plan plan, v1::RuleCatalog* out, const Limits& limits) {
   out->set_plan(static_cast<v1::Plan>(plan));
+  out->add_reference_operators(v1::Condition::IN_SEGMENT);
+  out->add_reference_operators(v1::Condition::NOT_IN_SEGMENT);
+  out->set_max_group_depth(static_cast<int32_t>(limits.max_group_depth));
+  out->set_max_conditions(static_cast<int32_t>(limits.max_conditions));
+  out->set_max_list_values(static_cast<int32_t>(limits.max_list_values));
   for (const FieldInfo& info : AllFields()) {
     v1::RuleField* field = out->add_fields();
     field->set_name(std::string(info.name));

@@ -64,7 +64,12 @@ void PreviewToProto(const PreviewResult& result,
                     v1::PreviewSegmentResponse* out);
 
 // The rule catalog (core/field_catalog.h) as the caller's `plan` sees it.
-void RuleCatalogToProto(Plan plan, v1::RuleCatalog* out);
+void RuleCatalogToProto(Plan plan, v1::RuleCatalog* out,
+                        const Limits& limits = Limits());
+// A validate_only answer: the segment as it would be, with its impact.
+void SegmentImpactToProto(const SegmentImpact& impact, v1::Segment* out);
+void ExplanationToProto(const MembershipExplanation& explanation,
+                        v1::ExplainMembershipResponse* out);
 
 // Workspaces. Any plan number is passed on: the core reports unknown ones.
 Plan PlanFromProto(int plan);

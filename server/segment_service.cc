@@ -80,6 +80,12 @@ grpc::Status SegmentServiceImpl::GetRuleCatalog(
   return ToGrpcStatus(DoGetRuleCatalog(*context, response));
 }
 
+grpc::Status SegmentServiceImpl::ExplainMembership(
+    grpc::ServerContext* context, const v1::ExplainMembershipRequest* request,
+    v1::ExplainMembershipResponse* response) {
+  return ToGrpcStatus(DoExplain(*context, *request, response));
+}
+
 absl::Status SegmentServiceImpl::DoCreate(
     const grpc::ServerContext& context, const v1::CreateSegmentRequest& request,
     v1::Segment* response) {
@@ -91,6 +97,13 @@ absl::Status SegmentServiceImpl::DoCreate(
   RETURN_IF_ERROR(violations.ToStatus());
   // A new segment is evaluated over every contact before the call returns.
   RETURN_IF_ERROR(CheckNotCancelled(context));
+  if (request.validate_only()) {
+    ASSIGN_OR_RETURN(
+        SegmentImpact impact,
+        workspace->ValidateCreateSegment(draft, limits_.max_preview_sample));
+    SegmentImpactToProto(impact, response);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(SegmentView view, workspace->CreateSegment(draft));
   SegmentViewToProto(view, response);
   return absl::OkStatus();
@@ -143,6 +156,14 @@ absl::Status SegmentServiceImpl::DoUpdate(
   RETURN_IF_ERROR(violations.ToStatus());
   // A changed filter is re-evaluated over every contact before returning.
   RETURN_IF_ERROR(CheckNotCancelled(context));
+  if (request.validate_only()) {
+    ASSIGN_OR_RETURN(SegmentImpact impact, workspace->ValidateUpdateSegment(
+                                               request.segment().id(), draft,
+                                               MaskPaths(request.update_mask()),
+                                               limits_.max_preview_sample));
+    SegmentImpactToProto(impact, response);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(SegmentView view,
                    workspace->UpdateSegment(request.segment().id(), draft,
                                             MaskPaths(request.update_mask())));
@@ -247,7 +268,25 @@ absl::Status SegmentServiceImpl::DoGetRuleCatalog(
     const grpc::ServerContext& context, v1::RuleCatalog* response) {
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
                    auth_->AuthenticateWorkspace(context));
-  RuleCatalogToProto(workspace->plan(), response);
+  RuleCatalogToProto(workspace->plan(), response, limits_);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentServiceImpl::DoExplain(
+    const grpc::ServerContext& context,
+    const v1::ExplainMembershipRequest& request,
+    v1::ExplainMembershipResponse* response) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
+                   auth_->AuthenticateWorkspace(context));
+  Violations violations;
+  CheckIdPresent(request.segment_id(), "segment_id", &violations);
+  if (request.contact_id() == 0) violations.Add("contact_id", "is required");
+  RETURN_IF_ERROR(violations.ToStatus());
+  ASSIGN_OR_RETURN(const ContactId contact,
+                   ToContactId(request.contact_id(), "contact_id"));
+  ASSIGN_OR_RETURN(MembershipExplanation explanation,
+                   workspace->ExplainMembership(request.segment_id(), contact));
+  ExplanationToProto(explanation, response);
   return absl::OkStatus();
 }
 

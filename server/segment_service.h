@@ -47,6 +47,9 @@ class SegmentServiceImpl final : public v1::SegmentService::Service {
   grpc::Status GetRuleCatalog(grpc::ServerContext* context,
                               const v1::GetRuleCatalogRequest* request,
                               v1::RuleCatalog* response) override;
+  grpc::Status ExplainMembership(
+      grpc::ServerContext* context, const v1::ExplainMembershipRequest* request,
+      v1::ExplainMembershipResponse* response) override;
 
  private:
   absl::Status DoCreate(const grpc::ServerContext& context,
@@ -74,6 +77,9 @@ class SegmentServiceImpl final : public v1::SegmentService::Service {
                          v1::PreviewSegmentResponse* response);
   absl::Status DoGetRuleCatalog(const grpc::ServerContext& context,
                                 v1::RuleCatalog* response);
+  absl::Status DoExplain(const grpc::ServerContext& context,
+                         const v1::ExplainMembershipRequest& request,
+                         v1::ExplainMembershipResponse* response);
 
   const Authenticator* const auth_;
   const Limits limits_;

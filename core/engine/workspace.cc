@@ -569,6 +569,64 @@ absl::StatusOr<PreviewResult> Workspace::Preview(
   return result;
 }
 
+// validate_only: the write is prepared as it would be, read, and dropped.
+// Nothing is committed or applied, so memory, store and feed are untouched;
+// the preparation reads memory under the reader lock only.
+
+absl::StatusOr<SegmentImpact> Workspace::ValidateCreateSegment(
+    const SegmentDraft& draft, size_t sample_size) const {
+  absl::ReaderMutexLock l(&mu_);
+  PreparedWrite p;
+  ASSIGN_OR_RETURN(const SegmentId id,
+                   engine::SegmentWrites(*memory_, limits_)
+                       .PrepareCreate(draft, ReadNow(), &p));
+  return ImpactOf(id, nullptr, p, sample_size);
+}
+
+absl::StatusOr<SegmentImpact> Workspace::ValidateUpdateSegment(
+    SegmentId id, const SegmentDraft& draft,
+    const std::vector<std::string>& mask_paths, size_t sample_size) const {
+  ASSIGN_OR_RETURN(engine::SegmentMask mask,
+                   engine::ParseSegmentMask(mask_paths));
+  absl::ReaderMutexLock l(&mu_);
+  PreparedWrite p;
+  RETURN_IF_ERROR(engine::SegmentWrites(*memory_, limits_)
+                      .PrepareUpdate(id, draft, mask, ReadNow(), &p)
+                      .status());
+  return ImpactOf(id, &memory_->segments.Find(id)->members, p, sample_size);
+}
+
+SegmentImpact Workspace::ImpactOf(SegmentId id, const Roaring* before,
+                                  const PreparedWrite& p,
+                                  size_t sample_size) const {
+  // The entry the write would install; a write that leaves the segment's
+  // entry as it is (none queued) leaves its members too.
+  const engine::SegmentEntry* after = memory_->segments.Find(id);
+  for (const std::unique_ptr<engine::SegmentEntry>& e : p.segments) {
+    if (e->record.id == id) after = e.get();
+  }
+  SegmentImpact impact;
+  impact.view.record = after->record;
+  impact.view.record.frozen_members.clear();
+  impact.view.kind = after->kind;
+  impact.view.member_count = after->count;
+  impact.view.as_of_sequence =
+      after->record.state == SegmentState::kPlanRestricted
+          ? after->record.frozen_as_of
+          : memory_->counters.last_sequence;
+  bool more = false;
+  impact.sample_members = MembersAfter(after->members, 0, sample_size, &more);
+  const Roaring none;
+  const Roaring& was = before != nullptr ? *before : none;
+  const Roaring entered = after->members - was;
+  const Roaring left = was - after->members;
+  impact.entered_count = entered.cardinality();
+  impact.left_count = left.cardinality();
+  impact.sample_entered = MembersAfter(entered, 0, sample_size, &more);
+  impact.sample_left = MembersAfter(left, 0, sample_size, &more);
+  return impact;
+}
+
 // ---------------------------------------------------------------------------
 // History: the live state is read under the lock, the log after it, up to
 // the sequence read with it (core/history/history.h).

@@ -47,12 +47,14 @@
 #include "core/base/limits.h"
 #include "core/feed/change_feed.h"
 #include "core/history/history.h"
+#include "core/index/explain.h"
 #include "core/model/contact.h"
 #include "core/model/filter.h"
 #include "core/model/paging.h"
 #include "core/snapshots/snapshot.h"
 #include "core/store/store.h"
 #include "core/time/flip_scheduler.h"
+#include "roaring/roaring.hh"
 
 namespace segments {
 
@@ -89,6 +91,29 @@ struct PreviewResult {
   std::vector<ContactId> sample;  // the lowest member ids, ascending
   SegmentKind kind = SegmentKind::kStandard;
   uint64_t as_of_sequence = 0;
+};
+
+// What a segment write would do, found without making it (AIP-163
+// validate_only): the segment as the write would leave it (a create shows
+// the id it would take), and who would enter and leave it.
+struct SegmentImpact {
+  SegmentView view;
+  uint64_t entered_count = 0;  // a create: every member
+  uint64_t left_count = 0;     // a create: 0
+  // The lowest ids of each, ascending, at most the sample size each.
+  std::vector<ContactId> sample_members, sample_entered, sample_left;
+};
+
+// Why a contact is or is not in a segment (ExplainMembership).
+struct MembershipExplanation {
+  // The membership as kept (a PLAN_RESTRICTED segment's frozen one).
+  bool member = false;
+  // The segment's filter evaluated for the contact at `evaluated_at`,
+  // references read from the referred segments' members.
+  ExplainedCondition filter;
+  SegmentState state = SegmentState::kActive;
+  uint64_t as_of_sequence = 0;
+  UnixSeconds evaluated_at = 0;
 };
 
 // Analytics answers, with the change-log sequence they are as of.
@@ -208,6 +233,18 @@ class Workspace {
       const FilterSpec& filter, size_t sample_size,
       const std::function<bool()>& expired) const;
 
+  // validate_only (AIP-163): checks a CreateSegment / UpdateSegment exactly
+  // as the write would (mask, name, rules, references and cycles, plan; the
+  // same errors) and reports its impact without writing anything: memory,
+  // store and feed are untouched. The segment is evaluated at the read
+  // moment (as Preview is) and compared with its members as they are read
+  // now; samples hold up to `sample_size` ids each.
+  absl::StatusOr<SegmentImpact> ValidateCreateSegment(const SegmentDraft& draft,
+                                                      size_t sample_size) const;
+  absl::StatusOr<SegmentImpact> ValidateUpdateSegment(
+      SegmentId id, const SegmentDraft& draft,
+      const std::vector<std::string>& mask_paths, size_t sample_size) const;
+
   // Membership over time, from the live membership and the change log
   // (core/history/history.h), read as of one sequence number. NOT_FOUND for
   // a segment outside the workspace (a deleted one too: no live membership
@@ -217,6 +254,14 @@ class Workspace {
       SegmentId id, const HistoryRequest& request) const;
   absl::StatusOr<ContactHistory> GetContactMembershipHistory(
       SegmentId id, ContactId contact, std::optional<UnixSeconds> at) const;
+
+  // Why `contact` is or is not a member of segment `id`: every condition's
+  // and group's value for it (core/index/explain.h) at the read moment,
+  // beside the membership as kept; they agree for an active segment
+  // (except for a flip due this very moment and not yet applied). NOT_FOUND
+  // for a segment or contact outside the workspace.
+  absl::StatusOr<MembershipExplanation> ExplainMembership(
+      SegmentId id, ContactId contact) const;
 
   // Analytics (core/analytics/, workspace_analytics.cc): reads of
   // membership under the reader lock, never the write path. A segment
@@ -343,6 +388,12 @@ class Workspace {
   // Tells the feed that memory holds the log up to its last sequence.
   void Publish() ABSL_LOCKS_EXCLUDED(mu_);
   SegmentView ViewOf(SegmentId id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The impact of prepared write `p` on segment `id`, whose members were
+  // `before` (null: a new segment).
+  SegmentImpact ImpactOf(SegmentId id, const Roaring* before,
+                         const engine::PreparedWrite& p,
+                         size_t sample_size) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Segment `id` as it stands, for history; NOT_FOUND when it is not.
   absl::StatusOr<SegmentNow> NowOf(SegmentId id) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

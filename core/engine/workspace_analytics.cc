@@ -10,6 +10,7 @@
 #include "core/analytics/requests.h"
 #include "core/base/status_macros.h"
 #include "core/engine/internal/memory.h"
+#include "core/engine/internal/reference_answers.h"
 #include "core/engine/internal/snapshot_writes.h"
 #include "core/engine/workspace.h"
 
@@ -38,6 +39,29 @@ absl::StatusOr<ContactSegments> Workspace::ListContactSegments(
     out.segments.push_back(
         {id, with_names ? entry->record.display_name : std::string()});
   }
+  return out;
+}
+
+absl::StatusOr<MembershipExplanation> Workspace::ExplainMembership(
+    SegmentId id, ContactId contact) const {
+  absl::ReaderMutexLock l(&mu_);
+  ASSIGN_OR_RETURN(const engine::SegmentEntry* s, memory_->segments.Get(id));
+  std::optional<Contact> c = memory_->contacts.Get(contact);
+  if (!c.has_value()) {
+    return absl::NotFoundError(absl::StrCat("contact ", contact, " not found"));
+  }
+  MembershipExplanation out;
+  out.member = s->members.contains(contact);
+  out.state = s->record.state;
+  out.as_of_sequence = s->record.state == SegmentState::kPlanRestricted
+                           ? s->record.frozen_as_of
+                           : memory_->counters.last_sequence;
+  out.evaluated_at = ReadNow();
+  // References answer from the referred segments' members as kept: the
+  // same answers the membership was derived from.
+  const engine::MemberBitmaps bitmaps(memory_->segments);
+  const engine::BitmapAnswers refs(bitmaps, contact);
+  out.filter = ExplainFilter(s->record.filter, *c, out.evaluated_at, &refs);
   return out;
 }
 

@@ -138,7 +138,68 @@ TEST_P(DifferentialSequence, EverySegmentMatchesBruteForceAfterEveryStep) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialSequence,
-                         ::testing::Values(101, 202, 303, 404));
+                         ::testing::Values(101, 202, 303));
+
+// Issue 14: filters with nested groups and references to other segments.
+// New segments refer to older ones and updates to any segment that does not
+// reach the one updated, so chains, diamonds and chains of NOT_IN_SEGMENT
+// form; the shadow settles every write in dependency order with the brute
+// force reading the referenced segments' members, and every segment and the
+// change log are checked after contact writes, batches, time steps (flips
+// through references), rule updates (their diff propagated), plan changes
+// (downgrades freezing referrers, upgrades rebuilding in order), refused
+// deletes of referenced segments, refused missing/cycle references, and
+// restarts (segments built in dependency order).
+class DifferentialReferences : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(DifferentialReferences, EverySegmentMatchesBruteForceAfterEveryStep) {
+  const uint64_t seed = Seed(GetParam());
+  SCOPED_TRACE(SeedTrace(seed));
+  Harness h(seed, kBase, ReferenceShape());
+  ASSERT_TRUE(h.Open());
+  ASSERT_TRUE(h.BatchUpsert(false, 300));
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(h.CreateSegment(false));
+  ASSERT_TRUE(h.CheckEverything()) << "built from scratch";
+
+  SequenceOptions options;
+  options.steps = 900;
+  options.references = true;
+  ASSERT_TRUE(RunSequence(h, options));
+
+  ASSERT_TRUE(h.DeleteNewest());
+  ASSERT_TRUE(h.Restart());
+  ASSERT_TRUE(h.CheckEverything()) << "after restart";
+  options.steps = 200;
+  ASSERT_TRUE(RunSequence(h, options)) << "after restart";
+  ASSERT_TRUE(h.SetPlan(Plan::kPro, false));
+  for (int i = 0; i < 40 && h.active_relative_segments() < 5; ++i)
+    ASSERT_TRUE(h.CreateSegment(false));
+  ASSERT_TRUE(h.Restart(false, 45 * kDay + 17));
+  ASSERT_TRUE(h.CheckEverything()) << "after second restart";
+  ASSERT_TRUE(h.CheckChangeLog()) << "after second restart";
+
+  const Harness::Stats& st = h.stats();
+  std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed),
+              DescribeStats(st).c_str());
+  if (seed != GetParam()) return;
+  EXPECT_GT(st.grouped_segments, 20);
+  EXPECT_GT(st.referring_segments, 40);
+  EXPECT_GT(st.not_in_references, 20);
+  EXPECT_GE(st.longest_chain, 4) << "no chain of references";
+  EXPECT_GT(st.diamonds, 1);
+  EXPECT_GT(st.referred_events, 200) << "references moved few memberships";
+  EXPECT_GT(st.refused_deletes, 1);
+  EXPECT_GT(st.refused_references, 3);
+  EXPECT_GT(st.time_events, 5);
+  EXPECT_GT(st.referred_time_events, 0) << "no flip moved a referrer";
+  EXPECT_GT(st.validated_impacts, 50);
+  EXPECT_GT(st.downgrades, 0);
+  EXPECT_GT(st.upgrades, 0);
+  EXPECT_GT(st.restarts, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, DifferentialReferences,
+                         ::testing::Values(701, 805));
 
 // A failed commit changes nothing: contacts, counts, memberships, the
 // segment list, the plan and the change log are exactly as before.

@@ -418,9 +418,13 @@ ConditionSpec RandomData::Condition(const FieldOp& pair) {
 }
 
 FilterSpec RandomData::Filter(const FilterShape& shape) {
-  FilterSpec f;
+  return Filter(shape, {});
+}
+
+FilterSpec RandomData::Filter(const FilterShape& shape,
+                              const std::vector<SegmentId>& references) {
   int64_t m = Uniform(0, 99);
-  f.match = m < 20 ? 0 : (m < 60 ? 1 : 2);
+  const int match = m < 20 ? 0 : (m < 60 ? 1 : 2);
   int64_t max = static_cast<int64_t>(shape.max_conditions);
   int64_t n;
   int64_t roll = Uniform(0, 99);
@@ -431,8 +435,43 @@ FilterSpec RandomData::Filter(const FilterShape& shape) {
   } else {
     n = Percent(25) ? max : Uniform(std::min<int64_t>(5, max), max);
   }
-  for (int64_t i = 0; i < n; ++i) f.conditions.push_back(Condition());
+  return Tree(shape, references, match, 1, n);
+}
+
+FilterSpec RandomData::Tree(const FilterShape& shape,
+                            const std::vector<SegmentId>& references, int match,
+                            int level, int64_t leaves) {
+  FilterSpec f;
+  f.match = match;
+  while (leaves > 0) {
+    if (shape.group_percent > 0 && level < shape.max_depth &&
+        Percent(shape.group_percent)) {
+      const int64_t k = Uniform(1, std::min<int64_t>(leaves, 4));
+      const int64_t gm = Uniform(0, 99);
+      ConditionSpec c;
+      c.group = Tree(shape, references, gm < 20 ? 0 : (gm < 55 ? 1 : 2),
+                     level + 1, k);
+      f.conditions.push_back(std::move(c));
+      leaves -= k;
+    } else {
+      f.conditions.push_back(Leaf(shape, references));
+      --leaves;
+    }
+  }
   return f;
+}
+
+ConditionSpec RandomData::Leaf(const FilterShape& shape,
+                               const std::vector<SegmentId>& references) {
+  if (shape.reference_percent > 0 && !references.empty() &&
+      Percent(shape.reference_percent)) {
+    ConditionSpec c;
+    c.op = static_cast<int>(Percent(50) ? Operator::kInSegment
+                                        : Operator::kNotInSegment);
+    c.segment_id = Pick(references);
+    return c;
+  }
+  return Condition();
 }
 
 }  // namespace segments::testing

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/ids.h"
 #include "core/base/types.h"
 #include "core/model/contact.h"
 #include "core/model/filter.h"
@@ -45,6 +46,15 @@ struct FilterShape {
   int single_percent = 35;
   // Percent of filters with many (5..max) conditions.
   int many_percent = 12;
+  // Nested groups and references (issue 14). Each condition is a group
+  // (of 1-4 leaves) with `group_percent` while the depth allows
+  // (`max_depth`, the filter being level 1); each leaf refers to one of the
+  // candidate segments with `reference_percent`, half of them NOT_IN_SEGMENT.
+  // Zero for both gives the flat filters, drawing exactly what they drew
+  // before.
+  int group_percent = 0;
+  int reference_percent = 0;
+  int max_depth = 4;
 };
 
 class RandomData {
@@ -87,6 +97,11 @@ class RandomData {
   std::vector<std::string> ContactMask();
 
   FilterSpec Filter(const FilterShape& shape = FilterShape());
+  // The same, with references to `references` (segment ids) where the
+  // shape asks for them; the leaves over the whole tree are what Filter()
+  // would give a flat filter.
+  FilterSpec Filter(const FilterShape& shape,
+                    const std::vector<SegmentId>& references);
   ConditionSpec Condition();
   ConditionSpec Condition(const FieldOp& pair);
 
@@ -102,6 +117,12 @@ class RandomData {
   std::string TagValue();
   int64_t NumberValue(const std::string& field);
   RawValue EnumValue(const std::vector<std::string_view>& names);
+  // `leaves` conditions at `level` under `match` (groups while allowed).
+  FilterSpec Tree(const FilterShape& shape,
+                  const std::vector<SegmentId>& references, int match,
+                  int level, int64_t leaves);
+  ConditionSpec Leaf(const FilterShape& shape,
+                     const std::vector<SegmentId>& references);
 
   uint64_t state_;
   const UnixSeconds base_;

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/errors.h"
 #include "core/base/limits.h"
 #include "core/model/filter.h"
 #include "tests/testing/brute_force.h"
@@ -40,10 +41,28 @@ bool SameSpec(const FilterSpec& a, const FilterSpec& b) {
   for (size_t i = 0; i < a.conditions.size(); ++i) {
     const ConditionSpec& x = a.conditions[i];
     const ConditionSpec& y = b.conditions[i];
-    if (x.field != y.field || x.op != y.op || x.values != y.values)
+    if (x.field != y.field || x.op != y.op || x.values != y.values ||
+        x.segment_id != y.segment_id ||
+        x.group.has_value() != y.group.has_value())
       return false;
+    if (x.group.has_value() && !SameSpec(*x.group, *y.group)) return false;
   }
   return true;
+}
+
+bool HasGroup(const FilterSpec& spec) {
+  for (const ConditionSpec& c : spec.conditions) {
+    if (c.group.has_value()) return true;
+  }
+  return false;
+}
+
+constexpr int kOpInSegment = static_cast<int>(Operator::kInSegment);
+constexpr int kOpNotInSegment = static_cast<int>(Operator::kNotInSegment);
+
+bool IsReference(const ConditionSpec& c) {
+  return !c.group.has_value() &&
+         (c.op == kOpInSegment || c.op == kOpNotInSegment);
 }
 
 const char* KindName(ChangeKind k) {
@@ -97,12 +116,25 @@ bool ExpectedChange::operator==(const ExpectedChange& o) const {
          std::tie(o.segment, o.contact, o.kind, o.cause, o.time);
 }
 
-SegmentKind ReferenceKind(const FilterSpec& spec) {
+void ForEachLeaf(const FilterSpec& spec,
+                 const std::function<void(const ConditionSpec&)>& visit) {
   for (const ConditionSpec& c : spec.conditions) {
-    const RefField* f = FindReferenceField(c.field);
-    if (f != nullptr && f->smart) return SegmentKind::kSmart;
+    if (c.group.has_value()) {
+      ForEachLeaf(*c.group, visit);
+    } else {
+      visit(c);
+    }
   }
-  return SegmentKind::kStandard;
+}
+
+SegmentKind ReferenceKind(const FilterSpec& spec) {
+  SegmentKind kind = SegmentKind::kStandard;
+  ForEachLeaf(spec, [&](const ConditionSpec& c) {
+    if (IsReference(c)) return;
+    const RefField* f = FindReferenceField(c.field);
+    if (f != nullptr && f->smart) kind = SegmentKind::kSmart;
+  });
+  return kind;
 }
 
 std::string DescribeChange(const ExpectedChange& c) {
@@ -192,19 +224,150 @@ AssertionResult Harness::ExpectUnavailable(const absl::Status& s,
 }
 
 bool Harness::PlanAllows(const FilterSpec& spec) const {
-  const Plan needs = ReferenceKind(spec) == SegmentKind::kSmart
-                         ? Plan::kGrowth
-                         : Plan::kStarter;
+  const Plan needs =
+      KindOf(spec) == SegmentKind::kSmart ? Plan::kGrowth : Plan::kStarter;
   return static_cast<int>(plan_) >= static_cast<int>(needs);
+}
+
+SegmentKind Harness::KindOf(const FilterSpec& spec) const {
+  if (ReferenceKind(spec) == SegmentKind::kSmart) return SegmentKind::kSmart;
+  SegmentKind kind = SegmentKind::kStandard;
+  ForEachLeaf(spec, [&](const ConditionSpec& c) {
+    if (!IsReference(c)) return;
+    auto it = segments_.find(c.segment_id);
+    if (it != segments_.end() && KindOf(it->second.spec) == SegmentKind::kSmart)
+      kind = SegmentKind::kSmart;
+  });
+  return kind;
+}
+
+bool Harness::Reaches(const FilterSpec& spec, SegmentId target) const {
+  std::vector<const FilterSpec*> todo = {&spec};
+  std::set<SegmentId> seen;
+  while (!todo.empty()) {
+    const FilterSpec* f = todo.back();
+    todo.pop_back();
+    bool found = false;
+    ForEachLeaf(*f, [&](const ConditionSpec& c) {
+      if (!IsReference(c)) return;
+      if (c.segment_id == target) found = true;
+      auto it = segments_.find(c.segment_id);
+      if (it != segments_.end() && seen.insert(c.segment_id).second)
+        todo.push_back(&it->second.spec);
+    });
+    if (found) return true;
+  }
+  return false;
+}
+
+std::vector<SegmentId> Harness::Order() const {
+  std::vector<SegmentId> order;
+  std::set<SegmentId> placed;
+  // Depth first from every segment; the graph is acyclic (the engine
+  // refuses cycles, and the harness only accepts what the engine did).
+  std::function<void(SegmentId)> place = [&](SegmentId id) {
+    if (placed.count(id) > 0) return;
+    auto it = segments_.find(id);
+    if (it == segments_.end()) return;
+    placed.insert(id);
+    for (SegmentId r : it->second.refs) place(r);
+    order.push_back(id);
+  };
+  for (const auto& [id, s] : segments_) place(id);
+  return order;
+}
+
+std::vector<SegmentId> Harness::ReferenceCandidates(SegmentId id) const {
+  std::vector<SegmentId> out;
+  for (const auto& [sid, s] : segments_) {
+    if (id == 0 || (sid != id && !Reaches(s.spec, id))) out.push_back(sid);
+  }
+  return out;
+}
+
+void Harness::CountShape(const FilterSpec& spec) {
+  if (HasGroup(spec)) ++stats_.grouped_segments;
+  bool refers = false;
+  ForEachLeaf(spec, [&](const ConditionSpec& c) {
+    if (!IsReference(c)) return;
+    refers = true;
+    if (c.op == kOpNotInSegment) ++stats_.not_in_references;
+  });
+  if (!refers) return;
+  ++stats_.referring_segments;
+  // The longest path of references from `spec`, and whether some segment
+  // is reached along two different direct references (a diamond).
+  std::function<int64_t(const FilterSpec&)> depth =
+      [&](const FilterSpec& f) -> int64_t {
+    int64_t d = 0;
+    ForEachLeaf(f, [&](const ConditionSpec& c) {
+      if (!IsReference(c)) return;
+      auto it = segments_.find(c.segment_id);
+      if (it != segments_.end()) d = std::max(d, depth(it->second.spec));
+    });
+    return d + 1;
+  };
+  stats_.longest_chain = std::max(stats_.longest_chain, depth(spec));
+  std::set<SegmentId> direct;
+  ForEachLeaf(spec, [&](const ConditionSpec& c) {
+    if (IsReference(c)) direct.insert(c.segment_id);
+  });
+  std::map<SegmentId, int> reached;
+  for (SegmentId d : direct) {
+    for (const auto& [sid, s] : segments_) {
+      if (sid == d ||
+          (direct.count(sid) == 0 && Reaches(segments_.at(d).spec, sid)))
+        ++reached[sid];
+    }
+  }
+  for (const auto& [sid, n] : reached) {
+    if (n > 1) {
+      ++stats_.diamonds;
+      break;
+    }
+  }
+}
+
+bool Harness::Matches(const FilterSpec& spec, const Contact& c, UnixSeconds at,
+                      const std::function<bool(SegmentId)>& member) {
+  return BruteForceMatches(spec, c, at, member);
+}
+
+void Harness::Settle(std::set<SegmentId> changed, ChangeCause cause,
+                     std::vector<ExpectedChange>* out) {
+  for (SegmentId id : Order()) {
+    ShadowSegment& s = segments_.at(id);
+    if (!PlanAllows(s.spec)) {
+      if (!s.restricted) {
+        ++stats_.downgrades;
+        s.restricted = true;
+        s.frozen_as_of = last_sequence_;  // before this write's events
+      }
+      continue;
+    }
+    bool rebuild = s.restricted || changed.count(id) > 0;
+    for (SegmentId r : s.refs) rebuild = rebuild || changed.count(r) > 0;
+    if (!rebuild) continue;
+    if (s.restricted && cause == ChangeCause::kPlanChanged) ++stats_.upgrades;
+    changed.insert(id);
+    for (ExpectedChange& c : Rebuild(id, s, cause)) out->push_back(c);
+  }
 }
 
 ShadowSegment Harness::NewShadow(std::string name, FilterSpec spec) const {
   ShadowSegment s;
   s.name = std::move(name);
-  for (const ConditionSpec& c : spec.conditions) {
+  ForEachLeaf(spec, [&](const ConditionSpec& c) {
+    if (IsReference(c)) {
+      s.refs.insert(c.segment_id);
+      return;
+    }
     s.fields.insert(c.field);
-    if (IsRelative(c)) s.relative = true;
-  }
+    if (IsRelative(c)) {
+      s.relative = true;
+      s.relative_leaves.push_back(c);
+    }
+  });
   s.spec = std::move(spec);
   return s;
 }
@@ -228,7 +391,12 @@ const Contact& Harness::PickContact() {
 std::set<ContactId> Harness::Recompute(const FilterSpec& spec) const {
   std::set<ContactId> out;
   for (const auto& [id, c] : contacts_) {
-    if (BruteForceMatches(spec, c, applied_)) out.insert(id);
+    const ContactId cid = id;
+    auto member = [&](SegmentId r) {
+      auto it = segments_.find(r);
+      return it != segments_.end() && it->second.members.count(cid) > 0;
+    };
+    if (Matches(spec, c, applied_, member)) out.insert(id);
   }
   return out;
 }
@@ -267,13 +435,19 @@ void Harness::ApplyContact(const Contact* before, const Contact* after,
   }
   const ChangeCause cause = after == nullptr ? ChangeCause::kContactDeleted
                                              : ChangeCause::kContactChanged;
-  for (auto& [sid, s] : segments_) {
+  auto member = [&](SegmentId r) {
+    auto it = segments_.find(r);
+    return it != segments_.end() && it->second.members.count(id) > 0;
+  };
+  // Referenced segments first: a referrer reads their new membership.
+  for (SegmentId sid : Order()) {
+    ShadowSegment& s = segments_.at(sid);
     if (s.restricted) continue;  // frozen, even for deletes
     // Time has been applied up to now (LogTime), so the contact is a member
     // exactly when the filter matches it now.
     const bool was = s.members.count(id) > 0;
     const bool is =
-        after != nullptr && BruteForceMatches(s.spec, *after, applied_);
+        after != nullptr && Matches(s.spec, *after, applied_, member);
     if (is == was) continue;
     if (is) {
       s.members.insert(id);
@@ -287,6 +461,13 @@ void Harness::ApplyContact(const Contact* before, const Contact* after,
 
 void Harness::Log(std::vector<ExpectedChange> changes) {
   if (changes.empty()) return;
+  for (const ExpectedChange& c : changes) {
+    auto it = segments_.find(c.segment);
+    if (it != segments_.end() && !it->second.refs.empty()) {
+      ++stats_.referred_events;
+      if (c.cause == ChangeCause::kTime) ++stats_.referred_time_events;
+    }
+  }
   last_sequence_ += changes.size();
   std::sort(changes.begin(), changes.end());
   groups_.push_back(std::move(changes));
@@ -300,15 +481,22 @@ void Harness::LogDeletion(SegmentId id) {
 
 std::vector<ExpectedChange> Harness::DueFlips() const {
   std::vector<ExpectedChange> out;
-  for (const auto& [sid, s] : segments_) {
-    if (s.restricted || !s.relative) continue;
-    for (const auto& [cid, c] : contacts_) {
-      // Only a relative rule's truth moves with time, and only around
-      // t + n days; the seconds around it are evaluated in turn, so the
-      // flip is found wherever the brute force puts it.
-      std::set<UnixSeconds> seconds;
-      for (const ConditionSpec& cond : s.spec.conditions) {
-        if (!IsRelative(cond)) continue;
+  const std::vector<SegmentId> order = Order();
+  std::vector<const ShadowSegment*> relative;
+  for (SegmentId sid : order) {
+    const ShadowSegment& s = segments_.at(sid);
+    if (!s.restricted && s.relative) relative.push_back(&s);
+  }
+  if (relative.empty()) return out;
+  for (const auto& [cid, c] : contacts_) {
+    // Only a relative rule's truth moves with time, and only around
+    // t + n days; the seconds around it are evaluated in turn, so the
+    // flip is found wherever the brute force puts it. A flip of one
+    // segment moves its referrers at the same second, so every active
+    // segment is evaluated there, in dependency order.
+    std::set<UnixSeconds> seconds;
+    for (const ShadowSegment* s : relative) {
+      for (const ConditionSpec& cond : s->relative_leaves) {
         const std::optional<UnixSeconds> t = TimeOf(c, cond.field);
         if (!t.has_value()) continue;
         const UnixSeconds edge = *t + std::get<int64_t>(cond.values[0]) * kDay;
@@ -316,11 +504,22 @@ std::vector<ExpectedChange> Harness::DueFlips() const {
           if (at > applied_ && at <= now()) seconds.insert(at);
         }
       }
-      bool member = s.members.count(cid) > 0;
-      for (UnixSeconds at : seconds) {
-        const bool is = BruteForceMatches(s.spec, c, at);
-        if (is == member) continue;
-        member = is;
+    }
+    if (seconds.empty()) continue;
+    std::map<SegmentId, bool> member;
+    for (SegmentId sid : order)
+      member[sid] = segments_.at(sid).members.count(cid) > 0;
+    auto in = [&](SegmentId r) {
+      auto it = member.find(r);
+      return it != member.end() && it->second;
+    };
+    for (UnixSeconds at : seconds) {
+      for (SegmentId sid : order) {
+        const ShadowSegment& s = segments_.at(sid);
+        if (s.restricted) continue;
+        const bool is = Matches(s.spec, c, at, in);
+        if (is == member[sid]) continue;
+        member[sid] = is;
         out.push_back({sid, cid, is ? ChangeKind::kEntered : ChangeKind::kLeft,
                        ChangeCause::kTime, at});
       }
@@ -549,9 +748,20 @@ AssertionResult Harness::Missing() {
 // Segments
 
 AssertionResult Harness::CreateSegment(bool fail) {
-  SegmentDraft draft{NewSegmentName(), rd_.Filter(shape_)};
+  SegmentDraft draft{NewSegmentName(),
+                     rd_.Filter(shape_, ReferenceCandidates(0))};
   const bool allowed = PlanAllows(draft.filter);
   if (!allowed) fail = false;  // refused before any commit
+  std::optional<SegmentImpact> impact;
+  if (!fail) {
+    absl::StatusOr<std::optional<SegmentImpact>> validated = ValidateOnly(
+        allowed, [&] { return ws_->ValidateCreateSegment(draft, 5); });
+    if (!validated.ok()) {
+      return AssertionFailure()
+             << "validate_only CreateSegment: " << validated.status();
+    }
+    impact = *validated;
+  }
   InjectFailure(fail);
   absl::StatusOr<SegmentView> got = ws_->CreateSegment(draft);
   if (fail) return ExpectUnavailable(got.status(), "CreateSegment");
@@ -579,16 +789,23 @@ AssertionResult Harness::CreateSegment(bool fail) {
   if (got->record.display_name != draft.display_name) {
     return AssertionFailure() << "segment name " << got->record.display_name;
   }
-  if (got->kind != ReferenceKind(draft.filter)) {
+  if (got->kind != KindOf(draft.filter)) {
     return AssertionFailure() << "segment kind " << static_cast<int>(got->kind)
                               << " for " << DescribeFilter(draft.filter);
   }
+  CountShape(draft.filter);
   ShadowSegment& s = segments_[id] =
       NewShadow(draft.display_name, draft.filter);
   // A segment's initial build logs nothing: its members are the snapshot
   // as of the current sequence that the log continues.
-  for (const ExpectedChange& c : Rebuild(id, s, ChangeCause::kRulesChanged))
-    silent_.push_back({last_sequence_, c});
+  const std::vector<ExpectedChange> built =
+      Rebuild(id, s, ChangeCause::kRulesChanged);
+  for (const ExpectedChange& c : built) silent_.push_back({last_sequence_, c});
+  if (impact.has_value() && impact->view.record.id != id) {
+    return AssertionFailure() << "validate_only CreateSegment announced id "
+                              << impact->view.record.id << ", got " << id;
+  }
+  RETURN_IF_FAILED(SameImpact(impact, id, built, s.members.size()));
   auto [listed, ids] = ListAll(id, 1000, false);
   RETURN_IF_FAILED(listed);
   if (got->member_count != s.members.size() ||
@@ -606,6 +823,49 @@ AssertionResult Harness::CreateSegment(bool fail) {
   return AssertionSuccess();
 }
 
+absl::StatusOr<std::optional<SegmentImpact>> Harness::ValidateOnly(
+    bool allowed, const std::function<absl::StatusOr<SegmentImpact>()>& call) {
+  // The impact is measured at the read moment without applying due flips,
+  // the write after applying them: compared only when none is due.
+  if (!DueFlips().empty()) return std::optional<SegmentImpact>();
+  const std::map<SegmentId, uint64_t> sequences = Sequences();
+  const int commits = can_fail() ? storage_->commit_count() : 0;
+  absl::StatusOr<SegmentImpact> impact = call();
+  if (Sequences() != sequences ||
+      (can_fail() && storage_->commit_count() != commits)) {
+    return absl::InternalError("validate_only wrote something");
+  }
+  if (impact.ok() != allowed) {
+    return absl::InternalError(
+        absl::StrCat("validate_only answered ", impact.status().ToString(),
+                     ", want ", allowed ? "OK" : "PERMISSION_DENIED"));
+  }
+  if (!impact.ok()) return std::optional<SegmentImpact>();
+  return std::optional<SegmentImpact>(*std::move(impact));
+}
+
+AssertionResult Harness::SameImpact(const std::optional<SegmentImpact>& impact,
+                                    SegmentId id,
+                                    const std::vector<ExpectedChange>& changes,
+                                    size_t members) {
+  if (!impact.has_value()) return AssertionSuccess();
+  uint64_t entered = 0, left = 0;
+  for (const ExpectedChange& c : changes) {
+    if (c.segment != id) continue;
+    (c.kind == ChangeKind::kEntered ? entered : left) += 1;
+  }
+  if (impact->entered_count != entered || impact->left_count != left ||
+      impact->view.member_count != members) {
+    return AssertionFailure()
+           << "validate_only of segment " << id << " announced +"
+           << impact->entered_count << " -" << impact->left_count << " = "
+           << impact->view.member_count << ", the write did +" << entered
+           << " -" << left << " = " << members;
+  }
+  ++stats_.validated_impacts;
+  return AssertionSuccess();
+}
+
 AssertionResult Harness::UpdateSegment(bool fail) {
   if (segments_.empty()) return CreateSegment(fail);
   auto it = segments_.begin();
@@ -619,17 +879,31 @@ AssertionResult Harness::UpdateSegment(bool fail) {
   // filter that differs from the old one only in what validation
   // normalizes is drawn again: whether it "changes the filter" would then
   // be core's call, not the model's.
-  SegmentDraft draft{NewSegmentName(), rd_.Filter(shape_)};
+  // References only to segments that do not reach this one (BadReference
+  // tries cycles).
+  const std::vector<SegmentId> candidates = ReferenceCandidates(id);
+  SegmentDraft draft{NewSegmentName(), rd_.Filter(shape_, candidates)};
   for (int tries = 0; tries < 20 && !SameSpec(draft.filter, s.spec); ++tries) {
     absl::StatusOr<Filter> a = ValidateFilter(draft.filter, "filter");
     absl::StatusOr<Filter> b = ValidateFilter(s.spec, "filter");
     if (!a.ok() || !b.ok() || !(*a == *b)) break;
-    draft.filter = rd_.Filter(shape_);
+    draft.filter = rd_.Filter(shape_, candidates);
   }
   const bool take_name = InMask(mask, "display_name");
   const bool take_filter = InMask(mask, "filter");
   const bool allowed = !take_filter || PlanAllows(draft.filter);
   if (!allowed) fail = false;
+  std::optional<SegmentImpact> impact;
+  if (!fail) {
+    absl::StatusOr<std::optional<SegmentImpact>> validated = ValidateOnly(
+        allowed,
+        [&] { return ws_->ValidateUpdateSegment(id, draft, mask, 5); });
+    if (!validated.ok()) {
+      return AssertionFailure() << "validate_only UpdateSegment(" << id
+                                << "): " << validated.status();
+    }
+    impact = *validated;
+  }
   InjectFailure(fail);
   absl::StatusOr<SegmentView> got = ws_->UpdateSegment(id, draft, mask);
   if (fail) return ExpectUnavailable(got.status(), "UpdateSegment");
@@ -650,10 +924,19 @@ AssertionResult Harness::UpdateSegment(bool fail) {
   }
   if (take_name) s.name = draft.display_name;
   if (take_filter && !(SameSpec(draft.filter, s.spec) && !s.restricted)) {
+    CountShape(draft.filter);
     ShadowSegment next = NewShadow(s.name, draft.filter);
     next.members = std::move(s.members);
+    next.renames = s.renames;
     s = std::move(next);
-    Log(Rebuild(id, s, ChangeCause::kRulesChanged));
+    // The segment and, in dependency order, every segment reaching it
+    // (restricted ones the plan now allows too), in this one write.
+    std::vector<ExpectedChange> changes;
+    Settle({id}, ChangeCause::kRulesChanged, &changes);
+    RETURN_IF_FAILED(SameImpact(impact, id, changes, s.members.size()));
+    Log(std::move(changes));
+  } else {
+    RETURN_IF_FAILED(SameImpact(impact, id, {}, s.members.size()));
   }
   if (got->record.display_name != s.name ||
       got->member_count != s.members.size()) {
@@ -726,16 +1009,119 @@ AssertionResult Harness::RenameSegment(bool fail) {
 
 AssertionResult Harness::DeleteSegment(bool fail) {
   if (segments_.empty()) return CreateSegment(fail);
-  auto it = segments_.begin();
-  std::advance(it, rd_.Uniform(0, static_cast<int64_t>(segments_.size()) - 1));
+  // The segments others refer to directly: their delete is refused.
+  std::map<SegmentId, std::set<SegmentId>> referrers;
+  for (const auto& [sid, s] : segments_) {
+    for (SegmentId r : s.refs) referrers[r].insert(sid);
+  }
+  std::vector<SegmentId> free, all;
+  for (const auto& [sid, s] : segments_) {
+    all.push_back(sid);
+    if (referrers.count(sid) == 0) free.push_back(sid);
+  }
+  // Without references, the draw flat sequences always made (their seeds
+  // keep their meaning); with them, mostly a segment nobody refers to.
+  const SegmentId id = referrers.empty() ? rd_.Pick(all)
+                       : rd_.Percent(15) ? rd_.Pick(all)
+                                         : rd_.Pick(free);
+  const bool referenced = referrers.count(id) > 0;
+  if (referenced) fail = false;  // refused before any commit
   InjectFailure(fail);
-  absl::Status s = ws_->DeleteSegment(it->first);
+  absl::Status s = ws_->DeleteSegment(id);
   if (fail) return ExpectUnavailable(s, "DeleteSegment");
   LogTime();
+  if (referenced) {
+    // FAILED_PRECONDITION naming the direct referrers (docs/rules.md).
+    std::string want;
+    for (SegmentId r : referrers.at(id))
+      absl::StrAppend(&want, want.empty() ? "" : ",", r);
+    const ErrorInfo info = GetErrorInfo(s);
+    if (s.code() != absl::StatusCode::kFailedPrecondition ||
+        info.reason != "SEGMENT_REFERENCED" ||
+        info.metadata.count("referrers") == 0 ||
+        info.metadata.at("referrers") != want) {
+      return AssertionFailure()
+             << "DeleteSegment(" << id << ") referred to by " << want << ": "
+             << s << ", want FAILED_PRECONDITION naming them";
+    }
+    ++stats_.refused_deletes;
+    return AssertionSuccess();
+  }
   if (!s.ok())
-    return AssertionFailure() << "DeleteSegment(" << it->first << "): " << s;
-  LogDeletion(it->first);
-  segments_.erase(it);
+    return AssertionFailure() << "DeleteSegment(" << id << "): " << s;
+  LogDeletion(id);
+  segments_.erase(id);
+  return AssertionSuccess();
+}
+
+AssertionResult Harness::BadReference() {
+  // A missing segment: one deleted or never created.
+  SegmentId missing =
+      max_segment_id_ + 1 + static_cast<SegmentId>(rd_.Uniform(0, 50));
+  for (SegmentId sid = max_segment_id_; sid >= 1; --sid) {
+    if (segments_.count(sid) == 0 && rd_.Percent(50)) {
+      missing = sid;
+      break;
+    }
+  }
+  // An update may close a cycle instead: refer to the segment itself or to
+  // one reaching it.
+  SegmentId target = 0;
+  SegmentId bad = missing;
+  bool cycle = false;
+  if (!segments_.empty() && rd_.Percent(70)) {
+    auto it = segments_.begin();
+    std::advance(it,
+                 rd_.Uniform(0, static_cast<int64_t>(segments_.size()) - 1));
+    target = it->first;
+    std::vector<SegmentId> reaching = {target};
+    for (const auto& [sid, sh] : segments_) {
+      if (Reaches(sh.spec, target)) reaching.push_back(sid);
+    }
+    if (rd_.Percent(80)) {
+      bad = rd_.Pick(reaching);
+      cycle = true;
+    }
+  }
+  // The bad reference inside a group inside the filter, at a known path.
+  // Within the limits: a filter over them is refused before its references
+  // are looked at.
+  FilterShape small = shape_;
+  small.max_conditions = 10;
+  FilterSpec filter = rd_.Filter(small, {});
+  ConditionSpec ref;
+  ref.op = rd_.Percent(50) ? kOpInSegment : kOpNotInSegment;
+  ref.segment_id = bad;
+  FilterSpec inner;
+  inner.match = 2;
+  inner.conditions.push_back(rd_.Condition());
+  inner.conditions.push_back(ref);
+  ConditionSpec group;
+  group.group = std::move(inner);
+  filter.conditions.push_back(std::move(group));
+  const std::string path =
+      absl::StrCat("segment.filter.conditions[", filter.conditions.size() - 1,
+                   "].group.conditions[1].segment_id");
+  SegmentDraft draft{NewSegmentName(), filter};
+  const std::map<SegmentId, uint64_t> before = Sequences();
+  absl::StatusOr<SegmentView> got =
+      target != 0 ? ws_->UpdateSegment(target, draft, {"filter"})
+                  : ws_->CreateSegment(draft);
+  LogTime();  // a refused write applies time first
+  bool at_path = false;
+  for (const FieldViolation& v : GetFieldViolations(got.status()))
+    at_path = at_path || v.field == path;
+  if (got.status().code() != absl::StatusCode::kInvalidArgument || !at_path) {
+    return AssertionFailure()
+           << (target != 0 ? absl::StrCat("UpdateSegment(", target, ")")
+                           : std::string("CreateSegment"))
+           << " referring to "
+           << (cycle ? "a segment reaching it " : "missing ") << bad << ": "
+           << got.status() << ", want INVALID_ARGUMENT at " << path;
+  }
+  ++stats_.refused_references;
+  if (Sequences() != before)
+    return AssertionFailure() << "a refused reference moved a sequence";
   return AssertionSuccess();
 }
 
@@ -762,18 +1148,7 @@ AssertionResult Harness::SetPlan(Plan plan, bool fail) {
   }
   plan_ = plan;
   std::vector<ExpectedChange> changes;
-  for (auto& [id, s] : segments_) {
-    const bool allowed = PlanAllows(s.spec);
-    if (allowed && s.restricted) {
-      ++stats_.upgrades;
-      for (ExpectedChange& c : Rebuild(id, s, ChangeCause::kPlanChanged))
-        changes.push_back(c);
-    } else if (!allowed && !s.restricted) {
-      ++stats_.downgrades;
-      s.restricted = true;
-      s.frozen_as_of = last_sequence_;  // before this write's events
-    }
-  }
+  Settle({}, ChangeCause::kPlanChanged, &changes);
   Log(std::move(changes));
   return AssertionSuccess();
 }
@@ -808,8 +1183,7 @@ void Harness::MoveClock() {
     std::vector<UnixSeconds> edges;
     for (const auto& [id, s] : segments_) {
       if (!s.relative || s.restricted) continue;
-      for (const ConditionSpec& c : s.spec.conditions) {
-        if (!IsRelative(c)) continue;
+      for (const ConditionSpec& c : s.relative_leaves) {
         const int64_t days = std::get<int64_t>(c.values[0]);
         for (const auto& [cid, contact] : contacts_) {
           std::optional<UnixSeconds> at = TimeOf(contact, c.field);
@@ -849,7 +1223,11 @@ AssertionResult Harness::DeleteNewest() {
     ApplyContact(&before, nullptr, &changes);
     Log(std::move(changes));
   }
-  if (!segments_.empty() && segments_.rbegin()->first == max_segment_id_) {
+  bool referenced = false;
+  for (const auto& [sid, sh] : segments_)
+    referenced = referenced || sh.refs.count(max_segment_id_) > 0;
+  if (!segments_.empty() && segments_.rbegin()->first == max_segment_id_ &&
+      !referenced) {
     absl::Status s = ws_->DeleteSegment(max_segment_id_);
     if (!s.ok()) return AssertionFailure() << "DeleteSegment: " << s;
     LogTime();
@@ -867,7 +1245,14 @@ std::string DescribeStats(const Harness::Stats& st) {
       " renames of relative segments, ", st.downgrades,
       " segments frozen by downgrades, ", st.upgrades, " rebuilt by upgrades, ",
       st.restarts, " restarts (", st.restart_flips, " TIME events at start), ",
-      st.log_checks, " change-log checks");
+      st.log_checks, " change-log checks; ", st.grouped_segments,
+      " filters with groups, ", st.referring_segments, " with references (",
+      st.not_in_references, " NOT_IN_SEGMENT, ", st.diamonds,
+      " diamonds, longest chain ", st.longest_chain, "), ", st.referred_events,
+      " events of referring segments (", st.referred_time_events, " TIME), ",
+      st.refused_deletes, " deletes of referenced segments refused, ",
+      st.refused_references, " missing/cycle references refused; ",
+      st.validated_impacts, " validate_only impacts checked");
 }
 
 }  // namespace segments::testing

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -46,8 +47,12 @@ struct ExpectedChange {
 std::string DescribeChange(const ExpectedChange& c);
 
 // SMART if a condition names a smart field (the reference's reading of
-// SPEC §5), else STANDARD.
+// SPEC §5), else STANDARD. Field rules only, groups included; the harness
+// adds what references reach (Harness::KindOf).
 SegmentKind ReferenceKind(const FilterSpec& spec);
+// Calls `visit` with every field rule and reference of `spec`, depth first.
+void ForEachLeaf(const FilterSpec& spec,
+                 const std::function<void(const ConditionSpec&)>& visit);
 
 // One segment as the shadow sees it.
 //
@@ -64,15 +69,26 @@ SegmentKind ReferenceKind(const FilterSpec& spec);
 // A PLAN_RESTRICTED segment is frozen (SPEC §5): no write changes its
 // members, not even a delete (they may name deleted contacts), until an
 // upgrade rebuilds it and logs the diff against them.
+//
+// References (issue 14, docs/decisions.md): IN_SEGMENT s reads s's members
+// as the shadow has them, so every write settles the segments in dependency
+// order (referenced before referrers), in the same write and with the same
+// cause. A segment needs the highest plan of anything it reaches, so a
+// segment is restricted exactly when the plan does not allow what it
+// reaches: a downgrade freezes the referrers of what it freezes, an upgrade
+// or a rule update that lowers what a restricted segment reaches rebuilds
+// it.
 struct ShadowSegment {
   std::string name;
   FilterSpec spec;
   // Read by the harness from the FilterSpec itself, independently of core.
-  bool relative = false;         // has a relative date rule
+  bool relative = false;         // has a relative date rule (groups too)
   std::set<std::string> fields;  // contact fields the filter names
-  bool restricted = false;       // PLAN_RESTRICTED: frozen
-  uint64_t frozen_as_of = 0;     // when restricted
-  std::set<ContactId> members;   // maintained by the model above
+  std::vector<ConditionSpec> relative_leaves;  // its relative date rules
+  std::set<SegmentId> refs;     // the segments it refers to directly
+  bool restricted = false;      // PLAN_RESTRICTED: frozen
+  uint64_t frozen_as_of = 0;    // when restricted
+  std::set<ContactId> members;  // maintained by the model above
   int renames = 0;  // updates that kept the rules (for failure messages)
 };
 
@@ -119,6 +135,17 @@ class Harness {
     int64_t restarts = 0;
     int64_t log_checks = 0;
     int64_t restart_flips = 0;  // TIME events at restarts
+    // References (issue 14).
+    int64_t grouped_segments = 0;    // created or updated with groups
+    int64_t referring_segments = 0;  // created or updated with references
+    int64_t not_in_references = 0;   // NOT_IN_SEGMENT among those
+    int64_t longest_chain = 0;       // segments on the longest reference path
+    int64_t diamonds = 0;  // segments reaching one segment along two paths
+    int64_t referred_events = 0;       // predicted events of referring segments
+    int64_t referred_time_events = 0;  // of them, TIME events
+    int64_t refused_deletes = 0;       // deletes of referenced segments refused
+    int64_t refused_references = 0;    // missing / cycle references refused
+    int64_t validated_impacts = 0;     // validate_only impacts compared
   };
   const Stats& stats() const { return stats_; }
 
@@ -153,6 +180,10 @@ class Harness {
   // with relative date rules.
   ::testing::AssertionResult RenameSegment(bool fail);
   ::testing::AssertionResult DeleteSegment(bool fail);
+  // A create or update whose filter refers to a missing segment, or (an
+  // update) to one that reaches the segment being updated: INVALID_ARGUMENT
+  // at the reference's path, nothing changed.
+  ::testing::AssertionResult BadReference();
   // Workspace::SetPlan to a random other plan (often back to PRO).
   ::testing::AssertionResult SetPlan(bool fail);
   ::testing::AssertionResult SetPlan(Plan plan, bool fail);
@@ -172,6 +203,11 @@ class Harness {
   // Everything, from scratch: each segment's listing, count and view; the
   // segment list; every contact; deleted contacts are gone.
   ::testing::AssertionResult CheckEverything();
+  // ExplainMembership of a few contacts per segment: the membership as the
+  // shadow keeps it, and the filter's and each top-level condition's value
+  // as the brute force gives it at the moment the explanation was made
+  // (references read from the shadow's members).
+  ::testing::AssertionResult CheckExplanations() const;
   // The store's change log (ReadChanges): numbered 1..N without gaps; each
   // write's events exactly those the shadow predicted (segment, contact,
   // kind, cause, time); no LEFT without an ENTERED before it for the same
@@ -204,9 +240,40 @@ class Harness {
                                                std::string_view call);
   void InjectFailure(bool fail);
   bool PlanAllows(const FilterSpec& spec) const;
+  // SMART if `spec` or anything it reaches reads a smart field.
+  SegmentKind KindOf(const FilterSpec& spec) const;
+  // Whether `spec` refers, directly or through other segments, to `target`.
+  bool Reaches(const FilterSpec& spec, SegmentId target) const;
+  // Every segment, each after the segments it refers to.
+  std::vector<SegmentId> Order() const;
+  // The segments a filter for `id` (0: a new one) may refer to without a
+  // cycle.
+  std::vector<SegmentId> ReferenceCandidates(SegmentId id) const;
+  // Records the shape of a filter just accepted, for Stats.
+  void CountShape(const FilterSpec& spec);
+  // Whether `spec` matches `c` at `at`, its references read from `member`.
+  static bool Matches(const FilterSpec& spec, const Contact& c, UnixSeconds at,
+                      const std::function<bool(SegmentId)>& member);
+  // After a segment write or plan change, in dependency order: freezes the
+  // active segments the plan no longer allows, rebuilds the restricted ones
+  // it allows, and rebuilds every active segment in `changed` or referring
+  // to one rebuilt here; appends the diffs with `cause`.
+  void Settle(std::set<SegmentId> changed, ChangeCause cause,
+              std::vector<ExpectedChange>* out);
+  // validate_only of the write about to be made (`call`), when no flip is
+  // due: OK exactly when `allowed`, and nothing written (sequences, commits).
+  // Its impact, if it has one to compare.
+  absl::StatusOr<std::optional<SegmentImpact>> ValidateOnly(
+      bool allowed, const std::function<absl::StatusOr<SegmentImpact>()>& call);
+  // The announced impact against what the write did to segment `id`
+  // (`changes`, `members` after it).
+  ::testing::AssertionResult SameImpact(
+      const std::optional<SegmentImpact>& impact, SegmentId id,
+      const std::vector<ExpectedChange>& changes, size_t members);
   ShadowSegment NewShadow(std::string name, FilterSpec spec) const;
   const Contact& PickContact();
-  // The contacts `spec` matches at the applied moment.
+  // The contacts `spec` matches at the applied moment, its references read
+  // from the shadow's members.
   std::set<ContactId> Recompute(const FilterSpec& spec) const;
   // Builds `s` from its rules at the applied moment, returning the diff
   // against its previous members as changes with `cause`.

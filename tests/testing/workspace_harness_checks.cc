@@ -126,7 +126,56 @@ AssertionResult Harness::CheckSegmentList() const {
   return AssertionSuccess();
 }
 
+AssertionResult Harness::CheckExplanations() const {
+  if (contacts_.empty()) return AssertionSuccess();
+  // A few contacts per segment, spread over the ids (no random draw, so the
+  // sequences stay as they were).
+  std::vector<const Contact*> all;
+  for (const auto& [cid, c] : contacts_) all.push_back(&c);
+  size_t k = 0;
+  for (const auto& [id, s] : segments_) {
+    for (int n = 0; n < 3; ++n, k += 7) {
+      const Contact& c = *all[k % all.size()];
+      absl::StatusOr<MembershipExplanation> e =
+          ws_->ExplainMembership(id, c.id);
+      if (!e.ok()) {
+        return AssertionFailure() << "ExplainMembership(" << id << ", " << c.id
+                                  << "): " << e.status();
+      }
+      const bool member = s.members.count(c.id) > 0;
+      auto in = [&](SegmentId r) {
+        auto it = segments_.find(r);
+        return it != segments_.end() && it->second.members.count(c.id) > 0;
+      };
+      const bool want = Matches(s.spec, c, e->evaluated_at, in);
+      if (e->member != member || e->filter.matches != want ||
+          e->filter.conditions.size() != s.spec.conditions.size()) {
+        return AssertionFailure()
+               << "ExplainMembership(" << id << ", " << c.id << "): member "
+               << e->member << " matches " << e->filter.matches << " at "
+               << e->evaluated_at << ", want member " << member << " matches "
+               << want << "\n"
+               << ExplainSegment(id, s, {});
+      }
+      for (size_t i = 0; i < s.spec.conditions.size(); ++i) {
+        const ConditionSpec& cs = s.spec.conditions[i];
+        FilterSpec one = cs.group.has_value() ? *cs.group : FilterSpec{};
+        if (!cs.group.has_value()) one.conditions = {cs};
+        if (e->filter.conditions[i].matches !=
+            Matches(one, c, e->evaluated_at, in)) {
+          return AssertionFailure()
+                 << "ExplainMembership(" << id << ", " << c.id
+                 << "): condition " << i << " (" << DescribeCondition(cs)
+                 << ") explained " << e->filter.conditions[i].matches;
+        }
+      }
+    }
+  }
+  return AssertionSuccess();
+}
+
 AssertionResult Harness::CheckEverything() {
+  RETURN_IF_FAILED(CheckExplanations());
   for (auto& [id, s] : segments_) {
     // Every active segment, relative ones too, is its filter's answer at
     // the applied moment (now, once the timer has run).
@@ -139,7 +188,7 @@ AssertionResult Harness::CheckEverything() {
         s.restricted ? SegmentState::kPlanRestricted : SegmentState::kActive;
     if (!view.ok() || view->member_count != s.members.size() ||
         view->record.display_name != s.name || view->record.state != state ||
-        view->kind != ReferenceKind(s.spec)) {
+        view->kind != KindOf(s.spec)) {
       return AssertionFailure()
              << "GetSegment(" << id << ") disagrees: "
              << (view.ok()
@@ -397,6 +446,25 @@ std::string Harness::ExplainSegment(SegmentId id, const ShadowSegment& s,
     if (c == contacts_.end()) {
       absl::StrAppend(&out, "\n", what, " contact ", cid,
                       " (not in the shadow)");
+      return;
+    }
+    bool nested = !s.refs.empty();
+    for (const ConditionSpec& cond : s.spec.conditions)
+      nested = nested || cond.group.has_value();
+    if (nested) {
+      // Groups and references: the shadow's answer, and what it read of
+      // the segments referred to (core's evaluator needs the engine's).
+      auto member = [&](SegmentId r) {
+        auto it = segments_.find(r);
+        return it != segments_.end() && it->second.members.count(cid) > 0;
+      };
+      absl::StrAppend(
+          &out, "\n", what, ": ", DescribeContact(c->second), "\n brute force ",
+          Matches(s.spec, c->second, applied_, member) ? "true" : "false",
+          " at the applied moment; in the segments referred to:");
+      for (SegmentId r : s.refs) {
+        absl::StrAppend(&out, " ", r, "=", member(r) ? "in" : "out");
+      }
       return;
     }
     absl::StrAppend(

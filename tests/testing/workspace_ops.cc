@@ -18,6 +18,13 @@ FilterShape SegmentShape() {
   return shape;
 }
 
+FilterShape ReferenceShape() {
+  FilterShape shape = SegmentShape();
+  shape.group_percent = 20;
+  shape.reference_percent = 35;
+  return shape;
+}
+
 const char* OpName(Op op) {
   switch (op) {
     case Op::kCreateContact:
@@ -46,6 +53,8 @@ const char* OpName(Op op) {
       return "AdvanceTime";
     case Op::kRestart:
       return "Restart";
+    case Op::kBadReference:
+      return "BadReference";
   }
   return "?";
 }
@@ -78,6 +87,8 @@ AssertionResult Do(Harness& h, Op op, bool fail) {
       return h.AdvanceTime(fail);
     case Op::kRestart:
       return h.Restart();
+    case Op::kBadReference:
+      return h.BadReference();
   }
   return AssertionFailure() << "unknown op";
 }
@@ -99,6 +110,10 @@ Op RandomOp(Harness& h, const SequenceOptions& o) {
             : r < 99             ? Op::kAdvanceTime
             : h.rd().Percent(50) ? Op::kRestart
                                  : Op::kAdvanceTime;
+    // One op in fifty of the reference sequences: a missing or cycle
+    // reference (drawn only there, so flat sequences stay as they were).
+    if (o.references && op == Op::kMissing && h.rd().Percent(50))
+      op = Op::kBadReference;
     if ((op == Op::kAdvanceTime && !o.move_time) ||
         (op == Op::kRenameSegment && !o.renames) ||
         (op == Op::kSetPlan && !o.plans) ||

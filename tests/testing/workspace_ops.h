@@ -13,6 +13,10 @@ namespace segments::testing {
 // Segments for workspaces: fewer conditions than the predicate test, so that
 // memberships are neither always empty nor always everyone.
 FilterShape SegmentShape();
+// The same, with nested groups and references to other segments (issue 14):
+// chains, diamonds and NOT_IN_SEGMENT chains form as new segments refer to
+// older ones and updates to any that does not reach them.
+FilterShape ReferenceShape();
 
 enum class Op {
   kCreateContact,
@@ -28,6 +32,7 @@ enum class Op {
   kMissing,
   kAdvanceTime,
   kRestart,
+  kBadReference,
 };
 const char* OpName(Op op);
 // The writes, for the failed-commit test.
@@ -47,6 +52,9 @@ struct SequenceOptions {
   bool renames = true;
   bool plans = true;
   bool restarts = true;
+  // Missing and cycle references (Harness::BadReference); for harnesses
+  // over ReferenceShape().
+  bool references = false;
 };
 // A random operation, keeping 40..2000 contacts and 5..60 segments.
 Op RandomOp(Harness& h, const SequenceOptions& options);
