@@ -407,6 +407,12 @@ void RequestSeeds() {
   v1::RotateWorkspaceKeyRequest rotate;
   rotate.set_id(2);
   Request(18, "rotate_key", rotate);
+  v1::ExplainMembershipRequest explain;
+  explain.set_segment_id(1);
+  explain.set_contact_id(7);
+  Request(19, "explain_membership", explain);
+  explain.set_contact_id(uint64_t{1} << 32);
+  Request(19, "explain_membership_contact_too_large", explain);
 }
 
 }  // namespace

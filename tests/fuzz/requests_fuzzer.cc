@@ -370,10 +370,20 @@ absl::Status Run(uint8_t type, const std::string& bytes) {
       if (!Parse(bytes, &r)) return absl::OkStatus();
       return Id(r.id(), "id");
     }
-    default: {
+    case 18: {
       v1::RotateWorkspaceKeyRequest r;
       if (!Parse(bytes, &r)) return absl::OkStatus();
       return Id(r.id(), "id");
+    }
+    default: {
+      // SegmentService.ExplainMembership (server/segment_service.cc).
+      v1::ExplainMembershipRequest r;
+      if (!Parse(bytes, &r)) return absl::OkStatus();
+      Violations v;
+      CheckIdPresent(r.segment_id(), "segment_id", &v);
+      if (r.contact_id() == 0) v.Add("contact_id", "is required");
+      RETURN_IF_ERROR(v.ToStatus());
+      return ToContactId(r.contact_id(), "contact_id").status();
     }
   }
 }
@@ -391,6 +401,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  segments::CheckRefusal(segments::Run(data[0] % 19, bytes));
+  segments::CheckRefusal(segments::Run(data[0] % 20, bytes));
   return 0;
 }
