@@ -1,0 +1,168 @@
+// The PostgreSQL store: the storage conformance suite (tests/testing/
+// store_conformance.h) against a server this binary starts (tests/testing/
+// postgres_server.h, a fresh database per test), and what is PostgreSQL's
+// own: schema versioning in segments_schema, one database shared by many
+// workspaces, reconnection after the server restarts. Skipped, with the
+// reason, where PostgreSQL is not installed.
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/postgres/pg_catalog.h"
+#include "storage/postgres/pg_conn.h"
+#include "storage/postgres/pg_schema.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/store_conformance.h"
+#include "tests/testing/store_helpers.h"
+
+namespace segments::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PostgresUnderTest : public StoreUnderTest {
+ public:
+  explicit PostgresUnderTest(std::string conninfo)
+      : conninfo_(std::move(conninfo)) {}
+  absl::StatusOr<std::unique_ptr<CatalogStore>> OpenCatalog() override {
+    PgOptions options;
+    options.conninfo = conninfo_;
+    options.pool_size = 4;
+    absl::StatusOr<std::unique_ptr<PgCatalogStore>> catalog =
+        PgCatalogStore::Open(options);
+    if (!catalog.ok()) return catalog.status();
+    return std::unique_ptr<CatalogStore>(*std::move(catalog));
+  }
+
+ private:
+  const std::string conninfo_;
+};
+
+std::unique_ptr<StoreUnderTest> MakePostgres(std::string* skip) {
+  PostgresServer* server = PostgresServer::Shared(skip);
+  if (server == nullptr) return nullptr;
+  absl::StatusOr<std::string> db = server->CreateDatabase();
+  if (!db.ok()) {
+    ADD_FAILURE() << db.status();
+    *skip = "no database";
+    return nullptr;
+  }
+  return std::make_unique<PostgresUnderTest>(*db);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
+                         ::testing::Values(StoreConformanceParam{
+                             "Postgres", MakePostgres}),
+                         StoreConformanceName);
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why_not;
+    server_ = PostgresServer::Shared(&why_not);
+    if (server_ == nullptr) GTEST_SKIP() << why_not;
+    ASSERT_OK_AND_ASSIGN(conninfo_, server_->CreateDatabase());
+  }
+  absl::StatusOr<std::unique_ptr<PgCatalogStore>> Open() {
+    PgOptions options;
+    options.conninfo = conninfo_;
+    return PgCatalogStore::Open(options);
+  }
+  // Runs `sql` on a connection of its own, behind the store's back.
+  void RawExec(const std::string& sql) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgConn> conn,
+                         PgConn::Connect(conninfo_));
+    ASSERT_OK(conn->Exec(sql));
+  }
+
+  PostgresServer* server_ = nullptr;
+  std::string conninfo_;
+};
+
+TEST_F(PostgresStoreTest, SetsTheSchemaVersionAndRefusesANewerOne) {
+  ASSERT_OK(Open().status());
+  ASSERT_OK(Open().status());  // a second open migrates nothing
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgConn> conn,
+                       PgConn::Connect(conninfo_));
+  ASSERT_OK_AND_ASSIGN(
+      PgResult r,
+      conn->Query("SELECT version FROM segments_schema WHERE app = "
+                  "'segments'"));
+  ASSERT_EQ(r.rows(), 1);
+  EXPECT_EQ(r.Int(0, 0), PgSchemaVersion());
+  RawExec("UPDATE segments_schema SET version = version + 1");
+  EXPECT_THAT(Open().status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("newer than this binary's")));
+}
+
+TEST_F(PostgresStoreTest, UnreachableServerIsUnavailable) {
+  PgOptions options;
+  options.conninfo = "host=/nonexistent-dir user=segments dbname=x";
+  EXPECT_THAT(PgCatalogStore::Open(options).status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// A damaged row is DATA_LOSS naming it, as in the SQLite store.
+TEST_F(PostgresStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> catalog, Open());
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created,
+                       catalog->CreateWorkspaceStore());
+  WorkspaceWrite w;
+  Contact c;
+  c.id = 1;
+  c.email = "a@example.com";
+  Contact d = c;
+  d.id = 2;
+  d.email = "b@example.com";
+  w.put_contacts = {c, d};
+  w.counters = {3, 1, 0};
+  ASSERT_OK(created.store->Commit(w));
+  ASSERT_OK(LoadAll(*created.store).status());
+  RawExec("UPDATE contacts SET email = 'a@example.com'::bytea WHERE id = 2");
+  EXPECT_THAT(LoadAll(*created.store).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("id=1 and id=2 have the same email")));
+  RawExec("UPDATE contacts SET email = 'b@example.com'::bytea WHERE id = 2");
+  RawExec("UPDATE workspace_state SET next_contact_id = 2");
+  EXPECT_THAT(LoadAll(*created.store).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("contacts row id=2: id is not below")));
+  RawExec("UPDATE workspace_state SET next_contact_id = 3");
+  RawExec("UPDATE contacts SET tags = 'not json'::bytea WHERE id = 1");
+  EXPECT_THAT(LoadAll(*created.store).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("contacts row id=1: tags do not decode")));
+}
+
+// The store's connections come back after the server restarts: a commit
+// while it is down fails (UNAVAILABLE, nothing stored), the next succeeds.
+TEST_F(PostgresStoreTest, ReconnectsAfterTheServerRestarts) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PostgresServer> own,
+                       PostgresServer::Start());
+  ASSERT_OK_AND_ASSIGN(std::string conninfo, own->CreateDatabase());
+  PgOptions options;
+  options.conninfo = conninfo;
+  options.pool_size = 1;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> catalog,
+                       PgCatalogStore::Open(options));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created,
+                       catalog->CreateWorkspaceStore());
+  WorkspaceWrite w;
+  w.counters = {1, 1, 0, 5};
+  ASSERT_OK(created.store->Commit(w));
+  own->Stop();
+  w.counters.time_applied_until = 6;
+  EXPECT_THAT(created.store->Commit(w),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK(own->Restart());
+  w.counters.time_applied_until = 7;
+  ASSERT_OK(created.store->Commit(w));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*created.store));
+  EXPECT_EQ(data.counters.time_applied_until, 7);
+}
+
+}  // namespace
+}  // namespace segments::testing
