@@ -18,11 +18,10 @@ absl::Status DeleteWorkspaceRows(PgConn* conn, WorkspaceId id) {
   PgParams p;
   p.Int(static_cast<int64_t>(id));
   for (const char* table : PgWorkspaceTables()) {
-    RETURN_IF_ERROR(
-        conn->Query(absl::StrCat("DELETE FROM ", table,
-                                 " WHERE workspace_id = $1"),
-                    p)
-            .status());
+    RETURN_IF_ERROR(conn->Query(absl::StrCat("DELETE FROM ", table,
+                                             " WHERE workspace_id = $1"),
+                                p)
+                        .status());
   }
   return absl::OkStatus();
 }
@@ -75,8 +74,8 @@ PgCatalogStore::LoadWorkspaces() {
     const int64_t id = r.Int(i, 0);
     const int64_t plan = r.Int(i, 2);
     if (id < 1) {
-      return absl::DataLossError(absl::StrCat("PostgreSQL: workspaces row id=",
-                                           id, ": id is out of range"));
+      return absl::DataLossError(absl::StrCat(
+          "PostgreSQL: workspaces row id=", id, ": id is out of range"));
     }
     LoadedWorkspaceRecord& loaded = out.emplace_back();
     WorkspaceRecord& w = loaded.record;
@@ -192,8 +191,9 @@ absl::StatusOr<NewWorkspaceStore> PgCatalogStore::CreateWorkspaceStore() {
                                "WHERE key = 'next_workspace_id' "
                                "RETURNING value - 1"));
   if (r.rows() != 1 || r.Int(0, 0) < 1) {
-    return absl::DataLossError("PostgreSQL: catalog_meta lacks a valid "
-                            "next_workspace_id");
+    return absl::DataLossError(
+        "PostgreSQL: catalog_meta lacks a valid "
+        "next_workspace_id");
   }
   const WorkspaceId id = static_cast<WorkspaceId>(r.Int(0, 0));
   if (id > kMaxStoredUint - 1) {
@@ -226,8 +226,8 @@ absl::StatusOr<std::unique_ptr<WorkspaceStore>> PgCatalogStore::OpenWorkspace(
       conn->Query("SELECT 1 FROM workspace_state WHERE workspace_id = $1", p));
   if (r.rows() == 0) {
     return absl::DataLossError(absl::StrCat(
-            "PostgreSQL holds no data of workspace ", id,
-            " (its workspace_state row is missing): its data is lost"));
+        "PostgreSQL holds no data of workspace ", id,
+        " (its workspace_state row is missing): its data is lost"));
   }
   return std::unique_ptr<WorkspaceStore>(
       std::make_unique<PgWorkspaceStore>(pool_, id));

@@ -71,8 +71,8 @@ void PgParams::NullBytes() {
 }
 
 void PgParams::IntArray(const std::vector<int64_t>& v) {
-  std::string& s = strings_.emplace_back(
-      absl::StrCat("{", absl::StrJoin(v, ","), "}"));
+  std::string& s =
+      strings_.emplace_back(absl::StrCat("{", absl::StrJoin(v, ","), "}"));
   types_.push_back(kInt8ArrayOid);
   values_.push_back(s.c_str());
   lengths_.push_back(0);
@@ -139,7 +139,8 @@ absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(
   }
   std::unique_ptr<PgConn> conn(new PgConn(c));
   // Quiet NOTICEs (e.g. of IF NOT EXISTS) instead of printing to stderr.
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -166,8 +167,8 @@ absl::Status PgConn::ResultStatus(PGresult* r, absl::string_view what) {
   if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return absl::OkStatus();
   if (!healthy()) {
     return WithStorageFailure(
-        absl::UnavailableError(absl::StrCat("PostgreSQL connection lost: ",
-                                            PQerrorMessage(c_))),
+        absl::UnavailableError(
+            absl::StrCat("PostgreSQL connection lost: ", PQerrorMessage(c_))),
         StorageFailure::kUnavailable);
   }
   const char* state =
@@ -177,8 +178,8 @@ absl::Status PgConn::ResultStatus(PGresult* r, absl::string_view what) {
     // (libpq may notice only at the next call).
     broken_ = true;
     return WithStorageFailure(
-        absl::UnavailableError(absl::StrCat("PostgreSQL connection lost: ",
-                                            PQerrorMessage(c_))),
+        absl::UnavailableError(
+            absl::StrCat("PostgreSQL connection lost: ", PQerrorMessage(c_))),
         StorageFailure::kUnavailable);
   }
   std::string message =

@@ -112,10 +112,10 @@ absl::Status MigratePgSchema(PgConn* conn) {
                                  "WHERE app = 'segments'"));
     const int64_t version = r.rows() == 0 ? 0 : r.Int(0, 0);
     if (version > static_cast<int64_t>(steps.size())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the PostgreSQL database has schema version ", version,
-          ", newer than this binary's ", steps.size(),
-          ": run a newer segments-server"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the PostgreSQL database has schema version ", version,
+                       ", newer than this binary's ", steps.size(),
+                       ": run a newer segments-server"));
     }
     if (version < 0) {
       return absl::DataLossError(

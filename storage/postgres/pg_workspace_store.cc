@@ -250,8 +250,7 @@ std::string DecodeRunRow(const PgResult& r, int row, ChangeRun* run) {
 
 }  // namespace
 
-PgWorkspaceStore::PgWorkspaceStore(std::shared_ptr<PgPool> pool,
-                                   WorkspaceId id)
+PgWorkspaceStore::PgWorkspaceStore(std::shared_ptr<PgPool> pool, WorkspaceId id)
     : pool_(std::move(pool)), id_(id) {}
 
 absl::Status PgWorkspaceStore::DataLoss(absl::string_view what) const {
@@ -283,8 +282,8 @@ absl::StatusOr<WorkspaceData> PgWorkspaceStore::LoadStreaming(
                   next_snapshot = r.Int(0, 4);
     if (next_contact < 1 ||
         next_contact > std::numeric_limits<ContactId>::max()) {
-      return DataLoss(absl::StrCat("next_contact_id ", next_contact,
-                                   " is out of range"));
+      return DataLoss(
+          absl::StrCat("next_contact_id ", next_contact, " is out of range"));
     }
     if (next_segment < 1 || last < 0 || applied < 0 || next_snapshot < 1) {
       return DataLoss("workspace_state holds a counter out of range");
@@ -406,10 +405,12 @@ absl::StatusOr<WorkspaceData> PgWorkspaceStore::LoadStreaming(
                     id));
     const int64_t last = r.rows() == 0 ? 0 : r.Int(0, 0);
     if (last < 0 || static_cast<uint64_t>(last) > counters.last_sequence) {
-      return DataLoss(absl::StrCat(
-          "change_runs reach sequence ", last, ", beyond the stored "
-          "last_sequence ", counters.last_sequence,
-          " (sequence numbers would be assigned again)"));
+      return DataLoss(
+          absl::StrCat("change_runs reach sequence ", last,
+                       ", beyond the stored "
+                       "last_sequence ",
+                       counters.last_sequence,
+                       " (sequence numbers would be assigned again)"));
     }
   }
   RETURN_IF_ERROR(txn.Commit());
@@ -477,13 +478,14 @@ absl::Status PgWorkspaceStore::WriteRows(PgConn* conn,
                     const char* table, const char* columns, size_t n_columns,
                     const char* update, auto bind) -> absl::Status {
     std::string full_sql;
-    for (size_t start = 0; start < indexes.size();
-         start += kRowsPerStatement) {
+    for (size_t start = 0; start < indexes.size(); start += kRowsPerStatement) {
       const size_t n = std::min(kRowsPerStatement, indexes.size() - start);
-      std::string sql = absl::StrCat(
-          "INSERT INTO ", table, " (workspace_id, ", columns, ") VALUES ",
-          ValuesList(n, n_columns + 1), " ON CONFLICT (workspace_id, id) DO "
-          "UPDATE SET ", update);
+      std::string sql =
+          absl::StrCat("INSERT INTO ", table, " (workspace_id, ", columns,
+                       ") VALUES ", ValuesList(n, n_columns + 1),
+                       " ON CONFLICT (workspace_id, id) DO "
+                       "UPDATE SET ",
+                       update);
       p.clear();
       for (size_t i = start; i < start + n; ++i) {
         p.Int(ws);
@@ -510,59 +512,57 @@ absl::Status PgWorkspaceStore::WriteRows(PgConn* conn,
   };
   // Tags encoded per statement; a deque keeps each one where it is.
   std::deque<std::string> tags;
-  RETURN_IF_ERROR(upsert(write.put_contacts, LastOfEachId(write.put_contacts),
-                         "contacts", kContactColumns, 15, kContactUpdate,
-                         [&](const Contact& c) {
-                           p.Int(c.id);
-                           p.Bytes(c.email);
-                           OptionalBytes(c.company, &p);
-                           OptionalBytes(c.job_title, &p);
-                           OptionalBytes(c.country, &p);
-                           OptionalBytes(c.city, &p);
-                           OptionalBytes(c.source, &p);
-                           EncodeTags(c.tags, &tags.emplace_back());
-                           p.Bytes(tags.back());
-                           p.Int(static_cast<int>(c.lifecycle_stage));
-                           p.Int(c.lead_score);
-                           p.Int(c.engagement_score);
-                           OptionalEnum(static_cast<int>(c.engagement_trend),
-                                        &p);
-                           OptionalEnum(
-                               static_cast<int>(c.conversion_likelihood), &p);
-                           p.Int(c.created_at);
-                           if (c.last_engaged_at.has_value()) {
-                             p.Int(*c.last_engaged_at);
-                           } else {
-                             p.NullInt();
-                           }
-                         }));
+  RETURN_IF_ERROR(
+      upsert(write.put_contacts, LastOfEachId(write.put_contacts), "contacts",
+             kContactColumns, 15, kContactUpdate, [&](const Contact& c) {
+               p.Int(c.id);
+               p.Bytes(c.email);
+               OptionalBytes(c.company, &p);
+               OptionalBytes(c.job_title, &p);
+               OptionalBytes(c.country, &p);
+               OptionalBytes(c.city, &p);
+               OptionalBytes(c.source, &p);
+               EncodeTags(c.tags, &tags.emplace_back());
+               p.Bytes(tags.back());
+               p.Int(static_cast<int>(c.lifecycle_stage));
+               p.Int(c.lead_score);
+               p.Int(c.engagement_score);
+               OptionalEnum(static_cast<int>(c.engagement_trend), &p);
+               OptionalEnum(static_cast<int>(c.conversion_likelihood), &p);
+               p.Int(c.created_at);
+               if (c.last_engaged_at.has_value()) {
+                 p.Int(*c.last_engaged_at);
+               } else {
+                 p.NullInt();
+               }
+             }));
   tags.clear();
   RETURN_IF_ERROR(remove("contacts", write.deleted_contacts));
   std::deque<std::string> filters;
-  RETURN_IF_ERROR(upsert(write.put_segments, LastOfEachId(write.put_segments),
-                         "segments", kSegmentColumns, 8, kSegmentUpdate,
-                         [&](const SegmentRecord& s) {
-                           p.Int(static_cast<int64_t>(s.id));
-                           p.Bytes(s.display_name);
-                           p.Bytes(filters.emplace_back(EncodeFilter(s.filter)));
-                           p.Int(static_cast<int>(s.state));
-                           p.Int(s.create_time);
-                           p.Int(s.update_time);
-                           p.Bytes(s.frozen_members);
-                           p.Int(static_cast<int64_t>(s.frozen_as_of));
-                         }));
+  RETURN_IF_ERROR(
+      upsert(write.put_segments, LastOfEachId(write.put_segments), "segments",
+             kSegmentColumns, 8, kSegmentUpdate, [&](const SegmentRecord& s) {
+               p.Int(static_cast<int64_t>(s.id));
+               p.Bytes(s.display_name);
+               p.Bytes(filters.emplace_back(EncodeFilter(s.filter)));
+               p.Int(static_cast<int>(s.state));
+               p.Int(s.create_time);
+               p.Int(s.update_time);
+               p.Bytes(s.frozen_members);
+               p.Int(static_cast<int64_t>(s.frozen_as_of));
+             }));
   RETURN_IF_ERROR(remove("segments", write.deleted_segments));
-  RETURN_IF_ERROR(upsert(
-      write.put_snapshots, LastOfEachId(write.put_snapshots), "snapshots",
-      kSnapshotColumns, 7, kSnapshotUpdate, [&](const SnapshotRecord& s) {
-        p.Int(static_cast<int64_t>(s.id));
-        p.Int(static_cast<int64_t>(s.segment_id));
-        p.Int(static_cast<int64_t>(s.as_of_sequence));
-        p.Int(static_cast<int64_t>(s.member_count));
-        p.Int(s.create_time);
-        p.Int(s.expire_time);
-        p.Bytes(s.members);
-      }));
+  RETURN_IF_ERROR(upsert(write.put_snapshots, LastOfEachId(write.put_snapshots),
+                         "snapshots", kSnapshotColumns, 7, kSnapshotUpdate,
+                         [&](const SnapshotRecord& s) {
+                           p.Int(static_cast<int64_t>(s.id));
+                           p.Int(static_cast<int64_t>(s.segment_id));
+                           p.Int(static_cast<int64_t>(s.as_of_sequence));
+                           p.Int(static_cast<int64_t>(s.member_count));
+                           p.Int(s.create_time);
+                           p.Int(s.expire_time);
+                           p.Bytes(s.members);
+                         }));
   return remove("snapshots", write.deleted_snapshots);
 }
 
@@ -589,12 +589,12 @@ absl::Status PgWorkspaceStore::WriteChanges(PgConn* conn,
       EncodeMoreContactIds(run.contact_ids, &blobs.emplace_back());
       p.Bytes(blobs.back());
     }
-    RETURN_IF_ERROR(conn->Query(absl::StrCat("INSERT INTO change_runs "
-                                             "(workspace_id, ",
-                                             kRunColumns, ") VALUES ",
-                                             ValuesList(n, 9)),
-                                p)
-                        .status());
+    RETURN_IF_ERROR(
+        conn->Query(absl::StrCat("INSERT INTO change_runs "
+                                 "(workspace_id, ",
+                                 kRunColumns, ") VALUES ", ValuesList(n, 9)),
+                    p)
+            .status());
   }
   const WorkspaceCounters& c = write.counters;
   p.clear();
@@ -605,11 +605,12 @@ absl::Status PgWorkspaceStore::WriteChanges(PgConn* conn,
   p.Int(c.time_applied_until);
   p.Int(static_cast<int64_t>(c.next_snapshot_id));
   return conn
-      ->Query("UPDATE workspace_state SET next_contact_id = $2, "
-              "next_segment_id = $3, last_sequence = $4, "
-              "time_applied_until = $5, next_snapshot_id = $6 "
-              "WHERE workspace_id = $1",
-              p)
+      ->Query(
+          "UPDATE workspace_state SET next_contact_id = $2, "
+          "next_segment_id = $3, last_sequence = $4, "
+          "time_applied_until = $5, next_snapshot_id = $6 "
+          "WHERE workspace_id = $1",
+          p)
       .status();
 }
 
@@ -646,8 +647,8 @@ absl::StatusOr<std::vector<ChangeRun>> PgWorkspaceStore::ReadChangeRuns(
   for (int i = 0; i < r.rows() && events < max_events; ++i) {
     ChangeRun& run = out.emplace_back();
     if (std::string problem = DecodeRunRow(r, i, &run); !problem.empty()) {
-      return DataLoss(absl::StrCat("change_runs row first_sequence=",
-                                   r.Int(i, 0), ": ", problem));
+      return DataLoss(absl::StrCat(
+          "change_runs row first_sequence=", r.Int(i, 0), ": ", problem));
     }
     if (run.first_sequence <= after_sequence) {
       const size_t skip = after_sequence - run.first_sequence + 1;
@@ -670,8 +671,8 @@ absl::StatusOr<std::vector<MembershipChange>> PgWorkspaceStore::ReadChanges(
   std::vector<MembershipChange> out;
   for (const ChangeRun& run : runs) {
     for (size_t i = 0; i < run.contact_ids.size(); ++i) {
-      out.push_back({run.first_sequence + i, run.segment_id,
-                     run.contact_ids[i], run.kind, run.cause, run.time});
+      out.push_back({run.first_sequence + i, run.segment_id, run.contact_ids[i],
+                     run.kind, run.cause, run.time});
     }
   }
   return out;
@@ -702,8 +703,8 @@ absl::StatusOr<LogRetention> PgWorkspaceStore::ReadRetention() {
   return retention;
 }
 
-absl::StatusOr<LogRetention> PgWorkspaceStore::PruneChanges(
-    UnixSeconds before, size_t max_runs) {
+absl::StatusOr<LogRetention> PgWorkspaceStore::PruneChanges(UnixSeconds before,
+                                                            size_t max_runs) {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   PgTransaction txn(conn.get());
   RETURN_IF_ERROR(txn.Begin());
@@ -820,25 +821,25 @@ absl::StatusOr<ContactChanges> PgWorkspaceStore::ReadContactChanges(
     // than one event are decoded.
     ASSIGN_OR_RETURN(
         PgResult r,
-        conn->Query(absl::StrCat(
-                        "SELECT ", kRunColumns,
-                        " FROM change_runs WHERE workspace_id = $1 AND "
-                        "segment_id = $2 AND first_sequence <= $3 AND "
-                        "(first_contact_id = $4 OR last_sequence > "
-                        "first_sequence) ORDER BY first_sequence"),
-                    p));
+        conn->Query(
+            absl::StrCat("SELECT ", kRunColumns,
+                         " FROM change_runs WHERE workspace_id = $1 AND "
+                         "segment_id = $2 AND first_sequence <= $3 AND "
+                         "(first_contact_id = $4 OR last_sequence > "
+                         "first_sequence) ORDER BY first_sequence"),
+            p));
     ChangeRun run;
     for (int i = 0; i < r.rows(); ++i) {
       if (std::string problem = DecodeRunRow(r, i, &run); !problem.empty()) {
-        return DataLoss(absl::StrCat("change_runs row first_sequence=",
-                                     r.Int(i, 0), ": ", problem));
+        return DataLoss(absl::StrCat(
+            "change_runs row first_sequence=", r.Int(i, 0), ": ", problem));
       }
       for (size_t k = 0; k < run.contact_ids.size(); ++k) {
         const uint64_t sequence = run.first_sequence + k;
         if (sequence > up_to_sequence) break;
         if (run.contact_ids[k] == contact_id) {
-          out.changes.push_back({sequence, run.segment_id, contact_id,
-                                 run.kind, run.cause, run.time});
+          out.changes.push_back({sequence, run.segment_id, contact_id, run.kind,
+                                 run.cause, run.time});
         }
       }
     }

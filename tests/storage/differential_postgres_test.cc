@@ -25,7 +25,7 @@ TEST_P(DifferentialPostgres, SequencesWithRestartsMatchBruteForce) {
   std::string why_not;
   PostgresServer* server = PostgresServer::Shared(&why_not);
   if (server == nullptr) GTEST_SKIP() << why_not;
-  absl::StatusOr<std::string> conninfo = server->CreateDatabase();
+  absl::StatusOr<std::string> conninfo = server->FreshConninfo();
   ASSERT_TRUE(conninfo.ok()) << conninfo.status();
   const uint64_t seed = Seed(GetParam());
   SCOPED_TRACE(SeedTrace(seed));

@@ -1,6 +1,6 @@
 // The PostgreSQL store: the storage conformance suite (tests/testing/
 // store_conformance.h) against a server this binary starts (tests/testing/
-// postgres_server.h, a fresh database per test), and what is PostgreSQL's
+// postgres_server.h, a fresh schema per test), and what is PostgreSQL's
 // own: schema versioning in segments_schema, one database shared by many
 // workspaces, reconnection after the server restarts. Skipped, with the
 // reason, where PostgreSQL is not installed.
@@ -43,7 +43,7 @@ class PostgresUnderTest : public StoreUnderTest {
 std::unique_ptr<StoreUnderTest> MakePostgres(std::string* skip) {
   PostgresServer* server = PostgresServer::Shared(skip);
   if (server == nullptr) return nullptr;
-  absl::StatusOr<std::string> db = server->CreateDatabase();
+  absl::StatusOr<std::string> db = server->FreshConninfo();
   if (!db.ok()) {
     ADD_FAILURE() << db.status();
     *skip = "no database";
@@ -53,8 +53,8 @@ std::unique_ptr<StoreUnderTest> MakePostgres(std::string* skip) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
-                         ::testing::Values(StoreConformanceParam{
-                             "Postgres", MakePostgres}),
+                         ::testing::Values(StoreConformanceParam{"Postgres",
+                                                                 MakePostgres}),
                          StoreConformanceName);
 
 class PostgresStoreTest : public ::testing::Test {
@@ -63,7 +63,7 @@ class PostgresStoreTest : public ::testing::Test {
     std::string why_not;
     server_ = PostgresServer::Shared(&why_not);
     if (server_ == nullptr) GTEST_SKIP() << why_not;
-    ASSERT_OK_AND_ASSIGN(conninfo_, server_->CreateDatabase());
+    ASSERT_OK_AND_ASSIGN(conninfo_, server_->FreshConninfo());
   }
   absl::StatusOr<std::unique_ptr<PgCatalogStore>> Open() {
     PgOptions options;
@@ -87,15 +87,13 @@ TEST_F(PostgresStoreTest, SetsTheSchemaVersionAndRefusesANewerOne) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgConn> conn,
                        PgConn::Connect(conninfo_));
   ASSERT_OK_AND_ASSIGN(
-      PgResult r,
-      conn->Query("SELECT version FROM segments_schema WHERE app = "
-                  "'segments'"));
+      PgResult r, conn->Query("SELECT version FROM segments_schema WHERE app = "
+                              "'segments'"));
   ASSERT_EQ(r.rows(), 1);
   EXPECT_EQ(r.Int(0, 0), PgSchemaVersion());
   RawExec("UPDATE segments_schema SET version = version + 1");
-  EXPECT_THAT(Open().status(),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("newer than this binary's")));
+  EXPECT_THAT(Open().status(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                        HasSubstr("newer than this binary's")));
 }
 
 TEST_F(PostgresStoreTest, UnreachableServerIsUnavailable) {
@@ -138,11 +136,13 @@ TEST_F(PostgresStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
 }
 
 // The store's connections come back after the server restarts: a commit
-// while it is down fails (UNAVAILABLE, nothing stored), the next succeeds.
+// while it is down fails (UNAVAILABLE, nothing stored), the next one on the
+// same store succeeds.
 TEST_F(PostgresStoreTest, ReconnectsAfterTheServerRestarts) {
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PostgresServer> own,
-                       PostgresServer::Start());
-  ASSERT_OK_AND_ASSIGN(std::string conninfo, own->CreateDatabase());
+  // The binary's server: the tests run one after another, and a clean
+  // stop keeps every other test's data.
+  PostgresServer* own = server_;
+  const std::string conninfo = conninfo_;
   PgOptions options;
   options.conninfo = conninfo;
   options.pool_size = 1;
@@ -158,6 +158,8 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheServerRestarts) {
   EXPECT_THAT(created.store->Commit(w),
               StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_OK(own->Restart());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData before, LoadAll(*created.store));
+  EXPECT_EQ(before.counters.time_applied_until, 5);  // the failed one: none
   w.counters.time_applied_until = 7;
   ASSERT_OK(created.store->Commit(w));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*created.store));

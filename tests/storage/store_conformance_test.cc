@@ -1,12 +1,13 @@
 // The storage conformance suite (tests/testing/store_conformance.h) over
 // the SQLite store (a data directory per test) and the in-memory test
 // store. The PostgreSQL store runs it in postgres_store_test.cc.
+#include "tests/testing/store_conformance.h"
+
 #include <memory>
 #include <string>
 
 #include "storage/sqlite_catalog.h"
 #include "tests/testing/memory_store.h"
-#include "tests/testing/store_conformance.h"
 #include "tests/testing/temp_dir.h"
 
 namespace segments::testing {

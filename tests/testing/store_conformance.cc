@@ -30,7 +30,7 @@ Contact FullContact(ContactId id) {
   c.country = "DE";
   c.city = "Zürich";
   c.source = "import\nmultiline";
-  c.tags = {"a,b",      "[json]",   "back\\slash",
+  c.tags = {"a,b",     "[json]",   "back\\slash",
             "emoji 🎉", "quote\"d", std::string("ctl\x01", 4)};
   std::sort(c.tags.begin(), c.tags.end());
   c.lifecycle_stage = LifecycleStage::kSql;
@@ -219,9 +219,11 @@ TEST_P(StoreConformance, LoadsWhatWasCommittedAcrossReopen) {
   w.counters.next_snapshot_id = 5;
   ASSERT_OK(store->Commit(w));
   const Everything before = ReadEverything(*store);
-  EXPECT_THAT(before.data.contacts,
-              ElementsAre(FullContact(3), MinimalContact(5), MinimalContact(9)));
-  EXPECT_THAT(before.data.segments, ElementsAre(MakeSegment(2), MakeSegment(7)));
+  EXPECT_THAT(
+      before.data.contacts,
+      ElementsAre(FullContact(3), MinimalContact(5), MinimalContact(9)));
+  EXPECT_THAT(before.data.segments,
+              ElementsAre(MakeSegment(2), MakeSegment(7)));
   EXPECT_THAT(before.data.snapshots,
               ElementsAre(MakeSnapshot(1, 0), MakeSnapshot(4, 3)));
   EXPECT_EQ(before.data.counters, w.counters);
@@ -367,8 +369,7 @@ TEST_P(StoreConformance, RefusesRecordsThatCouldNotBeLoaded) {
   change.kind = static_cast<ChangeKind>(9);
   bad_change.changes = GroupIntoRuns({change});
   bad_change.counters = {3, 1, 1};
-  EXPECT_THAT(store->Commit(bad_change),
-              StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(store->Commit(bad_change), StatusIs(absl::StatusCode::kInternal));
   WorkspaceWrite bad_counters;
   bad_counters.put_contacts = {MinimalContact(2)};
   bad_counters.counters = {3, 0, 0};
@@ -402,8 +403,9 @@ TEST_P(StoreConformance, CommitCompletingStoresTheCompletedWrite) {
   ExpectSame(ReadEverything(*store), before);
   ASSERT_OK(commit({MakeChange(3), MakeChange(4)}));
   const Everything after = ReadEverything(*store);
-  EXPECT_THAT(after.data.contacts,
-              ElementsAre(FullContact(1), MinimalContact(2), MinimalContact(3)));
+  EXPECT_THAT(
+      after.data.contacts,
+      ElementsAre(FullContact(1), MinimalContact(2), MinimalContact(3)));
   EXPECT_THAT(after.changes, ElementsAre(MakeChange(1), MakeChange(2),
                                          MakeChange(3), MakeChange(4)));
   EXPECT_EQ(after.data.counters.last_sequence, 4u);
@@ -414,8 +416,7 @@ TEST_P(StoreConformance, CommitCompletingStoresTheCompletedWrite) {
 TEST_P(StoreConformance, ChangeLogReadsFromAnySequence) {
   std::unique_ptr<WorkspaceStore> store;
   ASSERT_NE(NewWorkspace(&store), 0u);
-  const std::vector<MembershipChange> log =
-      RunsOfEvents(1, 40, 7, 1700000000);
+  const std::vector<MembershipChange> log = RunsOfEvents(1, 40, 7, 1700000000);
   for (size_t start = 0; start < log.size(); start += 13) {
     WorkspaceWrite w;
     const size_t end = std::min(log.size(), start + 13);
@@ -426,8 +427,8 @@ TEST_P(StoreConformance, ChangeLogReadsFromAnySequence) {
     ASSERT_OK(store->Commit(w));
   }
   for (uint64_t after = 0; after <= log.size() + 1; ++after) {
-    for (size_t limit : {size_t{0}, size_t{1}, size_t{5}, size_t{8},
-                         size_t{100}}) {
+    for (size_t limit :
+         {size_t{0}, size_t{1}, size_t{5}, size_t{8}, size_t{100}}) {
       SCOPED_TRACE(absl::StrCat("after ", after, " limit ", limit));
       std::vector<MembershipChange> expected;
       for (const MembershipChange& c : log) {
@@ -497,8 +498,8 @@ TEST_P(StoreConformance, HistoryEqualsTheLogEventByEvent) {
   std::unique_ptr<WorkspaceStore> store;
   ASSERT_NE(NewWorkspace(&store), 0u);
   const std::vector<MembershipChange> log = RunsOfEvents(1, 60, 6, 1000);
-  for (auto [begin, end] : {std::pair<size_t, size_t>{0, 12}, {12, 36},
-                            {36, 60}}) {
+  for (auto [begin, end] :
+       {std::pair<size_t, size_t>{0, 12}, {12, 36}, {36, 60}}) {
     WorkspaceWrite w;
     w.changes = GroupIntoRuns(std::vector<MembershipChange>(
         log.begin() + static_cast<std::ptrdiff_t>(begin),
@@ -506,8 +507,8 @@ TEST_P(StoreConformance, HistoryEqualsTheLogEventByEvent) {
     w.counters = {51, 3, end};
     ASSERT_OK(store->Commit(w));
   }
-  for (uint64_t up_to : {uint64_t{0}, uint64_t{12}, uint64_t{36},
-                         uint64_t{60}, uint64_t{1000}}) {
+  for (uint64_t up_to : {uint64_t{0}, uint64_t{12}, uint64_t{36}, uint64_t{60},
+                         uint64_t{1000}}) {
     for (SegmentId segment : {SegmentId{1}, SegmentId{2}, SegmentId{7}}) {
       SCOPED_TRACE(absl::StrCat("segment ", segment, " up_to ", up_to));
       SegmentChangeCountsQuery q;
@@ -533,8 +534,9 @@ TEST_P(StoreConformance, HistoryEqualsTheLogEventByEvent) {
               c.sequence <= up_to)
             events.push_back(c);
         }
-        ASSERT_OK_AND_ASSIGN(ContactChanges changes,
-                             store->ReadContactChanges(segment, contact, up_to));
+        ASSERT_OK_AND_ASSIGN(
+            ContactChanges changes,
+            store->ReadContactChanges(segment, contact, up_to));
         EXPECT_EQ(changes.changes, events) << "contact " << contact;
       }
     }
