@@ -15,6 +15,7 @@ constexpr unsigned int kInt8Oid = 20;
 constexpr unsigned int kByteaOid = 17;
 constexpr unsigned int kBoolOid = 16;
 constexpr unsigned int kInt8ArrayOid = 1016;
+constexpr unsigned int kByteaArrayOid = 1001;
 
 void PutBigEndian(uint64_t v, char* out) {
   for (int i = 7; i >= 0; --i) {
@@ -77,6 +78,61 @@ void PgParams::IntArray(const std::vector<int64_t>& v) {
   values_.push_back(s.c_str());
   lengths_.push_back(0);
   formats_.push_back(0);
+}
+
+namespace {
+
+void PutInt32(int32_t v, std::string* out) {
+  const uint32_t u = static_cast<uint32_t>(v);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((u >> shift) & 0xff));
+  }
+}
+
+}  // namespace
+
+void PgArray::Int(int64_t v) {
+  PutInt32(8, &elements_);
+  char buf[8];
+  PutBigEndian(static_cast<uint64_t>(v), buf);
+  elements_.append(buf, 8);
+  ++count_;
+}
+
+void PgArray::Bytes(std::string_view v) {
+  PutInt32(static_cast<int32_t>(v.size()), &elements_);
+  elements_.append(v.data(), v.size());
+  ++count_;
+}
+
+void PgArray::Null() {
+  PutInt32(-1, &elements_);
+  has_null_ = true;
+  ++count_;
+}
+
+std::string PgArray::Encode() const {
+  // array_send: ndim, has-nulls flag, element type; per dimension its size
+  // and lower bound; then each element as length (-1: NULL) and bytes.
+  std::string out;
+  out.reserve(20 + elements_.size());
+  PutInt32(1, &out);
+  PutInt32(has_null_ ? 1 : 0, &out);
+  PutInt32(static_cast<int32_t>(type_ == Type::kInt8 ? kInt8Oid : kByteaOid),
+           &out);
+  PutInt32(static_cast<int32_t>(count_), &out);
+  PutInt32(1, &out);
+  out += elements_;
+  return out;
+}
+
+void PgParams::Array(const PgArray& a) {
+  std::string& s = strings_.emplace_back(a.Encode());
+  types_.push_back(a.type() == PgArray::Type::kInt8 ? kInt8ArrayOid
+                                                    : kByteaArrayOid);
+  values_.push_back(s.data());
+  lengths_.push_back(static_cast<int>(s.size()));
+  formats_.push_back(1);
 }
 
 void PgParams::Bool(bool v) {

@@ -32,6 +32,28 @@
 
 namespace segments {
 
+// A one-dimensional bigint[] or bytea[] in PostgreSQL's binary array
+// format, for statements that take a whole batch as arrays (INSERT ...
+// SELECT FROM unnest(...)): one parameter per column, however many rows.
+class PgArray {
+ public:
+  enum class Type { kInt8, kBytea };
+  explicit PgArray(Type type) : type_(type) {}
+  void Int(int64_t v);
+  void Bytes(std::string_view v);
+  void Null();
+  size_t size() const { return count_; }
+  Type type() const { return type_; }
+  // The encoded array (header and elements).
+  std::string Encode() const;
+
+ private:
+  Type type_;
+  size_t count_ = 0;
+  bool has_null_ = false;
+  std::string elements_;
+};
+
 // The parameters of one statement. Text and bytes are not copied: what they
 // point at must outlive the call that sends them.
 class PgParams {
@@ -44,6 +66,8 @@ class PgParams {
   // A bigint[] in PostgreSQL's text form, e.g. "{1,2,3}" (copied).
   void IntArray(const std::vector<int64_t>& v);
   void Bool(bool v);
+  // The array, encoded (copied).
+  void Array(const PgArray& a);
   size_t size() const { return values_.size(); }
   void clear();
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <utility>
 
@@ -60,20 +59,6 @@ absl::Status CheckChanges(const WorkspaceWrite& write) {
   return absl::OkStatus();
 }
 
-// "($1, $2, ...), ($k, ...)": `rows` rows of `columns` parameters.
-std::string ValuesList(size_t rows, size_t columns) {
-  std::string out;
-  size_t n = 1;
-  for (size_t r = 0; r < rows; ++r) {
-    absl::StrAppend(&out, r == 0 ? "(" : ", (");
-    for (size_t c = 0; c < columns; ++c) {
-      absl::StrAppend(&out, c == 0 ? "$" : ", $", n++);
-    }
-    absl::StrAppend(&out, ")");
-  }
-  return out;
-}
-
 // The indexes of `records` to write: the last of each id, in order.
 template <typename T>
 std::vector<size_t> LastOfEachId(const std::vector<T>& records) {
@@ -86,21 +71,6 @@ std::vector<size_t> LastOfEachId(const std::vector<T>& records) {
     if (last[records[i].id] == i) out.push_back(i);
   }
   return out;
-}
-
-void OptionalBytes(const std::string& v, PgParams* p) {
-  if (v.empty()) {
-    p->NullBytes();
-  } else {
-    p->Bytes(v);
-  }
-}
-void OptionalEnum(int v, PgParams* p) {
-  if (v == 0) {
-    p->NullInt();
-  } else {
-    p->Int(v);
-  }
 }
 
 constexpr char kContactColumns[] =
@@ -468,40 +438,73 @@ absl::Status PgWorkspaceStore::CommitCompleting(
   return txn->Commit();
 }
 
+namespace {
+
+// The columns of a batch, one PgArray each.
+std::vector<PgArray> Columns(std::initializer_list<PgArray::Type> types) {
+  std::vector<PgArray> out;
+  for (PgArray::Type t : types) out.emplace_back(t);
+  return out;
+}
+
+constexpr PgArray::Type kI = PgArray::Type::kInt8;
+constexpr PgArray::Type kB = PgArray::Type::kBytea;
+
+void OptionalBytes(const std::string& v, PgArray* a) {
+  if (v.empty()) {
+    a->Null();
+  } else {
+    a->Bytes(v);
+  }
+}
+void OptionalEnum(int v, PgArray* a) {
+  if (v == 0) {
+    a->Null();
+  } else {
+    a->Int(v);
+  }
+}
+
+// "$2::bigint[], $3::bytea[], ...": the unnest arguments of `columns`.
+std::string UnnestArgs(const std::vector<PgArray>& columns) {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ", ", "$", i + 2,
+                    columns[i].type() == kI ? "::bigint[]" : "::bytea[]");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status PgWorkspaceStore::SendBatch(PgConn* conn, const char* table,
+                                         const char* columns,
+                                         const char* update,
+                                         const std::vector<PgArray>& values) {
+  if (values.empty() || values[0].size() == 0) return absl::OkStatus();
+  PgParams p;
+  p.Int(static_cast<int64_t>(id_));
+  for (const PgArray& a : values) p.Array(a);
+  std::string sql =
+      absl::StrCat("INSERT INTO ", table, " (workspace_id, ", columns,
+                   ") SELECT $1, * FROM unnest(", UnnestArgs(values), ")");
+  if (update != nullptr) {
+    absl::StrAppend(&sql, " ON CONFLICT (workspace_id, id) DO UPDATE SET ",
+                    update);
+  }
+  return conn->Query(sql, p).status();
+}
+
 absl::Status PgWorkspaceStore::WriteRows(PgConn* conn,
                                          const WorkspaceWrite& write) {
   const int64_t ws = static_cast<int64_t>(id_);
-  PgParams p;
-  // Sends `indexes` of a put list in statements of kRowsPerStatement rows;
-  // `bind` adds one record's parameters after its workspace id.
-  auto upsert = [&](const auto& records, const std::vector<size_t>& indexes,
-                    const char* table, const char* columns, size_t n_columns,
-                    const char* update, auto bind) -> absl::Status {
-    std::string full_sql;
-    for (size_t start = 0; start < indexes.size(); start += kRowsPerStatement) {
-      const size_t n = std::min(kRowsPerStatement, indexes.size() - start);
-      std::string sql =
-          absl::StrCat("INSERT INTO ", table, " (workspace_id, ", columns,
-                       ") VALUES ", ValuesList(n, n_columns + 1),
-                       " ON CONFLICT (workspace_id, id) DO "
-                       "UPDATE SET ",
-                       update);
-      p.clear();
-      for (size_t i = start; i < start + n; ++i) {
-        p.Int(ws);
-        bind(records[indexes[i]]);
-      }
-      RETURN_IF_ERROR(conn->Query(sql, p).status());
-    }
-    return absl::OkStatus();
-  };
   auto remove = [&](const char* table, const auto& ids) -> absl::Status {
     std::vector<int64_t> stored;
     for (uint64_t id : ids) {
       if (id <= kMaxStoredUint) stored.push_back(static_cast<int64_t>(id));
     }
     if (stored.empty()) return absl::OkStatus();
-    p.clear();
+    PgParams p;
     p.Int(ws);
     p.IntArray(stored);
     return conn
@@ -510,95 +513,93 @@ absl::Status PgWorkspaceStore::WriteRows(PgConn* conn,
                 p)
         .status();
   };
-  // Tags encoded per statement; a deque keeps each one where it is.
-  std::deque<std::string> tags;
-  RETURN_IF_ERROR(
-      upsert(write.put_contacts, LastOfEachId(write.put_contacts), "contacts",
-             kContactColumns, 15, kContactUpdate, [&](const Contact& c) {
-               p.Int(c.id);
-               p.Bytes(c.email);
-               OptionalBytes(c.company, &p);
-               OptionalBytes(c.job_title, &p);
-               OptionalBytes(c.country, &p);
-               OptionalBytes(c.city, &p);
-               OptionalBytes(c.source, &p);
-               EncodeTags(c.tags, &tags.emplace_back());
-               p.Bytes(tags.back());
-               p.Int(static_cast<int>(c.lifecycle_stage));
-               p.Int(c.lead_score);
-               p.Int(c.engagement_score);
-               OptionalEnum(static_cast<int>(c.engagement_trend), &p);
-               OptionalEnum(static_cast<int>(c.conversion_likelihood), &p);
-               p.Int(c.created_at);
-               if (c.last_engaged_at.has_value()) {
-                 p.Int(*c.last_engaged_at);
-               } else {
-                 p.NullInt();
-               }
-             }));
-  tags.clear();
+  {
+    std::vector<PgArray> cols =
+        Columns({kI, kB, kB, kB, kB, kB, kB, kB, kI, kI, kI, kI, kI, kI, kI});
+    std::string tags;
+    for (size_t i : LastOfEachId(write.put_contacts)) {
+      const Contact& c = write.put_contacts[i];
+      cols[0].Int(c.id);
+      cols[1].Bytes(c.email);
+      OptionalBytes(c.company, &cols[2]);
+      OptionalBytes(c.job_title, &cols[3]);
+      OptionalBytes(c.country, &cols[4]);
+      OptionalBytes(c.city, &cols[5]);
+      OptionalBytes(c.source, &cols[6]);
+      EncodeTags(c.tags, &tags);
+      cols[7].Bytes(tags);
+      cols[8].Int(static_cast<int>(c.lifecycle_stage));
+      cols[9].Int(c.lead_score);
+      cols[10].Int(c.engagement_score);
+      OptionalEnum(static_cast<int>(c.engagement_trend), &cols[11]);
+      OptionalEnum(static_cast<int>(c.conversion_likelihood), &cols[12]);
+      cols[13].Int(c.created_at);
+      if (c.last_engaged_at.has_value()) {
+        cols[14].Int(*c.last_engaged_at);
+      } else {
+        cols[14].Null();
+      }
+    }
+    RETURN_IF_ERROR(
+        SendBatch(conn, "contacts", kContactColumns, kContactUpdate, cols));
+  }
   RETURN_IF_ERROR(remove("contacts", write.deleted_contacts));
-  std::deque<std::string> filters;
-  RETURN_IF_ERROR(
-      upsert(write.put_segments, LastOfEachId(write.put_segments), "segments",
-             kSegmentColumns, 8, kSegmentUpdate, [&](const SegmentRecord& s) {
-               p.Int(static_cast<int64_t>(s.id));
-               p.Bytes(s.display_name);
-               p.Bytes(filters.emplace_back(EncodeFilter(s.filter)));
-               p.Int(static_cast<int>(s.state));
-               p.Int(s.create_time);
-               p.Int(s.update_time);
-               p.Bytes(s.frozen_members);
-               p.Int(static_cast<int64_t>(s.frozen_as_of));
-             }));
+  {
+    std::vector<PgArray> cols = Columns({kI, kB, kB, kI, kI, kI, kB, kI});
+    for (size_t i : LastOfEachId(write.put_segments)) {
+      const SegmentRecord& s = write.put_segments[i];
+      cols[0].Int(static_cast<int64_t>(s.id));
+      cols[1].Bytes(s.display_name);
+      cols[2].Bytes(EncodeFilter(s.filter));
+      cols[3].Int(static_cast<int>(s.state));
+      cols[4].Int(s.create_time);
+      cols[5].Int(s.update_time);
+      cols[6].Bytes(s.frozen_members);
+      cols[7].Int(static_cast<int64_t>(s.frozen_as_of));
+    }
+    RETURN_IF_ERROR(
+        SendBatch(conn, "segments", kSegmentColumns, kSegmentUpdate, cols));
+  }
   RETURN_IF_ERROR(remove("segments", write.deleted_segments));
-  RETURN_IF_ERROR(upsert(write.put_snapshots, LastOfEachId(write.put_snapshots),
-                         "snapshots", kSnapshotColumns, 7, kSnapshotUpdate,
-                         [&](const SnapshotRecord& s) {
-                           p.Int(static_cast<int64_t>(s.id));
-                           p.Int(static_cast<int64_t>(s.segment_id));
-                           p.Int(static_cast<int64_t>(s.as_of_sequence));
-                           p.Int(static_cast<int64_t>(s.member_count));
-                           p.Int(s.create_time);
-                           p.Int(s.expire_time);
-                           p.Bytes(s.members);
-                         }));
+  {
+    std::vector<PgArray> cols = Columns({kI, kI, kI, kI, kI, kI, kB});
+    for (size_t i : LastOfEachId(write.put_snapshots)) {
+      const SnapshotRecord& s = write.put_snapshots[i];
+      cols[0].Int(static_cast<int64_t>(s.id));
+      cols[1].Int(static_cast<int64_t>(s.segment_id));
+      cols[2].Int(static_cast<int64_t>(s.as_of_sequence));
+      cols[3].Int(static_cast<int64_t>(s.member_count));
+      cols[4].Int(s.create_time);
+      cols[5].Int(s.expire_time);
+      cols[6].Bytes(s.members);
+    }
+    RETURN_IF_ERROR(
+        SendBatch(conn, "snapshots", kSnapshotColumns, kSnapshotUpdate, cols));
+  }
   return remove("snapshots", write.deleted_snapshots);
 }
 
 absl::Status PgWorkspaceStore::WriteChanges(PgConn* conn,
                                             const WorkspaceWrite& write) {
-  const int64_t ws = static_cast<int64_t>(id_);
-  PgParams p;
-  std::deque<std::string> blobs;
-  for (size_t start = 0; start < write.changes.size();
-       start += kRowsPerStatement) {
-    const size_t n = std::min(kRowsPerStatement, write.changes.size() - start);
-    p.clear();
-    blobs.clear();
-    for (size_t i = start; i < start + n; ++i) {
-      const ChangeRun& run = write.changes[i];
-      p.Int(ws);
-      p.Int(static_cast<int64_t>(run.first_sequence));
-      p.Int(static_cast<int64_t>(run.segment_id));
-      p.Int(run.contact_ids.front());
-      p.Int(static_cast<int>(run.kind));
-      p.Int(static_cast<int>(run.cause));
-      p.Int(run.time);
-      p.Int(static_cast<int64_t>(run.last_sequence()));
-      EncodeMoreContactIds(run.contact_ids, &blobs.emplace_back());
-      p.Bytes(blobs.back());
+  {
+    std::vector<PgArray> cols = Columns({kI, kI, kI, kI, kI, kI, kI, kB});
+    std::string blob;
+    for (const ChangeRun& run : write.changes) {
+      cols[0].Int(static_cast<int64_t>(run.first_sequence));
+      cols[1].Int(static_cast<int64_t>(run.segment_id));
+      cols[2].Int(run.contact_ids.front());
+      cols[3].Int(static_cast<int>(run.kind));
+      cols[4].Int(static_cast<int>(run.cause));
+      cols[5].Int(run.time);
+      cols[6].Int(static_cast<int64_t>(run.last_sequence()));
+      EncodeMoreContactIds(run.contact_ids, &blob);
+      cols[7].Bytes(blob);
     }
-    RETURN_IF_ERROR(
-        conn->Query(absl::StrCat("INSERT INTO change_runs "
-                                 "(workspace_id, ",
-                                 kRunColumns, ") VALUES ", ValuesList(n, 9)),
-                    p)
-            .status());
+    RETURN_IF_ERROR(SendBatch(conn, "change_runs", kRunColumns, nullptr, cols));
   }
   const WorkspaceCounters& c = write.counters;
-  p.clear();
-  p.Int(ws);
+  PgParams p;
+  p.Int(static_cast<int64_t>(id_));
   p.Int(c.next_contact_id);
   p.Int(static_cast<int64_t>(c.next_segment_id));
   p.Int(static_cast<int64_t>(c.last_sequence));

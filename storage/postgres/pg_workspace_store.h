@@ -5,11 +5,13 @@
 // store's order: it first locks the workspace_state row (FOR UPDATE: a
 // concurrent DeleteWorkspace, and later a lease takeover, serialize on
 // it), then puts, then deletes (an id both put and deleted by one write ends
-// deleted), then the change log, then the counters. Puts are multi-row
-// INSERT ... ON CONFLICT DO UPDATE statements of up to kRowsPerStatement
-// rows (the last put of an id in one write wins, as sequential upserts
-// would); deletes one DELETE ... = ANY(array) per table. CommitCompleting
-// finds the change log on a second thread while this one sends the rows.
+// deleted), then the change log, then the counters. The puts of a table
+// are one statement however many rows: INSERT ... SELECT FROM unnest() of
+// one binary array parameter per column, ON CONFLICT DO UPDATE (the last
+// put of an id in one write wins, as sequential upserts would); deletes
+// one DELETE ... = ANY(array) per table; the change log one INSERT.
+// CommitCompleting finds the change log on a second thread while this one sends
+// the rows.
 //
 // Thread-safety: thread-safe; each call takes a connection of the shared
 // PgPool for its duration, so change-feed and history readers never wait
@@ -30,10 +32,6 @@ namespace segments {
 
 class PgWorkspaceStore : public WorkspaceStore {
  public:
-  // Rows per multi-row statement (PostgreSQL takes at most 65535
-  // parameters in one; contacts have 16 columns).
-  static constexpr size_t kRowsPerStatement = 1000;
-
   // The store of workspace `id`; it does not check that the workspace's
   // data exists (PgCatalogStore::OpenWorkspace does).
   PgWorkspaceStore(std::shared_ptr<PgPool> pool, WorkspaceId id);
@@ -71,6 +69,12 @@ class PgWorkspaceStore : public WorkspaceStore {
   absl::Status LockState(PgConn* conn);
   absl::Status WriteRows(PgConn* conn, const WorkspaceWrite& write);
   absl::Status WriteChanges(PgConn* conn, const WorkspaceWrite& write);
+  // INSERT INTO `table` (workspace_id, `columns`) of the rows in `values`
+  // (a column each, of equal sizes); ON CONFLICT DO UPDATE SET `update`
+  // unless it is nullptr.
+  absl::Status SendBatch(PgConn* conn, const char* table, const char* columns,
+                         const char* update,
+                         const std::vector<PgArray>& values);
   absl::StatusOr<LogRetention> QueryRetention(PgConn* conn);
   absl::StatusOr<UnixSeconds> QueryPrunedBefore(PgConn* conn);
   // The runs from the one holding after_sequence + 1 on, at most `runs`.

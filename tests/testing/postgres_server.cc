@@ -66,8 +66,10 @@ PostgresServer* PostgresServer::Shared(std::string* why_not) {
   return server;
 }
 
-absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
+    bool durable) {
   std::unique_ptr<PostgresServer> s(new PostgresServer());
+  s->durable_ = durable;
   s->bin_dir_ = FindBinDir();
   if (s->bin_dir_.empty()) {
     return absl::FailedPreconditionError(
@@ -123,13 +125,14 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
 absl::Status PostgresServer::Restart() {
   if (running_) return absl::OkStatus();
   const std::string log = dir_ + "/log";
-  const std::string start =
-      absl::StrCat(run_as_, bin_dir_, "/pg_ctl -D ", dir_, "/data -l ", dir_,
-                   "/server.log -w -t 60 -o \"-k ", dir_,
-                   " -c listen_addresses='' -F -c synchronous_commit=off "
-                   "-c full_page_writes=off -c max_connections=200 "
-                   "-c shared_buffers=32MB\" start >> ",
-                   log, " 2>&1");
+  const std::string start = absl::StrCat(
+      run_as_, bin_dir_, "/pg_ctl -D ", dir_, "/data -l ", dir_,
+      "/server.log -w -t 60 -o \"-k ", dir_, " -c listen_addresses=''",
+      durable_ ? ""
+               : " -F -c synchronous_commit=off -c "
+                 "full_page_writes=off",
+      " -c max_connections=200 -c shared_buffers=32MB\" start >> ", log,
+      " 2>&1");
   if (std::system(start.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("pg_ctl start failed: ", start,
                                             "\n", ReadFile(log),

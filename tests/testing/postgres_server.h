@@ -26,7 +26,10 @@ class PostgresServer {
   static PostgresServer* Shared(std::string* why_not);
 
   // Starts a server of its own (for tests that kill or restart one).
-  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start();
+  // `durable`: fsync and synchronous_commit on, as in production (for
+  // benchmarks beside SQLite's FULL); else both off.
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(
+      bool durable = false);
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -55,6 +58,7 @@ class PostgresServer {
   std::string bin_dir_;  // /usr/lib/postgresql/<version>/bin
   std::string run_as_;   // "runuser -u postgres -- " or ""
   bool running_ = false;
+  bool durable_ = false;
   int databases_ = 0;
 };
 
