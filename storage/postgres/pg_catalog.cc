@@ -30,7 +30,8 @@ absl::Status DeleteWorkspaceRows(PgConn* conn, WorkspaceId id) {
 
 const std::vector<const char*>& PgWorkspaceTables() {
   static const auto* const kTables = new std::vector<const char*>{
-      "contacts", "segments", "snapshots", "change_runs", "workspace_state"};
+      "contacts",    "segments",         "snapshots",
+      "change_runs", "workspace_leases", "workspace_state"};
   return *kTables;
 }
 
@@ -41,7 +42,13 @@ absl::StatusOr<std::unique_ptr<PgCatalogStore>> PgCatalogStore::Open(
     ASSIGN_OR_RETURN(PgPool::Lease conn, pool->Acquire());
     RETURN_IF_ERROR(MigratePgSchema(conn.get()));
   }
-  std::unique_ptr<PgCatalogStore> store(new PgCatalogStore(std::move(pool)));
+  std::shared_ptr<PgLeases> leases;
+  if (!options.node_id.empty()) {
+    leases = std::make_shared<PgLeases>(
+        pool, options.node_id, options.lease_ttl, options.renew_leases);
+  }
+  std::unique_ptr<PgCatalogStore> store(
+      new PgCatalogStore(std::move(pool), std::move(leases)));
   RETURN_IF_ERROR(store->RemoveProvisional());
   return store;
 }
@@ -51,9 +58,13 @@ absl::Status PgCatalogStore::RemoveProvisional() {
   PgTransaction txn(conn.get());
   RETURN_IF_ERROR(txn.Begin());
   ASSIGN_OR_RETURN(PgResult r,
-                   conn->Query("SELECT workspace_id FROM workspace_state "
+                   conn->Query("SELECT workspace_id FROM workspace_state s "
                                "WHERE provisional AND workspace_id NOT IN "
-                               "(SELECT id FROM workspaces) FOR UPDATE"));
+                               "(SELECT id FROM workspaces) AND NOT EXISTS "
+                               "(SELECT 1 FROM workspace_leases l WHERE "
+                               "l.workspace_id = s.workspace_id AND "
+                               "l.expires_at > clock_timestamp()) "
+                               "FOR UPDATE"));
   for (int i = 0; i < r.rows(); ++i) {
     RETURN_IF_ERROR(
         DeleteWorkspaceRows(conn.get(), static_cast<WorkspaceId>(r.Int(i, 0))));
@@ -205,10 +216,14 @@ absl::StatusOr<NewWorkspaceStore> PgCatalogStore::CreateWorkspaceStore() {
                               "provisional) VALUES ($1, true)",
                               p)
                       .status());
+  // With leases, the creator holds the new workspace's lease (another
+  // node's start then leaves the provisional workspace alone).
+  if (leases_ != nullptr) RETURN_IF_ERROR(leases_->TakeNew(conn.get(), id));
   RETURN_IF_ERROR(txn.Commit());
   NewWorkspaceStore out;
   out.id = id;
-  out.store = std::make_unique<PgWorkspaceStore>(pool_, id);
+  out.store = std::make_unique<PgWorkspaceStore>(pool_, id, leases_,
+                                                 leases_ != nullptr ? 1 : 0);
   return out;
 }
 
@@ -218,19 +233,29 @@ absl::StatusOr<std::unique_ptr<WorkspaceStore>> PgCatalogStore::OpenWorkspace(
     return absl::InvalidArgumentError(
         absl::StrCat("workspace id ", id, " is out of range"));
   }
-  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  PgParams p;
-  p.Int(static_cast<int64_t>(id));
-  ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Query("SELECT 1 FROM workspace_state WHERE workspace_id = $1", p));
-  if (r.rows() == 0) {
+  bool exists = false;
+  {
+    ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+    PgParams p;
+    p.Int(static_cast<int64_t>(id));
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn->Query("SELECT 1 FROM workspace_state WHERE workspace_id = $1",
+                    p));
+    exists = r.rows() > 0;
+  }  // the connection back to the pool before Take takes one
+  if (!exists) {
     return absl::DataLossError(absl::StrCat(
         "PostgreSQL holds no data of workspace ", id,
         " (its workspace_state row is missing): its data is lost"));
   }
+  if (leases_ == nullptr) {
+    return std::unique_ptr<WorkspaceStore>(
+        std::make_unique<PgWorkspaceStore>(pool_, id));
+  }
+  ASSIGN_OR_RETURN(const int64_t epoch, leases_->Take(id));
   return std::unique_ptr<WorkspaceStore>(
-      std::make_unique<PgWorkspaceStore>(pool_, id));
+      std::make_unique<PgWorkspaceStore>(pool_, id, leases_, epoch));
 }
 
 }  // namespace segments

@@ -24,8 +24,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/store/store.h"
 #include "storage/postgres/pg_conn.h"
+#include "storage/postgres/pg_leases.h"
 
 namespace segments {
 
@@ -35,6 +37,13 @@ struct PgOptions {
   std::string conninfo;
   // Connections to the database, shared by the catalog and its workspaces.
   int pool_size = 8;
+  // This node's name in workspace_leases (docs/scale-out.md). Empty: no
+  // leases (one node, as with SQLite). Else a workspace's store is handed
+  // out only with its lease, and every commit is fenced by it.
+  std::string node_id;
+  absl::Duration lease_ttl = absl::Seconds(10);
+  // Renew held leases every lease_ttl / 3 (off: tests of a paused node).
+  bool renew_leases = true;
 };
 
 class PgCatalogStore : public CatalogStore {
@@ -53,18 +62,21 @@ class PgCatalogStore : public CatalogStore {
           wake_times) override;
   absl::StatusOr<NewWorkspaceStore> CreateWorkspaceStore() override;
   // DATA_LOSS when the workspace's data (its workspace_state row) is
-  // missing.
+  // missing; with leases, UNAVAILABLE when another node holds its lease.
   absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
       WorkspaceId id) override;
 
   PgPool* pool() { return pool_.get(); }
+  // nullptr without a node_id.
+  PgLeases* leases() { return leases_.get(); }
 
  private:
-  explicit PgCatalogStore(std::shared_ptr<PgPool> pool)
-      : pool_(std::move(pool)) {}
+  PgCatalogStore(std::shared_ptr<PgPool> pool, std::shared_ptr<PgLeases> leases)
+      : pool_(std::move(pool)), leases_(std::move(leases)) {}
   absl::Status RemoveProvisional();
 
   const std::shared_ptr<PgPool> pool_;
+  const std::shared_ptr<PgLeases> leases_;
 };
 
 // "workspace_id, ..." tables holding a workspace's rows, workspace_state

@@ -90,6 +90,15 @@ const std::vector<const char*>& PgMigrations() {
           PRIMARY KEY (workspace_id, id)
         );
       )sql",
+      // 1 -> 2: leases (pg_leases.h): which node serves a workspace.
+      R"sql(
+        CREATE TABLE workspace_leases (
+          workspace_id bigint PRIMARY KEY,
+          owner bytea NOT NULL,
+          epoch bigint NOT NULL,
+          expires_at timestamptz NOT NULL
+        );
+      )sql",
   };
   return *kMigrations;
 }

@@ -10,6 +10,8 @@
 //                    changes_pruned_before and `provisional` (created, its
 //                    record not yet stored). Every commit locks and
 //                    updates this row, so it is what a commit is fenced on.
+//   workspace_leases (workspace_id, owner, epoch, expires_at): which node
+//                    serves a workspace (pg_leases.h); no row: none yet
 //   contacts, segments, snapshots, change_runs
 //                    the rows of workspace_rows.h, with workspace_id first
 //                    in each primary key. Strings are bytea (byte-exact, as

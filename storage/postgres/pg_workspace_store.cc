@@ -220,8 +220,18 @@ std::string DecodeRunRow(const PgResult& r, int row, ChangeRun* run) {
 
 }  // namespace
 
-PgWorkspaceStore::PgWorkspaceStore(std::shared_ptr<PgPool> pool, WorkspaceId id)
-    : pool_(std::move(pool)), id_(id) {}
+PgWorkspaceStore::PgWorkspaceStore(std::shared_ptr<PgPool> pool,
+                                   WorkspaceId id,
+                                   std::shared_ptr<PgLeases> leases,
+                                   int64_t epoch)
+    : pool_(std::move(pool)),
+      id_(id),
+      leases_(std::move(leases)),
+      epoch_(epoch) {}
+
+PgWorkspaceStore::~PgWorkspaceStore() {
+  if (leases_ != nullptr) leases_->Release(id_, epoch_);
+}
 
 absl::Status PgWorkspaceStore::DataLoss(absl::string_view what) const {
   return absl::DataLossError(absl::StrCat("workspace ", id_, ": ", what));
@@ -390,6 +400,23 @@ absl::StatusOr<WorkspaceData> PgWorkspaceStore::LoadStreaming(
 absl::Status PgWorkspaceStore::LockState(PgConn* conn) {
   PgParams id;
   id.Int(static_cast<int64_t>(id_));
+  if (leases_ != nullptr) {
+    PgParams p;
+    p.Int(static_cast<int64_t>(id_));
+    p.Bytes(leases_->node_id());
+    p.Int(epoch_);
+    // Both rows locked to the end of the commit: a takeover (which updates
+    // the lease row) waits for it, and a commit after a takeover finds
+    // another owner or epoch here.
+    ASSIGN_OR_RETURN(
+        PgResult fenced,
+        conn->Query("SELECT 1 FROM workspace_state s JOIN workspace_leases l "
+                    "ON l.workspace_id = s.workspace_id WHERE s.workspace_id "
+                    "= $1 AND l.owner = $2 AND l.epoch = $3 AND l.expires_at "
+                    "> clock_timestamp() FOR UPDATE OF s, l",
+                    p));
+    if (fenced.rows() == 1) return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(PgResult r, conn->Query("SELECT 1 FROM workspace_state "
                                            "WHERE workspace_id = $1 FOR UPDATE",
                                            id));
@@ -397,6 +424,16 @@ absl::Status PgWorkspaceStore::LockState(PgConn* conn) {
     return WithStorageFailure(
         absl::FailedPreconditionError(absl::StrCat(
             "workspace ", id_, " was deleted since its store was opened")),
+        StorageFailure::kOther);
+  }
+  if (leases_ != nullptr) {
+    return WithStorageFailure(
+        absl::FailedPreconditionError(absl::StrCat(
+            "node ", leases_->node_id(),
+            " no longer holds the lease of "
+            "workspace ",
+            id_, " at epoch ", epoch_,
+            " (it expired or another node took it over): nothing stored")),
         StorageFailure::kOther);
   }
   return absl::OkStatus();

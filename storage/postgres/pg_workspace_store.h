@@ -27,14 +27,20 @@
 #include "absl/status/statusor.h"
 #include "core/store/store.h"
 #include "storage/postgres/pg_conn.h"
+#include "storage/postgres/pg_leases.h"
 
 namespace segments {
 
 class PgWorkspaceStore : public WorkspaceStore {
  public:
   // The store of workspace `id`; it does not check that the workspace's
-  // data exists (PgCatalogStore::OpenWorkspace does).
-  PgWorkspaceStore(std::shared_ptr<PgPool> pool, WorkspaceId id);
+  // data exists (PgCatalogStore::OpenWorkspace does). With `leases`, the
+  // store holds the workspace's lease at `epoch`: every commit (and prune)
+  // is fenced by it, and the destructor releases it.
+  PgWorkspaceStore(std::shared_ptr<PgPool> pool, WorkspaceId id,
+                   std::shared_ptr<PgLeases> leases = nullptr,
+                   int64_t epoch = 0);
+  ~PgWorkspaceStore() override;
 
   // DATA_LOSS naming the table and row for a row that does not decode or
   // breaks the model (the checks of SqliteWorkspaceStore::LoadStreaming),
@@ -42,7 +48,8 @@ class PgWorkspaceStore : public WorkspaceStore {
   absl::StatusOr<WorkspaceData> LoadStreaming(const ContactSink& sink) override;
   // INTERNAL (nothing stored) for a record that breaks a storage invariant
   // or a change sequence already stored; FAILED_PRECONDITION when the
-  // workspace was deleted since it was opened; UNAVAILABLE when PostgreSQL
+  // workspace was deleted since it was opened, or (leased) when this
+  // node's lease at the store's epoch is not live; UNAVAILABLE when PostgreSQL
   // cannot be reached (then, too, nothing is stored: the transaction did
   // not commit).
   absl::Status Commit(const WorkspaceWrite& write) override;
@@ -65,7 +72,9 @@ class PgWorkspaceStore : public WorkspaceStore {
   WorkspaceId id() const { return id_; }
 
  private:
-  // FOR UPDATE on the workspace_state row; FAILED_PRECONDITION when gone.
+  // FOR UPDATE on the workspace_state row (and, leased, on the lease row,
+  // checked to be this node's at the store's epoch and unexpired);
+  // FAILED_PRECONDITION when gone or not.
   absl::Status LockState(PgConn* conn);
   absl::Status WriteRows(PgConn* conn, const WorkspaceWrite& write);
   absl::Status WriteChanges(PgConn* conn, const WorkspaceWrite& write);
@@ -84,6 +93,8 @@ class PgWorkspaceStore : public WorkspaceStore {
 
   const std::shared_ptr<PgPool> pool_;
   const WorkspaceId id_;
+  const std::shared_ptr<PgLeases> leases_;  // nullptr: no leases
+  const int64_t epoch_;
 };
 
 }  // namespace segments

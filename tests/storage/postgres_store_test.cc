@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/postgres/pg_catalog.h"
@@ -24,12 +26,13 @@ using ::testing::HasSubstr;
 
 class PostgresUnderTest : public StoreUnderTest {
  public:
-  explicit PostgresUnderTest(std::string conninfo)
-      : conninfo_(std::move(conninfo)) {}
+  PostgresUnderTest(std::string conninfo, std::string node_id)
+      : conninfo_(std::move(conninfo)), node_id_(std::move(node_id)) {}
   absl::StatusOr<std::unique_ptr<CatalogStore>> OpenCatalog() override {
     PgOptions options;
     options.conninfo = conninfo_;
     options.pool_size = 4;
+    options.node_id = node_id_;
     absl::StatusOr<std::unique_ptr<PgCatalogStore>> catalog =
         PgCatalogStore::Open(options);
     if (!catalog.ok()) return catalog.status();
@@ -38,9 +41,11 @@ class PostgresUnderTest : public StoreUnderTest {
 
  private:
   const std::string conninfo_;
+  const std::string node_id_;
 };
 
-std::unique_ptr<StoreUnderTest> MakePostgres(std::string* skip) {
+std::unique_ptr<StoreUnderTest> MakePostgres(std::string* skip,
+                                             std::string node_id) {
   PostgresServer* server = PostgresServer::Shared(skip);
   if (server == nullptr) return nullptr;
   absl::StatusOr<std::string> db = server->FreshConninfo();
@@ -49,13 +54,23 @@ std::unique_ptr<StoreUnderTest> MakePostgres(std::string* skip) {
     *skip = "no database";
     return nullptr;
   }
-  return std::make_unique<PostgresUnderTest>(*db);
+  return std::make_unique<PostgresUnderTest>(*db, std::move(node_id));
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
-                         ::testing::Values(StoreConformanceParam{"Postgres",
-                                                                 MakePostgres}),
-                         StoreConformanceName);
+// Without leases (one node), and with them: every commit then also passes
+// the lease fence, and the contract is the same.
+INSTANTIATE_TEST_SUITE_P(
+    Stores, StoreConformance,
+    ::testing::Values(StoreConformanceParam{"Postgres",
+                                            [](std::string* skip) {
+                                              return MakePostgres(skip, "");
+                                            }},
+                      StoreConformanceParam{"PostgresLeased",
+                                            [](std::string* skip) {
+                                              return MakePostgres(skip,
+                                                                  "node-a");
+                                            }}),
+    StoreConformanceName);
 
 class PostgresStoreTest : public ::testing::Test {
  protected:
@@ -65,9 +80,14 @@ class PostgresStoreTest : public ::testing::Test {
     if (server_ == nullptr) GTEST_SKIP() << why_not;
     ASSERT_OK_AND_ASSIGN(conninfo_, server_->FreshConninfo());
   }
-  absl::StatusOr<std::unique_ptr<PgCatalogStore>> Open() {
+  absl::StatusOr<std::unique_ptr<PgCatalogStore>> Open(
+      std::string node_id = "", absl::Duration ttl = absl::Seconds(10),
+      bool renew = true) {
     PgOptions options;
     options.conninfo = conninfo_;
+    options.node_id = std::move(node_id);
+    options.lease_ttl = ttl;
+    options.renew_leases = renew;
     return PgCatalogStore::Open(options);
   }
   // Runs `sql` on a connection of its own, behind the store's back.
@@ -164,6 +184,89 @@ TEST_F(PostgresStoreTest, ReconnectsAfterTheServerRestarts) {
   ASSERT_OK(created.store->Commit(w));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*created.store));
   EXPECT_EQ(data.counters.time_applied_until, 7);
+}
+
+WorkspaceWrite OneContact(ContactId id) {
+  WorkspaceWrite w;
+  Contact c;
+  c.id = id;
+  c.email = absl::StrCat("c", id, "@example.com");
+  w.put_contacts = {c};
+  w.counters = {id + 1, 1, 0};
+  return w;
+}
+
+// One node at a time: a workspace whose lease another node holds is not
+// handed out (UNAVAILABLE naming the owner); released, it is, at the next
+// epoch.
+TEST_F(PostgresStoreTest, ALeasedWorkspaceIsServedByOneNodeAtATime) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> a, Open("node-a"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  WorkspaceRecord record;
+  record.id = created.id;
+  record.display_name = "leased";
+  record.key_hash = std::string(32, 'k');
+  ASSERT_OK(a->PutWorkspace(record));
+  ASSERT_OK(created.store->Commit(OneContact(1)));
+  EXPECT_THAT(b->OpenWorkspace(created.id),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("served by node node-a")));
+  created.store.reset();  // releases it
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WorkspaceStore> on_b,
+                       b->OpenWorkspace(created.id));
+  EXPECT_THAT(a->OpenWorkspace(created.id),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("served by node node-b")));
+  ASSERT_OK(on_b->Commit(OneContact(2)));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*on_b));
+  EXPECT_THAT(data.contacts, ::testing::SizeIs(2));
+}
+
+// A paused node (its renewals stopped) loses its lease at the ttl; another
+// node takes the workspace over, and the paused node's commits then fail
+// and store nothing, however late they come.
+TEST_F(PostgresStoreTest, ACommitUnderALostLeaseFailsAndChangesNothing) {
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<PgCatalogStore> a,
+      Open("node-a", absl::Milliseconds(300), /*renew=*/false));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  ASSERT_OK(created.store->Commit(OneContact(1)));
+  absl::SleepFor(absl::Milliseconds(400));
+  // Lapsed, not yet taken: still no commit (the fence checks expiry too).
+  EXPECT_THAT(created.store->Commit(OneContact(2)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no longer holds the lease")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WorkspaceStore> on_b,
+                       b->OpenWorkspace(created.id));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*on_b));
+  ASSERT_THAT(data.contacts, ::testing::SizeIs(1));
+  EXPECT_EQ(data.contacts[0].id, 1u);
+  ASSERT_OK(on_b->Commit(OneContact(3)));
+  EXPECT_THAT(created.store->Commit(OneContact(4)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(created.store->PruneChanges(1 << 30, 10),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(data, LoadAll(*on_b));
+  ASSERT_THAT(data.contacts, ::testing::SizeIs(2));
+  EXPECT_EQ(data.contacts[1].id, 3u);
+  EXPECT_EQ(data.counters.next_contact_id, 4u);
+  // Node a's late release does not end node b's lease.
+  created.store.reset();
+  ASSERT_OK(on_b->Commit(OneContact(5)));
+}
+
+// Renewal keeps a lease past its ttl while the node lives.
+TEST_F(PostgresStoreTest, RenewalKeepsTheLeasePastItsTtl) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> a,
+                       Open("node-a", absl::Milliseconds(600)));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_THAT(b->OpenWorkspace(created.id),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK(created.store->Commit(OneContact(1)));
 }
 
 }  // namespace
