@@ -220,8 +220,7 @@ std::string DecodeRunRow(const PgResult& r, int row, ChangeRun* run) {
 
 }  // namespace
 
-PgWorkspaceStore::PgWorkspaceStore(std::shared_ptr<PgPool> pool,
-                                   WorkspaceId id,
+PgWorkspaceStore::PgWorkspaceStore(std::shared_ptr<PgPool> pool, WorkspaceId id,
                                    std::shared_ptr<PgLeases> leases,
                                    int64_t epoch)
     : pool_(std::move(pool)),
