@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -44,6 +45,11 @@ struct StoreConformanceParam {
   // (the test is then skipped with that message).
   std::function<std::unique_ptr<StoreUnderTest>(std::string* skip)> make;
 };
+
+// Test names and ctest show the store's name, not the object's bytes.
+inline void PrintTo(const StoreConformanceParam& p, std::ostream* os) {
+  *os << p.name;
+}
 
 class StoreConformance
     : public ::testing::TestWithParam<StoreConformanceParam> {
