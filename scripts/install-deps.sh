@@ -6,6 +6,11 @@
 # installed): only for its promtool, which the metrics test checks the
 # exposition with; on a host running systemd the package also enables a
 # Prometheus server on :9090 (`systemctl disable --now prometheus` stops it).
+# libpq-dev: the PostgreSQL store (--store postgres://...). postgresql: only
+# for its server binaries (initdb, pg_ctl), which the PostgreSQL store's
+# tests start as a server of their own in a temporary directory; on a host
+# running systemd the package also starts a cluster on port 5432
+# (`systemctl disable --now postgresql` stops it).
 set -euo pipefail
 
 packages=(
@@ -18,6 +23,7 @@ packages=(
   prometheus-cpp-dev
   prometheus
   clang libclang-rt-14-dev clang-format
+  libpq-dev postgresql
 )
 
 missing=()

@@ -1,6 +1,8 @@
-// segments-server: the gRPC segments service over a SQLite data directory.
+// segments-server: the gRPC segments service over a SQLite data directory
+// (or a PostgreSQL database: --store postgres://...).
 //
 //   segments-server [--listen=127.0.0.1:50051] [--data_dir=./data]
+//                   [--store=postgres://user@host/db]
 //                   [--threads=N] [--synchronous=FULL|NORMAL]
 //                   [--admin_key_file=PATH] [--tls_cert_file=PEM
 //                   --tls_key_file=PEM]
@@ -41,6 +43,10 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "Address to serve on (host:port).");
 ABSL_FLAG(std::string, data_dir, "./data",
           "Directory holding all state (created if missing).");
+ABSL_FLAG(std::string, store, "",
+          "Where the data lives: empty (SQLite files in --data_dir, the "
+          "default) or a PostgreSQL URI, postgres://user@host/db "
+          "(docs/scale-out.md).");
 ABSL_FLAG(int, threads, 0,
           "Completion queues of the gRPC server; 0 means one per core.");
 ABSL_FLAG(
@@ -140,6 +146,7 @@ int Run() {
   ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.store = absl::GetFlag(FLAGS_store);
   options.threads = absl::GetFlag(FLAGS_threads);
   if (options.threads < 0) return Fail("--threads must not be negative");
   std::string synchronous =

@@ -28,6 +28,9 @@
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#ifdef SEGMENTS_HAVE_POSTGRES
+#include "storage/postgres/pg_catalog.h"
+#endif
 #include "server/parse_error_interceptor.h"
 #include "server/reflection_service.h"
 #include "server/segment_service.h"
@@ -109,6 +112,36 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+// The catalog ServerOptions::store names: SQLite in data_dir by default,
+// or PostgreSQL (storage/postgres/) for a postgres:// URI.
+absl::StatusOr<std::unique_ptr<CatalogStore>> OpenCatalog(
+    const ServerOptions& o) {
+  if (IsPostgresStore(o.store)) {
+#ifdef SEGMENTS_HAVE_POSTGRES
+    PgOptions pg;
+    pg.conninfo = o.store;
+    ASSIGN_OR_RETURN(std::unique_ptr<PgCatalogStore> catalog,
+                     PgCatalogStore::Open(pg));
+    return std::unique_ptr<CatalogStore>(std::move(catalog));
+#else
+    return absl::FailedPreconditionError(
+        "--store postgres://...: this binary was built without libpq "
+        "(install libpq-dev and rebuild)");
+#endif
+  }
+  if (!o.store.empty() && o.store != "sqlite") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--store must be sqlite (the default: the data directory) or a "
+        "postgres:// or postgresql:// URI, not ",
+        LogEscape(o.store)));
+  }
+  SqliteOptions sqlite;
+  sqlite.synchronous = o.synchronous;
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteCatalogStore> catalog,
+                   SqliteCatalogStore::Open(o.data_dir, sqlite));
+  return std::unique_ptr<CatalogStore>(std::move(catalog));
+}
+
 // The host part of "host:port" or "[v6]:port".
 std::string HostOf(const std::string& address) {
   size_t colon = address.rfind(':');
@@ -138,10 +171,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
     s->owned_clock_ = std::make_unique<SystemClock>();
     clock = s->owned_clock_.get();
   }
-  SqliteOptions sqlite;
-  sqlite.synchronous = o.synchronous;
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteCatalogStore> catalog,
-                   SqliteCatalogStore::Open(o.data_dir, sqlite));
+  ASSIGN_OR_RETURN(std::unique_ptr<CatalogStore> catalog, OpenCatalog(o));
   RegistryOptions workspaces = o.workspaces;
   // One line per workspace that does not serve, when it is found (its
   // record at start, its data when it is first opened); the others serve.
@@ -267,7 +297,8 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   const bool tls = !o.tls_cert_file.empty();
   LogEvent(absl::StrCat(
       "listening on ", HostOf(o.listen_address), ":", s->selected_port_,
-      tls ? " (TLS)" : " (plaintext)", ", data directory ",
+      tls ? " (TLS)" : " (plaintext)",
+      IsPostgresStore(o.store) ? ", store PostgreSQL" : "", ", data directory ",
       LogEscape(o.data_dir), ", synchronous=",
       o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL",
       ", ", threads, " completion queues"));

@@ -37,8 +37,13 @@ class Metrics;
 struct ServerOptions {
   // host:port; port 0 picks a free port (see selected_port()).
   std::string listen_address = "127.0.0.1:50051";
-  // Holds all state; created if missing.
+  // Holds all state; created if missing. With a PostgreSQL store, only the
+  // health probe's scratch database.
   std::string data_dir = "./data";
+  // Where the catalog and workspaces live: "" or "sqlite" for SQLite files
+  // in data_dir; a postgres:// or postgresql:// URI for one PostgreSQL
+  // database (storage/postgres/pg_catalog.h, docs/scale-out.md).
+  std::string store;
   // Completion queues of the synchronous server (each with its polling
   // threads; handler threads grow on demand). 0: one per core.
   int threads = 0;
@@ -70,6 +75,12 @@ struct ServerOptions {
   // Not owned; nullptr means the system clock. Must outlive the server.
   const Clock* clock = nullptr;
 };
+
+// Whether `store` (ServerOptions::store) names a PostgreSQL database.
+inline bool IsPostgresStore(const std::string& store) {
+  return store.rfind("postgres://", 0) == 0 ||
+         store.rfind("postgresql://", 0) == 0;
+}
 
 class SegmentsServer {
  public:

@@ -1,0 +1,261 @@
+#include "storage/postgres/pg_catalog.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/errors.h"
+#include "core/base/status_macros.h"
+#include "storage/postgres/pg_schema.h"
+#include "storage/postgres/pg_workspace_store.h"
+#include "storage/record_checks.h"
+
+namespace segments {
+namespace {
+
+// Deletes every row of workspace `id` (inside the caller's transaction).
+absl::Status DeleteWorkspaceRows(PgConn* conn, WorkspaceId id) {
+  PgParams p;
+  p.Int(static_cast<int64_t>(id));
+  for (const char* table : PgWorkspaceTables()) {
+    RETURN_IF_ERROR(conn->Query(absl::StrCat("DELETE FROM ", table,
+                                             " WHERE workspace_id = $1"),
+                                p)
+                        .status());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const std::vector<const char*>& PgWorkspaceTables() {
+  static const auto* const kTables = new std::vector<const char*>{
+      "contacts",    "segments",         "snapshots",
+      "change_runs", "workspace_leases", "workspace_state"};
+  return *kTables;
+}
+
+absl::StatusOr<std::unique_ptr<PgCatalogStore>> PgCatalogStore::Open(
+    const PgOptions& options) {
+  auto pool = std::make_shared<PgPool>(options.conninfo, options.pool_size);
+  {
+    ASSIGN_OR_RETURN(PgPool::Lease conn, pool->Acquire());
+    RETURN_IF_ERROR(MigratePgSchema(conn.get()));
+  }
+  std::shared_ptr<PgLeases> leases;
+  if (!options.node_id.empty()) {
+    leases = std::make_shared<PgLeases>(
+        pool, options.node_id, options.lease_ttl, options.renew_leases);
+  }
+  std::unique_ptr<PgCatalogStore> store(
+      new PgCatalogStore(std::move(pool), std::move(leases)));
+  RETURN_IF_ERROR(store->RemoveProvisional());
+  return store;
+}
+
+absl::Status PgCatalogStore::RemoveProvisional() {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgTransaction txn(conn.get());
+  RETURN_IF_ERROR(txn.Begin());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Query("SELECT workspace_id FROM workspace_state s "
+                               "WHERE provisional AND workspace_id NOT IN "
+                               "(SELECT id FROM workspaces) AND NOT EXISTS "
+                               "(SELECT 1 FROM workspace_leases l WHERE "
+                               "l.workspace_id = s.workspace_id AND "
+                               "l.expires_at > clock_timestamp()) "
+                               "FOR UPDATE"));
+  for (int i = 0; i < r.rows(); ++i) {
+    RETURN_IF_ERROR(
+        DeleteWorkspaceRows(conn.get(), static_cast<WorkspaceId>(r.Int(i, 0))));
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<std::vector<LoadedWorkspaceRecord>>
+PgCatalogStore::LoadWorkspaces() {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Query("SELECT id, display_name, plan, key_hash, "
+                               "create_time, wake_time FROM workspaces "
+                               "ORDER BY id"));
+  std::vector<LoadedWorkspaceRecord> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    const int64_t id = r.Int(i, 0);
+    const int64_t plan = r.Int(i, 2);
+    if (id < 1) {
+      return absl::DataLossError(absl::StrCat(
+          "PostgreSQL: workspaces row id=", id, ": id is out of range"));
+    }
+    LoadedWorkspaceRecord& loaded = out.emplace_back();
+    WorkspaceRecord& w = loaded.record;
+    w.id = static_cast<WorkspaceId>(id);
+    w.display_name = std::string(r.Bytes(i, 1));
+    w.key_hash = std::string(r.Bytes(i, 3));
+    w.create_time = r.Int(i, 4);
+    if (r.IsNull(i, 5)) {
+      loaded.wake_time = std::nullopt;
+    } else {
+      loaded.wake_time = std::max<int64_t>(r.Int(i, 5), kWakeAtOnce);
+    }
+    if (plan < 0 || plan > std::numeric_limits<int>::max()) {
+      loaded.problem = "plan is out of range";
+    } else {
+      w.plan = static_cast<Plan>(plan);
+      loaded.problem = WorkspaceProblem(w);
+    }
+    if (!loaded.problem.empty()) {
+      loaded.problem = absl::StrCat("PostgreSQL: workspaces row id=", id, ": ",
+                                    loaded.problem);
+    }
+  }
+  return out;
+}
+
+absl::Status PgCatalogStore::PutWorkspace(const WorkspaceRecord& record) {
+  if (std::string p = WorkspaceProblem(record); !p.empty()) {
+    return absl::InternalError(
+        absl::StrCat("refusing to store workspace ", record.id, ": ", p));
+  }
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgTransaction txn(conn.get());
+  RETURN_IF_ERROR(txn.Begin());
+  PgParams p;
+  p.Int(static_cast<int64_t>(record.id));
+  p.Bytes(record.display_name);
+  p.Int(static_cast<int>(record.plan));
+  p.Bytes(record.key_hash);
+  p.Int(record.create_time);
+  RETURN_IF_ERROR(
+      conn->Query("INSERT INTO workspaces (id, display_name, plan, key_hash, "
+                  "create_time) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) "
+                  "DO UPDATE SET display_name = excluded.display_name, plan = "
+                  "excluded.plan, key_hash = excluded.key_hash, create_time = "
+                  "excluded.create_time",
+                  p)
+          .status());
+  PgParams id;
+  id.Int(static_cast<int64_t>(record.id));
+  // The end of the creation, and no later id below this one.
+  RETURN_IF_ERROR(conn->Query("UPDATE workspace_state SET provisional = false "
+                              "WHERE workspace_id = $1",
+                              id)
+                      .status());
+  RETURN_IF_ERROR(
+      conn->Query("UPDATE catalog_meta SET value = GREATEST(value, $1 + 1) "
+                  "WHERE key = 'next_workspace_id'",
+                  id)
+          .status());
+  return txn.Commit();
+}
+
+absl::Status PgCatalogStore::DeleteWorkspace(WorkspaceId id) {
+  if (id == 0 || id > kMaxStoredUint) return absl::OkStatus();  // cannot exist
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgTransaction txn(conn.get());
+  RETURN_IF_ERROR(txn.Begin());
+  PgParams p;
+  p.Int(static_cast<int64_t>(id));
+  // The state row first: it waits for a commit in flight (which holds it
+  // FOR UPDATE), and later commits find it gone.
+  RETURN_IF_ERROR(conn->Query("SELECT 1 FROM workspace_state WHERE "
+                              "workspace_id = $1 FOR UPDATE",
+                              p)
+                      .status());
+  RETURN_IF_ERROR(
+      conn->Query("DELETE FROM workspaces WHERE id = $1", p).status());
+  RETURN_IF_ERROR(DeleteWorkspaceRows(conn.get(), id));
+  return txn.Commit();
+}
+
+absl::Status PgCatalogStore::PutWakeTimes(
+    const std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>>&
+        wake_times) {
+  if (wake_times.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgTransaction txn(conn.get());
+  RETURN_IF_ERROR(txn.Begin());
+  for (const auto& [id, wake] : wake_times) {
+    if (id == 0 || id > kMaxStoredUint) continue;  // cannot exist
+    PgParams p;
+    p.Int(static_cast<int64_t>(id));
+    if (wake.has_value()) {
+      p.Int(*wake);
+    } else {
+      p.NullInt();
+    }
+    RETURN_IF_ERROR(
+        conn->Query("UPDATE workspaces SET wake_time = $2 WHERE id = $1", p)
+            .status());
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<NewWorkspaceStore> PgCatalogStore::CreateWorkspaceStore() {
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgTransaction txn(conn.get());
+  RETURN_IF_ERROR(txn.Begin());
+  // The row lock serializes creations of every node.
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Query("UPDATE catalog_meta SET value = value + 1 "
+                               "WHERE key = 'next_workspace_id' "
+                               "RETURNING value - 1"));
+  if (r.rows() != 1 || r.Int(0, 0) < 1) {
+    return absl::DataLossError(
+        "PostgreSQL: catalog_meta lacks a valid "
+        "next_workspace_id");
+  }
+  const WorkspaceId id = static_cast<WorkspaceId>(r.Int(0, 0));
+  if (id > kMaxStoredUint - 1) {
+    return absl::ResourceExhaustedError("no workspace id is left");
+  }
+  PgParams p;
+  p.Int(static_cast<int64_t>(id));
+  RETURN_IF_ERROR(conn->Query("INSERT INTO workspace_state (workspace_id, "
+                              "provisional) VALUES ($1, true)",
+                              p)
+                      .status());
+  // With leases, the creator holds the new workspace's lease (another
+  // node's start then leaves the provisional workspace alone).
+  if (leases_ != nullptr) RETURN_IF_ERROR(leases_->TakeNew(conn.get(), id));
+  RETURN_IF_ERROR(txn.Commit());
+  NewWorkspaceStore out;
+  out.id = id;
+  out.store = std::make_unique<PgWorkspaceStore>(pool_, id, leases_,
+                                                 leases_ != nullptr ? 1 : 0);
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<WorkspaceStore>> PgCatalogStore::OpenWorkspace(
+    WorkspaceId id) {
+  if (id == 0 || id > kMaxStoredUint) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("workspace id ", id, " is out of range"));
+  }
+  bool exists = false;
+  {
+    ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+    PgParams p;
+    p.Int(static_cast<int64_t>(id));
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn->Query("SELECT 1 FROM workspace_state WHERE workspace_id = $1",
+                    p));
+    exists = r.rows() > 0;
+  }  // the connection back to the pool before Take takes one
+  if (!exists) {
+    return absl::DataLossError(absl::StrCat(
+        "PostgreSQL holds no data of workspace ", id,
+        " (its workspace_state row is missing): its data is lost"));
+  }
+  if (leases_ == nullptr) {
+    return std::unique_ptr<WorkspaceStore>(
+        std::make_unique<PgWorkspaceStore>(pool_, id));
+  }
+  ASSIGN_OR_RETURN(const int64_t epoch, leases_->Take(id));
+  return std::unique_ptr<WorkspaceStore>(
+      std::make_unique<PgWorkspaceStore>(pool_, id, leases_, epoch));
+}
+
+}  // namespace segments

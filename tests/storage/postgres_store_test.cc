@@ -1,0 +1,273 @@
+// The PostgreSQL store: the storage conformance suite (tests/testing/
+// store_conformance.h) against a server this binary starts (tests/testing/
+// postgres_server.h, a fresh schema per test), and what is PostgreSQL's
+// own: schema versioning in segments_schema, one database shared by many
+// workspaces, reconnection after the server restarts. Skipped, with the
+// reason, where PostgreSQL is not installed.
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/postgres/pg_catalog.h"
+#include "storage/postgres/pg_conn.h"
+#include "storage/postgres/pg_schema.h"
+#include "tests/testing/postgres_server.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/store_conformance.h"
+#include "tests/testing/store_helpers.h"
+
+namespace segments::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PostgresUnderTest : public StoreUnderTest {
+ public:
+  PostgresUnderTest(std::string conninfo, std::string node_id)
+      : conninfo_(std::move(conninfo)), node_id_(std::move(node_id)) {}
+  absl::StatusOr<std::unique_ptr<CatalogStore>> OpenCatalog() override {
+    PgOptions options;
+    options.conninfo = conninfo_;
+    options.pool_size = 4;
+    options.node_id = node_id_;
+    absl::StatusOr<std::unique_ptr<PgCatalogStore>> catalog =
+        PgCatalogStore::Open(options);
+    if (!catalog.ok()) return catalog.status();
+    return std::unique_ptr<CatalogStore>(*std::move(catalog));
+  }
+
+ private:
+  const std::string conninfo_;
+  const std::string node_id_;
+};
+
+std::unique_ptr<StoreUnderTest> MakePostgres(std::string* skip,
+                                             std::string node_id) {
+  PostgresServer* server = PostgresServer::Shared(skip);
+  if (server == nullptr) return nullptr;
+  absl::StatusOr<std::string> db = server->FreshConninfo();
+  if (!db.ok()) {
+    ADD_FAILURE() << db.status();
+    *skip = "no database";
+    return nullptr;
+  }
+  return std::make_unique<PostgresUnderTest>(*db, std::move(node_id));
+}
+
+// Without leases (one node), and with them: every commit then also passes
+// the lease fence, and the contract is the same.
+INSTANTIATE_TEST_SUITE_P(
+    Stores, StoreConformance,
+    ::testing::Values(StoreConformanceParam{"Postgres",
+                                            [](std::string* skip) {
+                                              return MakePostgres(skip, "");
+                                            }},
+                      StoreConformanceParam{"PostgresLeased",
+                                            [](std::string* skip) {
+                                              return MakePostgres(skip,
+                                                                  "node-a");
+                                            }}),
+    StoreConformanceName);
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why_not;
+    server_ = PostgresServer::Shared(&why_not);
+    if (server_ == nullptr) GTEST_SKIP() << why_not;
+    ASSERT_OK_AND_ASSIGN(conninfo_, server_->FreshConninfo());
+  }
+  absl::StatusOr<std::unique_ptr<PgCatalogStore>> Open(
+      std::string node_id = "", absl::Duration ttl = absl::Seconds(10),
+      bool renew = true) {
+    PgOptions options;
+    options.conninfo = conninfo_;
+    options.node_id = std::move(node_id);
+    options.lease_ttl = ttl;
+    options.renew_leases = renew;
+    return PgCatalogStore::Open(options);
+  }
+  // Runs `sql` on a connection of its own, behind the store's back.
+  void RawExec(const std::string& sql) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgConn> conn,
+                         PgConn::Connect(conninfo_));
+    ASSERT_OK(conn->Exec(sql));
+  }
+
+  PostgresServer* server_ = nullptr;
+  std::string conninfo_;
+};
+
+TEST_F(PostgresStoreTest, SetsTheSchemaVersionAndRefusesANewerOne) {
+  ASSERT_OK(Open().status());
+  ASSERT_OK(Open().status());  // a second open migrates nothing
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgConn> conn,
+                       PgConn::Connect(conninfo_));
+  ASSERT_OK_AND_ASSIGN(
+      PgResult r, conn->Query("SELECT version FROM segments_schema WHERE app = "
+                              "'segments'"));
+  ASSERT_EQ(r.rows(), 1);
+  EXPECT_EQ(r.Int(0, 0), PgSchemaVersion());
+  RawExec("UPDATE segments_schema SET version = version + 1");
+  EXPECT_THAT(Open().status(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                        HasSubstr("newer than this binary's")));
+}
+
+TEST_F(PostgresStoreTest, UnreachableServerIsUnavailable) {
+  PgOptions options;
+  options.conninfo = "host=/nonexistent-dir user=segments dbname=x";
+  EXPECT_THAT(PgCatalogStore::Open(options).status(),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// A damaged row is DATA_LOSS naming it, as in the SQLite store.
+TEST_F(PostgresStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> catalog, Open());
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created,
+                       catalog->CreateWorkspaceStore());
+  WorkspaceWrite w;
+  Contact c;
+  c.id = 1;
+  c.email = "a@example.com";
+  Contact d = c;
+  d.id = 2;
+  d.email = "b@example.com";
+  w.put_contacts = {c, d};
+  w.counters = {3, 1, 0};
+  ASSERT_OK(created.store->Commit(w));
+  ASSERT_OK(LoadAll(*created.store).status());
+  RawExec("UPDATE contacts SET email = 'a@example.com'::bytea WHERE id = 2");
+  EXPECT_THAT(LoadAll(*created.store).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("id=1 and id=2 have the same email")));
+  RawExec("UPDATE contacts SET email = 'b@example.com'::bytea WHERE id = 2");
+  RawExec("UPDATE workspace_state SET next_contact_id = 2");
+  EXPECT_THAT(LoadAll(*created.store).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("contacts row id=2: id is not below")));
+  RawExec("UPDATE workspace_state SET next_contact_id = 3");
+  RawExec("UPDATE contacts SET tags = 'not json'::bytea WHERE id = 1");
+  EXPECT_THAT(LoadAll(*created.store).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("contacts row id=1: tags do not decode")));
+}
+
+// The store's connections come back after the server restarts: a commit
+// while it is down fails (UNAVAILABLE, nothing stored), the next one on the
+// same store succeeds.
+TEST_F(PostgresStoreTest, ReconnectsAfterTheServerRestarts) {
+  // The binary's server: the tests run one after another, and a clean
+  // stop keeps every other test's data.
+  PostgresServer* own = server_;
+  const std::string conninfo = conninfo_;
+  PgOptions options;
+  options.conninfo = conninfo;
+  options.pool_size = 1;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> catalog,
+                       PgCatalogStore::Open(options));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created,
+                       catalog->CreateWorkspaceStore());
+  WorkspaceWrite w;
+  w.counters = {1, 1, 0, 5};
+  ASSERT_OK(created.store->Commit(w));
+  own->Stop();
+  w.counters.time_applied_until = 6;
+  EXPECT_THAT(created.store->Commit(w),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK(own->Restart());
+  ASSERT_OK_AND_ASSIGN(WorkspaceData before, LoadAll(*created.store));
+  EXPECT_EQ(before.counters.time_applied_until, 5);  // the failed one: none
+  w.counters.time_applied_until = 7;
+  ASSERT_OK(created.store->Commit(w));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*created.store));
+  EXPECT_EQ(data.counters.time_applied_until, 7);
+}
+
+WorkspaceWrite OneContact(ContactId id) {
+  WorkspaceWrite w;
+  Contact c;
+  c.id = id;
+  c.email = absl::StrCat("c", id, "@example.com");
+  w.put_contacts = {c};
+  w.counters = {id + 1, 1, 0};
+  return w;
+}
+
+// One node at a time: a workspace whose lease another node holds is not
+// handed out (UNAVAILABLE naming the owner); released, it is, at the next
+// epoch.
+TEST_F(PostgresStoreTest, ALeasedWorkspaceIsServedByOneNodeAtATime) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> a, Open("node-a"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  WorkspaceRecord record;
+  record.id = created.id;
+  record.display_name = "leased";
+  record.key_hash = std::string(32, 'k');
+  ASSERT_OK(a->PutWorkspace(record));
+  ASSERT_OK(created.store->Commit(OneContact(1)));
+  EXPECT_THAT(b->OpenWorkspace(created.id),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("served by node node-a")));
+  created.store.reset();  // releases it
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WorkspaceStore> on_b,
+                       b->OpenWorkspace(created.id));
+  EXPECT_THAT(a->OpenWorkspace(created.id),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("served by node node-b")));
+  ASSERT_OK(on_b->Commit(OneContact(2)));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*on_b));
+  EXPECT_THAT(data.contacts, ::testing::SizeIs(2));
+}
+
+// A paused node (its renewals stopped) loses its lease at the ttl; another
+// node takes the workspace over, and the paused node's commits then fail
+// and store nothing, however late they come.
+TEST_F(PostgresStoreTest, ACommitUnderALostLeaseFailsAndChangesNothing) {
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<PgCatalogStore> a,
+      Open("node-a", absl::Milliseconds(300), /*renew=*/false));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  ASSERT_OK(created.store->Commit(OneContact(1)));
+  absl::SleepFor(absl::Milliseconds(400));
+  // Lapsed, not yet taken: still no commit (the fence checks expiry too).
+  EXPECT_THAT(created.store->Commit(OneContact(2)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no longer holds the lease")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WorkspaceStore> on_b,
+                       b->OpenWorkspace(created.id));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*on_b));
+  ASSERT_THAT(data.contacts, ::testing::SizeIs(1));
+  EXPECT_EQ(data.contacts[0].id, 1u);
+  ASSERT_OK(on_b->Commit(OneContact(3)));
+  EXPECT_THAT(created.store->Commit(OneContact(4)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(created.store->PruneChanges(1 << 30, 10),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(data, LoadAll(*on_b));
+  ASSERT_THAT(data.contacts, ::testing::SizeIs(2));
+  EXPECT_EQ(data.contacts[1].id, 3u);
+  EXPECT_EQ(data.counters.next_contact_id, 4u);
+  // Node a's late release does not end node b's lease.
+  created.store.reset();
+  ASSERT_OK(on_b->Commit(OneContact(5)));
+}
+
+// Renewal keeps a lease past its ttl while the node lives.
+TEST_F(PostgresStoreTest, RenewalKeepsTheLeasePastItsTtl) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> a,
+                       Open("node-a", absl::Milliseconds(600)));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_THAT(b->OpenWorkspace(created.id),
+              StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK(created.store->Commit(OneContact(1)));
+}
+
+}  // namespace
+}  // namespace segments::testing
