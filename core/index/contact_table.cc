@@ -3,14 +3,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
+
 namespace segments {
 namespace {
-
-std::string EncodeIds(const std::vector<uint32_t>& ids) {
-  std::string out(ids.size() * sizeof(uint32_t), '\0');
-  if (!ids.empty()) std::memcpy(out.data(), ids.data(), out.size());
-  return out;
-}
 
 std::vector<uint32_t> DecodeIds(const std::string& bytes) {
   std::vector<uint32_t> ids(bytes.size() / sizeof(uint32_t));
@@ -23,50 +20,55 @@ std::vector<uint32_t> DecodeIds(const std::string& bytes) {
 // ---------------------------------------------------------------------------
 // StringPool
 
-StringPool::StringPool() {
+StringPool::StringPool() : ids_(0, SlotHash(), SlotEq{&values_}) {
   values_.emplace_back();
   refs_.push_back(1);  // the empty string is never released
 }
 
+StringPool::Probe StringPool::MakeProbe(std::string_view s) {
+  return Probe{s, static_cast<uint32_t>(absl::HashOf(s))};
+}
+
 uint32_t StringPool::Acquire(std::string_view s) {
   if (s.empty()) return 0;
-  if (auto it = ids_.find(s); it != ids_.end()) {
-    ++refs_[it->second];
-    return it->second;
-  }
-  uint32_t id;
-  if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
-    values_[id].assign(s.data(), s.size());
-    refs_[id] = 1;
-  } else {
-    id = static_cast<uint32_t>(values_.size());
-    values_.emplace_back(s);
-    refs_.push_back(1);
-  }
-  ids_.emplace(std::string_view(values_[id]), id);
+  const Probe probe = MakeProbe(s);
+  uint32_t id = 0;
+  const auto it = ids_.lazy_emplace(probe, [&](const auto& construct) {
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+      values_[id].assign(s.data(), s.size());
+      refs_[id] = 0;
+    } else {
+      id = static_cast<uint32_t>(values_.size());
+      values_.emplace_back(s);
+      refs_.push_back(0);
+    }
+    construct(Slot{id, probe.hash});
+  });
+  id = it->id;
+  ++refs_[id];
   return id;
 }
 
 void StringPool::Release(uint32_t id) {
   if (id == 0 || --refs_[id] > 0) return;
-  ids_.erase(std::string_view(values_[id]));
+  ids_.erase(MakeProbe(values_[id]));
   std::string().swap(values_[id]);
   free_.push_back(id);
 }
 
 uint32_t StringPool::Find(std::string_view s) const {
-  auto it = ids_.find(s);
-  return it == ids_.end() ? 0 : it->second;
+  if (s.empty()) return 0;
+  auto it = ids_.find(MakeProbe(s));
+  return it == ids_.end() ? 0 : it->id;
 }
 
 size_t StringPool::MemoryBytes() const {
-  size_t bytes =
-      values_.size() * sizeof(std::string) +
-      refs_.capacity() * sizeof(uint32_t) +
-      free_.capacity() * sizeof(uint32_t) +
-      ids_.capacity() * (sizeof(std::string_view) + sizeof(uint32_t) + 1);
+  size_t bytes = values_.size() * sizeof(std::string) +
+                 refs_.capacity() * sizeof(uint32_t) +
+                 free_.capacity() * sizeof(uint32_t) +
+                 ids_.capacity() * (sizeof(Slot) + 1);
   for (const std::string& v : values_) {
     if (v.capacity() > 15) bytes += v.capacity() + 1;  // beyond SSO
   }
@@ -195,10 +197,13 @@ void ContactTable::UpdateColumns(const Contact& c, ContactFieldSet changed,
 }
 
 uint32_t ContactTable::AcquireTags(const std::vector<std::string>& tags) {
-  std::vector<uint32_t> tag_ids;
+  // On the stack for the usual few tags: this runs for every contact loaded.
+  absl::InlinedVector<uint32_t, 16> tag_ids;
   tag_ids.reserve(tags.size());
   for (const std::string& tag : tags) tag_ids.push_back(tags_.Acquire(tag));
-  return tag_lists_.Acquire(EncodeIds(tag_ids));
+  return tag_lists_.Acquire(
+      std::string_view(reinterpret_cast<const char*>(tag_ids.data()),
+                       tag_ids.size() * sizeof(uint32_t)));
 }
 
 void ContactTable::ReleaseTags(uint32_t list) {

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
 #include "core/index/contact_lookup.h"
 #include "core/model/contact.h"
@@ -23,9 +23,18 @@
 namespace segments {
 
 // Interned strings with reference counts. Id 0 is the empty string.
+//
+// The hash set holds an id and the string's 32-bit hash (8 bytes a slot),
+// not a view of the string: growing the set rehashes from the stored hashes
+// without reading a million strings scattered over the heap (at a restart
+// that rehashing was most of the pool's time, issue 18), a probe compares
+// the string only when the hashes agree, and Acquire hashes and probes once.
 class StringPool {
  public:
   StringPool();
+  // The set's equality reads values_ through a pointer.
+  StringPool(const StringPool&) = delete;
+  StringPool& operator=(const StringPool&) = delete;
   // The id of `s`, adding it (or one more reference to it).
   uint32_t Acquire(std::string_view s);
   // Drops one reference; the string goes when none are left.
@@ -37,10 +46,37 @@ class StringPool {
   size_t MemoryBytes() const;
 
  private:
-  std::deque<std::string> values_;  // a deque: views into it stay valid
+  struct Slot {
+    uint32_t id;
+    uint32_t hash;
+  };
+  // A string looked up, with its hash.
+  struct Probe {
+    std::string_view s;
+    uint32_t hash;
+  };
+  struct SlotHash {
+    using is_transparent = void;
+    size_t operator()(const Slot& s) const { return s.hash; }
+    size_t operator()(const Probe& p) const { return p.hash; }
+  };
+  struct SlotEq {
+    using is_transparent = void;
+    const std::deque<std::string>* values;
+    bool operator()(const Slot& a, const Slot& b) const { return a.id == b.id; }
+    bool operator()(const Slot& a, const Probe& p) const {
+      return a.hash == p.hash && (*values)[a.id] == p.s;
+    }
+    bool operator()(const Probe& p, const Slot& a) const {
+      return (*this)(a, p);
+    }
+  };
+  static Probe MakeProbe(std::string_view s);
+
+  std::deque<std::string> values_;  // a deque: ids keep their strings
   std::vector<uint32_t> refs_;
   std::vector<uint32_t> free_;
-  absl::flat_hash_map<std::string_view, uint32_t> ids_;
+  absl::flat_hash_set<Slot, SlotHash, SlotEq> ids_;
 };
 
 class ContactTable final : public ContactLookup {

@@ -1,5 +1,6 @@
 #include "core/index/contact_table.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -229,6 +230,64 @@ TEST(ContactTableTest, ColumnGroupsUpdatedConcurrentlyEqualUpdate) {
     ASSERT_EQ(concurrent.FindEmail(email), id) << email;
   }
   EXPECT_EQ(concurrent.FindEmail("old3@x.com"), kStored + 3);
+}
+
+// The pool's set keeps hashes, not views: it grows many times here, frees
+// ids and hands them out again, and every string must still be found by its
+// value and give back its id.
+TEST(StringPoolTest, FindsEveryStringAcrossGrowthAndReuse) {
+  StringPool pool;
+  constexpr int kStrings = 50000;
+  std::vector<uint32_t> ids(kStrings);
+  for (int i = 0; i < kStrings; ++i) {
+    ids[i] = pool.Acquire(absl::StrCat("contact-", i, "@example.com"));
+  }
+  EXPECT_EQ(pool.Acquire(""), 0u);
+  EXPECT_EQ(pool.Find(""), 0u);
+  EXPECT_EQ(pool.Acquire("contact-7@example.com"), ids[7]);  // a second ref
+  for (int i = 0; i < kStrings; i += 2) pool.Release(ids[i]);
+  pool.Release(ids[7]);  // one of its two references
+  for (int i = 0; i < kStrings; ++i) {
+    const std::string s = absl::StrCat("contact-", i, "@example.com");
+    if (i % 2 == 0) {
+      ASSERT_EQ(pool.Find(s), 0u) << s;
+    } else {
+      ASSERT_EQ(pool.Find(s), ids[i]) << s;
+      ASSERT_EQ(pool.Get(ids[i]), s);
+    }
+  }
+  // Freed ids are reused for new strings, which are then found.
+  uint32_t max_id = 0;
+  for (uint32_t id : ids) max_id = std::max(max_id, id);
+  for (int i = 0; i < kStrings / 2; ++i) {
+    const std::string s = absl::StrCat("new-", i);
+    const uint32_t id = pool.Acquire(s);
+    ASSERT_LE(id, max_id) << s;
+    ASSERT_EQ(pool.Find(s), id);
+    ASSERT_EQ(pool.Get(id), s);
+  }
+  EXPECT_EQ(pool.Find("contact-7@example.com"), ids[7]);
+}
+
+// Tag lists are interned from a buffer on the stack up to 16 tags, from the
+// heap beyond: both must round-trip and be shared by equal lists.
+TEST(ContactTableTest, LongAndShortTagListsRoundTripAndAreShared) {
+  ContactTable t;
+  Contact a = Full(1, "a@x.com");
+  a.tags.clear();
+  for (int i = 0; i < 40; ++i) a.tags.push_back(absl::StrCat("tag", i));
+  Contact b = Full(2, "b@x.com");
+  b.tags = a.tags;
+  Contact c = Full(3, "c@x.com");
+  c.tags = {"one"};
+  t.Put(a);
+  t.Put(b);
+  t.Put(c);
+  EXPECT_EQ(t.Get(1), a);
+  EXPECT_EQ(t.Get(2), b);
+  EXPECT_EQ(t.Get(3), c);
+  t.Erase(1);
+  EXPECT_EQ(t.Get(2), b);  // the shared list outlives one of its contacts
 }
 
 }  // namespace
