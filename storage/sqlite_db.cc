@@ -294,7 +294,15 @@ SqliteTransaction::~SqliteTransaction() {
 }
 
 absl::Status SqliteTransaction::Begin(bool immediate) {
-  RETURN_IF_ERROR(db_->Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  if (absl::Status s = db_->Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+      !s.ok()) {
+    // BEGIN reads the first page when the cache lacks it (the load's
+    // connection drops its cache after a load): a failed read there leaves
+    // the same zero-filled page as one inside the transaction (see the
+    // destructor).
+    sqlite3_db_release_memory(db_->raw());
+    return s;
+  }
   open_ = true;
   return absl::OkStatus();
 }
