@@ -229,4 +229,41 @@ std::string WorkspaceProblem(const WorkspaceRecord& w) {
   return "";
 }
 
+namespace {
+
+absl::Status Refuse(absl::string_view what, uint64_t id,
+                    absl::string_view problem) {
+  return absl::InternalError(
+      absl::StrCat("refusing to store ", what, " ", id, ": ", problem));
+}
+
+}  // namespace
+
+absl::Status CheckWriteRows(const WorkspaceWrite& write) {
+  for (const Contact& c : write.put_contacts) {
+    if (std::string p = ContactProblem(c); !p.empty())
+      return Refuse("contact", c.id, p);
+  }
+  for (const SegmentRecord& s : write.put_segments) {
+    if (std::string p = SegmentProblem(s); !p.empty())
+      return Refuse("segment", s.id, p);
+  }
+  for (const SnapshotRecord& s : write.put_snapshots) {
+    if (std::string p = SnapshotProblem(s); !p.empty())
+      return Refuse("snapshot", s.id, p);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckWriteChanges(const WorkspaceWrite& write) {
+  for (const ChangeRun& r : write.changes) {
+    if (std::string p = RunProblem(r); !p.empty())
+      return Refuse("change", r.first_sequence, p);
+  }
+  if (std::string p = CountersProblem(write.counters); !p.empty()) {
+    return Refuse("counters of", 0, p);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace segments

@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 
+#include "absl/status/status.h"
 #include "core/model/contact.h"
 #include "core/store/store.h"
 
@@ -29,6 +30,13 @@ std::string ChangeProblem(const MembershipChange& c);
 std::string RunProblem(const ChangeRun& run);
 std::string CountersProblem(const WorkspaceCounters& c);
 std::string WorkspaceProblem(const WorkspaceRecord& w);
+
+// What a store refuses (INTERNAL) before a write touches its database,
+// because it could not be loaded back: the first problem of the rows of
+// `write`...
+absl::Status CheckWriteRows(const WorkspaceWrite& write);
+// ... and of its change log and counters.
+absl::Status CheckWriteChanges(const WorkspaceWrite& write);
 
 }  // namespace segments
 

@@ -327,49 +327,9 @@ absl::Status SqliteWorkspaceStore::LoadSnapshots(WorkspaceData* data) {
   return absl::OkStatus();
 }
 
-namespace {
-
-absl::Status Refuse(absl::string_view what, uint64_t id,
-                    absl::string_view problem) {
-  return absl::InternalError(
-      absl::StrCat("refusing to store ", what, " ", id, ": ", problem));
-}
-
-// Refuses what could not be loaded back, before it touches the database:
-// the rows of `write`...
-absl::Status CheckRows(const WorkspaceWrite& write) {
-  for (const Contact& c : write.put_contacts) {
-    if (std::string p = ContactProblem(c); !p.empty())
-      return Refuse("contact", c.id, p);
-  }
-  for (const SegmentRecord& s : write.put_segments) {
-    if (std::string p = SegmentProblem(s); !p.empty())
-      return Refuse("segment", s.id, p);
-  }
-  for (const SnapshotRecord& s : write.put_snapshots) {
-    if (std::string p = SnapshotProblem(s); !p.empty())
-      return Refuse("snapshot", s.id, p);
-  }
-  return absl::OkStatus();
-}
-
-// ... and its change log and counters.
-absl::Status CheckChanges(const WorkspaceWrite& write) {
-  for (const ChangeRun& r : write.changes) {
-    if (std::string p = RunProblem(r); !p.empty())
-      return Refuse("change", r.first_sequence, p);
-  }
-  if (std::string p = CountersProblem(write.counters); !p.empty()) {
-    return Refuse("counters of", 0, p);
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::Status SqliteWorkspaceStore::Commit(const WorkspaceWrite& write) {
-  RETURN_IF_ERROR(CheckRows(write));
-  RETURN_IF_ERROR(CheckChanges(write));
+  RETURN_IF_ERROR(CheckWriteRows(write));
+  RETURN_IF_ERROR(CheckWriteChanges(write));
   absl::MutexLock lock(&write_mu_);
   RETURN_IF_ERROR(CheckFileUnchanged());
   SqliteTransaction txn(write_db_.get());
@@ -381,7 +341,7 @@ absl::Status SqliteWorkspaceStore::Commit(const WorkspaceWrite& write) {
 
 absl::Status SqliteWorkspaceStore::CommitCompleting(
     WorkspaceWrite* write, absl::FunctionRef<void()> complete) {
-  RETURN_IF_ERROR(CheckRows(*write));
+  RETURN_IF_ERROR(CheckWriteRows(*write));
   absl::MutexLock lock(&write_mu_);
   // Nothing is written before `complete` has run, so that an error here
   // leaves the write as the default implementation would.
@@ -396,7 +356,7 @@ absl::Status SqliteWorkspaceStore::CommitCompleting(
       },
       complete);
   RETURN_IF_ERROR(rows);
-  RETURN_IF_ERROR(CheckChanges(*write));  // rolls back on error
+  RETURN_IF_ERROR(CheckWriteChanges(*write));  // rolls back on error
   RETURN_IF_ERROR(WriteChanges(*write));
   return txn.Commit();
 }

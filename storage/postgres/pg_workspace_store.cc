@@ -25,40 +25,6 @@ bool FitsInt32(int64_t v) {
          v <= std::numeric_limits<int32_t>::max();
 }
 
-absl::Status Refuse(absl::string_view what, uint64_t id,
-                    absl::string_view problem) {
-  return absl::InternalError(
-      absl::StrCat("refusing to store ", what, " ", id, ": ", problem));
-}
-
-// The checks of SqliteWorkspaceStore::Commit, before anything is sent.
-absl::Status CheckRows(const WorkspaceWrite& write) {
-  for (const Contact& c : write.put_contacts) {
-    if (std::string p = ContactProblem(c); !p.empty())
-      return Refuse("contact", c.id, p);
-  }
-  for (const SegmentRecord& s : write.put_segments) {
-    if (std::string p = SegmentProblem(s); !p.empty())
-      return Refuse("segment", s.id, p);
-  }
-  for (const SnapshotRecord& s : write.put_snapshots) {
-    if (std::string p = SnapshotProblem(s); !p.empty())
-      return Refuse("snapshot", s.id, p);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckChanges(const WorkspaceWrite& write) {
-  for (const ChangeRun& r : write.changes) {
-    if (std::string p = RunProblem(r); !p.empty())
-      return Refuse("change", r.first_sequence, p);
-  }
-  if (std::string p = CountersProblem(write.counters); !p.empty()) {
-    return Refuse("counters of", 0, p);
-  }
-  return absl::OkStatus();
-}
-
 // The indexes of `records` to write: the last of each id, in order.
 template <typename T>
 std::vector<size_t> LastOfEachId(const std::vector<T>& records) {
@@ -439,8 +405,8 @@ absl::Status PgWorkspaceStore::LockState(PgConn* conn) {
 }
 
 absl::Status PgWorkspaceStore::Commit(const WorkspaceWrite& write) {
-  RETURN_IF_ERROR(CheckRows(write));
-  RETURN_IF_ERROR(CheckChanges(write));
+  RETURN_IF_ERROR(CheckWriteRows(write));
+  RETURN_IF_ERROR(CheckWriteChanges(write));
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   PgTransaction txn(conn.get());
   RETURN_IF_ERROR(txn.Begin());
@@ -452,7 +418,7 @@ absl::Status PgWorkspaceStore::Commit(const WorkspaceWrite& write) {
 
 absl::Status PgWorkspaceStore::CommitCompleting(
     WorkspaceWrite* write, absl::FunctionRef<void()> complete) {
-  RETURN_IF_ERROR(CheckRows(*write));
+  RETURN_IF_ERROR(CheckWriteRows(*write));
   absl::StatusOr<PgPool::Lease> conn = pool_->Acquire();
   absl::Status rows = conn.status();
   std::unique_ptr<PgTransaction> txn;
@@ -469,7 +435,7 @@ absl::Status PgWorkspaceStore::CommitCompleting(
       },
       complete);
   RETURN_IF_ERROR(rows);
-  RETURN_IF_ERROR(CheckChanges(*write));  // rolls back on error
+  RETURN_IF_ERROR(CheckWriteChanges(*write));  // rolls back on error
   RETURN_IF_ERROR(WriteChanges(conn->get(), *write));
   return txn->Commit();
 }

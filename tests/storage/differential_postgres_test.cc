@@ -44,18 +44,8 @@ TEST_P(DifferentialPostgres, SequencesWithRestartsMatchBruteForce) {
     return catalog.get();
   };
   ASSERT_NE(open_catalog(), nullptr);
-  {
-    absl::StatusOr<NewWorkspaceStore> created = catalog->CreateWorkspaceStore();
-    ASSERT_TRUE(created.ok()) << created.status();
-    ASSERT_EQ(created->id, Harness::kWorkspace);
-    WorkspaceRecord record;
-    record.id = created->id;
-    record.display_name = "differential";
-    record.plan = Plan::kPro;
-    record.key_hash = std::string(32, 'k');
-    const absl::Status put = catalog->PutWorkspace(record);
-    ASSERT_TRUE(put.ok()) << put;
-  }
+  const absl::Status created = Harness::CreateWorkspaceIn(*catalog);
+  ASSERT_TRUE(created.ok()) << created;
   Harness h(seed, kBase, SegmentShape(), catalog.get(), open_catalog);
   ASSERT_TRUE(h.Open());
   ASSERT_TRUE(h.BatchUpsert(false, 300));

@@ -154,6 +154,21 @@ Harness::Harness(uint64_t seed, UnixSeconds now, FilterShape shape)
       owned_catalog_(std::make_unique<MemoryCatalogStore>(storage_)),
       catalog_(owned_catalog_.get()) {}
 
+absl::Status Harness::CreateWorkspaceIn(CatalogStore& catalog) {
+  absl::StatusOr<NewWorkspaceStore> created = catalog.CreateWorkspaceStore();
+  if (!created.ok()) return created.status();
+  if (created->id != kWorkspace) {
+    return absl::InternalError(absl::StrCat("the new workspace is ",
+                                            created->id, ", not ", kWorkspace));
+  }
+  WorkspaceRecord record;
+  record.id = created->id;
+  record.display_name = "differential";
+  record.plan = Plan::kPro;
+  record.key_hash = std::string(32, 'k');
+  return catalog.PutWorkspace(record);
+}
+
 Harness::Harness(uint64_t seed, UnixSeconds now, FilterShape shape,
                  CatalogStore* catalog, std::function<CatalogStore*()> reopen)
     : rd_(seed, now),

@@ -111,6 +111,10 @@ class Harness {
           std::function<CatalogStore*()> reopen = nullptr);
   ~Harness();
 
+  // Makes kWorkspace in `catalog` as Registry::CreateWorkspace makes one (its
+  // store first, then its PRO record), for the constructor over a catalog.
+  static absl::Status CreateWorkspaceIn(CatalogStore& catalog);
+
   RandomData& rd() { return rd_; }
   Workspace& ws() { return *ws_; }
   // REQUIRES: can_fail().
