@@ -20,19 +20,13 @@ namespace {
 
 using ::segments::testing::Cond;
 using ::segments::testing::IsOk;
+using ::segments::testing::Ref;
 using ::segments::testing::SegmentOf;
 using ::segments::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
 constexpr UnixSeconds kNow = 1'800'000'000;
-
-ConditionSpec Ref(SegmentId id, bool in = true) {
-  ConditionSpec c;
-  c.op = static_cast<int>(in ? Operator::kInSegment : Operator::kNotInSegment);
-  c.segment_id = id;
-  return c;
-}
 
 ConditionSpec Group(Match match, std::vector<ConditionSpec> conditions) {
   ConditionSpec c;

@@ -22,19 +22,13 @@ namespace {
 
 using ::segments::testing::Cond;
 using ::segments::testing::IsOk;
+using ::segments::testing::Ref;
 using ::segments::testing::SegmentOf;
 using ::segments::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 constexpr UnixSeconds kNow = 1'800'000'000;
-
-ConditionSpec Ref(SegmentId id, bool in = true) {
-  ConditionSpec c;
-  c.op = static_cast<int>(in ? Operator::kInSegment : Operator::kNotInSegment);
-  c.segment_id = id;
-  return c;
-}
 
 ConditionSpec Country(std::string country) {
   return Cond("country", Operator::kEquals, {std::move(country)});

@@ -17,6 +17,14 @@ inline ConditionSpec Cond(std::string field, Operator op,
                        std::move(values)};
 }
 
+// IN_SEGMENT `id`, or NOT_IN_SEGMENT when !in.
+inline ConditionSpec Ref(SegmentId id, bool in = true) {
+  ConditionSpec c;
+  c.op = static_cast<int>(in ? Operator::kInSegment : Operator::kNotInSegment);
+  c.segment_id = id;
+  return c;
+}
+
 inline SegmentDraft SegmentOf(std::string name,
                               std::vector<ConditionSpec> conditions,
                               Match match = Match::kAll) {
