@@ -66,7 +66,12 @@ RpcFixture* Rpc() {
       Progress(server.status().ToString());
       return f;
     }
-    Progress(absl::StrCat("server up in ", SecondsSince(start), " s"));
+    if (absl::Status s = (*server)->OpenBenchWorkspace(); !s.ok()) {
+      Progress(s.ToString());
+      return f;
+    }
+    Progress(absl::StrCat("server up and workspace open in ",
+                          SecondsSince(start), " s"));
     f->server = *std::move(server);
     f->channel = f->server->NewChannel(0);
     f->health = grpc::health::v1::Health::NewStub(f->channel);

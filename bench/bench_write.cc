@@ -115,6 +115,10 @@ void EnsureServer(bool with_data, SqliteOptions::Synchronous sync) {
     g_fixture->error = server.status().ToString();
     return;
   }
+  if (absl::Status s = (*server)->OpenBenchWorkspace(); !s.ok()) {
+    g_fixture->error = s.ToString();
+    return;
+  }
   Progress(absl::StrCat("copied and opened ", contacts, " contacts in ",
                         SecondsSince(start), " s"));
   g_fixture->server = *std::move(server);

@@ -59,6 +59,19 @@ std::shared_ptr<grpc::Channel> BenchServer::NewChannel(int client) const {
   return channel;
 }
 
+absl::Status BenchServer::OpenBenchWorkspace() const {
+  auto stub = v1::SegmentService::NewStub(NewChannel(0));
+  grpc::ClientContext context;
+  Authorize(context);
+  v1::ListSegmentsRequest request;
+  request.set_page_size(1);
+  v1::ListSegmentsResponse response;
+  const grpc::Status status = stub->ListSegments(&context, request, &response);
+  if (status.ok()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "opening the bench workspace failed: ", status.error_message()));
+}
+
 void Authorize(grpc::ClientContext& context) {
   Authorize(context, kBenchApiKey);
 }
