@@ -312,7 +312,7 @@ absl::StatusOr<SegmentView> Workspace::CreateSegment(
         engine::SegmentWrites(*memory_, limits_).PrepareCreate(draft, now, &p));
   }
   RETURN_IF_ERROR(CommitAndApply(std::move(p)));
-  RecomputeNextDue();
+  LowerNextDueForWindowsNewWith(id);
   absl::ReaderMutexLock l(&mu_);
   return ViewOf(id);
 }
@@ -437,6 +437,16 @@ void Workspace::RecomputeNextDue() {
         memory_->counters.time_applied_until);
   }
   if (timer_ != 0) scheduler_->Schedule(timer_, next_due_);
+}
+
+void Workspace::LowerNextDueForWindowsNewWith(SegmentId created) {
+  std::optional<UnixSeconds> due;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    due = engine::TimeWrites(*memory_).NextDueOfWindowsNewWith(
+        created, memory_->counters.time_applied_until);
+  }
+  LowerNextDue(due);
 }
 
 void Workspace::LowerNextDue(std::optional<UnixSeconds> due) {

@@ -589,6 +589,34 @@ TEST(TimeFlipsTest, UnsetLastEngagedAtNeverFlips) {
   for (const MembershipChange& e : log) EXPECT_NE(e.contact_id, unset);
 }
 
+// A create only looks up the windows it brings into use (the others' flips
+// are unchanged): the next flip comes forward for a new, nearer window, and
+// stays where it was for a window already in use or a farther new one.
+TEST(TimeFlipsTest, ACreateMovesTheNextFlipOnlyThroughItsNewWindows) {
+  TimeWorkspace w;
+  const ContactId c = w.AddContact(EngagedAt("e@x.com", kNow - 10));
+  const UnixSeconds week_flip = kNow - 10 + 7 * kDay + 1;
+  const UnixSeconds month_flip = kNow - 10 + 30 * kDay + 1;
+  EXPECT_EQ(w.ws().next_flip_due(), std::nullopt);
+
+  const SegmentId month =
+      w.AddSegment(SegmentOf("month", {Within("last_engaged_at", 30)}));
+  EXPECT_EQ(w.ws().next_flip_due(), month_flip);
+  const SegmentId week =
+      w.AddSegment(SegmentOf("week", {Within("last_engaged_at", 7)}));
+  EXPECT_EQ(w.ws().next_flip_due(), week_flip);
+  // The month's window again, and a farther new one: nothing nearer.
+  w.AddSegment(SegmentOf("month again", {MoreThan("last_engaged_at", 30)}));
+  w.AddSegment(SegmentOf("quarter", {Within("last_engaged_at", 90)}));
+  EXPECT_EQ(w.ws().next_flip_due(), week_flip);
+
+  w.clock().Set(week_flip);
+  ASSERT_OK(w.ws().ApplyDueFlips());
+  EXPECT_THAT(w.Members(week), ElementsAre());
+  EXPECT_THAT(w.Members(month), ElementsAre(c));
+  EXPECT_EQ(w.ws().next_flip_due(), month_flip);
+}
+
 // Several segments with different windows, on both fields, and one segment
 // whose two windows of one field make a contact enter and then leave within
 // one catch-up: every event, in order, at its second, as the brute force

@@ -137,6 +137,18 @@ std::optional<UnixSeconds> TimeWrites::NextDue(UnixSeconds after) const {
   return NextFlip(memory_.index, memory_.contacts, windows_, after);
 }
 
+std::optional<UnixSeconds> TimeWrites::NextDueOfWindowsNewWith(
+    SegmentId segment, UnixSeconds after) const {
+  std::vector<TimeWindow> only_its;
+  for (const auto& [w, users] : memory_.segments.by_window()) {
+    if (users.size() == 1 && users.front()->record.id == segment) {
+      only_its.push_back(w);
+    }
+  }
+  if (only_its.empty()) return std::nullopt;
+  return NextFlip(memory_.index, memory_.contacts, only_its, after);
+}
+
 std::optional<UnixSeconds> TimeWrites::NextDueOf(
     absl::Span<const Contact> contacts, UnixSeconds after) const {
   std::optional<UnixSeconds> next;

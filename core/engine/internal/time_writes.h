@@ -44,6 +44,11 @@ class TimeWrites {
   // The first moment after `after` at which some contact flips under a
   // window in use.
   std::optional<UnixSeconds> NextDue(UnixSeconds after) const;
+  // The same, under only the windows no active segment but `segment` uses
+  // (just created: the windows it brought into use). nullopt when it
+  // brought none.
+  std::optional<UnixSeconds> NextDueOfWindowsNewWith(SegmentId segment,
+                                                     UnixSeconds after) const;
   // The same, among `contacts` only (a write that set their timestamps).
   std::optional<UnixSeconds> NextDueOf(absl::Span<const Contact> contacts,
                                        UnixSeconds after) const;
