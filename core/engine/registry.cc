@@ -415,6 +415,15 @@ std::vector<std::pair<WorkspaceId, absl::Status>> Registry::FailedWorkspaces()
 
 absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
     std::string_view display_name, Plan plan, std::string key_hash) {
+  return CreateWorkspace(
+      display_name, plan,
+      [&](WorkspaceId) -> absl::StatusOr<std::string> { return key_hash; });
+}
+
+absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
+    std::string_view display_name, Plan plan,
+    const std::function<absl::StatusOr<std::string>(WorkspaceId)>&
+        key_hash_for) {
   Violations v;
   absl::string_view name = absl::StripAsciiWhitespace(
       absl::string_view(display_name.data(), display_name.size()));
@@ -435,23 +444,29 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
   WorkspaceRecord created_record;
   {
     absl::MutexLock admin(&admin_mu_);
-    {
-      absl::ReaderMutexLock l(&mu_);
-      auto it = id_by_key_hash_.find(key_hash);
-      if (!key_hash.empty() && it != id_by_key_hash_.end()) {
-        // Only a fixed key (the demo's) can repeat: one key, one workspace.
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the key is already the key of workspace ", it->second));
-      }
-    }
     // The catalog hands out the id: one no workspace ever had.
     ASSIGN_OR_RETURN(NewWorkspaceStore created,
                      catalog_->CreateWorkspaceStore());
+    absl::StatusOr<std::string> key_hash = key_hash_for(created.id);
+    if (key_hash.ok()) {
+      absl::ReaderMutexLock l(&mu_);
+      auto it = id_by_key_hash_.find(*key_hash);
+      if (!key_hash->empty() && it != id_by_key_hash_.end()) {
+        // Only a fixed key (the demo's) can repeat: one key, one workspace.
+        key_hash = absl::FailedPreconditionError(absl::StrCat(
+            "the key is already the key of workspace ", it->second));
+      }
+    }
+    if (!key_hash.ok()) {
+      created.store.reset();
+      catalog_->DeleteWorkspace(created.id).IgnoreError();
+      return key_hash.status();
+    }
     WorkspaceRecord record;
     record.id = created.id;
     record.display_name = std::string(name);
     record.plan = plan;
-    record.key_hash = std::move(key_hash);
+    record.key_hash = *std::move(key_hash);
     record.create_time = clock_->Now();
     absl::StatusOr<std::unique_ptr<Workspace>> ws =
         Workspace::Open(record.id, plan, std::move(created.store), clock_,

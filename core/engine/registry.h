@@ -106,6 +106,13 @@ class Registry {
   absl::StatusOr<WorkspaceRecord> CreateWorkspace(std::string_view display_name,
                                                   Plan plan,
                                                   std::string key_hash);
+  // The same, with the key hash made from the new workspace's id once the
+  // catalog has given it (keys that carry their workspace: server/auth.h).
+  // An error from `key_hash_for` fails the creation (the id stays used).
+  absl::StatusOr<WorkspaceRecord> CreateWorkspace(
+      std::string_view display_name, Plan plan,
+      const std::function<absl::StatusOr<std::string>(WorkspaceId)>&
+          key_hash_for);
   // Also the record of a failed workspace.
   absl::StatusOr<WorkspaceRecord> GetWorkspace(WorkspaceId id) const;
   // Not for a failed workspace (see above). Opens the workspace.
