@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/postgres/pg_catalog.h"
@@ -235,9 +236,12 @@ TEST_F(PostgresStoreTest, ACommitUnderALostLeaseFailsAndChangesNothing) {
   ASSERT_OK(created.store->Commit(OneContact(1)));
   absl::SleepFor(absl::Milliseconds(400));
   // Lapsed, not yet taken: still no commit (the fence checks expiry too).
-  EXPECT_THAT(created.store->Commit(OneContact(2)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("no longer holds the lease")));
+  const absl::Status fenced = created.store->Commit(OneContact(2));
+  EXPECT_THAT(fenced, StatusIs(absl::StatusCode::kUnavailable,
+                               HasSubstr("no longer holds the lease")));
+  // The client is told to retry (on the node that serves it next).
+  EXPECT_EQ(GetErrorInfo(fenced).reason, kReasonWorkspaceNotOwned);
+  EXPECT_EQ(GetRetryDelay(fenced), absl::Milliseconds(100));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WorkspaceStore> on_b,
                        b->OpenWorkspace(created.id));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*on_b));
@@ -245,9 +249,9 @@ TEST_F(PostgresStoreTest, ACommitUnderALostLeaseFailsAndChangesNothing) {
   EXPECT_EQ(data.contacts[0].id, 1u);
   ASSERT_OK(on_b->Commit(OneContact(3)));
   EXPECT_THAT(created.store->Commit(OneContact(4)),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+              StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(created.store->PruneChanges(1 << 30, 10),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+              StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_OK_AND_ASSIGN(data, LoadAll(*on_b));
   ASSERT_THAT(data.contacts, ::testing::SizeIs(2));
   EXPECT_EQ(data.contacts[1].id, 3u);
