@@ -215,20 +215,7 @@ void Registry::OnWake() {
 }
 
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Acquire(WorkspaceId id) {
-  bool known;
-  {
-    absl::ReaderMutexLock l(&mu_);
-    known = entries_.count(id) > 0;
-  }
-  if (!known && shared_) {
-    // Created by another node since this one read the catalog.
-    ASSIGN_OR_RETURN(std::optional<LoadedWorkspaceRecord> loaded,
-                     catalog_->LoadWorkspace(id));
-    if (loaded.has_value()) {
-      absl::MutexLock l(&mu_);
-      Adopt(*std::move(loaded));
-    }
-  }
+  if (shared_) RETURN_IF_ERROR(Discover(id));
   {
     absl::ReaderMutexLock l(&mu_);
     auto it = entries_.find(id);
@@ -345,6 +332,21 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::OpenEntry(WorkspaceId id) {
   }
   EvictOverBudget();
   return ws;
+}
+
+absl::Status Registry::Discover(WorkspaceId id) {
+  {
+    absl::ReaderMutexLock l(&mu_);
+    if (entries_.count(id) > 0) return absl::OkStatus();
+  }
+  // Created by another node since this one read the catalog.
+  ASSIGN_OR_RETURN(std::optional<LoadedWorkspaceRecord> loaded,
+                   catalog_->LoadWorkspace(id));
+  if (loaded.has_value()) {
+    absl::MutexLock l(&mu_);
+    Adopt(*std::move(loaded));
+  }
+  return absl::OkStatus();
 }
 
 void Registry::Adopt(LoadedWorkspaceRecord loaded) {
@@ -634,10 +636,21 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
 }
 
 absl::StatusOr<WorkspaceRecord> Registry::GetWorkspace(WorkspaceId id) const {
-  absl::ReaderMutexLock l(&mu_);
-  auto it = entries_.find(id);
-  if (it == entries_.end()) return WorkspaceNotFound(id);
-  return it->second.record;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    auto it = entries_.find(id);
+    // Open: this node owns it, and its record is the current one.
+    if (it != entries_.end() &&
+        (!shared_ || it->second.state == State::kOpen)) {
+      return it->second.record;
+    }
+  }
+  if (!shared_) return WorkspaceNotFound(id);
+  // Another node may have created or changed it: the catalog's record.
+  ASSIGN_OR_RETURN(std::optional<LoadedWorkspaceRecord> loaded,
+                   catalog_->LoadWorkspace(id));
+  if (!loaded.has_value()) return WorkspaceNotFound(id);
+  return loaded->record;
 }
 
 absl::StatusOr<WorkspaceRecord> Registry::SetPlan(WorkspaceId id, Plan plan) {
@@ -694,6 +707,7 @@ absl::Status Registry::SetKeyHash(WorkspaceId id, std::string key_hash) {
 
 absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
   absl::MutexLock admin(&admin_mu_);
+  if (shared_) RETURN_IF_ERROR(Discover(id));
   WorkspaceRecord record;
   State state;
   std::shared_ptr<Workspace> deleted;

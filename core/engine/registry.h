@@ -211,6 +211,9 @@ class Registry {
   // `e` takes `record` (as stored now), its key hash too.
   void UpdateRecord(Entry& e, const WorkspaceRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Shared: adds entry `id` if the catalog has it and this node does not
+  // know it yet. The catalog's error when it cannot be read.
+  absl::Status Discover(WorkspaceId id) ABSL_LOCKS_EXCLUDED(mu_);
   // Drops entry `id` (deleted by another node).
   void Forget(WorkspaceId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The catalog's report that this node no longer owns `id`: it closes,

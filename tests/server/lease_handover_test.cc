@@ -398,5 +398,54 @@ TEST_F(LeaseHandoverTest, ASleepingWorkspaceWakesOnAnotherNode) {
   EXPECT_EQ(count.member_count(), 0u);
 }
 
+// Admin calls on any node see the workspaces of every node; those that
+// need the workspace's engine (a key rotation) are for its owner, and
+// told to retry elsewhere; a workspace deleted on one node stops serving
+// on the node that had it open.
+TEST_F(LeaseHandoverTest, AdminCallsWorkAcrossNodes) {
+  std::unique_ptr<TestServer> a = Node("node-a");
+  std::unique_ptr<TestServer> b = Node("node-b");
+  TestServer::CreatedWorkspace ws = a->CreateWorkspace("admin", v1::STARTER);
+  const uint64_t segment = CreateSegment(*a, ws.api_key, "DE");
+
+  v1::GetWorkspaceRequest get;
+  get.set_id(ws.workspace.id());
+  v1::Workspace got;
+  ASSERT_THAT(b->admin().GetWorkspace(Ctx(kTestAdminKey).get(), get, &got),
+              GrpcOk());
+  EXPECT_EQ(got.display_name(), "admin");
+
+  v1::RotateWorkspaceKeyRequest rotate;
+  rotate.set_id(ws.workspace.id());
+  v1::RotateWorkspaceKeyResponse rotated;
+  ExpectNotOwned(
+      b->admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(), rotate, &rotated),
+      absl::Milliseconds(200));
+  ASSERT_THAT(
+      a->admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(), rotate, &rotated),
+      GrpcOk());
+  v1::CountSegmentMembersResponse count;
+  EXPECT_THAT(Count(*a, ws.api_key, segment, &count),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  EXPECT_THAT(Count(*a, rotated.api_key(), segment, &count), GrpcOk());
+
+  v1::DeleteWorkspaceRequest remove;
+  remove.set_id(ws.workspace.id());
+  google::protobuf::Empty empty;
+  ASSERT_THAT(
+      b->admin().DeleteWorkspace(Ctx(kTestAdminKey).get(), remove, &empty),
+      GrpcOk());
+  EXPECT_THAT(Count(*b, rotated.api_key(), segment, &count),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  // a notices at its next renewal (the lease went with the workspace).
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  grpc::Status on_a;
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    on_a = Count(*a, rotated.api_key(), segment, &count);
+  } while (on_a.ok() && absl::Now() < deadline);
+  EXPECT_THAT(on_a, GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+}
+
 }  // namespace
 }  // namespace segments::testing
