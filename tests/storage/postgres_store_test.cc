@@ -4,9 +4,11 @@
 // own: schema versioning in segments_schema, one database shared by many
 // workspaces, reconnection after the server restarts. Skipped, with the
 // reason, where PostgreSQL is not installed.
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -388,6 +390,51 @@ TEST_F(PostgresStoreTest, LostLeasesAreReported) {
   // No report after the handler is cleared.
   renewing->SetOwnershipLostHandler(nullptr);
   failing->SetOwnershipLostHandler(nullptr);
+}
+
+// A node's commits racing another node's takeover: each either lands
+// before the takeover (and the new owner loads it) or fails and stores
+// nothing; none lands after.
+TEST_F(PostgresStoreTest, ACommitRacingATakeoverLandsBeforeItOrFails) {
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<PgCatalogStore> a,
+      Open("node-a", absl::Milliseconds(300), /*renew=*/false));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  std::atomic<bool> stop{false};
+  std::vector<ContactId> acknowledged;
+  int refused = 0;
+  std::thread writer([&] {
+    for (ContactId id = 1; !stop.load(); ++id) {
+      const absl::Status s = created.store->Commit(OneContact(id));
+      if (s.ok()) {
+        EXPECT_EQ(refused, 0) << "a commit landed after one was fenced";
+        acknowledged.push_back(id);
+      } else {
+        EXPECT_EQ(GetErrorInfo(s).reason, kReasonWorkspaceNotOwned) << s;
+        ++refused;
+      }
+    }
+  });
+  std::unique_ptr<WorkspaceStore> on_b;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (on_b == nullptr && absl::Now() < deadline) {
+    absl::StatusOr<std::unique_ptr<WorkspaceStore>> opened =
+        b->OpenWorkspace(created.id);
+    if (opened.ok()) on_b = *std::move(opened);
+  }
+  ASSERT_NE(on_b, nullptr);
+  ASSERT_OK_AND_ASSIGN(WorkspaceData taken_over, LoadAll(*on_b));
+  absl::SleepFor(absl::Milliseconds(100));  // a keeps trying meanwhile
+  stop = true;
+  writer.join();
+  EXPECT_GT(acknowledged.size(), 0u);
+  EXPECT_GT(refused, 0);
+  std::vector<ContactId> stored;
+  for (const Contact& c : taken_over.contacts) stored.push_back(c.id);
+  EXPECT_EQ(stored, acknowledged);
+  ASSERT_OK_AND_ASSIGN(WorkspaceData later, LoadAll(*on_b));
+  EXPECT_EQ(later.contacts.size(), taken_over.contacts.size());
 }
 
 }  // namespace
