@@ -16,6 +16,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
 #include "server/log.h"
 
 namespace segments {
@@ -42,6 +43,52 @@ absl::StatusOr<std::string> GenerateApiKey() {
                                    reinterpret_cast<char*>(bytes), kKeyBytes)));
   OPENSSL_cleanse(bytes, kKeyBytes);
   return key;
+}
+
+std::string WorkspaceRoutingId(WorkspaceId id) {
+  static constexpr char kDigits[] = "abcdefghijklmnopqrstuvwxyz234567";
+  std::string out;
+  do {
+    out.push_back(kDigits[id % 32]);
+    id /= 32;
+  } while (id != 0);
+  return std::string(out.rbegin(), out.rend());
+}
+
+std::optional<WorkspaceId> ParseWorkspaceRoutingId(std::string_view s) {
+  // 13 digits hold 65 bits: more would overflow.
+  if (s.empty() || s.size() > 13 || (s.size() > 1 && s[0] == 'a')) {
+    return std::nullopt;
+  }
+  unsigned __int128 id = 0;
+  for (char c : s) {
+    int digit;
+    if (c >= 'a' && c <= 'z') {
+      digit = c - 'a';
+    } else if (c >= '2' && c <= '7') {
+      digit = 26 + (c - '2');
+    } else {
+      return std::nullopt;
+    }
+    id = id * 32 + static_cast<unsigned>(digit);
+  }
+  if (id > UINT64_MAX) return std::nullopt;
+  return static_cast<WorkspaceId>(id);
+}
+
+absl::StatusOr<std::string> GenerateWorkspaceApiKey(WorkspaceId id) {
+  ASSIGN_OR_RETURN(std::string secret, GenerateApiKey());
+  // "sk_" + routing id + "_" + the 64 hex digits of a fresh key.
+  return absl::StrCat(kKeyPrefix, WorkspaceRoutingId(id), "_",
+                      AV(secret).substr(kKeyPrefix.size()));
+}
+
+std::optional<WorkspaceId> RoutingHintOf(std::string_view key) {
+  if (!absl::StartsWith(AV(key), kKeyPrefix)) return std::nullopt;
+  key.remove_prefix(kKeyPrefix.size());
+  const size_t underscore = key.find('_');
+  if (underscore == std::string_view::npos) return std::nullopt;
+  return ParseWorkspaceRoutingId(key.substr(0, underscore));
 }
 
 std::string HashApiKey(std::string_view key) {
@@ -124,8 +171,11 @@ absl::StatusOr<std::shared_ptr<Workspace>> Authenticator::AuthenticateWorkspace(
     // A workspace that failed to load says so (its key is right: the caller
     // learns nothing about other workspaces); otherwise the caller learns
     // only that the key is bad.
+    // UNAVAILABLE too: another node serves the workspace (the client
+    // retries, docs/scale-out.md), or its storage failed for a moment.
     if (absl::IsDataLoss(workspace.status()) ||
-        absl::IsFailedPrecondition(workspace.status())) {
+        absl::IsFailedPrecondition(workspace.status()) ||
+        absl::IsUnavailable(workspace.status())) {
       return workspace.status();
     }
     return absl::UnauthenticatedError("invalid API key");

@@ -1,10 +1,12 @@
 // API keys and the authentication of calls (SPEC §10).
 //
-// Keys are 32 random bytes rendered as "sk_" + 64 hex digits; only their
-// SHA-256 is stored. Every call of the segments services carries
-// `authorization: Bearer <key>`. A workspace key selects the caller's
-// workspace (no request field can choose another); admin calls need the admin
-// key, configured from the environment or a key file, never defaulted.
+// Keys are 32 random bytes rendered as hex after "sk_<workspace>_" (see
+// GenerateWorkspaceApiKey; keys made before that are "sk_" + 64 hex digits
+// and keep working); only their SHA-256 is stored. Every call of the segments
+// services carries `authorization: Bearer <key>`. A workspace key selects the
+// caller's workspace (no request field can choose another); admin calls need
+// the admin key, configured from the environment or a key file, never
+// defaulted.
 //
 // Thread-safety: Authenticator is immutable after construction and
 // thread-safe; the Registry it points to must outlive it.
@@ -30,6 +32,20 @@ inline constexpr char kAdminKeyEnv[] = "SEGMENTS_ADMIN_KEY";
 // A fresh key: "sk_" + hex of 32 bytes from OpenSSL's CSPRNG. INTERNAL if
 // the generator fails.
 absl::StatusOr<std::string> GenerateApiKey();
+// Keys that carry their workspace for routing (docs/scale-out.md):
+// "sk_" + WorkspaceRoutingId(id) + "_" + 64 hex digits from the CSPRNG.
+// Authentication still hashes the whole key: the prefix is a hint for a
+// proxy (nginx maps `^Bearer\s+sk_([a-z2-7]+)_`), never an authority.
+absl::StatusOr<std::string> GenerateWorkspaceApiKey(WorkspaceId id);
+// Workspace `id` in lowercase base 32 (RFC 4648's alphabet a-z2-7, digit
+// values 0-31, most significant first, no padding): 1 is "b", 32 is "ba".
+std::string WorkspaceRoutingId(WorkspaceId id);
+// The inverse; nullopt for anything WorkspaceRoutingId cannot return.
+std::optional<WorkspaceId> ParseWorkspaceRoutingId(std::string_view s);
+// The workspace a key's prefix names ("sk_<routing id>_..."), as nginx's
+// map reads it; nullopt for old keys ("sk_" + 64 hex digits). A hint only:
+// the demo key sk_demo_local_only reads as workspace "demo" = 102798.
+std::optional<WorkspaceId> RoutingHintOf(std::string_view key);
 // The raw 32-byte SHA-256 of `key`.
 std::string HashApiKey(std::string_view key);
 

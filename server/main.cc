@@ -2,7 +2,8 @@
 // (or a PostgreSQL database: --store postgres://...).
 //
 //   segments-server [--listen=127.0.0.1:50051] [--data_dir=./data]
-//                   [--store=postgres://user@host/db]
+//                   [--store=postgres://user@host/db [--node_id=NAME
+//                    --lease_ttl_ms=10000]]
 //                   [--threads=N] [--synchronous=FULL|NORMAL]
 //                   [--admin_key_file=PATH] [--tls_cert_file=PEM
 //                   --tls_key_file=PEM]
@@ -47,6 +48,15 @@ ABSL_FLAG(std::string, store, "",
           "Where the data lives: empty (SQLite files in --data_dir, the "
           "default) or a PostgreSQL URI, postgres://user@host/db "
           "(docs/scale-out.md).");
+ABSL_FLAG(std::string, node_id, "",
+          "With --store postgres://...: this node's name among the nodes "
+          "over one database (unique per node, e.g. the host name). Set, the "
+          "node serves only the workspaces it leases (docs/scale-out.md); "
+          "empty (the default): one node, no leases.");
+ABSL_FLAG(int64_t, lease_ttl_ms, 10000,
+          "With --node_id: how long a workspace's lease lasts unrenewed, in "
+          "milliseconds (renewed every third of it). A dead node's "
+          "workspaces move after at most this long.");
 ABSL_FLAG(int, threads, 0,
           "Completion queues of the gRPC server; 0 means one per core.");
 ABSL_FLAG(
@@ -147,6 +157,13 @@ int Run() {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.store = absl::GetFlag(FLAGS_store);
+  options.node_id = absl::GetFlag(FLAGS_node_id);
+  const int64_t lease_ttl_ms = absl::GetFlag(FLAGS_lease_ttl_ms);
+  if (lease_ttl_ms < kMinLeaseTtlMs || lease_ttl_ms > kMaxLeaseTtlMs) {
+    return Fail(absl::StrCat("--lease_ttl_ms must be in [", kMinLeaseTtlMs,
+                             ", ", kMaxLeaseTtlMs, "]"));
+  }
+  options.lease_ttl = absl::Milliseconds(lease_ttl_ms);
   options.threads = absl::GetFlag(FLAGS_threads);
   if (options.threads < 0) return Fail("--threads must not be negative");
   std::string synchronous =

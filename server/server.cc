@@ -117,9 +117,25 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 absl::StatusOr<std::unique_ptr<CatalogStore>> OpenCatalog(
     const ServerOptions& o) {
   if (IsPostgresStore(o.store)) {
+    if (!o.node_id.empty()) {
+      const int64_t ttl_ms = absl::ToInt64Milliseconds(o.lease_ttl);
+      if (ttl_ms < kMinLeaseTtlMs || ttl_ms > kMaxLeaseTtlMs) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("the lease ttl must be in [", kMinLeaseTtlMs, ", ",
+                         kMaxLeaseTtlMs, "] ms"));
+      }
+      if (o.node_id.size() > kMaxNodeIdBytes ||
+          LogEscape(o.node_id) != o.node_id) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--node_id must be at most ", kMaxNodeIdBytes, " printable bytes"));
+      }
+    }
 #ifdef SEGMENTS_HAVE_POSTGRES
     PgOptions pg;
     pg.conninfo = o.store;
+    pg.node_id = o.node_id;
+    pg.lease_ttl = o.lease_ttl;
+    pg.renew_leases = o.renew_leases;
     ASSIGN_OR_RETURN(std::unique_ptr<PgCatalogStore> catalog,
                      PgCatalogStore::Open(pg));
     return std::unique_ptr<CatalogStore>(std::move(catalog));
@@ -128,6 +144,11 @@ absl::StatusOr<std::unique_ptr<CatalogStore>> OpenCatalog(
         "--store postgres://...: this binary was built without libpq "
         "(install libpq-dev and rebuild)");
 #endif
+  }
+  if (!o.node_id.empty()) {
+    return absl::InvalidArgumentError(
+        "--node_id needs --store postgres://...: leases live in the shared "
+        "PostgreSQL database (an SQLite data directory is one node's)");
   }
   if (!o.store.empty() && o.store != "sqlite") {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -298,8 +319,11 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   LogEvent(absl::StrCat(
       "listening on ", HostOf(o.listen_address), ":", s->selected_port_,
       tls ? " (TLS)" : " (plaintext)",
-      IsPostgresStore(o.store) ? ", store PostgreSQL" : "", ", data directory ",
-      LogEscape(o.data_dir), ", synchronous=",
+      IsPostgresStore(o.store) ? ", store PostgreSQL" : "",
+      o.node_id.empty() ? ""
+                        : absl::StrCat(" as node ", o.node_id, " (leases of ",
+                                       absl::FormatDuration(o.lease_ttl), ")"),
+      ", data directory ", LogEscape(o.data_dir), ", synchronous=",
       o.synchronous == SqliteOptions::Synchronous::kFull ? "FULL" : "NORMAL",
       ", ", threads, " completion queues"));
   if (s->metrics_ != nullptr) {

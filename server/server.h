@@ -44,6 +44,15 @@ struct ServerOptions {
   // in data_dir; a postgres:// or postgresql:// URI for one PostgreSQL
   // database (storage/postgres/pg_catalog.h, docs/scale-out.md).
   std::string store;
+  // With a PostgreSQL store: this node's name in the workspace leases
+  // (docs/scale-out.md). Empty: no leases (one node). Set: the node serves
+  // a workspace only while it holds its lease, and several nodes over one
+  // database hand workspaces over. Refused with any other store.
+  std::string node_id;
+  // How long a lease lasts unrenewed (renewed every third of it).
+  absl::Duration lease_ttl = absl::Seconds(10);
+  // Renew leases in the background (off: tests playing a paused node).
+  bool renew_leases = true;
   // Completion queues of the synchronous server (each with its polling
   // threads; handler threads grow on demand). 0: one per core.
   int threads = 0;
@@ -75,6 +84,11 @@ struct ServerOptions {
   // Not owned; nullptr means the system clock. Must outlive the server.
   const Clock* clock = nullptr;
 };
+
+// The range of ServerOptions::lease_ttl (--lease_ttl_ms).
+inline constexpr int64_t kMinLeaseTtlMs = 100;
+inline constexpr int64_t kMaxLeaseTtlMs = 10 * 60 * 1000;
+inline constexpr size_t kMaxNodeIdBytes = 200;
 
 // Whether `store` (ServerOptions::store) names a PostgreSQL database.
 inline bool IsPostgresStore(const std::string& store) {

@@ -80,12 +80,16 @@ absl::Status WorkspaceAdminServiceImpl::DoCreate(
     const v1::CreateWorkspaceRequest& request,
     v1::CreateWorkspaceResponse* response) {
   RETURN_IF_ERROR(auth_->AuthenticateAdmin(context));
-  ASSIGN_OR_RETURN(std::string key, GenerateApiKey());
-  ASSIGN_OR_RETURN(
-      WorkspaceRecord record,
-      registry_->CreateWorkspace(request.workspace().display_name(),
-                                 PlanFromProto(request.workspace().plan()),
-                                 HashApiKey(key)));
+  // The key carries the new workspace's id (routing, docs/scale-out.md).
+  std::string key;
+  ASSIGN_OR_RETURN(WorkspaceRecord record,
+                   registry_->CreateWorkspace(
+                       request.workspace().display_name(),
+                       PlanFromProto(request.workspace().plan()),
+                       [&](WorkspaceId id) -> absl::StatusOr<std::string> {
+                         ASSIGN_OR_RETURN(key, GenerateWorkspaceApiKey(id));
+                         return HashApiKey(key);
+                       }));
   ToProto(record, response->mutable_workspace());
   response->set_api_key(key);
   return absl::OkStatus();
@@ -128,7 +132,7 @@ absl::Status WorkspaceAdminServiceImpl::DoRotate(
   Violations violations;
   CheckIdPresent(request.id(), "id", &violations);
   RETURN_IF_ERROR(violations.ToStatus());
-  ASSIGN_OR_RETURN(std::string key, GenerateApiKey());
+  ASSIGN_OR_RETURN(std::string key, GenerateWorkspaceApiKey(request.id()));
   RETURN_IF_ERROR(registry_->SetKeyHash(request.id(), HashApiKey(key)));
   response->set_api_key(key);
   return absl::OkStatus();

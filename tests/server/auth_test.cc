@@ -2,10 +2,17 @@
 // needs `authorization: Bearer <key>`; a workspace key reaches only its own
 // workspace (another workspace's ids are NOT_FOUND); admin calls need the
 // admin key; rotated and deleted keys stop working at once.
+#include "server/auth.h"
+
+#include <cstdint>
+#include <regex>
 #include <string>
 
+#include "core/base/clock.h"
+#include "core/engine/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/sqlite_catalog.h"
 #include "tests/server/test_server.h"
 
 namespace segments::testing {
@@ -270,6 +277,88 @@ TEST_F(AuthTest, RotatedKeyStopsWorkingAtOnce) {
   EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
               GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
   EXPECT_THAT(ListSegmentsWith(Ctx(rotated.api_key()).get()), GrpcOk());
+}
+
+// The prefix nginx routes by (docs/scale-out.md): the id in base 32.
+TEST(RoutingIdTest, IsTheIdInLowercaseBase32) {
+  EXPECT_EQ(WorkspaceRoutingId(0), "a");
+  EXPECT_EQ(WorkspaceRoutingId(1), "b");
+  EXPECT_EQ(WorkspaceRoutingId(25), "z");
+  EXPECT_EQ(WorkspaceRoutingId(26), "2");
+  EXPECT_EQ(WorkspaceRoutingId(31), "7");
+  EXPECT_EQ(WorkspaceRoutingId(32), "ba");
+  EXPECT_EQ(WorkspaceRoutingId(UINT64_MAX), "p777777777777");
+  for (uint64_t id : {uint64_t{1}, uint64_t{31}, uint64_t{32}, uint64_t{1000},
+                      uint64_t{1} << 40, UINT64_MAX}) {
+    EXPECT_EQ(ParseWorkspaceRoutingId(WorkspaceRoutingId(id)), id) << id;
+  }
+  for (const char* bad :
+       {"", "ab", "B", "1", "8", "b_", "q777777777777", "bbbbbbbbbbbbbb"}) {
+    EXPECT_EQ(ParseWorkspaceRoutingId(bad), std::nullopt) << bad;
+  }
+}
+
+TEST_F(AuthTest, NewKeysCarryTheirWorkspaceForRouting) {
+  const std::regex key_format("^sk_([a-z2-7]+)_[0-9a-f]{64}$");
+  // nginx's map (docs/scale-out.md) on the authorization header's value.
+  const std::regex nginx_map("^Bearer\\s+sk_([a-z2-7]+)_");
+  TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
+  TestServer::CreatedWorkspace b = server_.CreateWorkspace("B", v1::STARTER);
+  for (const TestServer::CreatedWorkspace* w : {&a, &b}) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(w->api_key, m, key_format)) << w->api_key;
+    EXPECT_EQ(ParseWorkspaceRoutingId(m[1].str()), w->workspace.id());
+    const std::string header = "Bearer " + w->api_key;
+    ASSERT_TRUE(std::regex_search(header, m, nginx_map));
+    EXPECT_EQ(m[1].str(), WorkspaceRoutingId(w->workspace.id()));
+    EXPECT_EQ(RoutingHintOf(w->api_key), w->workspace.id());
+    EXPECT_THAT(ListSegmentsWith(Ctx(w->api_key).get()), GrpcOk());
+  }
+  // A rotated key carries the id too.
+  v1::RotateWorkspaceKeyRequest rotate;
+  rotate.set_id(a.workspace.id());
+  v1::RotateWorkspaceKeyResponse rotated;
+  ASSERT_THAT(server_.admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(),
+                                                 rotate, &rotated),
+              GrpcOk());
+  EXPECT_TRUE(std::regex_match(rotated.api_key(), key_format));
+  EXPECT_EQ(RoutingHintOf(rotated.api_key()), a.workspace.id());
+  // The prefix is a hint, never an authority: b's secret under a's prefix
+  // (or the reverse) is no key at all.
+  const size_t a_cut = rotated.api_key().rfind('_');
+  const size_t b_cut = b.api_key.rfind('_');
+  const std::string forged_a =
+      rotated.api_key().substr(0, a_cut) + b.api_key.substr(b_cut);
+  const std::string forged_b =
+      b.api_key.substr(0, b_cut) + rotated.api_key().substr(a_cut);
+  for (const std::string& forged : {forged_a, forged_b}) {
+    EXPECT_THAT(ListSegmentsWith(Ctx(forged).get()),
+                GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  }
+}
+
+TEST_F(AuthTest, KeysWithoutARoutingPrefixKeepWorking) {
+  TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
+  // A key of the old format, "sk_" + 64 hex digits, as a server before
+  // routing prefixes made it: stored straight into the catalog.
+  const std::string old_key = "sk_" + std::string(64, 'c');
+  EXPECT_EQ(RoutingHintOf(old_key), std::nullopt);
+  server_.Stop();
+  {
+    absl::StatusOr<std::unique_ptr<SqliteCatalogStore>> catalog =
+        SqliteCatalogStore::Open(server_.data_dir(), SqliteOptions{});
+    ASSERT_TRUE(catalog.ok()) << catalog.status();
+    SystemClock clock;
+    absl::StatusOr<std::unique_ptr<Registry>> registry =
+        Registry::Open(*std::move(catalog), &clock, Limits{});
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    ASSERT_TRUE(
+        (*registry)->SetKeyHash(a.workspace.id(), HashApiKey(old_key)).ok());
+  }
+  server_.Start();
+  EXPECT_THAT(ListSegmentsWith(Ctx(old_key).get()), GrpcOk());
+  EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
 }
 
 TEST_F(AuthTest, DeletedWorkspaceIsGone) {
