@@ -20,11 +20,13 @@
 #include <sstream>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "core/base/status_macros.h"
+#include "server/auth.h"
 
 extern char** environ;
 
@@ -102,6 +104,34 @@ absl::StatusOr<std::string> ReadServiceConfig() {
   std::string text = ReadWhole(path);
   if (text.empty()) return absl::NotFoundError("cannot read " + path);
   return text;
+}
+
+std::vector<RoutedCall> ParseAccessLog(const std::string& text) {
+  std::vector<RoutedCall> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    RoutedCall r;
+    bool in_upstream = false;
+    // "upstream=a, b" when nginx tried two nodes: the addresses follow
+    // until the next key=value field.
+    for (absl::string_view field : absl::StrSplit(line, ' ')) {
+      const bool keyed = absl::StrContains(field, '=');
+      if (keyed) in_upstream = false;
+      if (absl::ConsumePrefix(&field, "ws=")) r.workspace = std::string(field);
+      if (absl::ConsumePrefix(&field, "upstream=")) in_upstream = true;
+      if (in_upstream) {
+        absl::ConsumeSuffix(&field, ",");
+        if (!field.empty() && field != "-") r.tried.emplace_back(field);
+      }
+      // "grpc=<in headers>/<in trailers>", "-" for the one absent.
+      if (absl::ConsumePrefix(&field, "grpc=")) {
+        for (absl::string_view part : absl::StrSplit(field, '/')) {
+          if (part != "-") r.grpc_status = std::string(part);
+        }
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 // ChildProcess.
@@ -387,6 +417,25 @@ std::string Cluster::NodeStderr(int node) {
 
 std::string Cluster::AccessLog() const {
   return ReadWhole(dir_ + "/access.log");
+}
+
+std::vector<RoutedCall> Cluster::RoutedCalls(size_t at_least) const {
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  std::vector<RoutedCall> calls = ParseAccessLog(AccessLog());
+  while (calls.size() < at_least && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+    calls = ParseAccessLog(AccessLog());
+  }
+  return calls;
+}
+
+int Cluster::LastNodeOf(uint64_t workspace, size_t at_least) const {
+  int node = -1;
+  const std::string routing_id = WorkspaceRoutingId(workspace);
+  for (const RoutedCall& r : RoutedCalls(at_least)) {
+    if (r.workspace == routing_id) node = NodeAt(r.upstream());
+  }
+  return node;
 }
 
 std::string Cluster::NginxErrorLog() const {

@@ -27,6 +27,21 @@
 
 namespace segments::testing {
 
+// One call as nginx logged it (deploy/nginx/segments.conf's
+// segments_routing format).
+struct RoutedCall {
+  std::string workspace;  // the routing id nginx's map read, or ""
+  // The nodes nginx tried, in order ("127.0.0.1:<port>"); the last one
+  // answered, if any did.
+  std::vector<std::string> tried;
+  std::string grpc_status;  // the node's, "" if none answered
+  const std::string& upstream() const {
+    static const std::string none;
+    return tried.empty() ? none : tried.back();
+  }
+};
+std::vector<RoutedCall> ParseAccessLog(const std::string& text);
+
 inline constexpr char kClusterAdminKey[] = "sk_admin_cluster_0123456789abcdef";
 
 // A child process: argv[0] is exec'd with `env` added to this process's
@@ -106,6 +121,13 @@ class Cluster {
   // nginx's access log (deploy/nginx/segments.conf's segments_routing
   // format), one line per call.
   std::string AccessLog() const;
+  // The calls in the access log, once it holds at least `at_least` (nginx
+  // writes a line just after the answer, so a client that has its answer
+  // may not see the line yet; waits up to 5 s).
+  std::vector<RoutedCall> RoutedCalls(size_t at_least = 0) const;
+  // The node nginx sent the last call of `workspace` to, or -1; waits as
+  // RoutedCalls(at_least) does.
+  int LastNodeOf(uint64_t workspace, size_t at_least = 0) const;
   std::string NginxErrorLog() const;
   PostgresServer& postgres() { return *postgres_; }
   const std::string& store_uri() const { return store_uri_; }
