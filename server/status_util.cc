@@ -90,6 +90,20 @@ bool IsServerFailure(grpc::StatusCode code, StorageFailure kind) {
          code == grpc::StatusCode::DATA_LOSS;
 }
 
+// google.rpc.RetryInfo from the status's retry delay (core/base/errors.h),
+// when it has one: the hint generated clients' retry policies and people
+// read (docs/api.md).
+void AddRetryInfo(const absl::Status& status, google::rpc::Status* details) {
+  const std::optional<absl::Duration> delay = GetRetryDelay(status);
+  if (!delay.has_value()) return;
+  google::rpc::RetryInfo retry;
+  const int64_t ms = absl::ToInt64Milliseconds(*delay);
+  retry.mutable_retry_delay()->set_seconds(ms / 1000);
+  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(ms % 1000) *
+                                         1000000);
+  details->add_details()->PackFrom(retry);
+}
+
 std::atomic<uint64_t> g_error_ids{0};
 
 RateLimitedLog& ServerFailureLog() {
@@ -147,6 +161,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     details.set_code(code);
     details.set_message(message);
     details.add_details()->PackFrom(error_info);
+    AddRetryInfo(status, &details);
     return grpc::Status(code, message, details.SerializeAsString());
   }
   const std::string message = Truncated(original, kMaxErrorMessageBytes);
@@ -209,6 +224,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     details.add_details()->PackFrom(bad_request);
   }
   if (!info.reason.empty()) details.add_details()->PackFrom(error_info);
+  AddRetryInfo(status, &details);
   if (details.details_size() == 0) return grpc::Status(code, message);
   return grpc::Status(code, message, details.SerializeAsString());
 }

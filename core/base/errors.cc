@@ -1,10 +1,12 @@
 #include "core/base/errors.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
@@ -23,6 +25,9 @@ constexpr absl::string_view kErrorInfoUrl =
 // Never sent to clients: ToGrpcStatus copies only the two payloads above.
 constexpr absl::string_view kStorageFailureUrl =
     "segments.internal/StorageFailure";
+
+// Never sent as it is: ToGrpcStatus makes a google.rpc.RetryInfo of it.
+constexpr absl::string_view kRetryDelayUrl = "segments.internal/RetryDelayMs";
 
 constexpr uint32_t kWireVarint = 0;
 constexpr uint32_t kWireFixed64 = 1;
@@ -231,6 +236,32 @@ StorageFailure GetStorageFailure(const absl::Status& status) {
     return StorageFailure::kOther;
   }
   return static_cast<StorageFailure>(kind);
+}
+
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay) {
+  status.SetPayload(kRetryDelayUrl, absl::Cord(absl::StrCat(std::max<int64_t>(
+                                        0, absl::ToInt64Milliseconds(delay)))));
+  return status;
+}
+
+std::optional<absl::Duration> GetRetryDelay(const absl::Status& status) {
+  std::optional<std::string> bytes = PayloadBytes(status, kRetryDelayUrl);
+  int64_t ms = 0;
+  if (!bytes.has_value() || !absl::SimpleAtoi(*bytes, &ms) || ms < 0) {
+    return std::nullopt;
+  }
+  return absl::Milliseconds(ms);
+}
+
+absl::Status WorkspaceNotOwnedError(uint64_t id, std::string_view why,
+                                    absl::Duration retry_delay) {
+  return WithRetryDelay(
+      WithErrorInfo(
+          absl::UnavailableError(absl::StrCat(
+              "workspace ", id, " ", absl::string_view(why.data(), why.size()),
+              "; retry (another node may serve it then)")),
+          {kReasonWorkspaceNotOwned, {{"workspace_id", absl::StrCat(id)}}}),
+      retry_delay);
 }
 
 }  // namespace segments

@@ -5,12 +5,15 @@
 #ifndef SEGMENTS_CORE_BASE_ERRORS_H_
 #define SEGMENTS_CORE_BASE_ERRORS_H_
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace segments {
 
@@ -71,6 +74,21 @@ enum class StorageFailure {
 // Marks `status` (which must not be OK) as a storage failure of `kind`.
 absl::Status WithStorageFailure(absl::Status status, StorageFailure kind);
 StorageFailure GetStorageFailure(const absl::Status& status);
+
+// A retry hint, google.rpc.RetryInfo's retry_delay: how long the client
+// should wait before it retries (the server copies it into the status
+// details). Given to UNAVAILABLE errors that a retry will cure, such as a
+// workspace another node serves (docs/scale-out.md).
+absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
+std::optional<absl::Duration> GetRetryDelay(const absl::Status& status);
+
+// UNAVAILABLE for a call to workspace `id` that this node does not serve
+// now (another node holds its lease, this node lost or is handing it
+// over): ErrorInfo reason WORKSPACE_NOT_OWNED with the workspace id, and a
+// retry delay. `why` ends the message ("is served by another node").
+absl::Status WorkspaceNotOwnedError(uint64_t id, std::string_view why,
+                                    absl::Duration retry_delay);
+inline constexpr char kReasonWorkspaceNotOwned[] = "WORKSPACE_NOT_OWNED";
 
 // The domain name used in ErrorInfo.domain.
 inline constexpr std::string_view kErrorDomain = "segments.v1";

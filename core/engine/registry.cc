@@ -25,17 +25,6 @@ absl::Status ValidatePlan(Plan plan, std::string_view path) {
   return absl::OkStatus();
 }
 
-// The engine of existing workspace `id`, over its store.
-absl::StatusOr<std::unique_ptr<Workspace>> OpenEngine(CatalogStore& catalog,
-                                                      WorkspaceId id, Plan plan,
-                                                      const Clock* clock,
-                                                      const Limits& limits,
-                                                      FlipScheduler* timer) {
-  ASSIGN_OR_RETURN(std::unique_ptr<WorkspaceStore> store,
-                   catalog.OpenWorkspace(id));
-  return Workspace::Open(id, plan, std::move(store), clock, limits, timer);
-}
-
 // How many closed workspaces one turn of the waker opens: the timer thread
 // is shared with every open workspace's flips, so a crowd of wake-ups (after
 // a crash, every workspace that was open) goes in turns.
@@ -66,6 +55,7 @@ Registry::Registry(std::unique_ptr<CatalogStore> catalog, const Clock* clock,
       clock_(clock),
       limits_(limits),
       options_(std::move(options)),
+      shared_(catalog_->Shared()),
       timer_(std::make_unique<FlipScheduler>(clock)) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
@@ -77,6 +67,12 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
                    r->catalog_->LoadWorkspaces());
   Registry* const self = r.get();
   r->waker_ = r->timer_->Add([self] { self->OnWake(); });
+  if (r->shared_) {
+    r->catalog_->SetOwnershipLostHandler(
+        [self](WorkspaceId id) { self->OnOwnershipLost(id); });
+    r->scanner_ = r->timer_->Add([self] { self->OnScan(); });
+    r->timer_->Schedule(r->scanner_, clock->Now() + r->ScanSeconds());
+  }
   absl::MutexLock l(&r->mu_);
   for (LoadedWorkspaceRecord& loaded : records) {
     const WorkspaceId id = loaded.record.id;
@@ -109,8 +105,12 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
 }
 
 Registry::~Registry() {
-  // No wake-up opens a workspace from here on.
+  // No wake-up opens a workspace from here on, and no loss closes one.
   timer_->Remove(waker_);
+  if (shared_) {
+    timer_->Remove(scanner_);
+    catalog_->SetOwnershipLostHandler(nullptr);
+  }
   std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>> wakes;
   {
     absl::MutexLock l(&mu_);
@@ -158,7 +158,9 @@ void Registry::SetClosed(Entry& e, std::optional<UnixSeconds> wake) {
   e.state = State::kClosed;
   e.workspace.reset();
   e.wake_time = wake;
-  if (!wake.has_value()) return;
+  // Shared: the scan (OnScan) wakes it, on whichever node gets there first,
+  // since another node may change its wake time meanwhile.
+  if (!wake.has_value() || shared_) return;
   const bool head = wakes_.empty() || *wake < wakes_.begin()->first;
   wakes_.insert({*wake, e.record.id});
   if (head) ScheduleWaker();
@@ -213,6 +215,20 @@ void Registry::OnWake() {
 }
 
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Acquire(WorkspaceId id) {
+  bool known;
+  {
+    absl::ReaderMutexLock l(&mu_);
+    known = entries_.count(id) > 0;
+  }
+  if (!known && shared_) {
+    // Created by another node since this one read the catalog.
+    ASSIGN_OR_RETURN(std::optional<LoadedWorkspaceRecord> loaded,
+                     catalog_->LoadWorkspace(id));
+    if (loaded.has_value()) {
+      absl::MutexLock l(&mu_);
+      Adopt(*std::move(loaded));
+    }
+  }
   {
     absl::ReaderMutexLock l(&mu_);
     auto it = entries_.find(id);
@@ -256,18 +272,48 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::OpenEntry(WorkspaceId id) {
     plan = e.record.plan;
     stored = e.wake_time;
   }
+  // The store first: from a shared catalog it comes with ownership, so
+  // nothing below is written for a workspace another node serves.
+  absl::StatusOr<std::unique_ptr<WorkspaceStore>> store =
+      catalog_->OpenWorkspace(id);
+  if (shared_ && !absl::IsUnavailable(store.status())) {
+    // Another node may have changed the record (plan, key) or deleted the
+    // workspace since this node read it; now the owner, this node reads it
+    // again.
+    absl::StatusOr<std::optional<LoadedWorkspaceRecord>> fresh =
+        catalog_->LoadWorkspace(id);
+    if (!fresh.ok()) {
+      store = fresh.status();
+    } else if (!fresh->has_value()) {
+      store = nullptr;
+      absl::MutexLock l(&mu_);
+      Forget(id);
+      settled_.SignalAll();
+      return WorkspaceNotFound(id);
+    } else if (!(*fresh)->problem.empty()) {
+      store = absl::DataLossError((*fresh)->problem);
+    } else if (store.ok()) {
+      plan = (*fresh)->record.plan;
+      absl::MutexLock l(&mu_);
+      UpdateRecord(entries_.at(id), (*fresh)->record);
+    }
+  }
   // Stored before the workspace can change: should the server stop without
   // closing it, the next start opens it and applies what fell due.
-  if (stored != kWakeAtOnce) {
+  if (store.ok() && stored != kWakeAtOnce) {
     if (absl::Status s = catalog_->PutWakeTimes({{id, kWakeAtOnce}}); !s.ok()) {
+      store = nullptr;  // gives ownership up
       absl::MutexLock l(&mu_);
       SetClosed(entries_.at(id), stored);
       settled_.SignalAll();
       return s;
     }
+    stored = kWakeAtOnce;
   }
   absl::StatusOr<std::unique_ptr<Workspace>> opened =
-      OpenEngine(*catalog_, id, plan, clock_, limits_, timer_.get());
+      store.ok() ? Workspace::Open(id, plan, *std::move(store), clock_, limits_,
+                                   timer_.get())
+                 : absl::StatusOr<std::unique_ptr<Workspace>>(store.status());
   const size_t bytes = opened.ok() ? (*opened)->ApproximateMemoryBytes() : 0;
   std::shared_ptr<Workspace> ws;
   absl::Status failed;
@@ -277,9 +323,10 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::OpenEntry(WorkspaceId id) {
     ++opened_total_;
     settled_.SignalAll();
     if (absl::IsUnavailable(opened.status())) {
-      // Transient (a failing disk, descriptors run out): the call may be
-      // retried, and the next one tries to open it again.
-      SetClosed(e, kWakeAtOnce);
+      // Transient (a failing disk, descriptors run out, another node
+      // serving it): the call may be retried, and the next one tries to
+      // open it again.
+      SetClosed(e, stored);
       return opened.status();
     }
     if (!opened.ok()) {
@@ -298,6 +345,99 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::OpenEntry(WorkspaceId id) {
   }
   EvictOverBudget();
   return ws;
+}
+
+void Registry::Adopt(LoadedWorkspaceRecord loaded) {
+  const WorkspaceId id = loaded.record.id;
+  auto it = entries_.find(id);
+  if (it != entries_.end()) {
+    // Known: a closed one takes the record as stored now (an open one's is
+    // this node's, the owner's).
+    if (it->second.state == State::kClosed && loaded.problem.empty()) {
+      UpdateRecord(it->second, loaded.record);
+    }
+    return;
+  }
+  Entry& e = entries_[id];
+  e.record = std::move(loaded.record);
+  if (!loaded.problem.empty()) {
+    e.state = State::kFailed;
+    e.load_error = absl::DataLossError(loaded.problem);
+  } else {
+    SetClosed(e, loaded.wake_time);
+  }
+  // A key another entry has (it was re-keyed elsewhere): left to the
+  // entry that has it until that one is read again.
+  if (!e.record.key_hash.empty())
+    id_by_key_hash_.try_emplace(e.record.key_hash, id);
+}
+
+void Registry::UpdateRecord(Entry& e, const WorkspaceRecord& record) {
+  const WorkspaceId id = e.record.id;
+  if (record.key_hash != e.record.key_hash) {
+    auto old = id_by_key_hash_.find(e.record.key_hash);
+    if (old != id_by_key_hash_.end() && old->second == id) {
+      id_by_key_hash_.erase(old);
+    }
+    if (!record.key_hash.empty()) id_by_key_hash_[record.key_hash] = id;
+  }
+  e.record = record;
+}
+
+void Registry::Forget(WorkspaceId id) {
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  Unwake(it->second);
+  auto key = id_by_key_hash_.find(it->second.record.key_hash);
+  if (key != id_by_key_hash_.end() && key->second == id) {
+    id_by_key_hash_.erase(key);
+  }
+  entries_.erase(it);
+}
+
+void Registry::OnOwnershipLost(WorkspaceId id) {
+  std::shared_ptr<Workspace> ws;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = entries_.find(id);
+    // Opening or closing: that open fails its commits (the fence), and the
+    // next loss report or open settles it.
+    if (it == entries_.end() || it->second.state != State::kOpen) return;
+    Entry& e = it->second;
+    ws = std::move(e.workspace);
+    --open_;
+    open_memory_bytes_ -= e.memory_bytes;
+    e.memory_bytes = 0;
+    // Its wake time is the new owner's to store; the next open here stores
+    // kWakeAtOnce again.
+    SetClosed(e, std::nullopt);
+    settled_.SignalAll();
+  }
+  // Feed streams resume on the node that serves it next, from their last
+  // sequence (the log is in the shared store).
+  ws->feed().Close(WorkspaceNotOwnedError(
+      id, "is no longer served by this node (its ownership was lost)",
+      catalog_->OwnershipRetryDelay()));
+  // Calls in flight keep their hold until they end (their commits fail).
+  ws.reset();
+}
+
+int64_t Registry::ScanSeconds() const {
+  const int64_t ms = absl::ToInt64Milliseconds(catalog_->OwnershipRetryDelay());
+  return std::max<int64_t>(1, (ms + 999) / 1000);
+}
+
+void Registry::OnScan() {
+  // Wake-ups no node has queued: a dead node's sleeping workspaces, and
+  // those whose owner stopped while they were open (kWakeAtOnce, lease
+  // lapsed). Opening takes ownership (one node wins; the others are told
+  // it is owned) and applies the flips due.
+  absl::StatusOr<std::vector<WorkspaceId>> due =
+      catalog_->UnownedDueWorkspaces(clock_->Now(), kWakesPerTurn);
+  if (due.ok()) {
+    for (WorkspaceId id : *due) Acquire(id).status().IgnoreError();
+  }
+  timer_->Schedule(scanner_, clock_->Now() + ScanSeconds());
 }
 
 std::vector<std::pair<WorkspaceId, std::shared_ptr<Workspace>>>
@@ -529,6 +669,12 @@ absl::StatusOr<WorkspaceRecord> Registry::SetPlan(WorkspaceId id, Plan plan) {
 
 absl::Status Registry::SetKeyHash(WorkspaceId id, std::string key_hash) {
   absl::MutexLock admin(&admin_mu_);
+  // Shared: only the owner changes the key, so that no node keeps
+  // accepting the old one from memory (held until the end).
+  std::shared_ptr<Workspace> owned;
+  if (shared_) {
+    ASSIGN_OR_RETURN(owned, Acquire(id));
+  }
   WorkspaceRecord record;
   {
     absl::ReaderMutexLock l(&mu_);
@@ -628,11 +774,32 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
       }
     }
   }
+  if (id == 0 && shared_) {
+    // A key this node has not seen: a workspace another node created or
+    // re-keyed since this node read the catalog.
+    ASSIGN_OR_RETURN(std::optional<LoadedWorkspaceRecord> found,
+                     catalog_->FindWorkspaceByKeyHash(key_hash));
+    if (found.has_value() &&
+        ConstantTimeEquals(found->record.key_hash, key_hash)) {
+      id = found->record.id;
+      absl::MutexLock l(&mu_);
+      Adopt(*std::move(found));
+    }
+  }
   if (id == 0) return absl::UnauthenticatedError("invalid API key");
   absl::StatusOr<std::shared_ptr<Workspace>> ws = Acquire(id);
   // Deleted meanwhile: as if it had been a moment earlier.
   if (absl::IsNotFound(ws.status())) {
     return absl::UnauthenticatedError("invalid API key");
+  }
+  if (ws.ok() && shared_) {
+    // The open read the record again: the key may have changed elsewhere.
+    absl::ReaderMutexLock l(&mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() ||
+        !ConstantTimeEquals(it->second.record.key_hash, key_hash)) {
+      return absl::UnauthenticatedError("invalid API key");
+    }
   }
   return ws;
 }

@@ -33,6 +33,19 @@
 // UNAVAILABLE error while opening (the disk failing, descriptors run out)
 // is not kept: the call gets it, and the next call tries again.
 //
+// A shared catalog (CatalogStore::Shared: several nodes over one database,
+// docs/scale-out.md) hands a workspace's store out only to its owner. Then
+// the registry serves a workspace only while this node owns it: a call for
+// one another node owns gets UNAVAILABLE with reason WORKSPACE_NOT_OWNED
+// and a retry delay (the open is tried again at the next call, so a free
+// or expired one is taken: that is how a dead node's workspaces move); when
+// the catalog reports the ownership lost, the workspace is closed at once,
+// storing nothing, and its feed streams end with that error. Records are
+// read on demand (a key or id this node has not seen, and again at every
+// open, since another node may have changed or deleted them); key changes
+// need ownership. Wake times are not queued locally: every ScanSeconds the
+// registry opens the due workspaces no node owns (UnownedDueWorkspaces).
+//
 // Thread-safety: thread-safe. Workspaces are handed out as shared_ptr so a
 // call in flight keeps its workspace alive (and open) while it is being
 // deleted.
@@ -192,6 +205,21 @@ class Registry {
   void Unwake(const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The waker's task: opens the closed workspaces whose wake time came.
   void OnWake() ABSL_LOCKS_EXCLUDED(mu_);
+  // Shared catalogs (store.h, "Ownership"): a record read from the catalog
+  // now, added as a closed (or failed) entry, or taken by a closed one.
+  void Adopt(LoadedWorkspaceRecord loaded) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `e` takes `record` (as stored now), its key hash too.
+  void UpdateRecord(Entry& e, const WorkspaceRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops entry `id` (deleted by another node).
+  void Forget(WorkspaceId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The catalog's report that this node no longer owns `id`: it closes,
+  // storing nothing, and its feed streams end with UNAVAILABLE.
+  void OnOwnershipLost(WorkspaceId id) ABSL_LOCKS_EXCLUDED(mu_);
+  // The scan's task: opens due workspaces no node owns.
+  void OnScan() ABSL_LOCKS_EXCLUDED(mu_);
+  // The scan's period: the ownership retry delay, at least a second.
+  int64_t ScanSeconds() const;
   void ScheduleWaker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Touch(const Entry& e) const;
   bool Busy(const Entry& e) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
@@ -202,6 +230,8 @@ class Registry {
   const Clock* const clock_;
   const Limits limits_;
   const RegistryOptions options_;
+  // catalog_->Shared(): other nodes use the catalog (see the header).
+  const bool shared_;
   // Wakes every open workspace when its next relative date rule flip falls
   // due, and the registry when a closed one's does. Declared before
   // entries_, so it outlives the workspaces it calls, as long as nothing
@@ -209,7 +239,8 @@ class Registry {
   // destructor unregisters from it): the server waits until every feed
   // stream, each holding its workspace, is deleted.
   const std::unique_ptr<FlipScheduler> timer_;
-  FlipScheduler::TaskId waker_ = 0;  // set once, in Open
+  FlipScheduler::TaskId waker_ = 0;    // set once, in Open
+  FlipScheduler::TaskId scanner_ = 0;  // shared only; set once, in Open
   mutable std::atomic<uint64_t> use_clock_{0};
 
   // Serializes admin writes (create, plan, key, delete).

@@ -9,12 +9,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/base/ids.h"
 #include "core/base/types.h"
 #include "core/model/contact.h"
@@ -282,9 +284,57 @@ class CatalogStore {
   // record, the store is provisional: the next start removes it.
   virtual absl::StatusOr<NewWorkspaceStore> CreateWorkspaceStore() = 0;
   // Opens the store of existing workspace `id`; never creates one. DATA_LOSS
-  // when its data is missing or damaged.
+  // when its data is missing or damaged. A shared catalog (below) hands the
+  // store out only with ownership: otherwise UNAVAILABLE with reason
+  // WORKSPACE_NOT_OWNED (WorkspaceNotOwnedError) and a retry delay.
   virtual absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
       WorkspaceId id) = 0;
+
+  // Ownership, for a catalog that several nodes share (docs/scale-out.md;
+  // the PostgreSQL store with a node id). Each workspace is owned by one
+  // node at a time: OpenWorkspace and CreateWorkspaceStore take ownership,
+  // destroying the store gives it up, and a store whose ownership is lost
+  // fails its commits (UNAVAILABLE, WORKSPACE_NOT_OWNED), so two nodes
+  // never both write. The defaults are a catalog only this node uses, which
+  // owns every workspace for good.
+  //
+  // Whether other nodes share the catalog: then records appear, change and
+  // go behind this node's back, and the registry reads them on demand.
+  virtual bool Shared() const { return false; }
+  // The record of workspace `id`, or of the workspace whose key hashes to
+  // `key_hash`, as stored now; nullopt when there is none.
+  virtual absl::StatusOr<std::optional<LoadedWorkspaceRecord>> LoadWorkspace(
+      WorkspaceId id) {
+    (void)id;
+    return std::nullopt;
+  }
+  virtual absl::StatusOr<std::optional<LoadedWorkspaceRecord>>
+  FindWorkspaceByKeyHash(std::string_view key_hash) {
+    (void)key_hash;
+    return std::nullopt;
+  }
+  // `lost(id)` is called, on a thread of the catalog's, when this node lost
+  // the ownership of workspace `id` whose store it handed out (the store
+  // then only fails its commits; the caller should stop serving it). An
+  // empty function stops the calls: once this returns, none is running.
+  virtual void SetOwnershipLostHandler(std::function<void(WorkspaceId)> lost) {
+    (void)lost;
+  }
+  // Up to `limit` workspaces that no node owns whose stored wake time is
+  // at or before `now`, earliest first: those a node that died (or lost
+  // them) will not wake, for any node to open.
+  virtual absl::StatusOr<std::vector<WorkspaceId>> UnownedDueWorkspaces(
+      UnixSeconds now, size_t limit) {
+    (void)now;
+    (void)limit;
+    return std::vector<WorkspaceId>{};
+  }
+  // How often ownership is checked (a workspace another node owns may be
+  // free after about this long): the retry delay calls are told, and the
+  // period of the registry's scan for UnownedDueWorkspaces.
+  virtual absl::Duration OwnershipRetryDelay() const {
+    return absl::Seconds(1);
+  }
 };
 
 }  // namespace segments

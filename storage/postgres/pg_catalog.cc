@@ -72,45 +72,125 @@ absl::Status PgCatalogStore::RemoveProvisional() {
   return txn.Commit();
 }
 
+// The columns DecodeWorkspaceRow reads, in its order.
+constexpr char kWorkspaceColumns[] =
+    "id, display_name, plan, key_hash, create_time, wake_time";
+
+// Row `i` of `r` (kWorkspaceColumns) as a loaded record; DATA_LOSS for an
+// id out of range (the row cannot even name its workspace).
+absl::StatusOr<LoadedWorkspaceRecord> DecodeWorkspaceRow(const PgResult& r,
+                                                         int i) {
+  const int64_t id = r.Int(i, 0);
+  const int64_t plan = r.Int(i, 2);
+  if (id < 1) {
+    return absl::DataLossError(absl::StrCat(
+        "PostgreSQL: workspaces row id=", id, ": id is out of range"));
+  }
+  LoadedWorkspaceRecord loaded;
+  WorkspaceRecord& w = loaded.record;
+  w.id = static_cast<WorkspaceId>(id);
+  w.display_name = std::string(r.Bytes(i, 1));
+  w.key_hash = std::string(r.Bytes(i, 3));
+  w.create_time = r.Int(i, 4);
+  if (r.IsNull(i, 5)) {
+    loaded.wake_time = std::nullopt;
+  } else {
+    loaded.wake_time = std::max<int64_t>(r.Int(i, 5), kWakeAtOnce);
+  }
+  if (plan < 0 || plan > std::numeric_limits<int>::max()) {
+    loaded.problem = "plan is out of range";
+  } else {
+    w.plan = static_cast<Plan>(plan);
+    loaded.problem = WorkspaceProblem(w);
+  }
+  if (!loaded.problem.empty()) {
+    loaded.problem = absl::StrCat("PostgreSQL: workspaces row id=", id, ": ",
+                                  loaded.problem);
+  }
+  return loaded;
+}
+
 absl::StatusOr<std::vector<LoadedWorkspaceRecord>>
 PgCatalogStore::LoadWorkspaces() {
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   ASSIGN_OR_RETURN(PgResult r,
-                   conn->Query("SELECT id, display_name, plan, key_hash, "
-                               "create_time, wake_time FROM workspaces "
-                               "ORDER BY id"));
+                   conn->Query(absl::StrCat("SELECT ", kWorkspaceColumns,
+                                            " FROM workspaces ORDER BY id")));
   std::vector<LoadedWorkspaceRecord> out;
   out.reserve(static_cast<size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
-    const int64_t id = r.Int(i, 0);
-    const int64_t plan = r.Int(i, 2);
-    if (id < 1) {
-      return absl::DataLossError(absl::StrCat(
-          "PostgreSQL: workspaces row id=", id, ": id is out of range"));
-    }
-    LoadedWorkspaceRecord& loaded = out.emplace_back();
-    WorkspaceRecord& w = loaded.record;
-    w.id = static_cast<WorkspaceId>(id);
-    w.display_name = std::string(r.Bytes(i, 1));
-    w.key_hash = std::string(r.Bytes(i, 3));
-    w.create_time = r.Int(i, 4);
-    if (r.IsNull(i, 5)) {
-      loaded.wake_time = std::nullopt;
-    } else {
-      loaded.wake_time = std::max<int64_t>(r.Int(i, 5), kWakeAtOnce);
-    }
-    if (plan < 0 || plan > std::numeric_limits<int>::max()) {
-      loaded.problem = "plan is out of range";
-    } else {
-      w.plan = static_cast<Plan>(plan);
-      loaded.problem = WorkspaceProblem(w);
-    }
-    if (!loaded.problem.empty()) {
-      loaded.problem = absl::StrCat("PostgreSQL: workspaces row id=", id, ": ",
-                                    loaded.problem);
-    }
+    ASSIGN_OR_RETURN(LoadedWorkspaceRecord loaded, DecodeWorkspaceRow(r, i));
+    out.push_back(std::move(loaded));
   }
   return out;
+}
+
+absl::StatusOr<std::optional<LoadedWorkspaceRecord>>
+PgCatalogStore::LoadWorkspace(WorkspaceId id) {
+  if (id == 0 || id > kMaxStoredUint) return std::nullopt;  // cannot exist
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgParams p;
+  p.Int(static_cast<int64_t>(id));
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn->Query(absl::StrCat("SELECT ", kWorkspaceColumns,
+                                            " FROM workspaces WHERE id = $1"),
+                               p));
+  if (r.rows() == 0) return std::nullopt;
+  ASSIGN_OR_RETURN(LoadedWorkspaceRecord loaded, DecodeWorkspaceRow(r, 0));
+  return std::optional<LoadedWorkspaceRecord>(std::move(loaded));
+}
+
+absl::StatusOr<std::optional<LoadedWorkspaceRecord>>
+PgCatalogStore::FindWorkspaceByKeyHash(std::string_view key_hash) {
+  if (key_hash.empty()) return std::nullopt;  // no key authenticates
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgParams p;
+  p.Bytes(key_hash);
+  // workspaces_by_key_hash (schema step 3); two rows would be two
+  // workspaces with one key: the lowest id answers, and the registry finds
+  // the other damaged when it reads it.
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      conn->Query(absl::StrCat("SELECT ", kWorkspaceColumns,
+                               " FROM workspaces WHERE key_hash = $1 "
+                               "ORDER BY id LIMIT 1"),
+                  p));
+  if (r.rows() == 0) return std::nullopt;
+  ASSIGN_OR_RETURN(LoadedWorkspaceRecord loaded, DecodeWorkspaceRow(r, 0));
+  return std::optional<LoadedWorkspaceRecord>(std::move(loaded));
+}
+
+absl::StatusOr<std::vector<WorkspaceId>> PgCatalogStore::UnownedDueWorkspaces(
+    UnixSeconds now, size_t limit) {
+  if (leases_ == nullptr) return std::vector<WorkspaceId>{};
+  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
+  PgParams p;
+  p.Int(now);
+  p.Int(static_cast<int64_t>(std::min<size_t>(limit, INT32_MAX)));
+  // Open workspaces store kWakeAtOnce (0) and hold a live lease: the join
+  // leaves them out; a dead node's have a lapsed lease and are due at once.
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      conn->Query("SELECT w.id FROM workspaces w LEFT JOIN workspace_leases l "
+                  "ON l.workspace_id = w.id WHERE w.wake_time <= $1 AND "
+                  "(l.workspace_id IS NULL OR l.expires_at <= "
+                  "clock_timestamp()) ORDER BY w.wake_time, w.id LIMIT $2",
+                  p));
+  std::vector<WorkspaceId> due;
+  due.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    due.push_back(static_cast<WorkspaceId>(r.Int(i, 0)));
+  }
+  return due;
+}
+
+void PgCatalogStore::SetOwnershipLostHandler(
+    std::function<void(WorkspaceId)> lost) {
+  if (leases_ != nullptr) leases_->SetLostHandler(std::move(lost));
+}
+
+absl::Duration PgCatalogStore::OwnershipRetryDelay() const {
+  return leases_ != nullptr ? leases_->ttl() / 3 : absl::Seconds(1);
 }
 
 absl::Status PgCatalogStore::PutWorkspace(const WorkspaceRecord& record) {
@@ -185,8 +265,24 @@ absl::Status PgCatalogStore::PutWakeTimes(
     } else {
       p.NullInt();
     }
+    if (leases_ == nullptr || wake == kWakeAtOnce) {
+      // kWakeAtOnce needs no lease: at worst it wakes a workspace early,
+      // and an open only applies what is due.
+      RETURN_IF_ERROR(
+          conn->Query("UPDATE workspaces SET wake_time = $2 WHERE id = $1", p)
+              .status());
+      continue;
+    }
+    // Fenced: a later wake time only from the node holding the lease, so a
+    // node that lost it cannot put off the flips of the next owner's data.
+    // (Nothing stored otherwise: the row keeps kWakeAtOnce or the owner's.)
+    p.Bytes(leases_->node_id());
     RETURN_IF_ERROR(
-        conn->Query("UPDATE workspaces SET wake_time = $2 WHERE id = $1", p)
+        conn->Query("UPDATE workspaces SET wake_time = $2 WHERE id = $1 AND "
+                    "EXISTS (SELECT 1 FROM workspace_leases WHERE "
+                    "workspace_id = $1 AND owner = $3 AND expires_at > "
+                    "clock_timestamp())",
+                    p)
             .status());
   }
   return txn.Commit();

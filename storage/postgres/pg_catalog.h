@@ -16,9 +16,11 @@
 #ifndef SEGMENTS_STORAGE_POSTGRES_PG_CATALOG_H_
 #define SEGMENTS_STORAGE_POSTGRES_PG_CATALOG_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,11 +62,27 @@ class PgCatalogStore : public CatalogStore {
   absl::Status PutWakeTimes(
       const std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>>&
           wake_times) override;
+  // With leases, a wake time other than kWakeAtOnce is stored only while
+  // this node holds the workspace's live lease (skipped otherwise).
   absl::StatusOr<NewWorkspaceStore> CreateWorkspaceStore() override;
   // DATA_LOSS when the workspace's data (its workspace_state row) is
   // missing; with leases, UNAVAILABLE when another node holds its lease.
   absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
       WorkspaceId id) override;
+
+  // Ownership (store.h), with leases: shared, the lost handler called by
+  // the lease renewal (PgLeases::SetLostHandler), the retry delay one
+  // renewal period (ttl / 3), and the due workspaces those with
+  // wake_time <= now and no live lease. Without a node id: the defaults.
+  bool Shared() const override { return leases_ != nullptr; }
+  absl::StatusOr<std::optional<LoadedWorkspaceRecord>> LoadWorkspace(
+      WorkspaceId id) override;
+  absl::StatusOr<std::optional<LoadedWorkspaceRecord>> FindWorkspaceByKeyHash(
+      std::string_view key_hash) override;
+  void SetOwnershipLostHandler(std::function<void(WorkspaceId)> lost) override;
+  absl::StatusOr<std::vector<WorkspaceId>> UnownedDueWorkspaces(
+      UnixSeconds now, size_t limit) override;
+  absl::Duration OwnershipRetryDelay() const override;
 
   PgPool* pool() { return pool_.get(); }
   // nullptr without a node_id.

@@ -11,8 +11,11 @@ namespace segments {
 
 PgLeases::PgLeases(std::shared_ptr<PgPool> pool, std::string node_id,
                    absl::Duration ttl, bool renew)
-    : pool_(std::move(pool)), node_id_(std::move(node_id)), ttl_(ttl) {
-  if (renew) renewer_ = std::thread([this] { RenewLoop(); });
+    : pool_(std::move(pool)),
+      node_id_(std::move(node_id)),
+      ttl_(ttl),
+      renew_(renew) {
+  renewer_ = std::thread([this] { RenewLoop(); });
 }
 
 PgLeases::~PgLeases() {
@@ -23,7 +26,20 @@ PgLeases::~PgLeases() {
   if (renewer_.joinable()) renewer_.join();
 }
 
+void PgLeases::SetLostHandler(std::function<void(WorkspaceId)> lost) {
+  absl::MutexLock l(&handler_mu_);
+  lost_handler_ = std::move(lost);
+}
+
+void PgLeases::ReportLost(const std::vector<WorkspaceId>& lost) {
+  if (lost.empty()) return;
+  absl::MutexLock l(&handler_mu_);
+  if (!lost_handler_) return;
+  for (WorkspaceId id : lost) lost_handler_(id);
+}
+
 absl::StatusOr<int64_t> PgLeases::Take(WorkspaceId id) {
+  const SteadyTime sent = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
   PgParams p;
   p.Int(static_cast<int64_t>(id));
@@ -54,20 +70,23 @@ absl::StatusOr<int64_t> PgLeases::Take(WorkspaceId id) {
                                    q.Int(static_cast<int64_t>(id));
                                    return q;
                                  }()));
-    return WithStorageFailure(
-        absl::UnavailableError(absl::StrCat(
-            "workspace ", id, " is served by node ",
-            owner.rows() > 0 ? std::string(owner.Bytes(0, 0)) : "(gone)",
-            "; retry")),
-        StorageFailure::kBusy);
+    // Not a storage failure: the call is for another node; its client
+    // retries after about one renewal period (docs/scale-out.md).
+    return WorkspaceNotOwnedError(
+        id,
+        absl::StrCat("is served by node ", owner.rows() > 0
+                                               ? std::string(owner.Bytes(0, 0))
+                                               : "(none: released meanwhile)"),
+        ttl_ / 3);
   }
   const int64_t epoch = r.Int(0, 0);
   absl::MutexLock l(&mu_);
-  held_[id] = epoch;
+  held_[id] = Held{epoch, sent};
   return epoch;
 }
 
 absl::Status PgLeases::TakeNew(PgConn* conn, WorkspaceId id) {
+  const SteadyTime sent = std::chrono::steady_clock::now();
   PgParams p;
   p.Int(static_cast<int64_t>(id));
   p.Bytes(node_id_);
@@ -79,7 +98,7 @@ absl::Status PgLeases::TakeNew(PgConn* conn, WorkspaceId id) {
                   p)
           .status());
   absl::MutexLock l(&mu_);
-  held_[id] = 1;
+  held_[id] = Held{1, sent};
   return absl::OkStatus();
 }
 
@@ -87,7 +106,7 @@ void PgLeases::Release(WorkspaceId id, int64_t epoch) {
   {
     absl::MutexLock l(&mu_);
     auto it = held_.find(id);
-    if (it != held_.end() && it->second == epoch) held_.erase(it);
+    if (it != held_.end() && it->second.epoch == epoch) held_.erase(it);
   }
   absl::StatusOr<PgPool::Lease> conn = pool_->Acquire();
   if (!conn.ok()) return;  // it lapses by itself
@@ -105,43 +124,73 @@ void PgLeases::Release(WorkspaceId id, int64_t epoch) {
       .IgnoreError();
 }
 
-absl::Status PgLeases::RenewNow() {
+absl::Status PgLeases::RenewNow() { return Renew(renew_); }
+
+absl::Status PgLeases::Renew(bool send) {
+  const SteadyTime sent = std::chrono::steady_clock::now();
+  absl::flat_hash_map<WorkspaceId, int64_t> asked;  // id -> epoch
   std::vector<int64_t> ids;
   {
     absl::MutexLock l(&mu_);
-    for (const auto& [id, epoch] : held_) {
+    for (const auto& [id, held] : held_) {
+      asked[id] = held.epoch;
       ids.push_back(static_cast<int64_t>(id));
     }
   }
   if (ids.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(PgPool::Lease conn, pool_->Acquire());
-  PgParams p;
-  p.Bytes(node_id_);
-  p.Int(absl::ToInt64Milliseconds(ttl_));
-  p.IntArray(ids);
-  // Only unexpired leases are renewed: one that lapsed may already be
-  // another node's, and this node must not take it back by renewing.
-  ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Query("UPDATE workspace_leases SET expires_at = clock_timestamp() "
-                  "+ $2 * interval '1 millisecond' WHERE owner = "
-                  "$1 AND workspace_id = ANY($3) AND "
-                  "expires_at > clock_timestamp() RETURNING workspace_id",
-                  p));
-  absl::flat_hash_map<WorkspaceId, bool> renewed;
-  for (int i = 0; i < r.rows(); ++i) {
-    renewed[static_cast<WorkspaceId>(r.Int(i, 0))] = true;
-  }
-  absl::MutexLock l(&mu_);
-  // A lease not renewed is lost: its store's commits fail the fence.
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (renewed.count(it->first) == 0) {
-      held_.erase(it++);
+  absl::StatusOr<PgResult> r = absl::UnavailableError("renewals are off");
+  if (send) {
+    absl::StatusOr<PgPool::Lease> conn = pool_->Acquire();
+    if (conn.ok()) {
+      PgParams p;
+      p.Bytes(node_id_);
+      p.Int(absl::ToInt64Milliseconds(ttl_));
+      p.IntArray(ids);
+      // Only unexpired leases are renewed: one that lapsed may already be
+      // another node's, and this node must not take it back by renewing.
+      r = (*conn)->Query(
+          "UPDATE workspace_leases SET expires_at = clock_timestamp() "
+          "+ $2 * interval '1 millisecond' WHERE owner = "
+          "$1 AND workspace_id = ANY($3) AND "
+          "expires_at > clock_timestamp() RETURNING workspace_id",
+          p);
     } else {
-      ++it;
+      r = conn.status();
     }
   }
-  return absl::OkStatus();
+  absl::flat_hash_map<WorkspaceId, bool> renewed;
+  if (r.ok()) {
+    for (int i = 0; i < r->rows(); ++i) {
+      renewed[static_cast<WorkspaceId>(r->Int(i, 0))] = true;
+    }
+  }
+  const auto ttl = absl::ToChronoNanoseconds(ttl_);
+  const auto period = absl::ToChronoNanoseconds(ttl_ / 3);
+  std::vector<WorkspaceId> lost;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [id, epoch] : asked) {
+      auto it = held_.find(id);
+      // Released or taken again meanwhile: not this round's to judge.
+      if (it == held_.end() || it->second.epoch != epoch) continue;
+      if (r.ok() && renewed.count(id) > 0) {
+        it->second.extended_at = sent;
+        continue;
+      }
+      // A renewal that answered without it: lost (lapsed, or deleted). No
+      // answer: lost once the next round would come after the ttl since
+      // the last extension was sent, by this node's clock: the node stops
+      // serving before the database's expiry (which counts from when that
+      // extension arrived), so no other node serves it meanwhile.
+      if (r.ok() || sent - it->second.extended_at >= ttl - period) {
+        held_.erase(it);
+        lost.push_back(id);
+      }
+    }
+  }
+  // Its store's commits fail the fence; the handler stops serving it.
+  ReportLost(lost);
+  return r.status();
 }
 
 void PgLeases::RenewLoop() {
@@ -152,7 +201,8 @@ void PgLeases::RenewLoop() {
                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
       if (mu_.AwaitWithTimeout(absl::Condition(&stopping), ttl_ / 3)) return;
     }
-    RenewNow().IgnoreError();  // retried next period; fencing stays exact
+    // Retried next period; fencing stays exact.
+    Renew(renew_).IgnoreError();
   }
 }
 

@@ -12,7 +12,9 @@
 #ifndef SEGMENTS_STORAGE_POSTGRES_PG_LEASES_H_
 #define SEGMENTS_STORAGE_POSTGRES_PG_LEASES_H_
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,11 +30,22 @@ namespace segments {
 
 class PgLeases {
  public:
-  // `renew`: renew held leases every ttl / 3 (tests turn it off to play a
-  // paused node).
+  // Held leases are renewed every ttl / 3. `renew` false sends no
+  // renewals, as if each failed (tests of a partitioned node): the leases
+  // then lapse, and are reported lost, after a ttl.
   PgLeases(std::shared_ptr<PgPool> pool, std::string node_id,
            absl::Duration ttl, bool renew);
   ~PgLeases();  // stops renewing (does not release: stores do)
+
+  // Called with a workspace id when this node lost its lease: a renewal
+  // did not return it (it lapsed, or the workspace was deleted), or
+  // renewals failed for long enough that the next would come after the
+  // ttl, by this node's monotonic clock from when the last successful one
+  // was sent (so before the database's expiry: another node cannot have
+  // it yet). Runs on the renewal thread. nullptr: no calls; when it
+  // returns, no call of the previous handler is running.
+  void SetLostHandler(std::function<void(WorkspaceId)> lost);
+  absl::Duration ttl() const { return ttl_; }
 
   // Takes workspace `id`'s lease for this node (free, expired, or already
   // this node's) and returns its epoch, one more than the last owner's.
@@ -50,15 +63,29 @@ class PgLeases {
   absl::Status RenewNow();
 
  private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  struct Held {
+    int64_t epoch = 0;
+    // When the take or renewal that last extended it was sent.
+    SteadyTime extended_at;
+  };
   void RenewLoop();
+  // Renews (unless `send` is false) and drops the leases that are lost.
+  absl::Status Renew(bool send);
+  void ReportLost(const std::vector<WorkspaceId>& lost)
+      ABSL_LOCKS_EXCLUDED(mu_, handler_mu_);
 
   const std::shared_ptr<PgPool> pool_;
   const std::string node_id_;
   const absl::Duration ttl_;
+  const bool renew_;
 
+  // Held while the handler runs, so that SetLostHandler can wait it out.
+  absl::Mutex handler_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::function<void(WorkspaceId)> lost_handler_ ABSL_GUARDED_BY(handler_mu_);
   absl::Mutex mu_;
-  // The leases this node holds: workspace -> epoch.
-  absl::flat_hash_map<WorkspaceId, int64_t> held_ ABSL_GUARDED_BY(mu_);
+  // The leases this node holds, by workspace.
+  absl::flat_hash_map<WorkspaceId, Held> held_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread renewer_;
 };

@@ -99,6 +99,13 @@ const std::vector<const char*>& PgMigrations() {
           expires_at timestamptz NOT NULL
         );
       )sql",
+      // 2 -> 3: the lookups of nodes sharing the database (docs/scale-out.md):
+      // a key a node has not seen (a workspace another node created or
+      // re-keyed), and the wake-time scan for workspaces no node holds.
+      R"sql(
+        CREATE INDEX workspaces_by_key_hash ON workspaces (key_hash);
+        CREATE INDEX workspaces_by_wake_time ON workspaces (wake_time);
+      )sql",
   };
   return *kMigrations;
 }

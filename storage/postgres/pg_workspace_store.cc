@@ -392,14 +392,15 @@ absl::Status PgWorkspaceStore::LockState(PgConn* conn) {
         StorageFailure::kOther);
   }
   if (leases_ != nullptr) {
-    return WithStorageFailure(
-        absl::FailedPreconditionError(absl::StrCat(
-            "node ", leases_->node_id(),
-            " no longer holds the lease of "
-            "workspace ",
-            id_, " at epoch ", epoch_,
-            " (it expired or another node took it over): nothing stored")),
-        StorageFailure::kOther);
+    // Not a storage failure: the workspace moves (or moved) to another
+    // node, where the client's retry lands (docs/scale-out.md).
+    return WorkspaceNotOwnedError(
+        id_,
+        absl::StrCat("is no longer served here: node ", leases_->node_id(),
+                     " no longer holds the lease at epoch ", epoch_,
+                     " (it expired or another node took it over); nothing "
+                     "stored"),
+        leases_->ttl() / 3);
   }
   return absl::OkStatus();
 }

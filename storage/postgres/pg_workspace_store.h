@@ -48,8 +48,9 @@ class PgWorkspaceStore : public WorkspaceStore {
   absl::StatusOr<WorkspaceData> LoadStreaming(const ContactSink& sink) override;
   // INTERNAL (nothing stored) for a record that breaks a storage invariant
   // or a change sequence already stored; FAILED_PRECONDITION when the
-  // workspace was deleted since it was opened, or (leased) when this
-  // node's lease at the store's epoch is not live; UNAVAILABLE when PostgreSQL
+  // workspace was deleted since it was opened; (leased) UNAVAILABLE with
+  // reason WORKSPACE_NOT_OWNED and a retry delay when this node's lease at
+  // the store's epoch is not live; UNAVAILABLE when PostgreSQL
   // cannot be reached (then, too, nothing is stored: the transaction did
   // not commit).
   absl::Status Commit(const WorkspaceWrite& write) override;

@@ -5,10 +5,15 @@
 // workspaces, reconnection after the server restarts. Skipped, with the
 // reason, where PostgreSQL is not installed.
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "core/base/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/postgres/pg_catalog.h"
@@ -235,9 +240,12 @@ TEST_F(PostgresStoreTest, ACommitUnderALostLeaseFailsAndChangesNothing) {
   ASSERT_OK(created.store->Commit(OneContact(1)));
   absl::SleepFor(absl::Milliseconds(400));
   // Lapsed, not yet taken: still no commit (the fence checks expiry too).
-  EXPECT_THAT(created.store->Commit(OneContact(2)),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("no longer holds the lease")));
+  const absl::Status fenced = created.store->Commit(OneContact(2));
+  EXPECT_THAT(fenced, StatusIs(absl::StatusCode::kUnavailable,
+                               HasSubstr("no longer holds the lease")));
+  // The client is told to retry (on the node that serves it next).
+  EXPECT_EQ(GetErrorInfo(fenced).reason, kReasonWorkspaceNotOwned);
+  EXPECT_EQ(GetRetryDelay(fenced), absl::Milliseconds(100));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<WorkspaceStore> on_b,
                        b->OpenWorkspace(created.id));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*on_b));
@@ -245,9 +253,9 @@ TEST_F(PostgresStoreTest, ACommitUnderALostLeaseFailsAndChangesNothing) {
   EXPECT_EQ(data.contacts[0].id, 1u);
   ASSERT_OK(on_b->Commit(OneContact(3)));
   EXPECT_THAT(created.store->Commit(OneContact(4)),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+              StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(created.store->PruneChanges(1 << 30, 10),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+              StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_OK_AND_ASSIGN(data, LoadAll(*on_b));
   ASSERT_THAT(data.contacts, ::testing::SizeIs(2));
   EXPECT_EQ(data.contacts[1].id, 3u);
@@ -267,6 +275,119 @@ TEST_F(PostgresStoreTest, RenewalKeepsTheLeasePastItsTtl) {
   EXPECT_THAT(b->OpenWorkspace(created.id),
               StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_OK(created.store->Commit(OneContact(1)));
+}
+
+// What the registry of a node among several asks of the catalog (store.h,
+// "Ownership"): records read now, by id and by key hash; the due
+// workspaces that no node holds; and lost leases reported, both when a
+// renewal answers without one and when renewals fail past the ttl.
+TEST_F(PostgresStoreTest, ASharedCatalogAnswersTheRegistrysLookups) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> a, Open("node-a"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> single, Open());
+  EXPECT_TRUE(a->Shared());
+  EXPECT_FALSE(single->Shared());
+  EXPECT_EQ(a->OwnershipRetryDelay(), absl::Seconds(10) / 3);
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  WorkspaceRecord record;
+  record.id = created.id;
+  record.display_name = "shared";
+  record.key_hash = std::string(32, 'h');
+  ASSERT_OK(a->PutWorkspace(record));
+  // b sees what a made, by id and by key.
+  ASSERT_OK_AND_ASSIGN(std::optional<LoadedWorkspaceRecord> by_id,
+                       b->LoadWorkspace(created.id));
+  ASSERT_TRUE(by_id.has_value());
+  EXPECT_EQ(by_id->record, record);
+  EXPECT_EQ(by_id->problem, "");
+  ASSERT_OK_AND_ASSIGN(std::optional<LoadedWorkspaceRecord> by_key,
+                       b->FindWorkspaceByKeyHash(record.key_hash));
+  ASSERT_TRUE(by_key.has_value());
+  EXPECT_EQ(by_key->record.id, created.id);
+  ASSERT_OK_AND_ASSIGN(by_key, b->FindWorkspaceByKeyHash(std::string(32, 'x')));
+  EXPECT_FALSE(by_key.has_value());
+  ASSERT_OK_AND_ASSIGN(by_id, b->LoadWorkspace(created.id + 1));
+  EXPECT_FALSE(by_id.has_value());
+
+  // Held by a: not due for anyone, whatever its wake time.
+  ASSERT_OK_AND_ASSIGN(std::vector<WorkspaceId> due,
+                       b->UnownedDueWorkspaces(1 << 30, 10));
+  EXPECT_THAT(due, ::testing::IsEmpty());
+  // Fenced wake times: a stores one under its lease; b (no lease) cannot
+  // put it off, though "at once" is always stored.
+  ASSERT_OK(a->PutWakeTimes({{created.id, 500}}));
+  ASSERT_OK(b->PutWakeTimes({{created.id, 900}}));
+  ASSERT_OK_AND_ASSIGN(by_id, b->LoadWorkspace(created.id));
+  EXPECT_EQ(by_id->wake_time, 500);
+  ASSERT_OK(b->PutWakeTimes({{created.id, std::nullopt}}));
+  ASSERT_OK_AND_ASSIGN(by_id, b->LoadWorkspace(created.id));
+  EXPECT_EQ(by_id->wake_time, 500);
+  // Released: due at its wake time, not before.
+  created.store.reset();
+  ASSERT_OK_AND_ASSIGN(due, b->UnownedDueWorkspaces(499, 10));
+  EXPECT_THAT(due, ::testing::IsEmpty());
+  ASSERT_OK_AND_ASSIGN(due, b->UnownedDueWorkspaces(500, 10));
+  EXPECT_THAT(due, ::testing::ElementsAre(created.id));
+  // Without the lease, even a's later wake time is not stored.
+  ASSERT_OK(a->PutWakeTimes({{created.id, 700}}));
+  ASSERT_OK_AND_ASSIGN(by_id, b->LoadWorkspace(created.id));
+  EXPECT_EQ(by_id->wake_time, 500);
+  ASSERT_OK(a->PutWakeTimes({{created.id, kWakeAtOnce}}));
+  ASSERT_OK_AND_ASSIGN(by_id, b->LoadWorkspace(created.id));
+  EXPECT_EQ(by_id->wake_time, kWakeAtOnce);
+}
+
+TEST_F(PostgresStoreTest, LostLeasesAreReported) {
+  // Renewals off: none is sent, as if each failed.
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<PgCatalogStore> failing,
+      Open("node-a", absl::Milliseconds(450), /*renew=*/false));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> renewing,
+                       Open("node-b", absl::Milliseconds(450)));
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, WorkspaceId>> lost;
+  failing->SetOwnershipLostHandler([&](WorkspaceId id) {
+    absl::MutexLock l(&mu);
+    lost.emplace_back("node-a", id);
+  });
+  renewing->SetOwnershipLostHandler([&](WorkspaceId id) {
+    absl::MutexLock l(&mu);
+    lost.emplace_back("node-b", id);
+  });
+  auto reported = [&] {
+    absl::MutexLock l(&mu);
+    return lost;
+  };
+  const absl::Time start = absl::Now();
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore on_a, failing->CreateWorkspaceStore());
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore on_b,
+                       renewing->CreateWorkspaceStore());
+  // a gives up by its own clock before its lease lapses in the database.
+  while (reported().empty() && absl::Now() - start < absl::Seconds(3)) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const absl::Duration after = absl::Now() - start;
+  ASSERT_THAT(reported(),
+              ::testing::ElementsAre(::testing::Pair("node-a", on_a.id)));
+  // At 2/3 of the ttl or the round after: before the database's expiry
+  // (450 ms after the take), give or take this machine's scheduling.
+  EXPECT_LT(after, absl::Milliseconds(550));
+  EXPECT_GE(after, absl::Milliseconds(250));
+  // b renews; its lease taken from under it (here: deleted) is reported at
+  // the next renewal.
+  absl::SleepFor(absl::Milliseconds(600));
+  EXPECT_THAT(reported(), ::testing::SizeIs(1));
+  RawExec(absl::StrCat("DELETE FROM workspace_leases WHERE workspace_id = ",
+                       on_b.id));
+  while (reported().size() < 2 && absl::Now() - start < absl::Seconds(5)) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(reported(),
+              ::testing::ElementsAre(::testing::Pair("node-a", on_a.id),
+                                     ::testing::Pair("node-b", on_b.id)));
+  // No report after the handler is cleared.
+  renewing->SetOwnershipLostHandler(nullptr);
+  failing->SetOwnershipLostHandler(nullptr);
 }
 
 }  // namespace
