@@ -17,8 +17,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -234,22 +237,45 @@ TEST(ClusterTest, NginxSendsAKilledNodesWorkspacesToTheNextNode) {
   }
 }
 
-// Until the lease helper's server side is merged (branch `lease`): a node
-// knows only the keys of workspaces in the catalog it loaded or created
-// (another node's new workspace is UNAUTHENTICATED there), and it leases
-// every workspace it opens at start, so no other node can take them
-// (UNAVAILABLE "storage busy"). The cases below are the tests they will
-// be; set this to true when `lease` has the server side.
-constexpr bool kNodesTakeWorkspacesOnFirstCall = false;
-constexpr char kWaitingForLease[] =
-    "needs the server side of leases (branch lease): a node serving a "
-    "workspace created on another node, taking its free or expired lease "
-    "on the first call";
+// Where the server side (branch lease) does not yet follow nginx's
+// routing, found by these tests:
+// - the node that creates a workspace (the one the admin key routes to)
+//   keeps its lease while it keeps it open, so the node the workspace's
+//   key hashes to refuses it (UNAVAILABLE "served by node X") for good;
+// - a dead node's workspaces are taken by whichever node's wake scan sees
+//   them first (UnownedDueWorkspaces: a lapsed lease is due at once), not
+//   by the node nginx now sends them to, which then refuses them for good
+//   (seen: "workspace 1 is served by node node1" on node2).
+// A fix that covers both (and a killed node coming back): a node releases
+// the lease of a workspace it gets no calls for within a lease period, and
+// the wake scan leaves dead nodes' workspaces to the calls. The cases
+// below are the tests they will be; the paused-node case hands its
+// workspace over by draining the creator (SIGTERM releases every lease)
+// and starting it again, as an operator would.
+constexpr bool kLeaseFollowsRouting = false;
+constexpr char kLeaseDoesNotFollowRouting[] =
+    "a workspace's lease does not follow nginx's routing yet (a new one "
+    "stays with its creator, a dead node's goes to any node's wake scan): "
+    "server side, branch lease; see the comment above";
+
+// Drains the node that created the workspaces so far (the admin calls'
+// node) and starts it again: its leases are released, and each workspace
+// is taken by the node nginx routes it to, at its first call.
+void HandOverFromCreator(Cluster& cluster) {
+  int creator = -1;
+  for (const RoutedCall& r : cluster.RoutedCalls()) {
+    if (r.workspace == "admin") creator = cluster.NodeAt(r.upstream());
+  }
+  ASSERT_NE(creator, -1);
+  ASSERT_TRUE(cluster.Terminate(creator, absl::Seconds(20)).has_value())
+      << cluster.NodeStderr(creator);
+  ASSERT_OK(cluster.Restart(creator));
+}
 
 // Every workspace serves through nginx from the node its key hashes to,
 // whichever node created it.
 TEST(ClusterTest, EveryWorkspaceServesThroughNginx) {
-  if (!kNodesTakeWorkspacesOnFirstCall) GTEST_SKIP() << kWaitingForLease;
+  if (!kLeaseFollowsRouting) GTEST_SKIP() << kLeaseDoesNotFollowRouting;
   START_CLUSTER_OR_SKIP(cluster);
   auto channel = cluster->ProxyChannel();
   for (int w = 0; w < 6; ++w) {
@@ -278,6 +304,7 @@ struct Writer {
   std::vector<int64_t> acked ABSL_GUARDED_BY(mu);
   std::vector<int64_t> unacked ABSL_GUARDED_BY(mu);
   std::vector<absl::Time> ack_times ABSL_GUARDED_BY(mu);
+  absl::Status last_error ABSL_GUARDED_BY(mu);
   std::thread thread;
 };
 constexpr int64_t kBatch = 10;
@@ -294,23 +321,31 @@ void RunWriter(Writer* w, const std::shared_ptr<grpc::Channel>& channel,
       w->ack_times.push_back(absl::Now());
     } else {
       w->unacked.push_back(b);
+      w->last_error = s;
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
 }
 
 TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
-  if (!kNodesTakeWorkspacesOnFirstCall) GTEST_SKIP() << kWaitingForLease;
+  if (!kLeaseFollowsRouting) GTEST_SKIP() << kLeaseDoesNotFollowRouting;
   START_CLUSTER_OR_SKIP(cluster);
   auto channel = cluster->ProxyChannel();
   constexpr int kWorkspaces = 6;
   constexpr int64_t kInitial = 2000;
   std::vector<std::unique_ptr<Writer>> writers;
   std::map<uint64_t, std::vector<v1::Segment>> segments;
+  std::vector<ClusterWorkspace> created_workspaces;
   for (int w = 0; w < kWorkspaces; ++w) {
     absl::StatusOr<ClusterWorkspace> ws = CreateClusterWorkspace(
         channel, kClusterAdminKey, "failover " + std::to_string(w));
     ASSERT_TRUE(ws.ok()) << ws.status();
+    created_workspaces.push_back(*ws);
+  }
+  HandOverFromCreator(*cluster);
+  if (HasFatalFailure()) return;
+  for (const ClusterWorkspace& created_ws : created_workspaces) {
+    const ClusterWorkspace* ws = &created_ws;
     ASSERT_OK(Eventually([&] {
       return Upsert(channel, ws->api_key,
                     NumberedContacts("init", 0, kInitial));
@@ -369,6 +404,15 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
     p->thread = std::thread(
         [p, writer_channel, &stop] { RunWriter(p, writer_channel, &stop); });
   }
+  // Threads end on every way out, a failed ASSERT too.
+  auto join_all = absl::MakeCleanup([&] {
+    stop = true;
+    for (auto& w : writers) {
+      if (w->thread.joinable()) w->thread.join();
+    }
+    feed_cancel.Cancel();
+    if (consumer.joinable()) consumer.join();
+  });
   absl::SleepFor(absl::Seconds(2));
   const absl::Time killed_at = absl::Now();
   cluster->Kill(victim);
@@ -390,8 +434,19 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
       }
       absl::SleepFor(absl::Milliseconds(20));
     }
-    ASSERT_NE(served_at, absl::InfiniteFuture())
-        << "workspace " << w->ws.id << " did not serve again within 30 s";
+    if (served_at == absl::InfiniteFuture()) {
+      absl::MutexLock lock(&w->mu);
+      std::string routed;
+      for (const RoutedCall& r : cluster->RoutedCalls()) {
+        if (r.workspace != WorkspaceRoutingId(w->ws.id)) continue;
+        routed =
+            absl::StrCat(absl::StrJoin(r.tried, ","), " grpc ", r.grpc_status);
+      }
+      ADD_FAILURE() << "workspace " << w->ws.id
+                    << " did not serve again within 30 s: " << w->last_error
+                    << "; its last call through nginx went to " << routed;
+      break;
+    }
     worst = std::max(worst, served_at - killed_at);
   }
   // The bound: one lease TTL for the dead node's lease to lapse, plus the
@@ -467,8 +522,7 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
   while (consumed_until.load() < newest && absl::Now() < caught_up_by) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  feed_cancel.Cancel();
-  consumer.join();
+  std::move(join_all).Invoke();
   EXPECT_GE(consumed_until.load(), newest);
   if (SettledNodeOf(*cluster, feed_ws.id) != victim) {
     // Workspace 0 was on the victim: its stream ended and resumed.
@@ -506,12 +560,13 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
 }
 
 TEST(ClusterTest, APausedNodeCannotCommitAfterItsLeaseLapsed) {
-  if (!kNodesTakeWorkspacesOnFirstCall) GTEST_SKIP() << kWaitingForLease;
   START_CLUSTER_OR_SKIP(cluster);
   auto channel = cluster->ProxyChannel();
   absl::StatusOr<ClusterWorkspace> ws =
       CreateClusterWorkspace(channel, kClusterAdminKey, "paused");
   ASSERT_TRUE(ws.ok()) << ws.status();
+  HandOverFromCreator(*cluster);
+  if (HasFatalFailure()) return;
   ASSERT_OK(Eventually([&] {
     return Upsert(channel, ws->api_key, NumberedContacts("init", 0, 100));
   }));
