@@ -11,6 +11,10 @@
 //       owner (the surviving nodes are called in turn, straight). With
 //       --lease_ttl_ms 3000, of which the lease's lapse is most; also
 //       reported: whether nginx then reaches it (see docs/scale-out.md).
+//   BM_BatchUpsertPostgresBesideSqlite/<batch>  BatchUpsertContacts of
+//       <batch> new contacts through gRPC, straight to a PostgreSQL node
+//       and to a SQLite node (both without durability: the test
+//       PostgreSQL runs with fsync off, SQLite with NORMAL), alternated.
 //
 // Needs PostgreSQL's server binaries and nginx (scripts/install-deps.sh).
 #include <algorithm>
@@ -185,6 +189,63 @@ BENCHMARK(BM_FailoverTime)
     ->Iterations(1)
     ->UseRealTime()
     ->Unit(benchmark::kSecond);
+
+// BatchUpsertContacts of <batch> new contacts per call, straight to a
+// PostgreSQL node of the cluster and to a SQLite node, alternated in one
+// loop; contacts per second of each and their ratio.
+void BM_BatchUpsertPostgresBesideSqlite(benchmark::State& state) {
+  ClusterOptions options;
+  options.lease_ttl = kLeaseTtl;
+  options.sqlite_node = true;
+  absl::StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Start(options);
+  if (!cluster.ok()) {
+    return state.SkipWithError(cluster.status().ToString().c_str());
+  }
+  absl::StatusOr<ServedWorkspace> on_postgres =
+      MakeServedWorkspace(**cluster, 0);
+  if (!on_postgres.ok()) {
+    return state.SkipWithError(on_postgres.status().ToString().c_str());
+  }
+  auto sqlite = (*cluster)->SqliteChannel();
+  absl::StatusOr<ClusterWorkspace> on_sqlite = testing::CreateClusterWorkspace(
+      sqlite, testing::kClusterAdminKey, "bench sqlite");
+  if (!on_sqlite.ok()) {
+    return state.SkipWithError(on_sqlite.status().ToString().c_str());
+  }
+  auto postgres = (*cluster)->NodeChannel(on_postgres->node);
+  const int64_t batch = state.range(0);
+  int64_t postgres_ns = 0, sqlite_ns = 0, first = 0;
+  for (auto _ : state) {
+    const std::vector<v1::Contact> contacts =
+        testing::NumberedContacts("u", first, batch);
+    first += batch;
+    int64_t t0 = NowNs();
+    absl::Status a = testing::Upsert(postgres, on_postgres->ws.api_key,
+                                     contacts, absl::Minutes(1));
+    postgres_ns += NowNs() - t0;
+    t0 = NowNs();
+    absl::Status b =
+        testing::Upsert(sqlite, on_sqlite->api_key, contacts, absl::Minutes(1));
+    sqlite_ns += NowNs() - t0;
+    if (!a.ok() || !b.ok()) return state.SkipWithError("an upsert failed");
+  }
+  const double contacts = static_cast<double>(first);
+  state.counters["postgres_contacts_per_s"] =
+      postgres_ns > 0 ? contacts * 1e9 / static_cast<double>(postgres_ns) : 0;
+  state.counters["sqlite_contacts_per_s"] =
+      sqlite_ns > 0 ? contacts * 1e9 / static_cast<double>(sqlite_ns) : 0;
+  state.counters["sqlite_over_postgres"] =
+      postgres_ns > 0 && sqlite_ns > 0
+          ? static_cast<double>(postgres_ns) / static_cast<double>(sqlite_ns)
+          : 0;
+}
+BENCHMARK(BM_BatchUpsertPostgresBesideSqlite)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->UseRealTime()
+    ->MinTime(2)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace segments::bench

@@ -239,6 +239,13 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
     std::filesystem::create_directories(node.data_dir);
     RETURN_IF_ERROR(c->StartNode(node, /*port=*/0));
   }
+  if (options.sqlite_node) {
+    c->sqlite_.emplace();
+    c->sqlite_->id = "sqlite";
+    c->sqlite_->data_dir = c->dir_ + "/sqlite";
+    std::filesystem::create_directories(c->sqlite_->data_dir);
+    RETURN_IF_ERROR(c->StartNode(*c->sqlite_, 0, /*clustered=*/false));
+  }
   RETURN_IF_ERROR(c->StartNginx());
   return c;
 }
@@ -246,23 +253,30 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
 Cluster::~Cluster() {
   nginx_.reset();
   nodes_.clear();
+  sqlite_.reset();
   postgres_.reset();
   std::error_code ec;
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
 }
 
-absl::Status Cluster::StartNode(Node& node, int port) {
+absl::Status Cluster::StartNode(Node& node, int port, bool clustered) {
   std::vector<std::string> argv = {
       SEGMENTS_SERVER_BINARY,
       absl::StrCat("--listen=127.0.0.1:", port),
       "--data_dir=" + node.data_dir,
-      "--store=" + store_uri_,
-      "--node_id=" + node.id,
-      absl::StrCat("--lease_ttl_ms=",
-                   absl::ToInt64Milliseconds(options_.lease_ttl)),
       // Quick drains in tests; the default grace is for production.
       "--shutdown_grace=2s",
   };
+  if (!clustered) {
+    // PostgreSQL here runs with fsync and synchronous_commit off
+    // (postgres_server.h): SQLite's like of it is NORMAL.
+    argv.push_back("--synchronous=NORMAL");
+  } else {
+    argv.push_back("--store=" + store_uri_);
+    argv.push_back("--node_id=" + node.id);
+    argv.push_back(absl::StrCat("--lease_ttl_ms=",
+                                absl::ToInt64Milliseconds(options_.lease_ttl)));
+  }
   argv.insert(argv.end(), options_.node_flags.begin(),
               options_.node_flags.end());
   ASSIGN_OR_RETURN(
@@ -355,6 +369,14 @@ std::string Cluster::proxy_address() const {
 
 std::string Cluster::node_address(int node) const {
   return absl::StrCat("127.0.0.1:", nodes_[node].port);
+}
+
+std::string Cluster::sqlite_address() const {
+  return sqlite_.has_value() ? absl::StrCat("127.0.0.1:", sqlite_->port) : "";
+}
+
+std::shared_ptr<grpc::Channel> Cluster::SqliteChannel() const {
+  return Channel(sqlite_address(), /*retries=*/true);
 }
 
 int Cluster::NodeAt(const std::string& address) const {

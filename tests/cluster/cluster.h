@@ -78,6 +78,10 @@ struct ClusterOptions {
   absl::Duration lease_ttl = absl::Seconds(2);
   // More flags for every node.
   std::vector<std::string> node_flags;
+  // Also one segments-server with the default store (SQLite in its data
+  // directory, --synchronous=NORMAL as the test PostgreSQL is not durable
+  // either), not behind nginx: for benchmarks beside it.
+  bool sqlite_node = false;
 };
 
 class Cluster {
@@ -95,6 +99,9 @@ class Cluster {
   // "127.0.0.1:<port>".
   std::string proxy_address() const;
   std::string node_address(int node) const;
+  // The SQLite node's (ClusterOptions::sqlite_node), "" without one.
+  std::string sqlite_address() const;
+  std::shared_ptr<grpc::Channel> SqliteChannel() const;
   const std::string& node_id(int node) const { return nodes_[node].id; }
   // The node listening on `address` ("127.0.0.1:<port>", as nginx logs
   // $upstream_addr), or -1.
@@ -140,7 +147,8 @@ class Cluster {
     std::unique_ptr<ChildProcess> process;
   };
   Cluster() = default;
-  absl::Status StartNode(Node& node, int port);
+  // A node of the cluster, or with `clustered` false one over SQLite.
+  absl::Status StartNode(Node& node, int port, bool clustered = true);
   absl::Status StartNginx();
   std::shared_ptr<grpc::Channel> Channel(const std::string& address,
                                          bool retries) const;
@@ -151,6 +159,7 @@ class Cluster {
   std::unique_ptr<PostgresServer> postgres_;
   std::string store_uri_;
   std::vector<Node> nodes_;
+  std::optional<Node> sqlite_;
   int proxy_port_ = 0;
   std::unique_ptr<ChildProcess> nginx_;
 };

@@ -160,10 +160,10 @@ bool FeedCancel::Attach(grpc::ClientContext* context) {
 grpc::Status FollowFeed(const std::shared_ptr<grpc::Channel>& channel,
                         const std::string& key,
                         const std::vector<uint64_t>& segment_ids,
-                        uint64_t* after_sequence, FeedLog* log,
+                        std::atomic<uint64_t>* after_sequence, FeedLog* log,
                         FeedCancel* cancel) {
   v1::WatchMembershipChangesRequest request;
-  request.set_after_sequence(*after_sequence);
+  request.set_after_sequence(after_sequence->load());
   for (uint64_t id : segment_ids) request.add_segment_ids(id);
   std::unique_ptr<grpc::ClientContext> context =
       KeyContext(key, absl::Minutes(10));
@@ -182,8 +182,8 @@ grpc::Status FollowFeed(const std::shared_ptr<grpc::Channel>& channel,
       kept.contact_ids.assign(run.contact_ids().begin(),
                               run.contact_ids().end());
     }
-    if (response.last_sequence() > *after_sequence) {
-      *after_sequence = response.last_sequence();
+    if (response.last_sequence() > after_sequence->load()) {
+      after_sequence->store(response.last_sequence());
     }
   }
   grpc::Status status = reader->Finish();

@@ -8,6 +8,7 @@
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -101,11 +102,12 @@ class FeedCancel {
 // Reads the feed of `segment_ids` after *after_sequence into *log until the
 // stream ends or `cancel` ends it; *after_sequence follows the last
 // sequence received, so a call after a failure resumes where this one
-// stopped. Returns how the stream ended (CANCELLED after Cancel).
+// stopped; it moves as messages arrive, so another thread can watch the
+// progress. Returns how the stream ended (CANCELLED after Cancel).
 grpc::Status FollowFeed(const std::shared_ptr<grpc::Channel>& channel,
                         const std::string& key,
                         const std::vector<uint64_t>& segment_ids,
-                        uint64_t* after_sequence, FeedLog* log,
+                        std::atomic<uint64_t>* after_sequence, FeedLog* log,
                         FeedCancel* cancel);
 
 }  // namespace segments::testing

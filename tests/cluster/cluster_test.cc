@@ -327,9 +327,14 @@ void RunWriter(Writer* w, const std::shared_ptr<grpc::Channel>& channel,
   }
 }
 
-TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
-  if (!kLeaseFollowsRouting) GTEST_SKIP() << kLeaseDoesNotFollowRouting;
-  START_CLUSTER_OR_SKIP(cluster);
+// How the node serving workspace 0 goes while writers and a feed consumer
+// run through nginx.
+enum class Handover { kSigkill, kDrain };
+
+// The handover under load of the two cases below: 6 workspaces of 2,000
+// contacts and 3 segments, a writer each and a feed consumer of workspace
+// 0, all through nginx; then workspace 0's node is killed or drained.
+void WritesAndAFeedSurviveAHandover(Cluster* cluster, Handover how) {
   auto channel = cluster->ProxyChannel();
   constexpr int kWorkspaces = 6;
   constexpr int64_t kInitial = 2000;
@@ -343,7 +348,7 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
     created_workspaces.push_back(*ws);
   }
   HandOverFromCreator(*cluster);
-  if (HasFatalFailure()) return;
+  if (::testing::Test::HasFatalFailure()) return;
   for (const ClusterWorkspace& created_ws : created_workspaces) {
     const ClusterWorkspace* ws = &created_ws;
     ASSERT_OK(Eventually([&] {
@@ -385,12 +390,10 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
   std::vector<grpc::StatusCode> feed_ends;
   std::thread consumer([&] {
     auto feed_channel = cluster->ProxyChannel();
-    uint64_t after = 0;
     while (!feed_cancel.cancelled()) {
       grpc::Status end =
-          FollowFeed(feed_channel, feed_ws.api_key, feed_segments, &after,
-                     &consumed, &feed_cancel);
-      consumed_until = after;
+          FollowFeed(feed_channel, feed_ws.api_key, feed_segments,
+                     &consumed_until, &consumed, &feed_cancel);
       if (feed_cancel.cancelled()) break;
       feed_ends.push_back(end.error_code());
       absl::SleepFor(absl::Milliseconds(100));
@@ -414,8 +417,13 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
     if (consumer.joinable()) consumer.join();
   });
   absl::SleepFor(absl::Seconds(2));
+  if (how == Handover::kSigkill) {
+    cluster->Kill(victim);
+  } else {
+    ASSERT_TRUE(cluster->Terminate(victim, absl::Seconds(20)).has_value());
+  }
+  // From the node's exit (a drain answers calls until then).
   const absl::Time killed_at = absl::Now();
-  cluster->Kill(victim);
   // Each moved workspace serves again: its first acknowledged write after
   // the kill.
   absl::Duration worst = absl::ZeroDuration();
@@ -449,9 +457,11 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
     }
     worst = std::max(worst, served_at - killed_at);
   }
-  // The bound: one lease TTL for the dead node's lease to lapse, plus the
-  // clients' backoff (up to 2 s) and a load; measured ~2.5 s with a 2 s TTL.
+  // The bound: one lease TTL for the dead node's lease to lapse (none for
+  // a drain, which releases it), plus the clients' backoff (up to 2 s) and
+  // a load.
   std::cout << moved.size() << " workspaces moved off node " << victim
+            << (how == Handover::kSigkill ? " (SIGKILL)" : " (SIGTERM)")
             << "; the last served again after " << worst << "\n";
   EXPECT_LE(worst, kLeaseTtl + absl::Seconds(5));
   absl::SleepFor(absl::Seconds(1));
@@ -533,11 +543,9 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
   FeedLog replayed;
   std::atomic<uint64_t> replayed_until{0};
   std::thread replayer([&] {
-    uint64_t after = 0;
     while (!replay_cancel.cancelled()) {
-      FollowFeed(channel, feed_ws.api_key, feed_segments, &after, &replayed,
-                 &replay_cancel);
-      replayed_until = after;
+      FollowFeed(channel, feed_ws.api_key, feed_segments, &replayed_until,
+                 &replayed, &replay_cancel);
     }
   });
   while (replayed_until.load() < consumed_until.load() &&
@@ -557,6 +565,19 @@ TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
     }
   }
   for (const auto& [id, n] : entered) EXPECT_EQ(n, 1) << "contact " << id;
+}
+
+TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
+  if (!kLeaseFollowsRouting) GTEST_SKIP() << kLeaseDoesNotFollowRouting;
+  START_CLUSTER_OR_SKIP(cluster);
+  WritesAndAFeedSurviveAHandover(cluster.get(), Handover::kSigkill);
+}
+
+// A drain (SIGTERM) releases every lease: the next call nginx routes to
+// the next node takes each workspace there, with nothing lost.
+TEST(ClusterTest, ADrainedNodesWorkspacesServeFromTheOthersWithNothingLost) {
+  START_CLUSTER_OR_SKIP(cluster);
+  WritesAndAFeedSurviveAHandover(cluster.get(), Handover::kDrain);
 }
 
 TEST(ClusterTest, APausedNodeCannotCommitAfterItsLeaseLapsed) {
