@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -253,6 +254,10 @@ TEST(ClusterTest, NginxSendsAKilledNodesWorkspacesToTheNextNode) {
 // workspace over by draining the creator (SIGTERM releases every lease)
 // and starting it again, as an operator would.
 constexpr bool kLeaseFollowsRouting = false;
+// SEGMENTS_CLUSTER_RUN_PENDING=1 runs them anyway (to see where they fail).
+bool RunPending() {
+  return std::getenv("SEGMENTS_CLUSTER_RUN_PENDING") != nullptr;
+}
 constexpr char kLeaseDoesNotFollowRouting[] =
     "a workspace's lease does not follow nginx's routing yet (a new one "
     "stays with its creator, a dead node's goes to any node's wake scan): "
@@ -275,7 +280,9 @@ void HandOverFromCreator(Cluster& cluster) {
 // Every workspace serves through nginx from the node its key hashes to,
 // whichever node created it.
 TEST(ClusterTest, EveryWorkspaceServesThroughNginx) {
-  if (!kLeaseFollowsRouting) GTEST_SKIP() << kLeaseDoesNotFollowRouting;
+  if (!kLeaseFollowsRouting && !RunPending()) {
+    GTEST_SKIP() << kLeaseDoesNotFollowRouting;
+  }
   START_CLUSTER_OR_SKIP(cluster);
   auto channel = cluster->ProxyChannel();
   for (int w = 0; w < 6; ++w) {
@@ -444,15 +451,24 @@ void WritesAndAFeedSurviveAHandover(Cluster* cluster, Handover how) {
     }
     if (served_at == absl::InfiniteFuture()) {
       absl::MutexLock lock(&w->mu);
-      std::string routed;
+      // Where nginx sent its calls: "<nodes tried> grpc <status>" -> calls.
+      std::map<std::string, int> routed_calls;
       for (const RoutedCall& r : cluster->RoutedCalls()) {
         if (r.workspace != WorkspaceRoutingId(w->ws.id)) continue;
-        routed =
-            absl::StrCat(absl::StrJoin(r.tried, ","), " grpc ", r.grpc_status);
+        std::vector<std::string> nodes;
+        for (const std::string& t : r.tried) {
+          nodes.push_back(absl::StrCat("node", cluster->NodeAt(t)));
+        }
+        ++routed_calls[absl::StrCat(absl::StrJoin(nodes, ","), " grpc ",
+                                    r.grpc_status)];
+      }
+      std::string routed;
+      for (const auto& [where, n] : routed_calls) {
+        absl::StrAppend(&routed, "\n  ", where, ": ", n, " calls");
       }
       ADD_FAILURE() << "workspace " << w->ws.id
                     << " did not serve again within 30 s: " << w->last_error
-                    << "; its last call through nginx went to " << routed;
+                    << "; its calls through nginx:" << routed;
       break;
     }
     worst = std::max(worst, served_at - killed_at);
@@ -538,7 +554,15 @@ void WritesAndAFeedSurviveAHandover(Cluster* cluster, Handover how) {
     // Workspace 0 was on the victim: its stream ended and resumed.
     EXPECT_FALSE(feed_ends.empty());
   }
-  EXPECT_THAT(feed_ends, Each(grpc::StatusCode::UNAVAILABLE));
+  // A drain ends the stream with UNAVAILABLE; a node killed mid-stream
+  // makes nginx reset it, which gRPC reads as INTERNAL: a consumer behind
+  // nginx resumes after either.
+  if (how == Handover::kDrain) {
+    EXPECT_THAT(feed_ends, Each(grpc::StatusCode::UNAVAILABLE));
+  } else {
+    EXPECT_THAT(feed_ends, Each(::testing::AnyOf(grpc::StatusCode::UNAVAILABLE,
+                                                 grpc::StatusCode::INTERNAL)));
+  }
   FeedCancel replay_cancel;
   FeedLog replayed;
   std::atomic<uint64_t> replayed_until{0};
@@ -568,7 +592,9 @@ void WritesAndAFeedSurviveAHandover(Cluster* cluster, Handover how) {
 }
 
 TEST(ClusterTest, AKilledNodesWorkspacesServeFromTheOthersWithNothingLost) {
-  if (!kLeaseFollowsRouting) GTEST_SKIP() << kLeaseDoesNotFollowRouting;
+  if (!kLeaseFollowsRouting && !RunPending()) {
+    GTEST_SKIP() << kLeaseDoesNotFollowRouting;
+  }
   START_CLUSTER_OR_SKIP(cluster);
   WritesAndAFeedSurviveAHandover(cluster.get(), Handover::kSigkill);
 }
