@@ -11,6 +11,10 @@
 # tests start as a server of their own in a temporary directory; on a host
 # running systemd the package also starts a cluster on port 5432
 # (`systemctl disable --now postgresql` stops it).
+# nginx (1.22: grpc_pass, hash ... consistent): only for its binary, which the
+# cluster test (tests/cluster/) runs as a process of its own in a temporary
+# directory in front of three nodes; on a host running systemd the package
+# also starts nginx on port 80 (`systemctl disable --now nginx` stops it).
 set -euo pipefail
 
 packages=(
@@ -24,6 +28,7 @@ packages=(
   prometheus
   clang libclang-rt-14-dev clang-format
   libpq-dev postgresql
+  nginx
 )
 
 missing=()
