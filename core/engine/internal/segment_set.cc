@@ -12,6 +12,7 @@
 #include "core/base/plan_gate.h"
 #include "core/base/status_macros.h"
 #include "core/base/utf8.h"
+#include "core/index/evaluator.h"
 
 namespace segments::engine {
 
@@ -27,6 +28,18 @@ void DeriveOwn(SegmentEntry* s) {
   s->fields_read = FieldsRead(f);
   s->windows = WindowsOf(f);
   s->depth = 0;
+}
+
+// Calls `visit` with every field rule of `filter`, nested groups included.
+template <typename Visit>
+void VisitRules(const Filter& filter, const Visit& visit) {
+  for (const Condition& c : filter.conditions) {
+    if (c.is_group()) {
+      VisitRules(*c.group, visit);
+    } else if (c.is_field_rule()) {
+      visit(c);
+    }
+  }
 }
 
 }  // namespace
@@ -85,6 +98,31 @@ std::vector<const SegmentEntry*> SegmentSet::Reading(
   for (int f = 0; f < kContactFieldCount; ++f) {
     if ((fields & (1u << f)) == 0) continue;
     out.insert(out.end(), readers_[f].begin(), readers_[f].end());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SegmentEntry* a, const SegmentEntry* b) {
+              return a->record.id < b->record.id;
+            });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<const SegmentEntry*> SegmentSet::MayChange(ContactFieldSet changed,
+                                                       const Contact& before,
+                                                       const Contact& after,
+                                                       UnixSeconds now) const {
+  std::vector<const SegmentEntry*> out;
+  for (int f = 0; f < kContactFieldCount; ++f) {
+    if ((changed & (1u << f)) == 0) continue;
+    for (const FieldRule& rule : rules_[f]) {
+      // A field rule reads no reference: no answers needed.
+      if (ConditionMatches(*rule.condition, before, now, nullptr) !=
+          ConditionMatches(*rule.condition, after, now, nullptr)) {
+        out.push_back(rule.segment);
+      }
+    }
+    out.insert(out.end(), referring_readers_[f].begin(),
+               referring_readers_[f].end());
   }
   std::sort(out.begin(), out.end(),
             [](const SegmentEntry* a, const SegmentEntry* b) {
@@ -181,6 +219,8 @@ void SegmentSet::Derive(SegmentEntry* s,
 
 void SegmentSet::RebuildReaders() {
   for (auto& list : readers_) list.clear();
+  for (auto& list : rules_) list.clear();
+  for (auto& list : referring_readers_) list.clear();
   by_window_.clear();
   referrers_.clear();
   order_.clear();
@@ -194,7 +234,15 @@ void SegmentSet::RebuildReaders() {
   for (const auto& [sid, s] : entries_) {
     if (s->record.state != SegmentState::kActive) continue;
     for (int f = 0; f < kContactFieldCount; ++f) {
-      if (s->fields_read & (1u << f)) readers_[f].push_back(s.get());
+      if ((s->fields_read & (1u << f)) == 0) continue;
+      readers_[f].push_back(s.get());
+      if (!s->references.empty()) referring_readers_[f].push_back(s.get());
+    }
+    if (s->references.empty()) {
+      const SegmentEntry* entry = s.get();
+      VisitRules(entry->record.filter, [&](const Condition& c) {
+        rules_[static_cast<int>(c.field)].push_back({entry, &c});
+      });
     }
     for (const TimeWindow& w : s->windows) by_window_[w].push_back(s.get());
   }
