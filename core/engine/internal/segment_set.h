@@ -141,7 +141,19 @@ class SegmentSet {
   struct FieldRule {
     const SegmentEntry* segment;
     const Condition* condition;  // in segment->record.filter
+    // A comparison of a number or enum field, as the range [lo, hi] its
+    // value must be set and in (then negated for a negative operator):
+    // answered from here, without reading the condition (a cache miss or
+    // two per rule, a few hundred rules per update).
+    Field field = Field::kEmail;  // condition->field, kept here
+    bool in_range = false;
+    bool negate = false;
+    int64_t lo = 0, hi = 0;
   };
+  static FieldRule MakeFieldRule(const SegmentEntry* segment,
+                                 const Condition& c);
+  static bool RuleMatches(const FieldRule& rule, const Contact& contact,
+                          UnixSeconds now);
   std::array<std::vector<FieldRule>, kContactFieldCount> rules_;
   std::array<std::vector<const SegmentEntry*>, kContactFieldCount>
       referring_readers_;
