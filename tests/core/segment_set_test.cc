@@ -135,8 +135,9 @@ TEST(SegmentSetMayChangeTest, ComparisonsAtTheirBoundsAndNegated) {
       {RawValue(int64_t{40}), RawValue(int64_t{60})});
   add(next++, "engagement_trend", static_cast<int>(Operator::kIsSet), {});
   add(next++, "engagement_trend", static_cast<int>(Operator::kIsNotSet), {});
-  add(next++, "lead_score", static_cast<int>(Operator::kIn),
-      {RawValue(int64_t{49}), RawValue(int64_t{51})});
+  // IN of an enum: read from the condition (ConditionMatches).
+  add(next++, "lifecycle_stage", static_cast<int>(Operator::kIn),
+      {RawValue(std::string("LEAD")), RawValue(std::string("SQL"))});
   set.RebuildReaders();
   const std::vector<int32_t> scores = {39, 40, 41, 49, 50, 51, 59, 60, 61};
   const std::vector<LifecycleStage> stages = {
