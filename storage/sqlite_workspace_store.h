@@ -22,6 +22,7 @@
 #ifndef SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
 #define SEGMENTS_STORAGE_SQLITE_WORKSPACE_STORE_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -117,10 +118,9 @@ class SqliteWorkspaceStore : public WorkspaceStore {
                        std::unique_ptr<SqliteDb> read_db,
                        std::unique_ptr<SqliteStatement> read_changes);
 
-  // DATA_LOSS when any of the contacts paired in `same_hash` (their emails
-  // hash alike) have the same email.
-  absl::Status CheckEmailsDiffer(
-      const std::vector<std::pair<ContactId, ContactId>>& same_hash)
+  // DATA_LOSS naming two contacts rows with the same email, among the rows
+  // whose emails' hashes are in `repeated` (found repeated by the load).
+  absl::Status CheckRepeatedEmailHashes(const std::vector<uint64_t>& repeated)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Reads the snapshots rows into data->snapshots (after the counters);
   // DATA_LOSS naming a row that breaks the model.

@@ -188,9 +188,6 @@ const char kDeleteRunsThroughSql[] =
 const char kSelectLastChangeSequenceSql[] =
     "SELECT IFNULL((SELECT last_sequence FROM change_runs "
     "ORDER BY first_sequence DESC LIMIT 1), 0)";
-const char kSelectSameEmailSql[] =
-    "SELECT COUNT(*) FROM contacts a, contacts b "
-    "WHERE a.id = ?1 AND b.id = ?2 AND a.email = b.email";
 // clang-format on
 
 const char kNextContactIdKey[] = "next_contact_id";

@@ -56,8 +56,6 @@ extern const char kSelectRetentionSql[];
 // ?1 n -> first_sequence, time of the n oldest runs, oldest first.
 extern const char kSelectOldestRunTimesSql[];
 extern const char kDeleteRunsThroughSql[];  // ?1 first_sequence
-// ?1, ?2 contact ids -> 1 when both exist with one email, else 0.
-extern const char kSelectSameEmailSql[];
 
 // meta keys.
 extern const char kNextContactIdKey[];

@@ -31,7 +31,27 @@ StringPool::Probe StringPool::MakeProbe(std::string_view s) {
 
 uint32_t StringPool::Acquire(std::string_view s) {
   if (s.empty()) return 0;
-  const Probe probe = MakeProbe(s);
+  return AcquireProbe(MakeProbe(s));
+}
+
+void StringPool::AcquireAll(absl::Span<const std::string_view> values,
+                            uint32_t* ids) {
+  // Far enough ahead to cover a miss, near enough that a batch's slots stay
+  // in cache until probed.
+  constexpr size_t kAhead = 8;
+  absl::InlinedVector<Probe, 1024> probes;
+  probes.reserve(values.size());
+  for (std::string_view s : values) probes.push_back(MakeProbe(s));
+  const size_t n = probes.size();
+  for (size_t i = 0; i < std::min(kAhead, n); ++i) ids_.prefetch(probes[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) ids_.prefetch(probes[i + kAhead]);
+    ids[i] = probes[i].s.empty() ? 0 : AcquireProbe(probes[i]);
+  }
+}
+
+uint32_t StringPool::AcquireProbe(const Probe& probe) {
+  const std::string_view s = probe.s;
   uint32_t id = 0;
   const auto it = ids_.lazy_emplace(probe, [&](const auto& construct) {
     if (!free_.empty()) {
@@ -129,14 +149,21 @@ void ContactTable::BeginInsert(absl::Span<const Contact* const> batch) {
 void ContactTable::InsertColumns(absl::Span<const Contact* const> batch,
                                  ColumnGroup group) {
   switch (group) {
-    case ColumnGroup::kEmail:
-      for (const Contact* c : batch) {
-        const uint32_t email = emails_.Acquire(c->email);
+    case ColumnGroup::kEmail: {
+      absl::InlinedVector<std::string_view, 1024> emails;
+      emails.reserve(batch.size());
+      for (const Contact* c : batch) emails.push_back(c->email);
+      absl::InlinedVector<uint32_t, 1024> ids(batch.size());
+      emails_.AcquireAll(absl::MakeConstSpan(emails), ids.data());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const uint32_t email = ids[i];
+        const ContactId id = batch[i]->id;
         if (email >= email_owner_.size()) email_owner_.resize(email + 1);
-        email_owner_[email] = c->id;
-        rows_[c->id].email = email;
+        email_owner_[email] = id;
+        rows_[id].email = email;
       }
       return;
+    }
     case ColumnGroup::kText:
       for (const Contact* c : batch) {
         Row& row = rows_[c->id];

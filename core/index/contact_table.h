@@ -37,6 +37,11 @@ class StringPool {
   StringPool& operator=(const StringPool&) = delete;
   // The id of `s`, adding it (or one more reference to it).
   uint32_t Acquire(std::string_view s);
+  // Acquire of each of `values`, in order, into `ids`. The set's slots of
+  // the strings a few ahead are prefetched, so that the probes' cache misses
+  // overlap: a restart interns every email, each probe a miss into a set of
+  // as many entries as contacts.
+  void AcquireAll(absl::Span<const std::string_view> values, uint32_t* ids);
   // Drops one reference; the string goes when none are left.
   void Release(uint32_t id);
   const std::string& Get(uint32_t id) const { return values_[id]; }
@@ -72,6 +77,7 @@ class StringPool {
     }
   };
   static Probe MakeProbe(std::string_view s);
+  uint32_t AcquireProbe(const Probe& probe);
 
   std::deque<std::string> values_;  // a deque: ids keep their strings
   std::vector<uint32_t> refs_;

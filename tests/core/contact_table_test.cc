@@ -269,6 +269,45 @@ TEST(StringPoolTest, FindsEveryStringAcrossGrowthAndReuse) {
   EXPECT_EQ(pool.Find("contact-7@example.com"), ids[7]);
 }
 
+// AcquireAll (the batch insert's emails, probes prefetched ahead) gives the
+// ids and references Acquire one by one would: repeats within a batch and of
+// strings already held, empty strings, and a batch past the inline buffer.
+TEST(StringPoolTest, AcquireAllIsAcquireOfEach) {
+  StringPool one, all;
+  std::vector<std::string> held;
+  for (int i = 0; i < 100; ++i) held.push_back(absl::StrCat("held-", i));
+  for (const std::string& s : held) {
+    one.Acquire(s);
+    all.Acquire(s);
+  }
+  std::vector<std::string> batch;
+  for (int i = 0; i < 3000; ++i) {
+    batch.push_back(i % 7 == 0   ? std::string()
+                    : i % 5 == 0 ? held[i % held.size()]
+                    : i % 3 == 0 ? absl::StrCat("repeat-", i % 11)
+                                 : absl::StrCat("new-", i));
+  }
+  std::vector<std::string_view> views(batch.begin(), batch.end());
+  std::vector<uint32_t> ids(batch.size());
+  all.AcquireAll(absl::MakeConstSpan(views), ids.data());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_EQ(ids[i], one.Acquire(batch[i])) << i << ": " << batch[i];
+    ASSERT_EQ(all.Get(ids[i]), batch[i]);
+  }
+  // As many references: releasing each once per acquire empties both alike.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    one.Release(ids[i]);
+    all.Release(ids[i]);
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(all.Find(batch[i]), one.Find(batch[i])) << batch[i];
+    if (!batch[i].empty() && batch[i].rfind("held-", 0) != 0) {
+      EXPECT_EQ(all.Find(batch[i]), 0u) << batch[i];
+    }
+  }
+  for (const std::string& s : held) EXPECT_NE(all.Find(s), 0u) << s;
+}
+
 // Tag lists are interned from a buffer on the stack up to 16 tags, from the
 // heap beyond: both must round-trip and be shared by equal lists.
 TEST(ContactTableTest, LongAndShortTagListsRoundTripAndAreShared) {

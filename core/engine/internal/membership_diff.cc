@@ -132,8 +132,20 @@ void MembershipDiff::DiffContacts(absl::Span<const ContactMutation> mutations,
     changed[i] = m.before.has_value() && m.after.has_value()
                      ? DiffFields(*m.before, *m.after)
                      : kAllContactFields;
-    auto [reading, inserted] = readers.try_emplace(changed[i]);
-    if (inserted) reading->second = memory_.segments.Reading(changed[i]);
+    // A stored contact changed: only the segments a rule of a changed field
+    // moves in (SegmentSet::MayChange); a new or deleted one: every segment
+    // reading any field.
+    const std::vector<const SegmentEntry*>* candidates = nullptr;
+    std::vector<const SegmentEntry*> may_change;
+    if (m.before.has_value() && m.after.has_value()) {
+      may_change =
+          memory_.segments.MayChange(changed[i], *m.before, *m.after, now);
+      candidates = &may_change;
+    } else {
+      auto [reading, inserted] = readers.try_emplace(changed[i]);
+      if (inserted) reading->second = memory_.segments.Reading(changed[i]);
+      candidates = &reading->second;
+    }
     // A segment that refers to others is re-evaluated whenever a field one
     // of them reads changed (SegmentEntry::fields_read), and asks them about
     // this contact as it was and as it is: the referenced segments' answers
@@ -143,7 +155,7 @@ void MembershipDiff::DiffContacts(absl::Span<const ContactMutation> mutations,
       before_refs.emplace(memory_.segments, *m.before, now);
     if (m.after.has_value())
       after_refs.emplace(memory_.segments, *m.after, now);
-    for (const SegmentEntry* s : reading->second) {
+    for (const SegmentEntry* s : *candidates) {
       // Every active segment's members are exactly the contacts its filter
       // matches at `now` (the write applied the flips due by then first,
       // Workspace::CatchUp), so the filter answers from the contact already

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -12,6 +14,7 @@
 #include "core/base/plan_gate.h"
 #include "core/base/status_macros.h"
 #include "core/base/utf8.h"
+#include "core/index/evaluator.h"
 
 namespace segments::engine {
 
@@ -27,6 +30,18 @@ void DeriveOwn(SegmentEntry* s) {
   s->fields_read = FieldsRead(f);
   s->windows = WindowsOf(f);
   s->depth = 0;
+}
+
+// Calls `visit` with every field rule of `filter`, nested groups included.
+template <typename Visit>
+void VisitRules(const Filter& filter, const Visit& visit) {
+  for (const Condition& c : filter.conditions) {
+    if (c.is_group()) {
+      VisitRules(*c.group, visit);
+    } else if (c.is_field_rule()) {
+      visit(c);
+    }
+  }
 }
 
 }  // namespace
@@ -85,6 +100,117 @@ std::vector<const SegmentEntry*> SegmentSet::Reading(
   for (int f = 0; f < kContactFieldCount; ++f) {
     if ((fields & (1u << f)) == 0) continue;
     out.insert(out.end(), readers_[f].begin(), readers_[f].end());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SegmentEntry* a, const SegmentEntry* b) {
+              return a->record.id < b->record.id;
+            });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+SegmentSet::FieldRule SegmentSet::MakeFieldRule(const SegmentEntry* segment,
+                                                const Condition& c) {
+  FieldRule rule{segment, &c};
+  rule.field = c.field;
+  switch (c.field) {
+    case Field::kLeadScore:
+    case Field::kEngagementScore:
+    case Field::kLifecycleStage:
+    case Field::kEngagementTrend:
+    case Field::kConversionLikelihood:
+      break;
+    default:
+      return rule;  // strings, tags, timestamps: ConditionMatches
+  }
+  // As ConditionMatches: a negative operator is its positive twin negated.
+  const std::optional<Operator> twin = PositiveTwin(c.op);
+  const Operator op = twin.value_or(c.op);
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const size_t needs = op == Operator::kIsSet     ? 0
+                       : op == Operator::kBetween ? 2
+                                                  : 1;
+  if (c.numbers.size() < needs) return rule;
+  const int64_t x = needs > 0 ? c.numbers[0] : 0;
+  switch (op) {
+    case Operator::kIsSet:
+      rule.lo = kMin, rule.hi = kMax;
+      break;
+    case Operator::kEquals:
+      rule.lo = x, rule.hi = x;
+      break;
+    case Operator::kGreaterThan:
+      if (x == kMax) return rule;
+      rule.lo = x + 1, rule.hi = kMax;
+      break;
+    case Operator::kGreaterOrEqual:
+      rule.lo = x, rule.hi = kMax;
+      break;
+    case Operator::kLessThan:
+      if (x == kMin) return rule;
+      rule.lo = kMin, rule.hi = x - 1;
+      break;
+    case Operator::kLessOrEqual:
+      rule.lo = kMin, rule.hi = x;
+      break;
+    case Operator::kBetween:
+      rule.lo = x, rule.hi = c.numbers[1];
+      break;
+    default:
+      return rule;  // IN and the rest: ConditionMatches
+  }
+  rule.in_range = true;
+  rule.negate = twin.has_value();
+  return rule;
+}
+
+bool SegmentSet::RuleMatches(const FieldRule& rule, const Contact& contact,
+                             UnixSeconds now) {
+  // A field rule reads no reference: no answers needed.
+  if (!rule.in_range) return ConditionMatches(*rule.condition, contact, now);
+  int64_t v = 0;
+  bool set = true;
+  switch (rule.field) {
+    case Field::kLeadScore:
+      v = contact.lead_score;
+      break;
+    case Field::kEngagementScore:
+      v = contact.engagement_score;
+      break;
+    case Field::kLifecycleStage:
+      v = static_cast<int>(contact.lifecycle_stage);
+      set = v != 0;
+      break;
+    case Field::kEngagementTrend:
+      v = static_cast<int>(contact.engagement_trend);
+      set = v != 0;
+      break;
+    case Field::kConversionLikelihood:
+      v = static_cast<int>(contact.conversion_likelihood);
+      set = v != 0;
+      break;
+    default:
+      return ConditionMatches(*rule.condition, contact, now);
+  }
+  const bool positive = set && rule.lo <= v && v <= rule.hi;
+  return positive != rule.negate;
+}
+
+std::vector<const SegmentEntry*> SegmentSet::MayChange(ContactFieldSet changed,
+                                                       const Contact& before,
+                                                       const Contact& after,
+                                                       UnixSeconds now) const {
+  std::vector<const SegmentEntry*> out;
+  for (int f = 0; f < kContactFieldCount; ++f) {
+    if ((changed & (1u << f)) == 0) continue;
+    for (const FieldRule& rule : rules_[f]) {
+      if (RuleMatches(rule, before, now) != RuleMatches(rule, after, now)) {
+        out.push_back(rule.segment);
+      }
+    }
+    out.insert(out.end(), referring_readers_[f].begin(),
+               referring_readers_[f].end());
   }
   std::sort(out.begin(), out.end(),
             [](const SegmentEntry* a, const SegmentEntry* b) {
@@ -181,6 +307,8 @@ void SegmentSet::Derive(SegmentEntry* s,
 
 void SegmentSet::RebuildReaders() {
   for (auto& list : readers_) list.clear();
+  for (auto& list : rules_) list.clear();
+  for (auto& list : referring_readers_) list.clear();
   by_window_.clear();
   referrers_.clear();
   order_.clear();
@@ -194,7 +322,15 @@ void SegmentSet::RebuildReaders() {
   for (const auto& [sid, s] : entries_) {
     if (s->record.state != SegmentState::kActive) continue;
     for (int f = 0; f < kContactFieldCount; ++f) {
-      if (s->fields_read & (1u << f)) readers_[f].push_back(s.get());
+      if ((s->fields_read & (1u << f)) == 0) continue;
+      readers_[f].push_back(s.get());
+      if (!s->references.empty()) referring_readers_[f].push_back(s.get());
+    }
+    if (s->references.empty()) {
+      const SegmentEntry* entry = s.get();
+      VisitRules(entry->record.filter, [&](const Condition& c) {
+        rules_[static_cast<int>(c.field)].push_back(MakeFieldRule(entry, c));
+      });
     }
     for (const TimeWindow& w : s->windows) by_window_[w].push_back(s.get());
   }
