@@ -240,7 +240,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
     RETURN_IF_ERROR(c->StartNode(node, /*port=*/0));
   }
   if (options.sqlite_node) {
-    c->sqlite_.emplace();
+    c->sqlite_ = Node();
     c->sqlite_->id = "sqlite";
     c->sqlite_->data_dir = c->dir_ + "/sqlite";
     std::filesystem::create_directories(c->sqlite_->data_dir);
