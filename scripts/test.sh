@@ -84,7 +84,11 @@ case "${1:-}" in
     #   only through libgrpc's completion queue, so TSan reports the
     #   hand-over inside grpcpp's headers (14 runs of 20 at 686811c). It
     #   runs in the other two builds.
-    ctest_args+=(-E '^(ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod|ShutdownTest\.AnOpenHealthWatchDoesNotDelaySigterm|ReflectionTest\..*|LongStreamsTest\..*|BatchUpsertTest\.ReflectionShowsTheRealTypes|e2e_reflection_client|FeedTest\..*|BurstFeedTest\..*|LimitedFeedTest\..*|StallFeedTest\..*|ManyFeedTest\..*|server_lease_handover_test|e2e_buf_curl|e2e_example_client|e2e_metrics)$')
+    # - cluster_test (issue 17): its three TSan-built server processes serve
+    #   feed streams through nginx on the same callback-API reactors, and
+    #   inherit halt_on_error, so the first such report would end a node in
+    #   the middle of the test. It runs in the other two builds.
+    ctest_args+=(-E '^(ShutdownTest\.QueuedCallsFinishWithinTheGracePeriod|ShutdownTest\.AnOpenHealthWatchDoesNotDelaySigterm|ReflectionTest\..*|LongStreamsTest\..*|BatchUpsertTest\.ReflectionShowsTheRealTypes|e2e_reflection_client|FeedTest\..*|BurstFeedTest\..*|LimitedFeedTest\..*|StallFeedTest\..*|ManyFeedTest\..*|server_lease_handover_test|cluster_test|e2e_buf_curl|e2e_example_client|e2e_metrics)$')
     ;;
   *)
     echo "usage: bash scripts/test.sh [--sanitize|--tsan]" >&2
