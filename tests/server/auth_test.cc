@@ -5,7 +5,6 @@
 #include "server/auth.h"
 
 #include <cstdint>
-#include <regex>
 #include <string>
 
 #include "core/base/clock.h"
@@ -298,19 +297,35 @@ TEST(RoutingIdTest, IsTheIdInLowercaseBase32) {
   }
 }
 
+// The routing id of a key in the new format ("sk_" + lowercase base32 +
+// "_" + 64 lowercase hex digits), or "" when `key` is not in it. By hand,
+// not std::regex: libstdc++'s regex trips gcc's -Wmaybe-uninitialized in
+// the ASan build (-O1).
+std::string RoutingIdOfNewKey(const std::string& key) {
+  if (key.rfind("sk_", 0) != 0) return "";
+  const size_t cut = key.find('_', 3);
+  if (cut == std::string::npos || cut == 3) return "";
+  const std::string id = key.substr(3, cut - 3);
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'))) return "";
+  }
+  const std::string secret = key.substr(cut + 1);
+  if (secret.size() != 64) return "";
+  for (char c : secret) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return "";
+  }
+  return id;
+}
+
 TEST_F(AuthTest, NewKeysCarryTheirWorkspaceForRouting) {
-  const std::regex key_format("^sk_([a-z2-7]+)_[0-9a-f]{64}$");
-  // nginx's map (docs/scale-out.md) on the authorization header's value.
-  const std::regex nginx_map("^Bearer\\s+sk_([a-z2-7]+)_");
   TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
   TestServer::CreatedWorkspace b = server_.CreateWorkspace("B", v1::STARTER);
   for (const TestServer::CreatedWorkspace* w : {&a, &b}) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(w->api_key, m, key_format)) << w->api_key;
-    EXPECT_EQ(ParseWorkspaceRoutingId(m[1].str()), w->workspace.id());
-    const std::string header = "Bearer " + w->api_key;
-    ASSERT_TRUE(std::regex_search(header, m, nginx_map));
-    EXPECT_EQ(m[1].str(), WorkspaceRoutingId(w->workspace.id()));
+    const std::string id = RoutingIdOfNewKey(w->api_key);
+    ASSERT_FALSE(id.empty()) << w->api_key;
+    EXPECT_EQ(ParseWorkspaceRoutingId(id), w->workspace.id());
+    // What nginx's map (docs/scale-out.md) captures from the header.
+    EXPECT_EQ(id, WorkspaceRoutingId(w->workspace.id()));
     EXPECT_EQ(RoutingHintOf(w->api_key), w->workspace.id());
     EXPECT_THAT(ListSegmentsWith(Ctx(w->api_key).get()), GrpcOk());
   }
@@ -321,7 +336,7 @@ TEST_F(AuthTest, NewKeysCarryTheirWorkspaceForRouting) {
   ASSERT_THAT(server_.admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(),
                                                  rotate, &rotated),
               GrpcOk());
-  EXPECT_TRUE(std::regex_match(rotated.api_key(), key_format));
+  EXPECT_FALSE(RoutingIdOfNewKey(rotated.api_key()).empty());
   EXPECT_EQ(RoutingHintOf(rotated.api_key()), a.workspace.id());
   // The prefix is a hint, never an authority: b's secret under a's prefix
   // (or the reverse) is no key at all.
