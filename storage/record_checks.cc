@@ -1,5 +1,7 @@
 #include "storage/record_checks.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/ascii.h"
@@ -264,6 +266,26 @@ absl::Status CheckWriteChanges(const WorkspaceWrite& write) {
     return Refuse("counters of", 0, p);
   }
   return absl::OkStatus();
+}
+
+void CompleteLoadedWorkspace(int64_t plan, std::optional<int64_t> wake_time,
+                             std::string_view where,
+                             LoadedWorkspaceRecord* loaded) {
+  loaded->wake_time = std::nullopt;
+  if (wake_time.has_value()) {
+    loaded->wake_time = std::max<int64_t>(*wake_time, kWakeAtOnce);
+  }
+  if (plan < 0 || plan > std::numeric_limits<int>::max()) {
+    loaded->problem = "plan is out of range";
+  } else {
+    loaded->record.plan = static_cast<Plan>(plan);
+    loaded->problem = WorkspaceProblem(loaded->record);
+  }
+  if (!loaded->problem.empty()) {
+    loaded->problem = absl::StrCat(
+        absl::string_view(where.data(), where.size()),
+        ": workspaces row id=", loaded->record.id, ": ", loaded->problem);
+  }
 }
 
 }  // namespace segments

@@ -8,7 +8,9 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "core/model/contact.h"
@@ -30,6 +32,14 @@ std::string ChangeProblem(const MembershipChange& c);
 std::string RunProblem(const ChangeRun& run);
 std::string CountersProblem(const WorkspaceCounters& c);
 std::string WorkspaceProblem(const WorkspaceRecord& w);
+
+// Completes a workspaces row read into `loaded` (its id, name, key and
+// create time set) with the row's raw plan and wake time columns: the plan,
+// the wake time (a negative one is as good as any moment past: at once), and
+// the record's first problem, "<where>: workspaces row id=<id>: ...".
+void CompleteLoadedWorkspace(int64_t plan, std::optional<int64_t> wake_time,
+                             std::string_view where,
+                             LoadedWorkspaceRecord* loaded);
 
 // What a store refuses (INTERNAL) before a write touches its database,
 // because it could not be loaded back: the first problem of the rows of

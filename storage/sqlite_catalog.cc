@@ -273,22 +273,11 @@ SqliteCatalogStore::LoadWorkspaces() {
     w.display_name = std::string(s.ColumnText(1));
     w.key_hash = std::string(s.ColumnBlob(3));
     w.create_time = s.ColumnInt(4);
-    if (s.ColumnIsNull(5)) {
-      loaded.wake_time = std::nullopt;
-    } else {
-      // A negative one is as good as any moment past: at once.
-      loaded.wake_time = std::max<int64_t>(s.ColumnInt(5), kWakeAtOnce);
-    }
-    if (plan < 0 || plan > std::numeric_limits<int>::max()) {
-      loaded.problem = "plan is out of range";
-    } else {
-      w.plan = static_cast<Plan>(plan);
-      loaded.problem = WorkspaceProblem(w);
-    }
-    if (!loaded.problem.empty()) {
-      loaded.problem = absl::StrCat("catalog.db: workspaces row id=", id, ": ",
-                                    loaded.problem);
-    }
+    CompleteLoadedWorkspace(plan,
+                            s.ColumnIsNull(5)
+                                ? std::nullopt
+                                : std::optional<int64_t>(s.ColumnInt(5)),
+                            "catalog.db", &loaded);
   }
   return out;
 }

@@ -92,21 +92,9 @@ absl::StatusOr<LoadedWorkspaceRecord> DecodeWorkspaceRow(const PgResult& r,
   w.display_name = std::string(r.Bytes(i, 1));
   w.key_hash = std::string(r.Bytes(i, 3));
   w.create_time = r.Int(i, 4);
-  if (r.IsNull(i, 5)) {
-    loaded.wake_time = std::nullopt;
-  } else {
-    loaded.wake_time = std::max<int64_t>(r.Int(i, 5), kWakeAtOnce);
-  }
-  if (plan < 0 || plan > std::numeric_limits<int>::max()) {
-    loaded.problem = "plan is out of range";
-  } else {
-    w.plan = static_cast<Plan>(plan);
-    loaded.problem = WorkspaceProblem(w);
-  }
-  if (!loaded.problem.empty()) {
-    loaded.problem = absl::StrCat("PostgreSQL: workspaces row id=", id, ": ",
-                                  loaded.problem);
-  }
+  CompleteLoadedWorkspace(
+      plan, r.IsNull(i, 5) ? std::nullopt : std::optional<int64_t>(r.Int(i, 5)),
+      "PostgreSQL", &loaded);
   return loaded;
 }
 
