@@ -32,6 +32,17 @@ class AuthTest : public ::testing::Test {
     context->AddMetadata("authorization", value);
     return context;
   }
+  // The new key of workspace `id`, rotated with the admin key ("" and a
+  // test failure when the call fails).
+  std::string RotateKey(uint64_t id) {
+    v1::RotateWorkspaceKeyRequest rotate;
+    rotate.set_id(id);
+    v1::RotateWorkspaceKeyResponse rotated;
+    EXPECT_THAT(server_.admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(),
+                                                   rotate, &rotated),
+                GrpcOk());
+    return rotated.api_key();
+  }
   grpc::Status CreateWorkspaceWith(const std::string& key) {
     v1::CreateWorkspaceRequest request;
     request.mutable_workspace()->set_display_name("x");
@@ -261,21 +272,17 @@ TEST_F(AuthTest, WorkspacesAreIsolated) {
 
 TEST_F(AuthTest, RotatedKeyStopsWorkingAtOnce) {
   TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
-  v1::RotateWorkspaceKeyRequest rotate;
-  rotate.set_id(a.workspace.id());
-  v1::RotateWorkspaceKeyResponse rotated;
-  ASSERT_THAT(server_.admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(),
-                                                 rotate, &rotated),
-              GrpcOk());
-  EXPECT_NE(rotated.api_key(), a.api_key);
+  const std::string rotated_key = RotateKey(a.workspace.id());
+  ASSERT_FALSE(rotated_key.empty());
+  EXPECT_NE(rotated_key, a.api_key);
   EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
               GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
-  EXPECT_THAT(ListSegmentsWith(Ctx(rotated.api_key()).get()), GrpcOk());
+  EXPECT_THAT(ListSegmentsWith(Ctx(rotated_key).get()), GrpcOk());
   // Only the hash of the new key was stored, and it survives a restart.
   server_.Restart();
   EXPECT_THAT(ListSegmentsWith(Ctx(a.api_key).get()),
               GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
-  EXPECT_THAT(ListSegmentsWith(Ctx(rotated.api_key()).get()), GrpcOk());
+  EXPECT_THAT(ListSegmentsWith(Ctx(rotated_key).get()), GrpcOk());
 }
 
 // The prefix nginx routes by (docs/scale-out.md): the id in base 32.
@@ -330,22 +337,18 @@ TEST_F(AuthTest, NewKeysCarryTheirWorkspaceForRouting) {
     EXPECT_THAT(ListSegmentsWith(Ctx(w->api_key).get()), GrpcOk());
   }
   // A rotated key carries the id too.
-  v1::RotateWorkspaceKeyRequest rotate;
-  rotate.set_id(a.workspace.id());
-  v1::RotateWorkspaceKeyResponse rotated;
-  ASSERT_THAT(server_.admin().RotateWorkspaceKey(Ctx(kTestAdminKey).get(),
-                                                 rotate, &rotated),
-              GrpcOk());
-  EXPECT_FALSE(RoutingIdOfNewKey(rotated.api_key()).empty());
-  EXPECT_EQ(RoutingHintOf(rotated.api_key()), a.workspace.id());
+  const std::string rotated_key = RotateKey(a.workspace.id());
+  ASSERT_FALSE(rotated_key.empty());
+  EXPECT_FALSE(RoutingIdOfNewKey(rotated_key).empty());
+  EXPECT_EQ(RoutingHintOf(rotated_key), a.workspace.id());
   // The prefix is a hint, never an authority: b's secret under a's prefix
   // (or the reverse) is no key at all.
-  const size_t a_cut = rotated.api_key().rfind('_');
+  const size_t a_cut = rotated_key.rfind('_');
   const size_t b_cut = b.api_key.rfind('_');
   const std::string forged_a =
-      rotated.api_key().substr(0, a_cut) + b.api_key.substr(b_cut);
+      rotated_key.substr(0, a_cut) + b.api_key.substr(b_cut);
   const std::string forged_b =
-      b.api_key.substr(0, b_cut) + rotated.api_key().substr(a_cut);
+      b.api_key.substr(0, b_cut) + rotated_key.substr(a_cut);
   for (const std::string& forged : {forged_a, forged_b}) {
     EXPECT_THAT(ListSegmentsWith(Ctx(forged).get()),
                 GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
