@@ -230,6 +230,12 @@ class Registry {
   }
 
   const std::unique_ptr<CatalogStore> catalog_;
+  // How many closed workspaces one turn of the waker (or of the shared
+  // catalog's scan) opens: the timer thread is shared with every open
+  // workspace's flips, so a crowd of wake-ups (after a crash, every
+  // workspace that was open) goes in turns.
+  static constexpr size_t kWakesPerTurn = 16;
+
   const Clock* const clock_;
   const Limits limits_;
   const RegistryOptions options_;
