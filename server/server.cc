@@ -33,6 +33,7 @@
 #endif
 #include "server/parse_error_interceptor.h"
 #include "server/reflection_service.h"
+#include "server/retry_pushback.h"
 #include "server/segment_service.h"
 #include "server/slow_call_interceptor.h"
 #include "server/snapshot_service.h"
@@ -284,6 +285,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
   }
   interceptors.push_back(
       std::make_unique<ParseErrorInterceptorFactory>(&s->services_->auth));
+  interceptors.push_back(std::make_unique<RetryPushbackInterceptorFactory>());
   s->storage_health_ =
       std::make_unique<StorageHealth>(o.data_dir, o.health_probe_interval);
   interceptors.push_back(s->storage_health_->InterceptorFactory());

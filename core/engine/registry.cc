@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/base/errors.h"
 #include "core/base/status_macros.h"
 #include "core/base/utf8.h"
@@ -66,6 +67,8 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(
   if (r->shared_) {
     r->catalog_->SetOwnershipLostHandler(
         [self](WorkspaceId id) { self->OnOwnershipLost(id); });
+    r->catalog_->SetOwnershipWantedHandler(
+        [self](WorkspaceId id) { self->OnOwnershipWanted(id); });
     r->scanner_ = r->timer_->Add([self] { self->OnScan(); });
     r->timer_->Schedule(r->scanner_, clock->Now() + r->ScanSeconds());
   }
@@ -106,6 +109,7 @@ Registry::~Registry() {
   if (shared_) {
     timer_->Remove(scanner_);
     catalog_->SetOwnershipLostHandler(nullptr);
+    catalog_->SetOwnershipWantedHandler(nullptr);
   }
   std::vector<std::pair<WorkspaceId, std::optional<UnixSeconds>>> wakes;
   {
@@ -169,6 +173,7 @@ void Registry::SetOpen(Entry& e, std::shared_ptr<Workspace> ws,
   e.wake_time = kWakeAtOnce;  // what the catalog holds while it is open
   e.memory_bytes = memory_bytes;
   e.estimated_at = ++estimate_clock_;
+  e.use_when_wanted.reset();
   ++open_;
   open_memory_bytes_ += memory_bytes;
 }
@@ -393,18 +398,37 @@ void Registry::EvictOverBudget() {
         }
       }
       if (victim == 0) return;  // every open one is in use
-      Entry& e = entries_.at(victim);
-      e.state = State::kClosing;
-      ws = std::move(e.workspace);
-      --open_;
-      open_memory_bytes_ -= e.memory_bytes;
-      e.memory_bytes = 0;
+      ws = StartClosing(entries_.at(victim));
     }
-    if (!Close(victim, std::move(ws))) return;
+    if (!Close(victim, std::move(ws), /*evicted=*/true)) return;
   }
 }
 
-bool Registry::Close(WorkspaceId id, std::shared_ptr<Workspace> ws) {
+std::shared_ptr<Workspace> Registry::StartClosing(Entry& e) {
+  e.state = State::kClosing;
+  --open_;
+  open_memory_bytes_ -= e.memory_bytes;
+  e.memory_bytes = 0;
+  return std::move(e.workspace);
+}
+
+bool Registry::CloseIfUnused(WorkspaceId id) {
+  std::shared_ptr<Workspace> ws;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = entries_.find(id);
+    // use_count() is exact under mu_ (see EvictOverBudget).
+    if (it == entries_.end() || it->second.state != State::kOpen ||
+        it->second.workspace.use_count() != 1) {
+      return false;
+    }
+    ws = StartClosing(it->second);
+  }
+  return Close(id, std::move(ws), /*evicted=*/false);
+}
+
+bool Registry::Close(WorkspaceId id, std::shared_ptr<Workspace> ws,
+                     bool evicted) {
   // A lower bound: the workspace's own timer may still apply flips (which
   // only moves it later) until the workspace is destroyed below.
   const std::optional<UnixSeconds> wake = ws->next_flip_due();
@@ -421,7 +445,7 @@ bool Registry::Close(WorkspaceId id, std::shared_ptr<Workspace> ws) {
   ws.reset();
   absl::MutexLock l(&mu_);
   SetClosed(entries_.at(id), wake);
-  ++evicted_total_;
+  if (evicted) ++evicted_total_;
   settled_.SignalAll();
   return true;
 }
@@ -511,13 +535,20 @@ absl::StatusOr<WorkspaceRecord> Registry::CreateWorkspace(
       return s;
     }
     const size_t bytes = (*ws)->ApproximateMemoryBytes();
-    absl::MutexLock l(&mu_);
-    id_by_key_hash_[record.key_hash] = record.id;
-    Entry& e = entries_[record.id];
-    e.record = record;
-    SetOpen(e, *std::move(ws), bytes);
-    Touch(e);
-    created_record = std::move(record);
+    const WorkspaceId id = record.id;
+    {
+      absl::MutexLock l(&mu_);
+      id_by_key_hash_[record.key_hash] = id;
+      Entry& e = entries_[id];
+      e.record = record;
+      SetOpen(e, *std::move(ws), bytes);
+      Touch(e);
+      created_record = std::move(record);
+    }
+    // Shared: the node that creates a workspace is the one the admin key
+    // reached, not the one its own key routes to; it gives the new one up
+    // at once, and the first call takes it where it lands.
+    if (shared_) CloseIfUnused(id);
   }
   EvictOverBudget();
   return created_record;
@@ -656,6 +687,24 @@ absl::Status Registry::DeleteWorkspace(WorkspaceId id) {
   return s;
 }
 
+bool Registry::KnownUnknownKey(std::string_view key_hash) const {
+  absl::ReaderMutexLock l(&mu_);
+  auto it = unknown_key_hashes_.find(
+      absl::string_view(key_hash.data(), key_hash.size()));
+  return it != unknown_key_hashes_.end() &&
+         absl::Now() - it->second < kUnknownKeyMemory;
+}
+
+void Registry::RememberUnknownKey(std::string_view key_hash) {
+  // A bound on what unauthenticated callers can make this node keep; when
+  // it is reached the set starts again (each key then costs one more
+  // query).
+  if (unknown_key_hashes_.size() >= kMaxUnknownKeys) {
+    unknown_key_hashes_.clear();
+  }
+  unknown_key_hashes_.insert_or_assign(std::string(key_hash), absl::Now());
+}
+
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
     std::string_view key_hash) {
   WorkspaceId id = 0;
@@ -676,16 +725,18 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
       }
     }
   }
-  if (id == 0 && shared_) {
+  if (id == 0 && shared_ && !KnownUnknownKey(key_hash)) {
     // A key this node has not seen: a workspace another node created or
     // re-keyed since this node read the catalog.
     ASSIGN_OR_RETURN(std::optional<LoadedWorkspaceRecord> found,
                      catalog_->FindWorkspaceByKeyHash(key_hash));
+    absl::MutexLock l(&mu_);
     if (found.has_value() &&
         ConstantTimeEquals(found->record.key_hash, key_hash)) {
       id = found->record.id;
-      absl::MutexLock l(&mu_);
       Adopt(*std::move(found));
+    } else {
+      RememberUnknownKey(key_hash);
     }
   }
   if (id == 0) return absl::UnauthenticatedError("invalid API key");

@@ -40,7 +40,13 @@
 // and a retry delay (the open is tried again at the next call, so a free
 // or expired one is taken: that is how a dead node's workspaces move); when
 // the catalog reports the ownership lost, the workspace is closed at once,
-// storing nothing, and its feed streams end with that error. Records are
+// storing nothing, and its feed streams end with that error. When the
+// catalog reports that another node wants an open workspace (it was asked
+// for it: a proxy routes its calls there now), the workspace is closed and
+// its ownership given up once no call has come for it for a whole report
+// period (its feed streams are ended first, to resume there), so ownership
+// follows the calls; a new workspace is closed as soon as it is created,
+// for the first call to take wherever it lands. Records are
 // read on demand (a key or id this node has not seen, and again at every
 // open, since another node may have changed or deleted them); key changes
 // need ownership. Wake times are not queued locally: every ScanSeconds the
@@ -67,6 +73,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "core/base/clock.h"
 #include "core/base/limits.h"
 #include "core/engine/workspace.h"
@@ -169,6 +176,8 @@ class Registry {
     // reader lock by every call, and the memory at the last estimate, made
     // at tick `estimated_at` of estimate_clock_.
     mutable std::atomic<uint64_t> last_use{0};
+    // When kOpen and another node wants it: last_use at the previous report.
+    std::optional<uint64_t> use_when_wanted;
     size_t memory_bytes = 0;
     uint64_t estimated_at = 0;
   };
@@ -194,8 +203,16 @@ class Registry {
   StalestEstimates() const ABSL_LOCKS_EXCLUDED(mu_);
   // Stores `ws`'s wake time and drops the registry's hold of it (kClosing
   // entry `id`); on a failed store it stays open. Returns whether closed.
-  bool Close(WorkspaceId id, std::shared_ptr<Workspace> ws)
+  // `evicted`: closed to stay within the budget (counted in the stats).
+  bool Close(WorkspaceId id, std::shared_ptr<Workspace> ws, bool evicted)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Open entry `e` marked kClosing, out of the open count and memory; its
+  // engine, for Close.
+  std::shared_ptr<Workspace> StartClosing(Entry& e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes entry `id` if it is open and nothing but the registry holds it
+  // (no call in flight, no stream). False when it is held, or stays open.
+  bool CloseIfUnused(WorkspaceId id) ABSL_LOCKS_EXCLUDED(mu_);
   // Entry `id` closed with `wake`: queued for the waker.
   void SetClosed(Entry& e, std::optional<UnixSeconds> wake)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -219,11 +236,23 @@ class Registry {
   // The catalog's report that this node no longer owns `id`: it closes,
   // storing nothing, and its feed streams end with UNAVAILABLE.
   void OnOwnershipLost(WorkspaceId id) ABSL_LOCKS_EXCLUDED(mu_);
+  // The catalog's report that another node wants `id`: closed when no call
+  // has used it since the previous report (see the header).
+  void OnOwnershipWanted(WorkspaceId id) ABSL_LOCKS_EXCLUDED(mu_);
   // The scan's task: opens due workspaces no node owns.
   void OnScan() ABSL_LOCKS_EXCLUDED(mu_);
   // The scan's period: the ownership retry delay, at least a second.
   int64_t ScanSeconds() const;
   void ScheduleWaker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Shared: whether `key_hash` was looked up in the catalog within the last
+  // kUnknownKeyMemory and found in no record: a repeated bad key costs one
+  // catalog query per that period, not one per call. (A key is minted after
+  // its record is stored, so only a fixed key, the demo's, can become known
+  // later; the period bounds how long it is refused.)
+  bool KnownUnknownKey(std::string_view key_hash) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RememberUnknownKey(std::string_view key_hash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Touch(const Entry& e) const;
   bool Busy(const Entry& e) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
     return e.state == State::kOpening || e.state == State::kClosing;
@@ -259,6 +288,12 @@ class Registry {
   absl::CondVar settled_;
   std::map<WorkspaceId, Entry> entries_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, WorkspaceId> id_by_key_hash_
+      ABSL_GUARDED_BY(mu_);
+  // Shared: key hashes the catalog had no record of, and when it was asked
+  // (KnownUnknownKey); at most kMaxUnknownKeys (about 1.5 MB).
+  static constexpr size_t kMaxUnknownKeys = 16384;
+  static constexpr absl::Duration kUnknownKeyMemory = absl::Seconds(2);
+  absl::flat_hash_map<std::string, absl::Time> unknown_key_hashes_
       ABSL_GUARDED_BY(mu_);
   // The closed entries with a wake time, by it.
   std::set<std::pair<UnixSeconds, WorkspaceId>> wakes_ ABSL_GUARDED_BY(mu_);

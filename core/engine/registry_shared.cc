@@ -101,6 +101,34 @@ void Registry::OnOwnershipLost(WorkspaceId id) {
   ws.reset();
 }
 
+void Registry::OnOwnershipWanted(WorkspaceId id) {
+  std::shared_ptr<Workspace> held;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.state != State::kOpen) return;
+    Entry& e = it->second;
+    // A call since the previous report: this node is still asked for it
+    // too (a proxy's routing is moving, or a client calls this node
+    // directly); it keeps it for now, and the other node retries.
+    const uint64_t used = e.last_use.load(std::memory_order_relaxed);
+    if (e.use_when_wanted != used) {
+      e.use_when_wanted = used;
+      return;
+    }
+    if (e.workspace.use_count() != 1) held = e.workspace;
+  }
+  if (held == nullptr) {
+    CloseIfUnused(id);
+    return;
+  }
+  // Held by streams (or a long call): its feed streams end now, to resume
+  // on the node that is asked for it; the next report closes it.
+  held->feed().Close(WorkspaceNotOwnedError(
+      id, "moves to another node (calls for it go there now)",
+      catalog_->OwnershipRetryDelay()));
+}
+
 int64_t Registry::ScanSeconds() const {
   const int64_t ms = absl::ToInt64Milliseconds(catalog_->OwnershipRetryDelay());
   return std::max<int64_t>(1, (ms + 999) / 1000);

@@ -320,6 +320,16 @@ class CatalogStore {
   virtual void SetOwnershipLostHandler(std::function<void(WorkspaceId)> lost) {
     (void)lost;
   }
+  // `wanted(id)` is called, on a thread of the catalog's, about once per
+  // OwnershipRetryDelay while another node has been refused workspace `id`,
+  // whose store this node handed out and still owns (a proxy sends that
+  // workspace's calls there now). The caller gives it up (destroys the
+  // store) once it has no calls of its own, so ownership follows the calls.
+  // The same rule for an empty function.
+  virtual void SetOwnershipWantedHandler(
+      std::function<void(WorkspaceId)> wanted) {
+    (void)wanted;
+  }
   // Up to `limit` workspaces that no node owns whose stored wake time is
   // at or before `now`, earliest first: those a node that died (or lost
   // them) will not wake, for any node to open.

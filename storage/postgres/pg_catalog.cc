@@ -177,6 +177,11 @@ void PgCatalogStore::SetOwnershipLostHandler(
   if (leases_ != nullptr) leases_->SetLostHandler(std::move(lost));
 }
 
+void PgCatalogStore::SetOwnershipWantedHandler(
+    std::function<void(WorkspaceId)> wanted) {
+  if (leases_ != nullptr) leases_->SetWantedHandler(std::move(wanted));
+}
+
 absl::Duration PgCatalogStore::OwnershipRetryDelay() const {
   return leases_ != nullptr ? leases_->ttl() / 3 : absl::Seconds(1);
 }

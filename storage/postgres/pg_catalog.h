@@ -70,16 +70,19 @@ class PgCatalogStore : public CatalogStore {
   absl::StatusOr<std::unique_ptr<WorkspaceStore>> OpenWorkspace(
       WorkspaceId id) override;
 
-  // Ownership (store.h), with leases: shared, the lost handler called by
-  // the lease renewal (PgLeases::SetLostHandler), the retry delay one
-  // renewal period (ttl / 3), and the due workspaces those with
-  // wake_time <= now and no live lease. Without a node id: the defaults.
+  // Ownership (store.h), with leases: shared, the lost and wanted handlers
+  // called by the lease renewal (PgLeases::SetLostHandler,
+  // SetWantedHandler), the retry delay one renewal period (ttl / 3), and
+  // the due workspaces those with wake_time <= now and no live lease.
+  // Without a node id: the defaults.
   bool Shared() const override { return leases_ != nullptr; }
   absl::StatusOr<std::optional<LoadedWorkspaceRecord>> LoadWorkspace(
       WorkspaceId id) override;
   absl::StatusOr<std::optional<LoadedWorkspaceRecord>> FindWorkspaceByKeyHash(
       std::string_view key_hash) override;
   void SetOwnershipLostHandler(std::function<void(WorkspaceId)> lost) override;
+  void SetOwnershipWantedHandler(
+      std::function<void(WorkspaceId)> wanted) override;
   absl::StatusOr<std::vector<WorkspaceId>> UnownedDueWorkspaces(
       UnixSeconds now, size_t limit) override;
   absl::Duration OwnershipRetryDelay() const override;

@@ -1,10 +1,14 @@
 #include "storage/postgres/pg_conn.h"
 
+#include <poll.h>
+
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "core/base/errors.h"
 
 namespace segments {
@@ -179,8 +183,20 @@ int64_t PgResult::affected() const {
 }
 
 absl::StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(
-    const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
+    const std::string& conninfo,
+    const std::vector<std::pair<std::string, std::string>>& settings) {
+  // dbname with expand_dbname: the conninfo (a URI or key=value pairs) is
+  // read as if given first, and the settings after it override it.
+  std::vector<const char*> keywords = {"dbname"};
+  std::vector<const char*> values = {conninfo.c_str()};
+  for (const auto& [keyword, value] : settings) {
+    keywords.push_back(keyword.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* c = PQconnectdbParams(keywords.data(), values.data(),
+                                /*expand_dbname=*/1);
   if (c == nullptr) {
     return WithStorageFailure(
         absl::UnavailableError("PostgreSQL: out of memory for a connection"),
@@ -255,6 +271,38 @@ absl::StatusOr<PgResult> PgConn::Query(const std::string& sql,
   PgResult r(PQexecParams(c_, sql.c_str(), static_cast<int>(p.size()),
                           p.types_.data(), p.values_.data(), p.lengths_.data(),
                           p.formats_.data(), /*resultFormat=*/1));
+  absl::Status status = ResultStatus(r.raw(), sql);
+  if (!status.ok()) return status;
+  return r;
+}
+
+absl::StatusOr<PgResult> PgConn::QueryWithin(const std::string& sql,
+                                             const PgParams& p,
+                                             absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  if (PQsendQueryParams(c_, sql.c_str(), static_cast<int>(p.size()),
+                        p.types_.data(), p.values_.data(), p.lengths_.data(),
+                        p.formats_.data(), /*resultFormat=*/1) == 0) {
+    return ResultStatus(nullptr, sql);
+  }
+  while (PQisBusy(c_) != 0) {
+    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
+    pollfd fd{PQsocket(c_), POLLIN, 0};
+    if (ms <= 0 || (poll(&fd, 1, static_cast<int>(ms)) < 0 && errno != EINTR)) {
+      // The answer can no longer be told from the next statement's.
+      broken_ = true;
+      return WithStorageFailure(
+          absl::UnavailableError(
+              absl::StrCat("PostgreSQL did not answer within ",
+                           absl::FormatDuration(timeout), " (in ",
+                           absl::string_view(sql).substr(0, 120), ")")),
+          StorageFailure::kUnavailable);
+    }
+    if (PQconsumeInput(c_) == 0) return ResultStatus(nullptr, sql);
+  }
+  PgResult r(PQgetResult(c_));
+  // One statement: its result, then the end of the results.
+  while (PGresult* extra = PQgetResult(c_)) PQclear(extra);
   absl::Status status = ResultStatus(r.raw(), sql);
   if (!status.ok()) return status;
   return r;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -29,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace segments {
 
@@ -107,8 +109,11 @@ class PgResult {
 class PgConn {
  public:
   // UNAVAILABLE when the server cannot be reached or refuses the login.
+  // `settings` are libpq connection keywords that override the conninfo's
+  // (e.g. connect_timeout).
   static absl::StatusOr<std::unique_ptr<PgConn>> Connect(
-      const std::string& conninfo);
+      const std::string& conninfo,
+      const std::vector<std::pair<std::string, std::string>>& settings = {});
   ~PgConn();
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;
@@ -117,6 +122,14 @@ class PgConn {
   absl::Status Exec(const std::string& sql);
   absl::StatusOr<PgResult> Query(const std::string& sql,
                                  const PgParams& params = PgParams());
+  // The same, answered within `timeout` by this process's clock, whatever
+  // the server or the network does (a lock wait, a stopped server, a
+  // partition): past it UNAVAILABLE, and the connection is broken (closed
+  // at the next Reset or destruction; the statement may still complete on
+  // the server).
+  absl::StatusOr<PgResult> QueryWithin(const std::string& sql,
+                                       const PgParams& params,
+                                       absl::Duration timeout);
   // False once the connection is broken (the pool then reconnects).
   bool healthy() const;
   // Re-establishes a broken connection.

@@ -1,5 +1,6 @@
 #include "storage/postgres/pg_leases.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -31,11 +32,18 @@ void PgLeases::SetLostHandler(std::function<void(WorkspaceId)> lost) {
   lost_handler_ = std::move(lost);
 }
 
-void PgLeases::ReportLost(const std::vector<WorkspaceId>& lost) {
-  if (lost.empty()) return;
+void PgLeases::SetWantedHandler(std::function<void(WorkspaceId)> wanted) {
   absl::MutexLock l(&handler_mu_);
-  if (!lost_handler_) return;
-  for (WorkspaceId id : lost) lost_handler_(id);
+  wanted_handler_ = std::move(wanted);
+}
+
+void PgLeases::Report(const std::vector<WorkspaceId>& ids,
+                      std::function<void(WorkspaceId)> PgLeases::*handler) {
+  if (ids.empty()) return;
+  absl::MutexLock l(&handler_mu_);
+  const std::function<void(WorkspaceId)>& f = this->*handler;
+  if (!f) return;
+  for (WorkspaceId id : ids) f(id);
 }
 
 absl::StatusOr<int64_t> PgLeases::Take(WorkspaceId id) {
@@ -45,8 +53,8 @@ absl::StatusOr<int64_t> PgLeases::Take(WorkspaceId id) {
   p.Int(static_cast<int64_t>(id));
   p.Bytes(node_id_);
   p.Int(absl::ToInt64Milliseconds(ttl_));
-  // A lease this node already holds keeps its epoch (a reopen); a free or
-  // expired one goes up by one.
+  // A lease this node already holds keeps its epoch (a reopen) and its
+  // wanted mark; a free or expired one goes up by one, unmarked.
   ASSIGN_OR_RETURN(
       PgResult r,
       conn->Query(
@@ -56,20 +64,24 @@ absl::StatusOr<int64_t> PgLeases::Take(WorkspaceId id) {
           "ON CONFLICT (workspace_id) DO UPDATE SET owner = excluded.owner, "
           "epoch = workspace_leases.epoch + CASE WHEN workspace_leases.owner "
           "= excluded.owner AND workspace_leases.expires_at > "
-          "clock_timestamp() THEN 0 ELSE 1 END, expires_at = "
+          "clock_timestamp() THEN 0 ELSE 1 END, wanted_by = CASE WHEN "
+          "workspace_leases.owner = excluded.owner AND "
+          "workspace_leases.expires_at > clock_timestamp() THEN "
+          "workspace_leases.wanted_by END, expires_at = "
           "excluded.expires_at WHERE workspace_leases.owner = excluded.owner "
           "OR workspace_leases.expires_at <= clock_timestamp() "
           "RETURNING epoch",
           p));
   if (r.rows() == 0) {
+    // The holder hears at its next renewal that this node was asked.
+    PgParams q;
+    q.Int(static_cast<int64_t>(id));
+    q.Bytes(node_id_);
     ASSIGN_OR_RETURN(PgResult owner,
-                     conn->Query("SELECT owner FROM workspace_leases "
-                                 "WHERE workspace_id = $1",
-                                 [&] {
-                                   PgParams q;
-                                   q.Int(static_cast<int64_t>(id));
-                                   return q;
-                                 }()));
+                     conn->Query("UPDATE workspace_leases SET wanted_by = $2 "
+                                 "WHERE workspace_id = $1 AND owner <> $2 "
+                                 "RETURNING owner",
+                                 q));
     // Not a storage failure: the call is for another node; its client
     // retries after about one renewal period (docs/scale-out.md).
     return WorkspaceNotOwnedError(
@@ -126,7 +138,37 @@ void PgLeases::Release(WorkspaceId id, int64_t epoch) {
 
 absl::Status PgLeases::RenewNow() { return Renew(renew_); }
 
+absl::StatusOr<PgResult> PgLeases::SendRenewal(
+    const std::vector<int64_t>& ids) {
+  const absl::Duration period = ttl_ / 3;
+  if (renewal_conn_ == nullptr || !renewal_conn_->healthy()) {
+    renewal_conn_.reset();
+    // libpq's connect_timeout is whole seconds, at least 2.
+    ASSIGN_OR_RETURN(
+        renewal_conn_,
+        PgConn::Connect(
+            pool_->conninfo(),
+            {{"connect_timeout", absl::StrCat(std::max<int64_t>(
+                                     2, absl::ToInt64Seconds(absl::Ceil(
+                                            period, absl::Seconds(1)))))}}));
+  }
+  PgParams p;
+  p.Bytes(node_id_);
+  p.Int(absl::ToInt64Milliseconds(ttl_));
+  p.IntArray(ids);
+  // Only unexpired leases are renewed: one that lapsed may already be
+  // another node's, and this node must not take it back by renewing.
+  return renewal_conn_->QueryWithin(
+      "UPDATE workspace_leases SET expires_at = clock_timestamp() "
+      "+ $2 * interval '1 millisecond' WHERE owner = "
+      "$1 AND workspace_id = ANY($3) AND "
+      "expires_at > clock_timestamp() "
+      "RETURNING workspace_id, wanted_by IS NOT NULL",
+      p, period);
+}
+
 absl::Status PgLeases::Renew(bool send) {
+  absl::MutexLock round(&renew_mu_);
   const SteadyTime sent = std::chrono::steady_clock::now();
   absl::flat_hash_map<WorkspaceId, int64_t> asked;  // id -> epoch
   std::vector<int64_t> ids;
@@ -138,43 +180,30 @@ absl::Status PgLeases::Renew(bool send) {
     }
   }
   if (ids.empty()) return absl::OkStatus();
-  absl::StatusOr<PgResult> r = absl::UnavailableError("renewals are off");
-  if (send) {
-    absl::StatusOr<PgPool::Lease> conn = pool_->Acquire();
-    if (conn.ok()) {
-      PgParams p;
-      p.Bytes(node_id_);
-      p.Int(absl::ToInt64Milliseconds(ttl_));
-      p.IntArray(ids);
-      // Only unexpired leases are renewed: one that lapsed may already be
-      // another node's, and this node must not take it back by renewing.
-      r = (*conn)->Query(
-          "UPDATE workspace_leases SET expires_at = clock_timestamp() "
-          "+ $2 * interval '1 millisecond' WHERE owner = "
-          "$1 AND workspace_id = ANY($3) AND "
-          "expires_at > clock_timestamp() RETURNING workspace_id",
-          p);
-    } else {
-      r = conn.status();
-    }
-  }
-  absl::flat_hash_map<WorkspaceId, bool> renewed;
+  absl::StatusOr<PgResult> r =
+      send ? SendRenewal(ids) : absl::UnavailableError("renewals are off");
+  // Judged from when the answer (or its absence) is known: a failed round
+  // extended nothing, however long it took.
+  const SteadyTime judged = std::chrono::steady_clock::now();
+  absl::flat_hash_map<WorkspaceId, bool> renewed;  // id -> wanted
   if (r.ok()) {
     for (int i = 0; i < r->rows(); ++i) {
-      renewed[static_cast<WorkspaceId>(r->Int(i, 0))] = true;
+      renewed[static_cast<WorkspaceId>(r->Int(i, 0))] = r->Bool(i, 1);
     }
   }
   const auto ttl = absl::ToChronoNanoseconds(ttl_);
   const auto period = absl::ToChronoNanoseconds(ttl_ / 3);
-  std::vector<WorkspaceId> lost;
+  std::vector<WorkspaceId> lost, wanted;
   {
     absl::MutexLock l(&mu_);
     for (const auto& [id, epoch] : asked) {
       auto it = held_.find(id);
       // Released or taken again meanwhile: not this round's to judge.
       if (it == held_.end() || it->second.epoch != epoch) continue;
-      if (r.ok() && renewed.count(id) > 0) {
+      if (auto renewal = r.ok() ? renewed.find(id) : renewed.end();
+          renewal != renewed.end()) {
         it->second.extended_at = sent;
+        if (renewal->second) wanted.push_back(id);
         continue;
       }
       // A renewal that answered without it: lost (lapsed, or deleted). No
@@ -182,14 +211,15 @@ absl::Status PgLeases::Renew(bool send) {
       // the last extension was sent, by this node's clock: the node stops
       // serving before the database's expiry (which counts from when that
       // extension arrived), so no other node serves it meanwhile.
-      if (r.ok() || sent - it->second.extended_at >= ttl - period) {
+      if (r.ok() || judged - it->second.extended_at >= ttl - period) {
         held_.erase(it);
         lost.push_back(id);
       }
     }
   }
   // Its store's commits fail the fence; the handler stops serving it.
-  ReportLost(lost);
+  Report(lost, &PgLeases::lost_handler_);
+  Report(wanted, &PgLeases::wanted_handler_);
   return r.status();
 }
 

@@ -8,6 +8,11 @@
 //
 // Times are the database's now(): nodes' clocks never compare.
 //
+// A node refused a lease marks it wanted (wanted_by): the holder hears of
+// it at its next renewal (SetWantedHandler) and may give the workspace up,
+// so that the node a proxy routes the workspace's calls to gets it. The
+// mark goes when the lease changes hands.
+//
 // Thread-safety: thread-safe.
 #ifndef SEGMENTS_STORAGE_POSTGRES_PG_LEASES_H_
 #define SEGMENTS_STORAGE_POSTGRES_PG_LEASES_H_
@@ -45,11 +50,16 @@ class PgLeases {
   // it yet). Runs on the renewal thread. nullptr: no calls; when it
   // returns, no call of the previous handler is running.
   void SetLostHandler(std::function<void(WorkspaceId)> lost);
+  // Called with a workspace id, on the renewal thread, at every renewal
+  // that finds another node was refused the lease this node holds (see
+  // above); the same nullptr rule.
+  void SetWantedHandler(std::function<void(WorkspaceId)> wanted);
   absl::Duration ttl() const { return ttl_; }
 
   // Takes workspace `id`'s lease for this node (free, expired, or already
   // this node's) and returns its epoch, one more than the last owner's.
-  // UNAVAILABLE naming the owner when another node holds it.
+  // UNAVAILABLE naming the owner when another node holds it; the lease is
+  // then marked wanted by this node.
   absl::StatusOr<int64_t> Take(WorkspaceId id);
   // Takes the lease of a workspace being created, inside `conn`'s open
   // transaction (epoch 1).
@@ -71,8 +81,15 @@ class PgLeases {
   };
   void RenewLoop();
   // Renews (unless `send` is false) and drops the leases that are lost.
-  absl::Status Renew(bool send);
-  void ReportLost(const std::vector<WorkspaceId>& lost)
+  absl::Status Renew(bool send) ABSL_LOCKS_EXCLUDED(renew_mu_);
+  // Sends one renewal of `ids` on the renewal connection, answered within
+  // a renewal period (QueryWithin), so that a hung server or network
+  // cannot keep the clock from judging the leases lost.
+  absl::StatusOr<PgResult> SendRenewal(const std::vector<int64_t>& ids)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(renew_mu_);
+  // Calls `handler` (lost_handler_ or wanted_handler_) with each id.
+  void Report(const std::vector<WorkspaceId>& ids,
+              std::function<void(WorkspaceId)> PgLeases::*handler)
       ABSL_LOCKS_EXCLUDED(mu_, handler_mu_);
 
   const std::shared_ptr<PgPool> pool_;
@@ -80,9 +97,15 @@ class PgLeases {
   const absl::Duration ttl_;
   const bool renew_;
 
-  // Held while the handler runs, so that SetLostHandler can wait it out.
+  // Held while a handler runs, so that setting one can wait it out.
   absl::Mutex handler_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::function<void(WorkspaceId)> lost_handler_ ABSL_GUARDED_BY(handler_mu_);
+  std::function<void(WorkspaceId)> wanted_handler_ ABSL_GUARDED_BY(handler_mu_);
+  // Serializes renewal rounds (the thread's and RenewNow's) and guards the
+  // renewal's own connection: not the pool's, whose connections a hung
+  // commit may all hold.
+  absl::Mutex renew_mu_ ABSL_ACQUIRED_BEFORE(handler_mu_);
+  std::unique_ptr<PgConn> renewal_conn_ ABSL_GUARDED_BY(renew_mu_);
   absl::Mutex mu_;
   // The leases this node holds, by workspace.
   absl::flat_hash_map<WorkspaceId, Held> held_ ABSL_GUARDED_BY(mu_);

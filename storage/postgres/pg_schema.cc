@@ -106,6 +106,12 @@ const std::vector<const char*>& PgMigrations() {
         CREATE INDEX workspaces_by_key_hash ON workspaces (key_hash);
         CREATE INDEX workspaces_by_wake_time ON workspaces (wake_time);
       )sql",
+      // 3 -> 4: the node that was last asked for a workspace another node
+      // holds (pg_leases.h, "wanted"): the holder gives it up once idle, so
+      // the lease follows the calls that nginx routes (docs/scale-out.md).
+      R"sql(
+        ALTER TABLE workspace_leases ADD COLUMN wanted_by bytea;
+      )sql",
   };
   return *kMigrations;
 }

@@ -3,12 +3,15 @@
 // store whose workspaces are owned by one node name at a time. A workspace
 // another node owns is UNAVAILABLE with reason WORKSPACE_NOT_OWNED and the
 // catalog's retry delay; one whose ownership is reported lost is closed at
-// once and its feed ends with that error; records other nodes write are
-// read on demand; the scan opens due workspaces no node owns.
+// once and its feed ends with that error; one another node wants is given
+// up once no call comes for it; records other nodes write are read on
+// demand; the scan opens due workspaces no node owns.
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,10 +34,12 @@ using ::segments::testing::StatusIs;
 
 constexpr absl::Duration kRetry = absl::Milliseconds(250);
 
-// Who owns which workspace, shared by the nodes' catalogs.
+// Who owns which workspace, shared by the nodes' catalogs, and which ones
+// a node was refused (as the lease's wanted mark: until it changes hands).
 struct Owners {
   absl::Mutex mu;
   std::map<WorkspaceId, std::string> owner ABSL_GUARDED_BY(mu);
+  std::set<WorkspaceId> wanted ABSL_GUARDED_BY(mu);
 };
 
 // A store that gives its workspace's ownership up when destroyed.
@@ -113,7 +118,9 @@ class SharedCatalog : public CatalogStore {
     {
       absl::MutexLock l(&owners_->mu);
       auto [it, free] = owners_->owner.try_emplace(id, node_);
+      if (free) owners_->wanted.erase(id);
       if (!free && it->second != node_) {
+        owners_->wanted.insert(id);
         return WorkspaceNotOwnedError(
             id, absl::StrCat("is served by node ", it->second), kRetry);
       }
@@ -138,6 +145,7 @@ class SharedCatalog : public CatalogStore {
   }
   absl::StatusOr<std::optional<LoadedWorkspaceRecord>> FindWorkspaceByKeyHash(
       std::string_view key_hash) override {
+    ++key_lookups;
     absl::StatusOr<std::vector<LoadedWorkspaceRecord>> all =
         inner_.LoadWorkspaces();
     if (!all.ok()) return all.status();
@@ -149,6 +157,11 @@ class SharedCatalog : public CatalogStore {
   void SetOwnershipLostHandler(std::function<void(WorkspaceId)> lost) override {
     absl::MutexLock l(&mu_);
     lost_ = std::move(lost);
+  }
+  void SetOwnershipWantedHandler(
+      std::function<void(WorkspaceId)> wanted) override {
+    absl::MutexLock l(&mu_);
+    wanted_ = std::move(wanted);
   }
   absl::StatusOr<std::vector<WorkspaceId>> UnownedDueWorkspaces(
       UnixSeconds now, size_t limit) override {
@@ -167,6 +180,8 @@ class SharedCatalog : public CatalogStore {
   }
   absl::Duration OwnershipRetryDelay() const override { return kRetry; }
 
+  std::atomic<int> key_lookups{0};
+
   // As the lease renewal would report it: `id` is now `new_owner`'s.
   void LoseTo(WorkspaceId id, const std::string& new_owner) {
     {
@@ -176,6 +191,23 @@ class SharedCatalog : public CatalogStore {
     absl::MutexLock l(&mu_);
     if (lost_) lost_(id);
   }
+  // As a lease renewal reports it: the wanted workspaces this node owns.
+  void ReportWanted() {
+    std::vector<WorkspaceId> ids;
+    {
+      absl::MutexLock l(&owners_->mu);
+      for (WorkspaceId id : owners_->wanted) {
+        auto it = owners_->owner.find(id);
+        if (it != owners_->owner.end() && it->second == node_) {
+          ids.push_back(id);
+        }
+      }
+    }
+    absl::MutexLock l(&mu_);
+    for (WorkspaceId id : ids) {
+      if (wanted_) wanted_(id);
+    }
+  }
 
  private:
   MemoryCatalogStore inner_;
@@ -183,6 +215,7 @@ class SharedCatalog : public CatalogStore {
   const std::string node_;
   absl::Mutex mu_;
   std::function<void(WorkspaceId)> lost_ ABSL_GUARDED_BY(mu_);
+  std::function<void(WorkspaceId)> wanted_ ABSL_GUARDED_BY(mu_);
 };
 
 bool Eventually(const std::function<bool()>& condition) {
@@ -261,6 +294,7 @@ TEST_F(RegistryOwnershipTest, RecordsOtherNodesWroteAreReadOnDemand) {
   std::unique_ptr<Registry> a = Node("a");
   ASSERT_OK_AND_ASSIGN(WorkspaceRecord w,
                        a->CreateWorkspace("w", Plan::kFree, "hash-1"));
+  ASSERT_OK(a->Authenticate("hash-1").status());
   // b does not know it yet; a holds it.
   ExpectNotOwned(b->Authenticate("hash-1").status());
   ASSERT_OK_AND_ASSIGN(WorkspaceRecord seen, b->GetWorkspace(w.id));
@@ -275,6 +309,81 @@ TEST_F(RegistryOwnershipTest, RecordsOtherNodesWroteAreReadOnDemand) {
               StatusIs(absl::StatusCode::kUnauthenticated));
   ASSERT_OK(b->Authenticate("hash-2").status());
   EXPECT_EQ(OwnerOf(w.id), "b");
+}
+
+// The node that creates a workspace (the one the admin key reaches) keeps
+// nothing of it: the first call takes it wherever it lands.
+TEST_F(RegistryOwnershipTest, ANewWorkspaceIsGivenUpAtOnce) {
+  std::unique_ptr<Registry> a = Node("a");
+  std::unique_ptr<Registry> b = Node("b");
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord w,
+                       a->CreateWorkspace("w", Plan::kFree, "hash-w"));
+  EXPECT_FALSE(a->IsOpen(w.id));
+  EXPECT_EQ(OwnerOf(w.id), std::nullopt);
+  // Its wake time is stored (none: no flips), not "at once": no node's
+  // scan takes it.
+  ASSERT_OK_AND_ASSIGN(std::vector<LoadedWorkspaceRecord> stored,
+                       MemoryCatalogStore(storage_).LoadWorkspaces());
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].wake_time, std::nullopt);
+  ASSERT_OK(b->Authenticate("hash-w").status());
+  EXPECT_EQ(OwnerOf(w.id), "b");
+  EXPECT_EQ(a->Stats().evicted_total, 0u);
+}
+
+// Ownership follows the calls: a workspace another node was refused is
+// given up at the first report that finds no call for it since the
+// previous one; a stream holding it ends first, to resume there.
+TEST_F(RegistryOwnershipTest, AWantedWorkspaceMovesOnceItsHolderHasNoCalls) {
+  SharedCatalog* catalog_a = nullptr;
+  std::unique_ptr<Registry> a = Node("a", &catalog_a);
+  std::unique_ptr<Registry> b = Node("b");
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord w,
+                       a->CreateWorkspace("w", Plan::kFree, "hash-w"));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Workspace> stream,
+                       a->Authenticate("hash-w"));
+  ContactDraft d;
+  d.email = "x@y.com";
+  ASSERT_OK(stream->CreateContact(d).status());
+  ExpectNotOwned(b->Authenticate("hash-w").status());  // b is asked now
+
+  // A call on a between two reports: a is still asked too, and keeps it.
+  catalog_a->ReportWanted();
+  ASSERT_OK(a->Find(w.id).status());
+  catalog_a->ReportWanted();
+  EXPECT_TRUE(a->IsOpen(w.id));
+  ASSERT_OK(stream->feed().ReadableHead().status());
+  // No call since: a stream still holds it, so its feed ends (to resume on
+  // b) and a keeps it until the stream lets go.
+  catalog_a->ReportWanted();
+  EXPECT_TRUE(a->IsOpen(w.id));
+  ExpectNotOwned(stream->feed().ReadableHead().status());
+  stream.reset();
+  // The next report gives it up; b's next call takes it, with its data.
+  catalog_a->ReportWanted();
+  EXPECT_FALSE(a->IsOpen(w.id));
+  EXPECT_EQ(OwnerOf(w.id), std::nullopt);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<Workspace> on_b,
+                       b->Authenticate("hash-w"));
+  EXPECT_EQ(OwnerOf(w.id), "b");
+  ASSERT_OK_AND_ASSIGN(Contact c, on_b->GetContact(1));
+  EXPECT_EQ(c.email, "x@y.com");
+}
+
+// An unauthenticated caller repeating a bad key costs one catalog query,
+// not one per call; a key another node creates meanwhile is found.
+TEST_F(RegistryOwnershipTest, ABadKeyIsLookedUpOnce) {
+  SharedCatalog* catalog_b = nullptr;
+  std::unique_ptr<Registry> b = Node("b", &catalog_b);
+  std::unique_ptr<Registry> a = Node("a");
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_THAT(b->Authenticate("bad-key").status(),
+                StatusIs(absl::StatusCode::kUnauthenticated));
+  }
+  EXPECT_EQ(catalog_b->key_lookups.load(), 1);
+  ASSERT_OK(a->CreateWorkspace("w", Plan::kFree, "new-key").status());
+  ASSERT_OK(b->Authenticate("new-key").status());
+  EXPECT_EQ(catalog_b->key_lookups.load(), 2);
 }
 
 TEST_F(RegistryOwnershipTest, TheScanOpensDueWorkspacesNoNodeOwns) {

@@ -222,13 +222,29 @@ TEST_F(LeaseHandoverTest, ADrainedNodeHandsItsWorkspacesOverAtOnce) {
   ASSERT_THAT(Count(*a, key, de, &count), GrpcOk());
   const uint64_t head = count.as_of_sequence();
 
-  // b: a workspace created after it started, held by a.
-  ExpectNotOwned(Count(*b, key, de, &count), absl::Milliseconds(200));
-  ExpectNotOwned(Upsert(*b, key, 1000, 1, "DE"), absl::Milliseconds(200));
-
   Watch on_a(*a, key, 0);
   ASSERT_TRUE(on_a.ReadThrough(head));
   const uint64_t seen = on_a.last_sequence;
+
+  // b: a workspace created after it started, held by a. (b's callers now
+  // want it: a would give it up within two renewals without calls, as
+  // ALeaseFollowsTheCalls tests; the drain comes first.)
+  ExpectNotOwned(Count(*b, key, de, &count), absl::Milliseconds(200));
+  ExpectNotOwned(Upsert(*b, key, 1000, 1, "DE"), absl::Milliseconds(200));
+  {
+    // The hint also as the trailer gRPC's own retries wait for.
+    std::unique_ptr<grpc::ClientContext> context = Ctx(key);
+    v1::CountSegmentMembersRequest request;
+    request.set_segment_id(de);
+    ExpectNotOwned(
+        b->segments().CountSegmentMembers(context.get(), request, &count),
+        absl::Milliseconds(200));
+    const auto& trailers = context->GetServerTrailingMetadata();
+    auto pushback = trailers.find("grpc-retry-pushback-ms");
+    ASSERT_NE(pushback, trailers.end());
+    EXPECT_EQ(std::string(pushback->second.data(), pushback->second.size()),
+              "200");
+  }
 
   a->Shutdown(absl::Seconds(5));  // stores wake times, releases the leases
   EXPECT_THAT(on_a.End(), GrpcIs(grpc::StatusCode::UNAVAILABLE));
@@ -254,6 +270,47 @@ TEST_F(LeaseHandoverTest, ADrainedNodeHandsItsWorkspacesOverAtOnce) {
   a->Stop();
   a->Start();
   ExpectNotOwned(Count(*a, key, de, &count), absl::Milliseconds(200));
+}
+
+// Ownership follows the calls, as nginx routes them (docs/scale-out.md):
+// the node that creates a workspace keeps nothing of it; a workspace
+// whose calls now go to another node moves there within two renewal
+// periods of its last call, its feed consumer resuming there without a
+// gap; and back again when the calls go back.
+TEST_F(LeaseHandoverTest, ALeaseFollowsTheCalls) {
+  std::unique_ptr<TestServer> a = Node("node-a");
+  std::unique_ptr<TestServer> b = Node("node-b");
+  TestServer::CreatedWorkspace ws = b->CreateWorkspace("routed", v1::PRO);
+  const std::string& key = ws.api_key;
+  // Created on b, first called on a: a serves it at once.
+  const uint64_t de = CreateSegment(*a, key, "DE");
+  ASSERT_THAT(Upsert(*a, key, 0, 100, "DE"), GrpcOk());
+  v1::CountSegmentMembersResponse count;
+  ASSERT_THAT(Count(*a, key, de, &count), GrpcOk());
+  Watch on_a(*a, key, 0);
+  ASSERT_TRUE(on_a.ReadThrough(count.as_of_sequence()));
+
+  // The calls go to b now (a proxy's ring changed): refused at first, then
+  // served, with a's feed ended to resume on b.
+  // (Two renewal periods are 400 ms; the bound is for loaded machines.)
+  ASSERT_THAT(Retrying([&] { return Upsert(*b, key, 100, 10, "DE"); },
+                       absl::Seconds(10)),
+              GrpcOk());
+  EXPECT_THAT(on_a.End(), GrpcIs(grpc::StatusCode::UNAVAILABLE));
+  ASSERT_THAT(Count(*b, key, de, &count), GrpcOk());
+  EXPECT_EQ(count.member_count(), 110u);
+  Watch on_b(*b, key, on_a.last_sequence);
+  ASSERT_TRUE(on_b.ReadThrough(count.as_of_sequence()));
+  EXPECT_EQ(on_a.events.size() + on_b.events.size(), 110u);
+  on_b.context->TryCancel();
+
+  // And back to a.
+  ASSERT_THAT(Retrying([&] { return Upsert(*a, key, 110, 10, "DE"); },
+                       absl::Seconds(10)),
+              GrpcOk());
+  ASSERT_THAT(Count(*a, key, de, &count), GrpcOk());
+  EXPECT_EQ(count.member_count(), 120u);
+  ExpectNotOwned(Count(*b, key, de, &count), absl::Milliseconds(200));
 }
 
 // A node whose renewals fail (renew_leases off: none is sent) stops

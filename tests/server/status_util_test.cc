@@ -15,6 +15,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "server/retry_pushback.h"
 #include "tests/server/test_server.h"
 
 namespace segments {
@@ -203,6 +204,26 @@ TEST(ErrorDetails, FitADefaultClientForTenThousandBadEntries) {
   ASSERT_GE(fields.size(), 10u);
   EXPECT_EQ(fields.front(), "contacts[0].email");
   EXPECT_EQ(fields.back(), "");
+}
+
+// The RetryInfo of an UNAVAILABLE answer, as gRPC's retries read it
+// (grpc-retry-pushback-ms): whole milliseconds; nothing for other codes or
+// without the hint.
+TEST(RetryPushback, IsTheRetryInfoOfAnUnavailableAnswerInMilliseconds) {
+  EXPECT_EQ(RetryPushbackOf(ToGrpcStatus(WorkspaceNotOwnedError(
+                7, "is served by node b", absl::Milliseconds(3333)))),
+            "3333");
+  EXPECT_EQ(RetryPushbackOf(ToGrpcStatus(
+                WithRetryDelay(absl::UnavailableError("x"), absl::Seconds(2)))),
+            "2000");
+  EXPECT_EQ(RetryPushbackOf(ToGrpcStatus(absl::UnavailableError("x"))),
+            std::nullopt);
+  EXPECT_EQ(RetryPushbackOf(ToGrpcStatus(WithRetryDelay(
+                absl::ResourceExhaustedError("x"), absl::Seconds(2)))),
+            std::nullopt);
+  EXPECT_EQ(RetryPushbackOf(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x",
+                                         "not a google.rpc.Status")),
+            std::nullopt);
 }
 
 }  // namespace

@@ -392,6 +392,82 @@ TEST_F(PostgresStoreTest, LostLeasesAreReported) {
   failing->SetOwnershipLostHandler(nullptr);
 }
 
+// A renewal that hangs (here behind another session's lock on the lease
+// row; a stopped server or a partition hang it the same way) is given up
+// after a renewal period by the node's own clock, so the lease is still
+// judged lost before the database's expiry instead of never.
+TEST_F(PostgresStoreTest, ARenewalThatHangsStillLosesTheLeaseByTheClock) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> a,
+                       Open("node-a", absl::Milliseconds(600)));
+  absl::Mutex mu;
+  std::vector<WorkspaceId> lost;
+  a->SetOwnershipLostHandler([&](WorkspaceId id) {
+    absl::MutexLock l(&mu);
+    lost.push_back(id);
+  });
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgConn> blocker,
+                       PgConn::Connect(conninfo_));
+  ASSERT_OK(blocker->Exec(absl::StrCat(
+      "BEGIN; SELECT 1 FROM workspace_leases WHERE workspace_id = ", created.id,
+      " FOR UPDATE")));
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  auto reported = [&] {
+    absl::MutexLock l(&mu);
+    return lost;
+  };
+  while (reported().empty() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(reported(), ::testing::ElementsAre(created.id));
+  ASSERT_OK(blocker->Exec("ROLLBACK"));
+  a->SetOwnershipLostHandler(nullptr);
+}
+
+// A node refused a lease marks it wanted: the holder hears it at each
+// renewal until the lease changes hands (PgLeases, "wanted"), which is how
+// ownership follows a proxy's routing (docs/scale-out.md).
+TEST_F(PostgresStoreTest, ARefusedNodeMarksTheLeaseWantedUntilItChangesHands) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> a, Open("node-a"));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgCatalogStore> b, Open("node-b"));
+  absl::Mutex mu;
+  std::vector<std::pair<std::string, WorkspaceId>> wanted;
+  for (auto [catalog, name] :
+       {std::pair(a.get(), "node-a"), std::pair(b.get(), "node-b")}) {
+    catalog->SetOwnershipWantedHandler(
+        [&mu, &wanted, name = std::string(name)](WorkspaceId id) {
+          absl::MutexLock l(&mu);
+          wanted.emplace_back(name, id);
+        });
+  }
+  // Renewal rounds of both nodes, then what they reported.
+  auto renew_both = [&] {
+    EXPECT_OK(a->leases()->RenewNow());
+    EXPECT_OK(b->leases()->RenewNow());
+    absl::MutexLock l(&mu);
+    return std::exchange(wanted, {});
+  };
+  ASSERT_OK_AND_ASSIGN(NewWorkspaceStore created, a->CreateWorkspaceStore());
+  const WorkspaceId id = created.id;
+  EXPECT_THAT(renew_both(), ::testing::IsEmpty());
+
+  EXPECT_THAT(b->OpenWorkspace(id), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(renew_both(),
+              ::testing::ElementsAre(::testing::Pair("node-a", id)));
+  EXPECT_THAT(renew_both(),
+              ::testing::ElementsAre(::testing::Pair("node-a", id)));
+  // a gives it up; b takes it, unmarked.
+  created.store.reset();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<WorkspaceStore> on_b,
+                       b->OpenWorkspace(id));
+  EXPECT_THAT(renew_both(), ::testing::IsEmpty());
+  EXPECT_THAT(a->OpenWorkspace(id), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(renew_both(),
+              ::testing::ElementsAre(::testing::Pair("node-b", id)));
+  a->SetOwnershipWantedHandler(nullptr);
+  b->SetOwnershipWantedHandler(nullptr);
+}
+
 // A node's commits racing another node's takeover: each either lands
 // before the takeover (and the new owner loads it) or fails and stores
 // nothing; none lands after.
