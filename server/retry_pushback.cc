@@ -20,7 +20,7 @@ class RetryPushbackInterceptor : public grpc::experimental::Interceptor {
       if (std::optional<std::string> ms =
               RetryPushbackOf(methods->GetSendStatus())) {
         methods->GetSendTrailingMetadata()->emplace(kRetryPushbackTrailer,
-                                                     *std::move(ms));
+                                                    *std::move(ms));
       }
     }
     methods->Proceed();

@@ -113,6 +113,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+// The storage health probe (server/storage_health.h) of the store the
+// server runs on: a commit to it, not to the local disk, when that is
+// PostgreSQL.
+StorageHealth::ProbeFn HealthProbe(const ServerOptions& o) {
+#ifdef SEGMENTS_HAVE_POSTGRES
+  if (IsPostgresStore(o.store)) {
+    return [conninfo = o.store] { return PgCommitProbe(conninfo); };
+  }
+#endif
+  return StorageHealth::SqliteProbe(o.data_dir);
+}
+
 // The catalog ServerOptions::store names: SQLite in data_dir by default,
 // or PostgreSQL (storage/postgres/) for a postgres:// URI.
 absl::StatusOr<std::unique_ptr<CatalogStore>> OpenCatalog(
@@ -287,7 +299,7 @@ absl::StatusOr<std::unique_ptr<SegmentsServer>> SegmentsServer::Start(
       std::make_unique<ParseErrorInterceptorFactory>(&s->services_->auth));
   interceptors.push_back(std::make_unique<RetryPushbackInterceptorFactory>());
   s->storage_health_ =
-      std::make_unique<StorageHealth>(o.data_dir, o.health_probe_interval);
+      std::make_unique<StorageHealth>(HealthProbe(o), o.health_probe_interval);
   interceptors.push_back(s->storage_health_->InterceptorFactory());
   if (o.slow_call_threshold > absl::ZeroDuration()) {
     interceptors.push_back(

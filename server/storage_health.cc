@@ -75,9 +75,8 @@ class HealthInterceptorFactory
 
 }  // namespace
 
-StorageHealth::StorageHealth(std::string data_dir,
-                             absl::Duration probe_interval)
-    : data_dir_(std::move(data_dir)), probe_interval_(probe_interval) {
+StorageHealth::StorageHealth(ProbeFn probe, absl::Duration probe_interval)
+    : probe_(std::move(probe)), probe_interval_(probe_interval) {
   if (probe_interval_ > absl::ZeroDuration()) {
     probe_thread_ = std::thread([this] { ProbeLoop(); });
   }
@@ -125,20 +124,24 @@ void StorageHealth::Publish(bool storage_ok) {
   health_->SetServingStatus(storage_ok);
 }
 
-absl::Status StorageHealth::Probe() const {
-  const std::string path = absl::StrCat(data_dir_, "/health-probe.db");
-  absl::Status status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
-                     SqliteDb::Open(path, /*create=*/true, 1000));
-    return db->Exec(
-        "PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS probe(x); "
-        "BEGIN IMMEDIATE; INSERT INTO probe VALUES (1); DELETE FROM probe; "
-        "COMMIT;");
-  }();
-  RemoveFileIfExists(path + "-journal").IgnoreError();
-  RemoveFileIfExists(path).IgnoreError();
-  return status;
+StorageHealth::ProbeFn StorageHealth::SqliteProbe(std::string data_dir) {
+  return [data_dir = std::move(data_dir)]() -> absl::Status {
+    const std::string path = absl::StrCat(data_dir, "/health-probe.db");
+    absl::Status status = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db,
+                       SqliteDb::Open(path, /*create=*/true, 1000));
+      return db->Exec(
+          "PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS probe(x); "
+          "BEGIN IMMEDIATE; INSERT INTO probe VALUES (1); DELETE FROM probe; "
+          "COMMIT;");
+    }();
+    RemoveFileIfExists(path + "-journal").IgnoreError();
+    RemoveFileIfExists(path).IgnoreError();
+    return status;
+  };
 }
+
+absl::Status StorageHealth::Probe() const { return probe_(); }
 
 void StorageHealth::ProbeLoop() {
   absl::MutexLock lock(&mu_);

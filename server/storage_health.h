@@ -3,8 +3,10 @@
 // STORAGE_UNAVAILABLE: I/O error, disk full) reports NOT_SERVING, for the
 // server and each service; SERVING comes back with the next write call that
 // succeeds, or with a probe commit, tried every `probe_interval` while
-// NOT_SERVING (a scratch database, health-probe.db in the data directory,
-// written with synchronous=FULL and removed again). A busy database
+// NOT_SERVING: a commit to the store the server runs on (SqliteProbe: a
+// scratch database, health-probe.db in the data directory, written with
+// synchronous=FULL and removed again; for PostgreSQL, PgCommitProbe in
+// storage/postgres/pg_catalog.h). A busy database
 // (STORAGE_BUSY) or a damaged one (DATA_CORRUPT, one workspace) does not
 // change health. See docs/decisions.md.
 //
@@ -15,6 +17,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -27,8 +30,13 @@ namespace segments {
 
 class StorageHealth {
  public:
+  // A probe: one commit that changes nothing; OK when storage commits.
+  using ProbeFn = std::function<absl::Status()>;
+  // The SQLite store's probe: the scratch database in `data_dir`.
+  static ProbeFn SqliteProbe(std::string data_dir);
+
   // `probe_interval` zero: no probe thread.
-  StorageHealth(std::string data_dir, absl::Duration probe_interval);
+  StorageHealth(ProbeFn probe, absl::Duration probe_interval);
   ~StorageHealth();
   StorageHealth(const StorageHealth&) = delete;
   StorageHealth& operator=(const StorageHealth&) = delete;
@@ -55,7 +63,7 @@ class StorageHealth {
   void Publish(bool storage_ok) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.
-  const std::string data_dir_;
+  const ProbeFn probe_;
   const absl::Duration probe_interval_;
 
   mutable absl::Mutex mu_;

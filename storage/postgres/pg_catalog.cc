@@ -347,4 +347,16 @@ absl::StatusOr<std::unique_ptr<WorkspaceStore>> PgCatalogStore::OpenWorkspace(
       std::make_unique<PgWorkspaceStore>(pool_, id, leases_, epoch));
 }
 
+absl::Status PgCommitProbe(const std::string& conninfo) {
+  constexpr absl::Duration kProbeTimeout = absl::Seconds(5);
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn,
+                   PgConn::Connect(conninfo, {{"connect_timeout", "5"}}));
+  return conn
+      ->QueryWithin(
+          "UPDATE segments_schema SET version = version "
+          "WHERE app = 'segments'",
+          PgParams(), kProbeTimeout)
+      .status();
+}
+
 }  // namespace segments

@@ -104,6 +104,12 @@ class PgCatalogStore : public CatalogStore {
 // last.
 const std::vector<const char*>& PgWorkspaceTables();
 
+// One commit that changes nothing (a row of segments_schema updated to
+// itself), on a connection of its own, answered within a few seconds:
+// whether the database takes writes now (the server's storage health
+// probe). UNAVAILABLE when it does not.
+absl::Status PgCommitProbe(const std::string& conninfo);
+
 }  // namespace segments
 
 #endif  // SEGMENTS_STORAGE_POSTGRES_PG_CATALOG_H_

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/server/test_server.h"
 #include "tests/testing/postgres_server.h"
@@ -58,6 +60,53 @@ TEST(PostgresStoreServerTest, WritesLiveInPostgresAcrossRestarts) {
   // Nothing of it is in the data directory.
   EXPECT_FALSE(std::filesystem::exists(server.data_dir() + "/catalog.db"));
   EXPECT_FALSE(std::filesystem::exists(server.data_dir() + "/workspaces"));
+}
+
+// Health follows the database, not the local disk: with PostgreSQL down,
+// a failed write makes the server NOT_SERVING and the probe keeps it so
+// (the data directory's disk is fine throughout); once the database is
+// back, the probe's commit makes it SERVING without any call.
+TEST(PostgresStoreServerTest, HealthFollowsTheDatabaseNotTheLocalDisk) {
+  std::string why_not;
+  if (PostgresServer::Shared(&why_not) == nullptr) GTEST_SKIP() << why_not;
+  absl::StatusOr<std::unique_ptr<PostgresServer>> pg = PostgresServer::Start();
+  ASSERT_TRUE(pg.ok()) << pg.status();
+  absl::StatusOr<std::string> uri = (*pg)->FreshUri();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  TestServer server([&](ServerOptions& o) {
+    o.store = *uri;
+    o.health_probe_interval = absl::Milliseconds(50);
+  });
+  const std::string key = server.CreateWorkspace("probed", v1::PRO).api_key;
+  auto stub = grpc::health::v1::Health::NewStub(server.channel());
+  auto health = [&] {
+    grpc::health::v1::HealthCheckRequest check;
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub->Check(&context, check, &response).ok());
+    return response.status();
+  };
+  EXPECT_EQ(health(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  (*pg)->Stop();
+  v1::CreateContactRequest request;
+  *request.mutable_contact() = MakeContact("down@example.com");
+  v1::Contact out;
+  EXPECT_THAT(server.contacts().CreateContact(Ctx(key).get(), request, &out),
+              GrpcIs(grpc::StatusCode::UNAVAILABLE));
+  // Many probe intervals: the probe commits to PostgreSQL, and fails.
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(health(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+
+  ASSERT_TRUE((*pg)->Restart().ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (health() != grpc::health::v1::HealthCheckResponse::SERVING &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(health(), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_THAT(server.contacts().CreateContact(Ctx(key).get(), request, &out),
+              GrpcOk());
 }
 
 TEST(PostgresStoreServerTest, AnUnknownStoreIsRefused) {
