@@ -174,6 +174,7 @@ void Registry::SetOpen(Entry& e, std::shared_ptr<Workspace> ws,
   e.memory_bytes = memory_bytes;
   e.estimated_at = ++estimate_clock_;
   e.use_when_wanted.reset();
+  e.leaving = false;
   ++open_;
   open_memory_bytes_ += memory_bytes;
 }
@@ -223,6 +224,7 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Acquire(WorkspaceId id) {
     if (it == entries_.end()) return WorkspaceNotFound(id);
     const Entry& e = it->second;
     if (e.state == State::kOpen) {
+      if (e.leaving) return Leaving(id);
       Touch(e);
       return e.workspace;
     }
@@ -235,6 +237,7 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Acquire(WorkspaceId id) {
       if (it == entries_.end()) return WorkspaceNotFound(id);
       Entry& e = it->second;
       if (e.state == State::kOpen) {
+        if (e.leaving) return Leaving(id);
         Touch(e);
         return e.workspace;
       }
@@ -717,7 +720,7 @@ absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
       const Entry& e = entries_.at(it->second);
       if (ConstantTimeEquals(e.record.key_hash, key_hash)) {
         if (e.state == State::kFailed) return NotServing(e);
-        if (e.state == State::kOpen) {
+        if (e.state == State::kOpen && !e.leaving) {
           Touch(e);
           return e.workspace;
         }

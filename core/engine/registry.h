@@ -178,6 +178,9 @@ class Registry {
     mutable std::atomic<uint64_t> last_use{0};
     // When kOpen and another node wants it: last_use at the previous report.
     std::optional<uint64_t> use_when_wanted;
+    // When kOpen: given up to another node, waiting for its holds to end;
+    // it serves no new call (OnOwnershipWanted).
+    bool leaving = false;
     size_t memory_bytes = 0;
     uint64_t estimated_at = 0;
   };
@@ -239,6 +242,8 @@ class Registry {
   // The catalog's report that another node wants `id`: closed when no call
   // has used it since the previous report (see the header).
   void OnOwnershipWanted(WorkspaceId id) ABSL_LOCKS_EXCLUDED(mu_);
+  // The error calls to a leaving workspace get (UNAVAILABLE, retry).
+  absl::Status Leaving(WorkspaceId id) const;
   // The scan's task: opens due workspaces no node owns.
   void OnScan() ABSL_LOCKS_EXCLUDED(mu_);
   // The scan's period: the ownership retry delay, at least a second.

@@ -116,17 +116,27 @@ void Registry::OnOwnershipWanted(WorkspaceId id) {
       e.use_when_wanted = used;
       return;
     }
-    if (e.workspace.use_count() != 1) held = e.workspace;
+    if (e.workspace.use_count() != 1) {
+      held = e.workspace;
+      e.leaving = true;
+    }
   }
   if (held == nullptr) {
     CloseIfUnused(id);
     return;
   }
-  // Held by streams (or a long call): its feed streams end now, to resume
-  // on the node that is asked for it; the next report closes it.
-  held->feed().Close(WorkspaceNotOwnedError(
-      id, "moves to another node (calls for it go there now)",
-      catalog_->OwnershipRetryDelay()));
+  // Held by streams (or a long call): it serves no new call (Leaving), its
+  // feed streams end now, to resume on the node that is asked for it, and
+  // the next report closes it once the holds are gone. (Closing it before
+  // would let a new call here open a second engine under the same lease
+  // beside the one still held.)
+  held->feed().Close(Leaving(id));
+}
+
+absl::Status Registry::Leaving(WorkspaceId id) const {
+  return WorkspaceNotOwnedError(
+      id, "is moving to another node (calls for it go there now)",
+      catalog_->OwnershipRetryDelay());
 }
 
 int64_t Registry::ScanSeconds() const {

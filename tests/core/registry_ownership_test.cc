@@ -354,10 +354,13 @@ TEST_F(RegistryOwnershipTest, AWantedWorkspaceMovesOnceItsHolderHasNoCalls) {
   EXPECT_TRUE(a->IsOpen(w.id));
   ASSERT_OK(stream->feed().ReadableHead().status());
   // No call since: a stream still holds it, so its feed ends (to resume on
-  // b) and a keeps it until the stream lets go.
+  // b) and a keeps it until the stream lets go, serving no new call.
   catalog_a->ReportWanted();
   EXPECT_TRUE(a->IsOpen(w.id));
   ExpectNotOwned(stream->feed().ReadableHead().status());
+  ExpectNotOwned(a->Authenticate("hash-w").status());
+  ExpectNotOwned(a->Find(w.id).status());
+  EXPECT_EQ(OwnerOf(w.id), "a");
   stream.reset();
   // The next report gives it up; b's next call takes it, with its data.
   catalog_a->ReportWanted();
