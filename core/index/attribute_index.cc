@@ -90,6 +90,13 @@ std::string_view DomainOf(std::string_view email) {
                                       : email.substr(at + 1);
 }
 
+// Lowercases `*s` from offset `from` on.
+void LowerAsciiInPlace(std::string* s, size_t from) {
+  for (size_t i = from; i < s->size(); ++i) {
+    (*s)[i] = absl::ascii_tolower(static_cast<unsigned char>((*s)[i]));
+  }
+}
+
 // `v` lowercased, in `buffer` (kMaxStringFieldBytes long: values are at
 // most that, and this runs for every field of every contact on a restart)
 // or, for a longer value, in `*heap`.
@@ -412,23 +419,43 @@ void AttributeIndex::AddField(ContactField field,
     }
   };
   switch (field) {
-    case ContactField::kEmail:
-      for (const Contact* c : batch) domains_.Add(DomainOf(c->email), c->id);
+    case ContactField::kEmail: {
+      std::vector<std::string_view> domains;
+      domains.reserve(batch.size());
+      for (const Contact* c : batch) {
+        domains.push_back(DomainOf(c->email));
+        ids.push_back(c->id);
+      }
+      domains_.AddAll(domains, ids);
       return;
+    }
     case ContactField::kCompany:
     case ContactField::kJobTitle:
     case ContactField::kCountry:
     case ContactField::kCity:
     case ContactField::kSource: {
-      StringIndex& index = StringField(field);
-      char buffer[kMaxStringFieldBytes];
-      std::string heap;
+      // The batch's lowercased values back to back, then a view of each.
+      std::string lowered;
+      lowered.reserve(batch.size() * 16);
+      std::vector<uint32_t> ends;
+      ends.reserve(batch.size());
       for (const Contact* c : batch) {
         const std::string& v = StringFieldOf(*c, field);
         if (v.empty()) continue;
-        index.by_value.Add(Lowered(v, buffer, &heap), c->id);
+        const size_t at = lowered.size();
+        lowered.append(v);
+        LowerAsciiInPlace(&lowered, at);
+        ends.push_back(static_cast<uint32_t>(lowered.size()));
         ids.push_back(c->id);
       }
+      std::vector<std::string_view> values;
+      values.reserve(ends.size());
+      for (size_t i = 0; i < ends.size(); ++i) {
+        const uint32_t begin = i == 0 ? 0 : ends[i - 1];
+        values.emplace_back(lowered.data() + begin, ends[i] - begin);
+      }
+      StringIndex& index = StringField(field);
+      index.by_value.AddAll(values, ids);
       index.set.addMany(ids.size(), ids.data());
       return;
     }
