@@ -4,6 +4,8 @@
 #include <limits>
 #include <map>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -88,6 +90,28 @@ std::string_view DomainOf(std::string_view email) {
                                       : email.substr(at + 1);
 }
 
+// Lowercases `*s` from offset `from` on.
+void LowerAsciiInPlace(std::string* s, size_t from) {
+  for (size_t i = from; i < s->size(); ++i) {
+    (*s)[i] = absl::ascii_tolower(static_cast<unsigned char>((*s)[i]));
+  }
+}
+
+// `v` lowercased, in `buffer` (kMaxStringFieldBytes long: values are at
+// most that, and this runs for every field of every contact on a restart)
+// or, for a longer value, in `*heap`.
+std::string_view Lowered(const std::string& v, char* buffer,
+                         std::string* heap) {
+  if (v.size() <= kMaxStringFieldBytes) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      buffer[i] = absl::ascii_tolower(static_cast<unsigned char>(v[i]));
+    }
+    return std::string_view(buffer, v.size());
+  }
+  *heap = LowerAscii(v);
+  return *heap;
+}
+
 // Whether re-indexing `f` can change anything: its indexed form (the
 // lowercased string, the email's domain, the day of a timestamp) differs.
 bool IndexedValueDiffers(ContactField f, const Contact& a, const Contact& b) {
@@ -167,49 +191,126 @@ std::pair<int64_t, int64_t> TimeRange(const Condition& c, UnixSeconds now) {
   }
 }
 
+// The key of number or timestamp field `f` in its ordered index; false
+// when `c` has none (an unset last_engaged_at is in no entry, as in
+// IndexField).
+bool OrderedKey(ContactField f, const Contact& c, int64_t* key) {
+  switch (f) {
+    case ContactField::kLeadScore:
+      *key = c.lead_score;
+      return true;
+    case ContactField::kEngagementScore:
+      *key = c.engagement_score;
+      return true;
+    case ContactField::kCreatedAt:
+      *key = DayOf(c.created_at);
+      return true;
+    default:
+      if (!c.last_engaged_at.has_value()) return false;
+      *key = DayOf(*c.last_engaged_at);
+      return true;
+  }
+}
+
+// The batch's (key, id) pairs grouped by key: `keys` ascending and distinct,
+// group g's ids at ids[begin[g] .. begin[g + 1]), in batch order.
+struct KeyGroups {
+  std::vector<int64_t> keys;
+  std::vector<uint32_t> begin;
+  std::vector<ContactId> ids;
+};
+
+// Groups `keyed` by key. A counting sort when the keys span a range not much
+// wider than the batch (scores 0..100; the days of a few years): no
+// comparison sort of the pairs, which was half of the ordered indexes' time
+// at a restart (issue 18); a comparison sort otherwise.
+void GroupByKey(std::vector<std::pair<int64_t, ContactId>>& keyed,
+                KeyGroups* out) {
+  out->keys.clear();
+  out->begin.clear();
+  out->ids.clear();
+  if (keyed.empty()) {
+    out->begin.push_back(0);
+    return;
+  }
+  int64_t lo = keyed[0].first, hi = keyed[0].first;
+  for (const auto& [key, id] : keyed) {
+    lo = std::min(lo, key);
+    hi = std::max(hi, key);
+  }
+  out->ids.resize(keyed.size());
+  // hi - lo as unsigned: no overflow whatever the keys.
+  const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  if (span < 4 * keyed.size() + 1024) {
+    std::vector<uint32_t> count(span + 2, 0);
+    for (const auto& [key, id] : keyed) {
+      ++count[static_cast<uint64_t>(key) - static_cast<uint64_t>(lo) + 1];
+    }
+    // count[k] becomes the first position of key lo + k.
+    for (size_t k = 1; k < count.size(); ++k) {
+      if (count[k] != 0) {
+        out->keys.push_back(lo + static_cast<int64_t>(k - 1));
+        out->begin.push_back(count[k - 1]);
+      }
+      count[k] += count[k - 1];
+    }
+    for (const auto& [key, id] : keyed) {
+      out->ids[count[static_cast<uint64_t>(key) -
+                     static_cast<uint64_t>(lo)]++] = id;
+    }
+  } else {
+    std::stable_sort(
+        keyed.begin(), keyed.end(),
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 0; i < keyed.size(); ++i) {
+      if (i == 0 || keyed[i].first != keyed[i - 1].first) {
+        out->keys.push_back(keyed[i].first);
+        out->begin.push_back(static_cast<uint32_t>(i));
+      }
+      out->ids[i] = keyed[i].second;
+    }
+  }
+  out->begin.push_back(static_cast<uint32_t>(keyed.size()));
+}
+
 // Adds the batch's values of number or timestamp field `f` to its ordered
 // index (`by_key`, and `set` for last_engaged_at), grouped by key: one
-// lookup in the std::map and one addMany per distinct key, where adding
-// contact by contact walked the tree for each (a restart adds every contact
-// to all four). As IndexField: an unset last_engaged_at is in no entry.
+// addMany per distinct key, the keys visited in order along the map (a
+// step to the next node, not a walk from the root per key). As IndexField:
+// an unset last_engaged_at is in no entry.
 void AddOrdered(ContactField f, absl::Span<const Contact* const> batch,
                 std::map<int64_t, Roaring>* by_key, Roaring* set) {
   std::vector<std::pair<int64_t, ContactId>> keyed;
   keyed.reserve(batch.size());
   for (const Contact* c : batch) {
-    switch (f) {
-      case ContactField::kLeadScore:
-        keyed.emplace_back(c->lead_score, c->id);
-        break;
-      case ContactField::kEngagementScore:
-        keyed.emplace_back(c->engagement_score, c->id);
-        break;
-      case ContactField::kCreatedAt:
-        keyed.emplace_back(DayOf(c->created_at), c->id);
-        break;
-      default:
-        if (c->last_engaged_at.has_value()) {
-          keyed.emplace_back(DayOf(*c->last_engaged_at), c->id);
-        }
-        break;
-    }
-  }
-  std::sort(keyed.begin(), keyed.end());
-  std::vector<ContactId> ids;
-  for (size_t i = 0; i < keyed.size();) {
-    size_t j = i;
-    ids.clear();
-    for (; j < keyed.size() && keyed[j].first == keyed[i].first; ++j) {
-      ids.push_back(keyed[j].second);
-    }
-    (*by_key)[keyed[i].first].addMany(ids.size(), ids.data());
-    i = j;
+    int64_t key;
+    if (OrderedKey(f, *c, &key)) keyed.emplace_back(key, c->id);
   }
   if (f == ContactField::kLastEngagedAt && !keyed.empty()) {
-    ids.clear();
+    std::vector<ContactId> ids;
+    ids.reserve(keyed.size());
     for (const auto& [key, id] : keyed) ids.push_back(id);
-    std::sort(ids.begin(), ids.end());
     set->addMany(ids.size(), ids.data());
+  }
+  KeyGroups groups;
+  GroupByKey(keyed, &groups);
+  auto it = by_key->begin();
+  for (size_t g = 0; g < groups.keys.size(); ++g) {
+    const int64_t key = groups.keys[g];
+    // Keys ascending: the entry is at or after `it`. A few steps along the
+    // map when the keys are dense, else a lookup.
+    for (int steps = 0; it != by_key->end() && it->first < key; ++steps) {
+      if (steps == 4) {
+        it = by_key->lower_bound(key);
+        break;
+      }
+      ++it;
+    }
+    if (it == by_key->end() || it->first != key) {
+      it = by_key->emplace_hint(it, key, Roaring());
+    }
+    it->second.addMany(groups.begin[g + 1] - groups.begin[g],
+                       groups.ids.data() + groups.begin[g]);
   }
 }
 
@@ -235,15 +336,14 @@ void AttributeIndex::AddBatch(absl::Span<const Contact> batch) {
 }
 
 void AttributeIndex::AddBatch(absl::Span<const Contact* const> batch) {
-  for (const Contact* c : batch) all_.add(c->id);
-  AddFields(batch, 0, kContactFieldCount);
+  AddBatchFields(batch, kAllContactFields);
 }
 
 void AttributeIndex::AddBatchConcurrently(
     absl::Span<const Contact* const> batch) {
-  for (const Contact* c : batch) all_.add(c->id);
-  // The text fields (email to source) on one thread, tags and the scalars
-  // on the other: about even, and each field's index is its own.
+  // The text fields (email, which brings all_, to source) on one thread,
+  // tags and the scalars on the other: about even, and each field's index
+  // is its own.
   constexpr int kFirstOfSecondHalf = static_cast<int>(ContactField::kTags);
   RunConcurrently(
       [&] { AddFields(batch, 0, kFirstOfSecondHalf); },
@@ -276,30 +376,121 @@ void AttributeIndex::Merge(AttributeIndex&& other) {
 
 void AttributeIndex::AddFields(absl::Span<const Contact* const> batch,
                                int first, int end) {
+  ContactFieldSet fields = 0;
   for (int f = first; f < end; ++f) {
+    fields |= FieldBit(static_cast<ContactField>(f));
+  }
+  AddBatchFields(batch, fields);
+}
+
+void AttributeIndex::AddBatchFields(absl::Span<const Contact* const> batch,
+                                    ContactFieldSet fields) {
+  if (fields & FieldBit(ContactField::kEmail)) AddIds(batch, &all_);
+  for (int f = 0; f < kContactFieldCount; ++f) {
     const auto field = static_cast<ContactField>(f);
-    OrderedIndex* ordered = nullptr;
-    switch (field) {
-      case ContactField::kLeadScore:
-        ordered = &lead_score_;
-        break;
-      case ContactField::kEngagementScore:
-        ordered = &engagement_score_;
-        break;
-      case ContactField::kCreatedAt:
-        ordered = &created_day_;
-        break;
-      case ContactField::kLastEngagedAt:
-        ordered = &last_engaged_day_;
-        break;
-      default:
-        break;
+    if (fields & FieldBit(field)) AddField(field, batch);
+  }
+}
+
+void AttributeIndex::AddIds(absl::Span<const Contact* const> batch,
+                            Roaring* bitmap) {
+  std::vector<ContactId> ids;
+  ids.reserve(batch.size());
+  for (const Contact* c : batch) ids.push_back(c->id);
+  bitmap->addMany(ids.size(), ids.data());
+}
+
+void AttributeIndex::AddField(ContactField field,
+                              absl::Span<const Contact* const> batch) {
+  // Bitmaps a whole batch goes into (an enum value's, a field's "set") take
+  // its ids in one addMany, not an add (a search for the container) each.
+  std::vector<ContactId> ids;
+  ids.reserve(batch.size());
+  auto add_enum = [&](auto& bitmaps, auto value_of) {
+    std::vector<ContactId>
+        by_value[std::tuple_size_v<std::remove_reference_t<decltype(bitmaps)>>];
+    for (const Contact* c : batch) {
+      by_value[static_cast<int>(value_of(*c))].push_back(c->id);
     }
-    if (ordered != nullptr) {
-      AddOrdered(field, batch, &ordered->by_key, &ordered->set);
-      continue;
+    for (size_t v = 0; v < bitmaps.size(); ++v) {
+      if (!by_value[v].empty()) {
+        bitmaps[v].addMany(by_value[v].size(), by_value[v].data());
+      }
     }
-    for (const Contact* c : batch) IndexField(field, *c, /*add=*/true);
+  };
+  switch (field) {
+    case ContactField::kEmail: {
+      std::vector<std::string_view> domains;
+      domains.reserve(batch.size());
+      for (const Contact* c : batch) {
+        domains.push_back(DomainOf(c->email));
+        ids.push_back(c->id);
+      }
+      domains_.AddAll(domains, ids);
+      return;
+    }
+    case ContactField::kCompany:
+    case ContactField::kJobTitle:
+    case ContactField::kCountry:
+    case ContactField::kCity:
+    case ContactField::kSource: {
+      // The batch's lowercased values back to back, then a view of each.
+      std::string lowered;
+      lowered.reserve(batch.size() * 16);
+      std::vector<uint32_t> ends;
+      ends.reserve(batch.size());
+      for (const Contact* c : batch) {
+        const std::string& v = StringFieldOf(*c, field);
+        if (v.empty()) continue;
+        const size_t at = lowered.size();
+        lowered.append(v);
+        LowerAsciiInPlace(&lowered, at);
+        ends.push_back(static_cast<uint32_t>(lowered.size()));
+        ids.push_back(c->id);
+      }
+      std::vector<std::string_view> values;
+      values.reserve(ends.size());
+      for (size_t i = 0; i < ends.size(); ++i) {
+        const uint32_t begin = i == 0 ? 0 : ends[i - 1];
+        values.emplace_back(lowered.data() + begin, ends[i] - begin);
+      }
+      StringIndex& index = StringField(field);
+      index.by_value.AddAll(values, ids);
+      index.set.addMany(ids.size(), ids.data());
+      return;
+    }
+    case ContactField::kTags:
+      for (const Contact* c : batch) {
+        if (c->tags.empty()) continue;
+        for (const std::string& tag : c->tags) tags_[tag].add(c->id);
+        ids.push_back(c->id);
+      }
+      tagged_.addMany(ids.size(), ids.data());
+      return;
+    case ContactField::kLifecycleStage:
+      add_enum(lifecycle_, [](const Contact& c) { return c.lifecycle_stage; });
+      return;
+    case ContactField::kEngagementTrend:
+      add_enum(trend_, [](const Contact& c) { return c.engagement_trend; });
+      return;
+    case ContactField::kConversionLikelihood:
+      add_enum(likelihood_,
+               [](const Contact& c) { return c.conversion_likelihood; });
+      return;
+    case ContactField::kLeadScore:
+      AddOrdered(field, batch, &lead_score_.by_key, &lead_score_.set);
+      return;
+    case ContactField::kEngagementScore:
+      AddOrdered(field, batch, &engagement_score_.by_key,
+                 &engagement_score_.set);
+      return;
+    case ContactField::kCreatedAt:
+      AddOrdered(field, batch, &created_day_.by_key, &created_day_.set);
+      return;
+    case ContactField::kLastEngagedAt:
+      AddOrdered(field, batch, &last_engaged_day_.by_key,
+                 &last_engaged_day_.set);
+      return;
   }
 }
 
@@ -382,20 +573,9 @@ void AttributeIndex::IndexField(ContactField f, const Contact& c, bool add) {
       const std::string& v = StringFieldOf(c, f);
       if (v.empty()) return;
       StringIndex& index = StringField(f);
-      // Lowercased on the stack: values are at most kMaxStringFieldBytes,
-      // and this runs for every field of every contact on a restart.
       char buffer[kMaxStringFieldBytes];
       std::string heap;
-      std::string_view lowered;
-      if (v.size() <= sizeof(buffer)) {
-        for (size_t i = 0; i < v.size(); ++i) {
-          buffer[i] = absl::ascii_tolower(static_cast<unsigned char>(v[i]));
-        }
-        lowered = std::string_view(buffer, v.size());
-      } else {
-        heap = LowerAscii(v);
-        lowered = heap;
-      }
+      const std::string_view lowered = Lowered(v, buffer, &heap);
       if (add) {
         index.by_value.Add(lowered, id);
       } else {

@@ -60,6 +60,13 @@ class AttributeIndex {
   // AddBatch on two threads, each indexing half of the fields: for a big
   // batch while nothing else needs the other core.
   void AddBatchConcurrently(absl::Span<const Contact* const> batch);
+  // AddBatch of the fields in `fields` only: AddBatch is AddBatchFields of
+  // every field, in any grouping, each field once. The contacts themselves
+  // (all()) go in with the email field. Each field's index is its own, so
+  // two threads may add disjoint sets of fields of a batch at once (the
+  // load shares the fields between its threads, ContactLoader).
+  void AddBatchFields(absl::Span<const Contact* const> batch,
+                      ContactFieldSet fields);
   // Re-indexes a changed contact: the same as Remove(before) + Add(after),
   // but touches only the fields in `changed` (and of those only the ones
   // whose indexed value differs). REQUIRES: `before` is indexed as it is,
@@ -136,6 +143,10 @@ class AttributeIndex {
                          const ContactLookup& contacts) const;
   // Indexes fields [first, end) of every contact of `batch`.
   void AddFields(absl::Span<const Contact* const> batch, int first, int end);
+  // Field `f` of every contact of `batch`.
+  void AddField(ContactField f, absl::Span<const Contact* const> batch);
+  // The ids of `batch` into `bitmap`, in one addMany.
+  static void AddIds(absl::Span<const Contact* const> batch, Roaring* bitmap);
   // Adds (or removes) `c`'s value of field `f` to (from) its index.
   void IndexField(ContactField f, const Contact& c, bool add);
   Roaring EvaluateTags(const Condition& c) const;

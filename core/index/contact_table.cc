@@ -164,20 +164,60 @@ void ContactTable::InsertColumns(absl::Span<const Contact* const> batch,
       }
       return;
     }
-    case ColumnGroup::kText:
+    case ColumnGroup::kText: {
+      // Field by field, each through AcquireAll (prefetched probes).
+      struct Column {
+        std::string Contact::*value;
+        StringPool* pool;
+        uint32_t Row::*slot;
+      };
+      const Column columns[] = {
+          {&Contact::company, &company_, &Row::company},
+          {&Contact::job_title, &job_title_, &Row::job_title},
+          {&Contact::country, &country_, &Row::country},
+          {&Contact::city, &city_, &Row::city},
+          {&Contact::source, &source_, &Row::source},
+      };
+      absl::InlinedVector<std::string_view, 1024> values(batch.size());
+      absl::InlinedVector<uint32_t, 1024> ids(batch.size());
+      for (const Column& column : columns) {
+        for (size_t i = 0; i < batch.size(); ++i) {
+          values[i] = batch[i]->*column.value;
+        }
+        column.pool->AcquireAll(absl::MakeConstSpan(values), ids.data());
+        for (size_t i = 0; i < batch.size(); ++i) {
+          rows_[batch[i]->id].*column.slot = ids[i];
+        }
+      }
+      for (const Contact* c : batch) SetScalars(*c, &rows_[c->id]);
+      return;
+    }
+    case ColumnGroup::kTags: {
+      // Every tag of the batch, then every tag list (as tag ids), through
+      // AcquireAll: two prefetched passes instead of a probe per tag and
+      // per list one after the other.
+      std::vector<std::string_view> tags;
       for (const Contact* c : batch) {
-        Row& row = rows_[c->id];
-        row.company = company_.Acquire(c->company);
-        row.job_title = job_title_.Acquire(c->job_title);
-        row.country = country_.Acquire(c->country);
-        row.city = city_.Acquire(c->city);
-        row.source = source_.Acquire(c->source);
-        SetScalars(*c, &row);
+        for (const std::string& tag : c->tags) tags.push_back(tag);
+      }
+      std::vector<uint32_t> tag_ids(tags.size());
+      tags_.AcquireAll(absl::MakeConstSpan(tags), tag_ids.data());
+      std::vector<std::string_view> lists(batch.size());
+      size_t at = 0;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        const size_t n = batch[i]->tags.size();
+        lists[i] =
+            std::string_view(reinterpret_cast<const char*>(tag_ids.data() + at),
+                             n * sizeof(uint32_t));
+        at += n;
+      }
+      absl::InlinedVector<uint32_t, 1024> list_ids(batch.size());
+      tag_lists_.AcquireAll(absl::MakeConstSpan(lists), list_ids.data());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        rows_[batch[i]->id].tags = list_ids[i];
       }
       return;
-    case ColumnGroup::kTags:
-      for (const Contact* c : batch) rows_[c->id].tags = AcquireTags(c->tags);
-      return;
+    }
   }
 }
 

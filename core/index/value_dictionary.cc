@@ -185,8 +185,29 @@ void ValueDictionary::Merge(ValueDictionary&& other) {
   }
 }
 
+void ValueDictionary::AddAll(absl::Span<const std::string_view> values,
+                             absl::Span<const ContactId> ids) {
+  // Far enough ahead to cover a miss, near enough that the slots stay in
+  // cache until probed (as StringPool::AcquireAll).
+  constexpr size_t kAhead = 8;
+  const size_t n = values.size();
+  const SlotHash hash{slots_.get()};
+  std::vector<Probe> probes(n);
+  for (size_t i = 0; i < n; ++i) probes[i] = Probe{values[i], hash(values[i])};
+  for (size_t i = 0; i < std::min(kAhead, n); ++i) lookup_.prefetch(probes[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) lookup_.prefetch(probes[i + kAhead]);
+    PostingsOf(probes[i]).Add(ids[i]);
+  }
+}
+
 Postings& ValueDictionary::PostingsOf(std::string_view value) {
-  auto it = lookup_.find(value);
+  return PostingsOf(Probe{value, SlotHash{slots_.get()}(value)});
+}
+
+Postings& ValueDictionary::PostingsOf(const Probe& probe) {
+  const std::string_view value = probe.value;
+  auto it = lookup_.find(probe);
   if (it != lookup_.end()) return slots_->postings[*it];
   Slots& s = *slots_;
   const auto slot = static_cast<uint32_t>(s.postings.size());

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/types/span.h"
 #include "core/model/contact.h"
 #include "core/model/field_catalog.h"
 #include "roaring/roaring.hh"
@@ -109,6 +110,13 @@ class ValueDictionary {
 
   // Adds `id` to the contacts holding `value`, adding the value if new.
   void Add(std::string_view value, ContactId id);
+  // Add(values[i], ids[i]) for every i, in order. The lookups a few values
+  // ahead are prefetched, so that their cache misses overlap (a restart
+  // adds every contact's value of each string field, most of them a miss
+  // into a dictionary of tens of thousands of values). REQUIRES: the spans
+  // are as long.
+  void AddAll(absl::Span<const std::string_view> values,
+              absl::Span<const ContactId> ids);
   // Adds the contacts of every value of `other`, which is consumed: one
   // lookup per distinct value instead of one per contact.
   void Merge(ValueDictionary&& other);
@@ -147,12 +155,19 @@ class ValueDictionary {
     std::vector<uint32_t> start;     // slot -> offset in arena; one past last
     std::vector<Postings> postings;  // slot -> contacts; empty: tombstone
   };
+  // A value looked up with its hash (SlotHash's of the value), hashed once
+  // for a prefetch and the probe that follows.
+  struct Probe {
+    std::string_view value;
+    size_t hash;
+  };
   // The lookup table holds slot numbers and reads their values from the
   // arena (no second copy of every value), looked up by string_view.
   struct SlotHash {
     using is_transparent = void;
     size_t operator()(uint32_t slot) const;
     size_t operator()(std::string_view value) const;
+    size_t operator()(const Probe& p) const { return p.hash; }
     const Slots* slots;
   };
   struct SlotEq {
@@ -164,6 +179,12 @@ class ValueDictionary {
     bool operator()(std::string_view a, uint32_t b) const {
       return a == slots->ValueAt(b);
     }
+    bool operator()(uint32_t a, const Probe& b) const {
+      return slots->ValueAt(a) == b.value;
+    }
+    bool operator()(const Probe& a, uint32_t b) const {
+      return a.value == slots->ValueAt(b);
+    }
     const Slots* slots;
   };
 
@@ -171,6 +192,7 @@ class ValueDictionary {
   void AddSlots(const std::vector<uint32_t>& slots, UnionBuilder* out) const;
   // The postings of `value`, adding the value (with none) if new.
   Postings& PostingsOf(std::string_view value);
+  Postings& PostingsOf(const Probe& probe);
   void Compact();
 
   std::unique_ptr<Slots> slots_;  // never null but when moved from

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -15,6 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "core/base/parallel.h"
+#include "core/base/types.h"
 #include "core/index/contact_table.h"
 #include "core/index/evaluator.h"
 #include "core/model/contact.h"
@@ -385,6 +388,86 @@ TEST(AttributeIndexTest, AddBatchAndAddBatchConcurrentlyEqualAddOneByOne) {
     ASSERT_EQ(Ids(one_by_one.EvaluateCondition(c, kNow, table)), brute)
         << testing::DescribeCondition(spec.conditions[0]);
     ASSERT_EQ(Ids(concurrent.EvaluateCondition(c, kNow, table)), brute)
+        << testing::DescribeCondition(spec.conditions[0]);
+  }
+}
+
+// The ordered indexes group a batch by key with a counting sort when its
+// keys are close together and a comparison sort when they are far apart
+// (scores over the whole int32 range, timestamps from year 1 to 9999);
+// the fields may also be added in parts, on two threads (ContactLoader).
+// Both equal adding the contacts one at a time, and the brute-force
+// evaluation, with the batch's ids in any order.
+TEST(AttributeIndexTest, AddBatchWithKeysFarApartAndFieldsInParts) {
+  testing::RandomData rd(4242, kNow);
+  std::vector<Contact> contacts;
+  ContactTable table;
+  for (ContactId id = 1; id <= 2500; ++id) {
+    ASSERT_OK_AND_ASSIGN(Contact c, NormalizeNewContact(rd.Draft(), "c", kNow));
+    c.id = id;
+    // Batches of 1,000 below: the first close keys and a few far ones, the
+    // second all far apart (both the comparison sort), the third close
+    // keys only (the counting sort).
+    const bool far = id > 1000 ? id <= 2000 : id % 97 == 0;
+    if (far) {
+      c.lead_score =
+          static_cast<int32_t>(rd.Uniform(std::numeric_limits<int32_t>::min(),
+                                          std::numeric_limits<int32_t>::max()));
+      c.created_at = rd.Uniform(kMinTimestamp, kMaxTimestamp);
+      if (id % 3 != 0) {
+        c.last_engaged_at = rd.Uniform(kMinTimestamp, kMaxTimestamp);
+      }
+    }
+    table.Put(c);
+    contacts.push_back(std::move(c));
+  }
+  std::vector<const Contact*> pointers;
+  for (const Contact& c : contacts) pointers.push_back(&c);
+  // The last batch in descending id order.
+  std::reverse(pointers.begin() + 2000, pointers.end());
+  const auto all = absl::MakeConstSpan(pointers);
+  const absl::Span<const Contact* const> batches[] = {
+      all.subspan(0, 1000), all.subspan(1000, 1000), all.subspan(2000)};
+  AttributeIndex one_by_one, batched, in_parts;
+  for (const Contact& c : contacts) one_by_one.Add(c);
+  for (const auto& batch : batches) batched.AddBatch(batch);
+  // Odd fields on one thread, even ones (email, with all(), among them) on
+  // another.
+  ContactFieldSet even = 0;
+  for (int f = 0; f < kContactFieldCount; f += 2) {
+    even |= FieldBit(static_cast<ContactField>(f));
+  }
+  for (const auto& batch : batches) {
+    RunConcurrently(
+        [&] { in_parts.AddBatchFields(batch, even); },
+        [&] { in_parts.AddBatchFields(batch, kAllContactFields & ~even); });
+  }
+  for (const AttributeIndex* index : {&batched, &in_parts}) {
+    EXPECT_EQ(index->all(), one_by_one.all());
+    for (Field f : {Field::kLeadScore, Field::kEngagementScore,
+                    Field::kCreatedAt, Field::kLastEngagedAt}) {
+      EXPECT_EQ(index->OrderedPostings(f), one_by_one.OrderedPostings(f));
+    }
+    for (Field f : {Field::kLifecycleStage, Field::kEngagementTrend,
+                    Field::kConversionLikelihood}) {
+      EXPECT_EQ(index->EnumPostings(f), one_by_one.EnumPostings(f));
+    }
+    for (Field f : {Field::kCompany, Field::kCountry, Field::kTags}) {
+      EXPECT_EQ(index->ContactsWithValue(f), one_by_one.ContactsWithValue(f));
+    }
+    EXPECT_EQ(index->TagPostings(), one_by_one.TagPostings());
+  }
+  for (int q = 0; q < 300; ++q) {
+    FilterSpec spec{static_cast<int>(Match::kAll), {rd.Condition()}};
+    ASSERT_OK_AND_ASSIGN(Filter f, ValidateFilter(spec, "f"));
+    const Condition& c = f.conditions[0];
+    std::vector<uint32_t> brute;
+    for (const Contact& contact : contacts) {
+      if (ConditionMatches(c, contact, kNow)) brute.push_back(contact.id);
+    }
+    ASSERT_EQ(Ids(batched.EvaluateCondition(c, kNow, table)), brute)
+        << testing::DescribeCondition(spec.conditions[0]);
+    ASSERT_EQ(Ids(in_parts.EvaluateCondition(c, kNow, table)), brute)
         << testing::DescribeCondition(spec.conditions[0]);
   }
 }

@@ -141,6 +141,8 @@ TEST(ContactTableTest, ColumnGroupsInsertedConcurrentlyEqualPut) {
     Contact c = Full(id, absl::StrCat("c", id, "@x.com"));
     c.company = absl::StrCat("company ", id % 37);
     c.tags = {absl::StrCat("t", id % 5), absl::StrCat("u", id % 7)};
+    if (id % 11 == 0) c.tags.clear();
+    if (id % 13 == 0) c.city.clear();
     c.lead_score = static_cast<int32_t>(id);
     if (id % 3 == 0) c.last_engaged_at.reset();
     contacts.push_back(std::move(c));
@@ -169,6 +171,17 @@ TEST(ContactTableTest, ColumnGroupsInsertedConcurrentlyEqualPut) {
   next.company = "company 1";
   inserted.Update(next, FieldBit(ContactField::kCompany));
   EXPECT_EQ(inserted.Get(next.id), next);
+  contacts[10] = next;
+  // Each shared string and tag list holds a reference per contact: erasing
+  // half of the contacts leaves the others' whole.
+  for (const Contact& c : contacts) {
+    if (c.id % 2 == 0) inserted.Erase(c.id);
+  }
+  for (const Contact& c : contacts) {
+    if (c.id % 2 != 0) {
+      ASSERT_EQ(inserted.Get(c.id), c);
+    }
+  }
   for (const Contact& c : contacts) inserted.Erase(c.id);
   EXPECT_EQ(inserted.size(), 1u);
   EXPECT_EQ(inserted.FindEmail("c3@x.com"), 0u);

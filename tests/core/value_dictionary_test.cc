@@ -622,6 +622,44 @@ TEST(ValueDictionaryTest, RandomAddsAndRemovesMatchAModel) {
 // ---------------------------------------------------------------------------
 // UnionBuilder
 
+// AddAll (a restart's batches, with prefetching) is Add of each pair in
+// order: values repeated within a batch and across batches, new and known
+// values, ids out of order, and values that outgrow the small arrays.
+TEST(ValueDictionaryTest, AddAllIsAddOfEach) {
+  std::mt19937 rng(18);
+  ValueDictionary all, each;
+  std::map<std::string, std::set<uint32_t>> model;
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<std::string> owned;
+    std::vector<ContactId> ids;
+    const int n = batch == 0 ? 0 : static_cast<int>(rng() % 1500);
+    for (int i = 0; i < n; ++i) {
+      // A few values held by many contacts, many held by few.
+      const uint32_t v = rng() % 4 == 0 ? rng() % 3 : rng() % 5000;
+      owned.push_back(absl::StrCat("value ", v));
+      ids.push_back(1 + rng() % 100000);
+    }
+    std::vector<std::string_view> values(owned.begin(), owned.end());
+    all.AddAll(values, ids);
+    for (int i = 0; i < n; ++i) {
+      each.Add(values[i], ids[i]);
+      model[owned[i]].insert(ids[i]);
+    }
+  }
+  ASSERT_EQ(all.size(), model.size());
+  ASSERT_EQ(each.size(), model.size());
+  for (const auto& [value, contacts] : model) {
+    const Postings* p = all.Find(value);
+    ASSERT_NE(p, nullptr) << value;
+    EXPECT_EQ(Ids(p->ToRoaring()),
+              std::vector<uint32_t>(contacts.begin(), contacts.end()))
+        << value;
+    EXPECT_EQ(p->ToRoaring(), each.Find(value)->ToRoaring()) << value;
+  }
+  EXPECT_EQ(Matches(all, Operator::kContains, "value 1"),
+            Matches(each, Operator::kContains, "value 1"));
+}
+
 TEST(UnionBuilderTest, EmptyAndSingleBitmap) {
   UnionBuilder builder;
   EXPECT_TRUE(builder.Build().isEmpty());

@@ -729,6 +729,46 @@ TEST_F(SqliteWorkspaceStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
   }
 }
 
+// The check that no two emails are equal hashes them into 256 buckets,
+// sorted on two threads from 65,536 contacts on: a repeat is found whichever
+// bucket it falls in, three alike are one repeat, and the status names the
+// first two rows of a repeated email.
+TEST_F(SqliteWorkspaceStoreTest, RepeatedEmailsAmongManyContactsAreDataLoss) {
+  constexpr ContactId kContacts = 70000;
+  {
+    auto store = Open();
+    WorkspaceWrite w;
+    for (ContactId id = 1; id <= kContacts; ++id) {
+      w.put_contacts.push_back(MinimalContact(id));
+    }
+    w.counters = {kContacts + 1, 1, 0};
+    ASSERT_OK(store->Commit(w));
+  }
+  ASSERT_OK(LoadAll(*Open()));
+  struct Case {
+    const char* damage;
+    const char* repair;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {"UPDATE contacts SET email = 'min12@example.com' WHERE id = 69999",
+       "UPDATE contacts SET email = 'min69999@example.com' WHERE id = 69999",
+       "contacts rows id=12 and id=69999 have the same email"},
+      {"UPDATE contacts SET email = 'min7@example.com' WHERE id IN (8, 9)",
+       "UPDATE contacts SET email = 'min' || id || '@example.com' "
+       "WHERE id IN (8, 9)",
+       "contacts rows id=7 and id=8 have the same email"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.damage);
+    RawExec(path(), c.damage);
+    EXPECT_THAT(LoadAll(*Open()),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.expected)));
+    RawExec(path(), c.repair);
+    EXPECT_OK(LoadAll(*Open()));
+  }
+}
+
 // Issue 11: a missing or empty file used to open as an empty workspace.
 TEST_F(SqliteWorkspaceStoreTest, OpenExistingNeverCreates) {
   EXPECT_THAT(SqliteWorkspaceStore::OpenExisting(path(), {}, 1),

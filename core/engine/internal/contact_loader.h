@@ -2,7 +2,10 @@
 // it in the contact table, a thousand at a time, while the store streams the
 // next thousand (issue 18). The reading thread fills one batch while the
 // previous one is indexed and tabled on two other threads, so the store's
-// reading and decoding overlap the indexing instead of waiting for it.
+// reading and decoding overlap the indexing instead of waiting for it. The
+// two share the batch's pieces (the table's column groups, the index's
+// fields), each taking the next piece when done with one, so neither waits
+// for the other whatever each piece costs.
 //
 // Thread-safety: Add and Finish are called from one thread. The index and
 // the table are written from other threads between an Add that completes a
