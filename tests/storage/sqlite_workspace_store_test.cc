@@ -113,6 +113,24 @@ MembershipChange MakeChange(uint64_t seq) {
 
 class SqliteWorkspaceStoreTest : public ::testing::Test {
  protected:
+  // Each damage, done to the file by hand, fails the next load with
+  // DATA_LOSS naming `expected`; its repair makes the file load again.
+  struct Damage {
+    const char* damage;
+    const char* repair;
+    const char* expected;
+  };
+  template <size_t N>
+  void ExpectEachDamageIsDataLoss(const Damage (&cases)[N]) {
+    for (const Damage& c : cases) {
+      SCOPED_TRACE(c.damage);
+      RawExec(path(), c.damage);
+      EXPECT_THAT(LoadAll(*Open()),
+                  StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.expected)));
+      RawExec(path(), c.repair);
+      EXPECT_OK(LoadAll(*Open()));
+    }
+  }
   std::string path() const { return dir_.path() + "/ws.db"; }
   std::unique_ptr<SqliteWorkspaceStore> Open(SqliteOptions options = {}) {
     absl::StatusOr<std::unique_ptr<SqliteWorkspaceStore>> s =
@@ -673,12 +691,7 @@ TEST_F(SqliteWorkspaceStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
     ASSERT_OK(store->Commit(w));
   }
   ASSERT_OK(LoadAll(*Open()));
-  struct Case {
-    const char* damage;
-    const char* repair;
-    const char* expected;
-  };
-  const Case cases[] = {
+  const Damage cases[] = {
       {"UPDATE contacts SET email = 'not an email' WHERE id = 2",
        "UPDATE contacts SET email = 'min2@example.com' WHERE id = 2",
        "contacts row id=2: email must not contain whitespace"},
@@ -719,14 +732,7 @@ TEST_F(SqliteWorkspaceStoreTest, RowsThatBreakTheModelAreDataLossAtLoad) {
        "UPDATE meta SET value = 1 WHERE key = 'last_sequence'",
        "change_runs reach sequence 1, beyond the stored last_sequence 0"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.damage);
-    RawExec(path(), c.damage);
-    EXPECT_THAT(LoadAll(*Open()),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.expected)));
-    RawExec(path(), c.repair);
-    EXPECT_OK(LoadAll(*Open()));
-  }
+  ExpectEachDamageIsDataLoss(cases);
 }
 
 // The check that no two emails are equal hashes them into 256 buckets,
@@ -745,12 +751,7 @@ TEST_F(SqliteWorkspaceStoreTest, RepeatedEmailsAmongManyContactsAreDataLoss) {
     ASSERT_OK(store->Commit(w));
   }
   ASSERT_OK(LoadAll(*Open()));
-  struct Case {
-    const char* damage;
-    const char* repair;
-    const char* expected;
-  };
-  const Case cases[] = {
+  const Damage cases[] = {
       {"UPDATE contacts SET email = 'min12@example.com' WHERE id = 69999",
        "UPDATE contacts SET email = 'min69999@example.com' WHERE id = 69999",
        "contacts rows id=12 and id=69999 have the same email"},
@@ -759,14 +760,7 @@ TEST_F(SqliteWorkspaceStoreTest, RepeatedEmailsAmongManyContactsAreDataLoss) {
        "WHERE id IN (8, 9)",
        "contacts rows id=7 and id=8 have the same email"},
   };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.damage);
-    RawExec(path(), c.damage);
-    EXPECT_THAT(LoadAll(*Open()),
-                StatusIs(absl::StatusCode::kDataLoss, HasSubstr(c.expected)));
-    RawExec(path(), c.repair);
-    EXPECT_OK(LoadAll(*Open()));
-  }
+  ExpectEachDamageIsDataLoss(cases);
 }
 
 // Issue 11: a missing or empty file used to open as an empty workspace.
