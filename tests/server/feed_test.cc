@@ -532,7 +532,11 @@ TEST_F(StallFeedTest, AStalledConsumerIsEndedWhileWritersKeepGoing) {
   ASSERT_TRUE(stalled.Next());  // open; then it reads nothing
   // Batches of new contacts entering all ten segments: far more than the
   // transport buffers between the server and a client that does not read.
-  for (int b = 0; b < 20; ++b) {
+  // The server ends a stalled stream only when the log moves on after the
+  // stall timeout, so the writes go on for 5 timeouts however fast they are
+  // (20 batches took under 200 ms on a fast machine, and the stream stayed).
+  const absl::Time writing_until = absl::Now() + absl::Seconds(1);
+  for (int b = 0; b < 20 || absl::Now() < writing_until; ++b) {
     v1::BatchUpsertContactsRequest request;
     for (int i = 0; i < 1000; ++i) {
       v1::Contact* c = request.add_contacts();
