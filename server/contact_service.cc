@@ -192,7 +192,7 @@ absl::Status ContactServiceImpl::DoCreate(
   ContactDraft draft =
       ContactDraftFromProto(request.contact(), "contact", &violations);
   RETURN_IF_ERROR(violations.ToStatus());
-  RETURN_IF_ERROR(CheckNotCancelled(context));
+  RETURN_IF_ERROR(CheckDeadlineNotPassed(context));
   ASSIGN_OR_RETURN(Contact contact, workspace->CreateContact(draft));
   ContactToProto(contact, response);
   return absl::OkStatus();
@@ -221,7 +221,7 @@ absl::Status ContactServiceImpl::DoUpdate(
   RETURN_IF_ERROR(violations.ToStatus());
   ASSIGN_OR_RETURN(ContactId id,
                    ToContactId(request.contact().id(), "contact.id"));
-  RETURN_IF_ERROR(CheckNotCancelled(context));
+  RETURN_IF_ERROR(CheckDeadlineNotPassed(context));
   ASSIGN_OR_RETURN(
       Contact contact,
       workspace->UpdateContact(id, draft, MaskPaths(request.update_mask())));
@@ -235,7 +235,7 @@ absl::Status ContactServiceImpl::DoDelete(
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
                    auth_->AuthenticateWorkspace(context));
   ASSIGN_OR_RETURN(ContactId id, ToContactId(request.id(), "id"));
-  RETURN_IF_ERROR(CheckNotCancelled(context));
+  RETURN_IF_ERROR(CheckDeadlineNotPassed(context));
   return workspace->DeleteContact(id);
 }
 

@@ -34,6 +34,13 @@ absl::Status CheckNotCancelled(const grpc::ServerContextBase& context) {
   return absl::CancelledError("cancelled by the client");
 }
 
+absl::Status CheckDeadlineNotPassed(const grpc::ServerContextBase& context) {
+  if (context.deadline() > std::chrono::system_clock::now()) {
+    return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError("deadline exceeded");
+}
+
 absl::Status MergeViolations(std::initializer_list<absl::Status> statuses,
                              Violations violations) {
   for (const absl::Status& status : statuses) {
