@@ -289,6 +289,7 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
           absl::StrCat(path_, ": meta table lacks counters"));
     }
   }
+  sink.ExpectIdsBelow(data.counters.next_contact_id);
   {
     ASSIGN_OR_RETURN(auto stmt, write_db_->Prepare(kSelectContactsSql));
     SqliteStatement::Scope scope(*stmt);

@@ -94,6 +94,7 @@ absl::StatusOr<WorkspaceData> PgWorkspaceStore::LoadStreaming(
                          absl::string_view problem) {
     return DataLoss(absl::StrCat(table, " row id=", row_id, ": ", problem));
   };
+  sink.ExpectIdsBelow(counters.next_contact_id);
   {
     // A cursor, so a million contacts stream in pages, never all at once.
     RETURN_IF_ERROR(conn->Query(absl::StrCat("DECLARE load_contacts NO SCROLL "
