@@ -289,7 +289,6 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
           absl::StrCat(path_, ": meta table lacks counters"));
     }
   }
-  sink.ExpectIdsBelow(data.counters.next_contact_id);
   {
     ASSIGN_OR_RETURN(auto stmt, write_db_->Prepare(kSelectContactsSql));
     SqliteStatement::Scope scope(*stmt);

@@ -137,10 +137,8 @@ absl::Status Workspace::Load() {
     // done before the store's status is looked at, so no thread is left
     // writing the index on the way out.
     engine::ContactLoader loader(&m.index, &m.contacts);
-    absl::StatusOr<WorkspaceData> loaded = store_->LoadStreaming(
-        WorkspaceStore::ContactSink(
-            [&loader](ContactId bound) { loader.ExpectIdsBelow(bound); },
-            [&loader](const Contact& c) { loader.Add(c); }));
+    absl::StatusOr<WorkspaceData> loaded =
+        store_->LoadStreaming([&loader](const Contact& c) { loader.Add(c); });
     loader.Finish();
     ASSIGN_OR_RETURN(WorkspaceData data, std::move(loaded));
     m.counters = data.counters;

@@ -25,11 +25,6 @@ StringPool::StringPool() : ids_(0, SlotHash(), SlotEq{&values_}) {
   refs_.push_back(1);  // the empty string is never released
 }
 
-void StringPool::Reserve(size_t n) {
-  refs_.reserve(n);
-  ids_.reserve(n);
-}
-
 StringPool::Probe StringPool::MakeProbe(std::string_view s) {
   return Probe{s, static_cast<uint32_t>(absl::HashOf(s))};
 }
@@ -149,13 +144,6 @@ void ContactTable::BeginInsert(absl::Span<const Contact* const> batch) {
   for (const Contact* c : batch) max_id = std::max(max_id, c->id);
   if (max_id >= rows_.size()) rows_.resize(static_cast<size_t>(max_id) + 1);
   size_ += batch.size();
-}
-
-void ContactTable::Reserve(ContactId bound) {
-  // One email per contact, so the email pool and its owners too.
-  rows_.reserve(bound);
-  email_owner_.reserve(bound);
-  emails_.Reserve(bound);
 }
 
 void ContactTable::InsertColumns(absl::Span<const Contact* const> batch,

@@ -49,8 +49,6 @@ class StringPool {
   uint32_t Find(std::string_view s) const;
   // Approximate heap bytes held.
   size_t MemoryBytes() const;
-  // Room for `n` strings in the set and the counts, allocated once.
-  void Reserve(size_t n);
 
  private:
   struct Slot {
@@ -114,10 +112,6 @@ class ContactTable final : public ContactLookup {
   static constexpr ColumnGroup kColumnGroups[] = {
       ColumnGroup::kEmail, ColumnGroup::kText, ColumnGroup::kTags};
   void BeginInsert(absl::Span<const Contact* const> batch);
-  // Room for the ids below `bound`, allocated once: a load of ten million
-  // contacts that grew the table instead stalled for 1.5 s at each doubling
-  // of the rows (issue 16). Only an allocation: nothing else changes.
-  void Reserve(ContactId bound);
   void InsertColumns(absl::Span<const Contact* const> batch, ColumnGroup group);
   // All of the above on this thread.
   void InsertBatch(absl::Span<const Contact* const> batch);

@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -187,37 +186,12 @@ struct WorkspaceData {
 class WorkspaceStore {
  public:
   virtual ~WorkspaceStore() = default;
-  // Receives a load's contacts, and first, optionally, a bound on their
-  // ids.
-  class ContactSink {
-   public:
-    // A sink of the contacts only (implicit, so that a lambda is a sink;
-    // never a copy of a sink, which the copy constructor makes).
-    template <typename Add, typename = std::enable_if_t<!std::is_same_v<
-                                std::decay_t<Add>, ContactSink>>>
-    ContactSink(Add add) : add_(std::move(add)) {}  // NOLINT
-    ContactSink(std::function<void(ContactId)> expect_ids_below,
-                std::function<void(const Contact&)> add)
-        : expect_ids_below_(std::move(expect_ids_below)),
-          add_(std::move(add)) {}
-    // Called at most once, before the first contact: every id to come is
-    // below `bound` (the stored next_contact_id). It is the stored data's
-    // word, so a receiver caps what it does with it.
-    void ExpectIdsBelow(ContactId bound) const {
-      if (expect_ids_below_) expect_ids_below_(bound);
-    }
-    // One contact; the reference is valid during the call only.
-    void operator()(const Contact& c) const { add_(c); }
-
-   private:
-    std::function<void(ContactId)> expect_ids_below_;
-    std::function<void(const Contact&)> add_;
-  };
+  // Receives one contact; the reference is valid during the call only.
+  using ContactSink = std::function<void(const Contact&)>;
   // Reads everything back: the contacts one by one into `sink`, by
   // ascending id, the rest into the result (whose `contacts` stay empty).
   // A restart streams a million contacts into the engine without holding
-  // them all twice. A store that knows the next contact id before the
-  // contacts tells the sink (ExpectIdsBelow).
+  // them all twice.
   virtual absl::StatusOr<WorkspaceData> LoadStreaming(
       const ContactSink& sink) = 0;
   // Durable when it returns OK; on error nothing of `write` is stored.

@@ -1,7 +1,5 @@
 #include "core/engine/internal/contact_loader.h"
 
-#include <limits>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,14 +36,12 @@ Filter Valid(const FilterSpec& spec) {
 // full one, one more, several and a part.
 class ContactLoaderTest : public ::testing::TestWithParam<size_t> {};
 
-// Loads contacts 1..n, the loader told first that ids are below `bound`
-// when there is one, and compares with adding them one by one.
-void ExpectLoadedAsAddedOneByOne(size_t n, std::optional<ContactId> bound) {
+TEST_P(ContactLoaderTest, IndexesAndTablesWhatAddingEachOneWould) {
+  const size_t n = GetParam();
   AttributeIndex index, expected_index;
   ContactTable table, expected_table;
   {
     ContactLoader loader(&index, &table);
-    if (bound.has_value()) loader.ExpectIdsBelow(*bound);
     for (ContactId id = 1; id <= n; ++id) {
       const Contact c = Numbered(id);
       loader.Add(c);
@@ -73,23 +69,6 @@ void ExpectLoadedAsAddedOneByOne(size_t n, std::optional<ContactId> bound) {
               expected_index.Evaluate(f, now, expected_table));
   }
   EXPECT_EQ(index.all().cardinality(), n);
-}
-
-TEST_P(ContactLoaderTest, IndexesAndTablesWhatAddingEachOneWould) {
-  ExpectLoadedAsAddedOneByOne(GetParam(), std::nullopt);
-}
-
-// The store's bound (its next_contact_id) only sizes the table.
-TEST_P(ContactLoaderTest, TheIdBoundChangesNothingLoaded) {
-  ExpectLoadedAsAddedOneByOne(GetParam(),
-                              static_cast<ContactId>(GetParam() + 1));
-}
-
-// The largest bound a corrupt counter could say is capped: a reservation
-// of 4 billion rows would throw.
-TEST(ContactLoaderTest, TheIdBoundIsCapped) {
-  ExpectLoadedAsAddedOneByOne(ContactLoader::kBatch + 1,
-                              std::numeric_limits<ContactId>::max());
 }
 
 TEST(ContactLoaderTest, TheDestructorFinishes) {

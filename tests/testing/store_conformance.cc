@@ -236,22 +236,6 @@ TEST_P(StoreConformance, LoadsWhatWasCommittedAcrossReopen) {
   ExpectSame(ReadEverything(*store), before);
 }
 
-// The load tells the sink its id bound, the stored next_contact_id, once
-// and before the first contact, so the engine sizes its table once.
-TEST_P(StoreConformance, TellsTheSinkTheIdBoundBeforeTheContacts) {
-  std::unique_ptr<WorkspaceStore> store;
-  ASSERT_NE(NewWorkspace(&store), 0u);
-  WorkspaceWrite w;
-  w.put_contacts = {MinimalContact(9), MinimalContact(3)};
-  w.counters.next_contact_id = 12;
-  ASSERT_OK(store->Commit(w));
-  std::vector<std::string> calls;
-  ASSERT_OK(store->LoadStreaming(WorkspaceStore::ContactSink(
-      [&calls](ContactId bound) { calls.push_back(absl::StrCat("<", bound)); },
-      [&calls](const Contact& c) { calls.push_back(absl::StrCat(c.id)); })));
-  EXPECT_THAT(calls, ElementsAre("<12", "3", "9"));
-}
-
 // Puts replace by id and deletes remove; within one write, puts come
 // before deletes (an id both put and deleted ends deleted) and the last put
 // of an id wins, as a group commit of several writes needs.

@@ -1,6 +1,5 @@
 #include "core/engine/internal/contact_loader.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <iterator>
@@ -16,10 +15,6 @@ ContactLoader::ContactLoader(AttributeIndex* index, ContactTable* table)
     batches_[b].resize(kBatch);
     for (const Contact& c : batches_[b]) pointers_[b].push_back(&c);
   }
-}
-
-void ContactLoader::ExpectIdsBelow(ContactId bound) {
-  table_->Reserve(std::min(bound, kMaxReservedIds));
 }
 
 void ContactLoader::Add(const Contact& c) {

@@ -39,11 +39,6 @@ class ContactLoader {
   ContactLoader(const ContactLoader&) = delete;
   ContactLoader& operator=(const ContactLoader&) = delete;
 
-  // Every id to come is below `bound`: the table is sized for them once,
-  // up to kMaxReservedIds (the bound is stored data; beyond it the table
-  // grows as it goes). REQUIRES: before the first Add.
-  void ExpectIdsBelow(ContactId bound);
-  static constexpr ContactId kMaxReservedIds = ContactId{1} << 24;
   // Copies `c` into the batch being filled. REQUIRES: ids ascending, none
   // indexed yet.
   void Add(const Contact& c);
