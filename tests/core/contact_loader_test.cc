@@ -82,9 +82,13 @@ TEST(ContactLoaderTest, TheDestructorFinishes) {
   EXPECT_EQ(index.all().cardinality(), 3000u);
 }
 
+// Every slot filled and reused three times over, and a partial batch.
+constexpr size_t kSlotCycles =
+    ContactLoader::kBatch * ContactLoader::kSlots * 3 + 7;
 INSTANTIATE_TEST_SUITE_P(Sizes, ContactLoaderTest,
                          ::testing::Values(0, 1, 1000, ContactLoader::kBatch,
-                                           ContactLoader::kBatch + 1, 5000));
+                                           ContactLoader::kBatch + 1, 5000,
+                                           kSlotCycles));
 
 }  // namespace
 }  // namespace segments::engine
