@@ -22,14 +22,16 @@ def load_runs(folder):
     return runs
 
 
+def batch_upsert(e):
+    return (e["ratio_p50"], "call %.1f ms, a %.1f ms, b %.2f ms" %
+            (e["call_p50_ms"], e["inserts_p50_ms"], e["parse_p50_ms"]))
+
+
 # (row, benchmark name prefix, how to read the figure and its ratio)
 ROWS = [
     ("batch upsert FULL: call / (2a + b)", "BM_BatchUpsertBesideFloor/normal:0",
-     lambda e: (e["ratio_p50"], "call %.1f ms, a %.1f ms, b %.2f ms" %
-                (e["call_p50_ms"], e["inserts_p50_ms"], e["parse_p50_ms"]))),
-    ("batch upsert NORMAL", "BM_BatchUpsertBesideFloor/normal:1",
-     lambda e: (e["ratio_p50"], "call %.1f ms, a %.1f ms, b %.2f ms" %
-                (e["call_p50_ms"], e["inserts_p50_ms"], e["parse_p50_ms"]))),
+     batch_upsert),
+    ("batch upsert NORMAL", "BM_BatchUpsertBesideFloor/normal:1", batch_upsert),
     ("update / (empty RPC + commit)", "BM_UpdateBesideFloor",
      lambda e: (e["ratio_p50"], "update %.0f us, empty %.0f us, commit %.0f us" %
                 (e["update_p50_us"], e["empty_rpc_p50_us"], e["commit_p50_us"]))),
