@@ -158,5 +158,62 @@ void BM_RpcCountBesideHealth(benchmark::State& state) {
 }
 BENCHMARK(BM_RpcCountBesideHealth)->UseRealTime()->MinTime(5);
 
+// Listings (issue 16): one page of ListSegmentMembers after another through
+// a big segment (the largest of the 200, by its count), following
+// next_page_token and starting again at the end, alternated with the empty
+// RPC. Arg 0: ids, 1,000 a page; arg 1: full contacts, 100 a page.
+void BM_RpcListMembersBesideHealth(benchmark::State& state) {
+  RpcFixture& f = *Rpc();
+  if (f.server == nullptr) return state.SkipWithError("no server");
+  const bool full = state.range(0) == 1;
+  SegmentId biggest = 1;
+  uint64_t most = 0;
+  for (SegmentId id = 1; id <= kSegments; ++id) {
+    uint64_t members = 0;
+    if (!CountRpc(f, id, &members).ok()) return state.SkipWithError("count");
+    if (members > most) {
+      biggest = id;
+      most = members;
+    }
+  }
+  v1::ListSegmentMembersRequest request;
+  request.set_segment_id(biggest);
+  request.set_view(full ? v1::FULL : v1::IDS);
+  request.set_page_size(full ? 100 : 1000);
+  Latencies health, page;
+  size_t listed = 0;
+  for (auto _ : state) {
+    const int64_t t0 = NowNs();
+    grpc::Status h = HealthCheck(f);
+    const int64_t t1 = NowNs();
+    grpc::ClientContext context;
+    Authorize(context);
+    v1::ListSegmentMembersResponse response;
+    grpc::Status l =
+        f.segments->ListSegmentMembers(&context, request, &response);
+    const int64_t t2 = NowNs();
+    if (!h.ok() || !l.ok()) return state.SkipWithError("RPC failed");
+    health.Add(t1 - t0);
+    page.Add(t2 - t1);
+    listed += static_cast<size_t>(full ? response.contacts_size()
+                                       : response.contact_ids_size());
+    request.set_page_token(response.next_page_token());
+  }
+  ReportPercentiles(state, health, "health_");
+  ReportPercentiles(state, page, "page_");
+  const double health_p50 = health.PercentileUs(50);
+  state.counters["ratio_p50"] =
+      health_p50 > 0 ? page.PercentileUs(50) / health_p50 : 0;
+  state.counters["members"] = static_cast<double>(most);
+  state.counters["per_page"] =
+      static_cast<double>(listed) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_RpcListMembersBesideHealth)
+    ->ArgName("full")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->MinTime(3);
+
 }  // namespace
 }  // namespace segments::bench
