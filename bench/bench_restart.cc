@@ -33,6 +33,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -42,6 +43,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/dataset.h"
 #include "bench/engine_fixture.h"
@@ -59,7 +61,14 @@
 namespace segments::bench {
 namespace {
 
-constexpr size_t kSegments = 200;
+// The dataset's segments: 200, or SEGMENTS_BENCH_SEGMENTS (issue 16 asks
+// for a restart with 1,000).
+size_t RestartSegments() {
+  const char* env = std::getenv("SEGMENTS_BENCH_SEGMENTS");
+  size_t n = 0;
+  if (env != nullptr && absl::SimpleAtoi(env, &n) && n > 0) return n;
+  return 200;
+}
 
 std::string& DataDir() {
   static auto* const dir = new std::string();
@@ -306,7 +315,7 @@ int main(int argc, char** argv) {
   using segments::bench::BenchContacts;
   absl::StatusOr<segments::bench::CachedDataset> data =
       segments::bench::EnsureServerDataset(BenchContacts(),
-                                           segments::bench::kSegments);
+                                           segments::bench::RestartSegments());
   if (!data.ok()) {
     std::fprintf(stderr, "%s\n", data.status().ToString().c_str());
     return 1;
