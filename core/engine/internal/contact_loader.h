@@ -1,14 +1,14 @@
 // What a workspace's load does with each stored contact: indexes it and puts
 // it in the contact table, a thousand at a time, while the store streams the
-// next thousands (issue 18). A batch's work is pieces (the table's column
-// groups, the index's fields), each touching state of its own; a piece of a
-// batch can run as soon as the same piece of the batch before it is done, so
-// one indexing thread works through older batches while the reading thread
-// fills newer ones, and the reading thread, when every slot is full, takes
-// pieces too. Two threads on two cores, neither waiting for a whole batch:
-// at ten million contacts the loader that indexed one batch at a time, on
-// two threads started per batch, left a third of the two cores idle
-// (docs/benchmarks.md, restart).
+// next thousands (issue 18). A batch's work is pieces (room for its rows,
+// the table's column groups, the index's fields), each touching state of its
+// own; a piece of a batch can run as soon as the same piece of the batch
+// before it is done, so one indexing thread works through older batches
+// while the reading thread fills newer ones, and the reading thread, when
+// every slot is full, takes pieces too. Two threads on two cores, neither
+// waiting for a whole batch: at ten million contacts the loader that indexed
+// one batch at a time, on two threads started per batch, left a third of the
+// two cores idle (docs/benchmarks.md, restart).
 //
 // Thread-safety: Add and Finish are called from one thread. The index and
 // the table are written from the indexing thread from the first Add until
