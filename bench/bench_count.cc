@@ -131,30 +131,41 @@ void BM_RpcCount(benchmark::State& state) {
 }
 BENCHMARK(BM_RpcCount)->UseRealTime()->MinTime(2);
 
-// The goal's figure: both RPCs alternated in one loop, so machine noise hits
-// them alike; ratio = count p50 / health p50.
+// Alternates the empty RPC with `call` (returning a grpc::Status) in one
+// loop, so that machine noise hits both alike, and runs `after` untimed
+// after each pair; reports health_ and `prefix` percentiles and ratio_p50 =
+// call p50 / health p50. Skips the benchmark when an RPC fails.
+template <typename Call, typename After>
+void AlternateWithHealth(benchmark::State& state, RpcFixture& f,
+                         const char* prefix, Call call, After after) {
+  Latencies health, measured;
+  for (auto _ : state) {
+    const int64_t t0 = NowNs();
+    grpc::Status h = HealthCheck(f);
+    const int64_t t1 = NowNs();
+    grpc::Status c = call();
+    const int64_t t2 = NowNs();
+    if (!h.ok() || !c.ok()) return state.SkipWithError("RPC failed");
+    health.Add(t1 - t0);
+    measured.Add(t2 - t1);
+    after();
+  }
+  ReportPercentiles(state, health, "health_");
+  ReportPercentiles(state, measured, prefix);
+  const double health_p50 = health.PercentileUs(50);
+  state.counters["ratio_p50"] =
+      health_p50 > 0 ? measured.PercentileUs(50) / health_p50 : 0;
+}
+
+// The goal's figure: the count alternated with the empty RPC.
 void BM_RpcCountBesideHealth(benchmark::State& state) {
   RpcFixture& f = *Rpc();
   if (f.server == nullptr) return state.SkipWithError("no server");
-  Latencies health, count;
   SegmentId id = 1;
   uint64_t members = 0;
-  for (auto _ : state) {
-    int64_t t0 = NowNs();
-    grpc::Status h = HealthCheck(f);
-    int64_t t1 = NowNs();
-    grpc::Status c = CountRpc(f, id, &members);
-    int64_t t2 = NowNs();
-    if (!h.ok() || !c.ok()) return state.SkipWithError("RPC failed");
-    health.Add(t1 - t0);
-    count.Add(t2 - t1);
-    id = id % kSegments + 1;
-  }
-  const double health_p50 = health.PercentileUs(50);
-  const double count_p50 = count.PercentileUs(50);
-  ReportPercentiles(state, health, "health_");
-  ReportPercentiles(state, count, "count_");
-  state.counters["ratio_p50"] = health_p50 > 0 ? count_p50 / health_p50 : 0;
+  AlternateWithHealth(
+      state, f, "count_", [&] { return CountRpc(f, id, &members); },
+      [&] { id = id % kSegments + 1; });
 }
 BENCHMARK(BM_RpcCountBesideHealth)->UseRealTime()->MinTime(5);
 
@@ -180,30 +191,21 @@ void BM_RpcListMembersBesideHealth(benchmark::State& state) {
   request.set_segment_id(biggest);
   request.set_view(full ? v1::FULL : v1::IDS);
   request.set_page_size(full ? 100 : 1000);
-  Latencies health, page;
   size_t listed = 0;
-  for (auto _ : state) {
-    const int64_t t0 = NowNs();
-    grpc::Status h = HealthCheck(f);
-    const int64_t t1 = NowNs();
-    grpc::ClientContext context;
-    Authorize(context);
-    v1::ListSegmentMembersResponse response;
-    grpc::Status l =
-        f.segments->ListSegmentMembers(&context, request, &response);
-    const int64_t t2 = NowNs();
-    if (!h.ok() || !l.ok()) return state.SkipWithError("RPC failed");
-    health.Add(t1 - t0);
-    page.Add(t2 - t1);
-    listed += static_cast<size_t>(full ? response.contacts_size()
-                                       : response.contact_ids_size());
-    request.set_page_token(response.next_page_token());
-  }
-  ReportPercentiles(state, health, "health_");
-  ReportPercentiles(state, page, "page_");
-  const double health_p50 = health.PercentileUs(50);
-  state.counters["ratio_p50"] =
-      health_p50 > 0 ? page.PercentileUs(50) / health_p50 : 0;
+  v1::ListSegmentMembersResponse response;
+  AlternateWithHealth(
+      state, f, "page_",
+      [&] {
+        grpc::ClientContext context;
+        Authorize(context);
+        return f.segments->ListSegmentMembers(&context, request, &response);
+      },
+      [&] {
+        listed += static_cast<size_t>(full ? response.contacts_size()
+                                           : response.contact_ids_size());
+        request.set_page_token(response.next_page_token());
+        response = v1::ListSegmentMembersResponse();  // each call a new one
+      });
   state.counters["members"] = static_cast<double>(most);
   state.counters["per_page"] =
       static_cast<double>(listed) / static_cast<double>(state.iterations());

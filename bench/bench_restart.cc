@@ -33,7 +33,6 @@
 
 #include <array>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -43,7 +42,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/dataset.h"
 #include "bench/engine_fixture.h"
@@ -63,12 +61,7 @@ namespace {
 
 // The dataset's segments: 200, or SEGMENTS_BENCH_SEGMENTS (issue 16 asks
 // for a restart with 1,000).
-size_t RestartSegments() {
-  const char* env = std::getenv("SEGMENTS_BENCH_SEGMENTS");
-  size_t n = 0;
-  if (env != nullptr && absl::SimpleAtoi(env, &n) && n > 0) return n;
-  return 200;
-}
+size_t RestartSegments() { return EnvCount("SEGMENTS_BENCH_SEGMENTS", 200); }
 
 std::string& DataDir() {
   static auto* const dir = new std::string();

@@ -29,14 +29,12 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "bench/engine_fixture.h"
 #include "bench/grpc_fixture.h"
 #include "bench/many_workspaces_dataset.h"
@@ -55,12 +53,8 @@ constexpr int kRounds = 3;
 constexpr int kHotCallsPerRound = 3000;
 
 size_t WorkspaceCount() {
-  const char* env = std::getenv("SEGMENTS_BENCH_WORKSPACES");
-  size_t n = 0;
-  if (env != nullptr && absl::SimpleAtoi(env, &n) && n > kHot + kColdSample) {
-    return n;
-  }
-  return 10000;
+  const size_t n = EnvCount("SEGMENTS_BENCH_WORKSPACES", 0);
+  return n > kHot + kColdSample ? n : 10000;
 }
 
 std::string& DataDir() {

@@ -61,12 +61,14 @@ absl::StatusOr<EngineState> BuildEngine(size_t contacts, EngineStore store) {
 
 }  // namespace
 
-size_t BenchContacts() {
-  const char* env = std::getenv("SEGMENTS_BENCH_CONTACTS");
+size_t EnvCount(const char* name, size_t fallback) {
+  const char* env = std::getenv(name);
   size_t n = 0;
   if (env != nullptr && absl::SimpleAtoi(env, &n) && n > 0) return n;
-  return 1000000;
+  return fallback;
 }
+
+size_t BenchContacts() { return EnvCount("SEGMENTS_BENCH_CONTACTS", 1000000); }
 
 const Clock* BenchClock() {
   static const FakeClock* const kClock = new FakeClock(kBenchNow);

@@ -21,6 +21,10 @@ namespace segments::bench {
 
 inline constexpr size_t kLoadChunk = 10000;
 
+// The positive number in environment variable `name`, else `fallback`
+// (unset, not a number, or 0).
+size_t EnvCount(const char* name, size_t fallback);
+
 // The number of contacts the benchmarks load: SEGMENTS_BENCH_CONTACTS when
 // set (e.g. 100000 for a quick run), else 1,000,000.
 size_t BenchContacts();
