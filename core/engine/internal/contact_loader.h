@@ -50,9 +50,10 @@ class ContactLoader {
   ContactLoader(const ContactLoader&) = delete;
   ContactLoader& operator=(const ContactLoader&) = delete;
 
-  // Copies `c` into the batch being filled. REQUIRES: ids ascending, none
-  // indexed yet.
-  void Add(const Contact& c);
+  // Takes `c` into the batch being filled, leaving `c` holding a contact of
+  // four batches ago (swapped, not copied: the caller overwrites it, and its
+  // strings keep their buffers). REQUIRES: ids ascending, none indexed yet.
+  void Add(Contact& c);
   // Indexes what is left; when it returns, every contact added is in the
   // index and the table, and no other thread touches them.
   void Finish();
