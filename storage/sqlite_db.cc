@@ -98,6 +98,7 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(
 }
 
 SqliteDb::~SqliteDb() {
+  for (sqlite3_stmt* verb : verbs_) sqlite3_finalize(verb);  // null: a no-op
   // Owners finalize their statements first; close_v2 would still wait for a
   // straggler instead of leaking the connection.
   sqlite3_close_v2(db_);
@@ -128,6 +129,23 @@ absl::Status SqliteDb::Exec(const std::string& sql) {
   if (rc != SQLITE_OK)
     return Error(rc, sql.size() > 60 ? sql.substr(0, 60) : sql);
   return absl::OkStatus();
+}
+
+absl::Status SqliteDb::Run(TransactionVerb verb) {
+  static constexpr const char* kSql[] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT"};
+  const char* const sql = kSql[static_cast<int>(verb)];
+  sqlite3_stmt*& stmt = verbs_[static_cast<int>(verb)];
+  MarkCallStart();
+  if (stmt == nullptr) {
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, nullptr);
+    if (rc != SQLITE_OK) return Error(rc, sql);
+  }
+  const int rc = sqlite3_step(stmt);
+  // The status first: it reads the connection's error message.
+  absl::Status status = rc == SQLITE_DONE ? absl::OkStatus() : Error(rc, sql);
+  sqlite3_reset(stmt);
+  return status;
 }
 
 absl::StatusOr<std::unique_ptr<SqliteStatement>> SqliteDb::Prepare(
@@ -294,7 +312,9 @@ SqliteTransaction::~SqliteTransaction() {
 }
 
 absl::Status SqliteTransaction::Begin(bool immediate) {
-  if (absl::Status s = db_->Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  if (absl::Status s =
+          db_->Run(immediate ? SqliteDb::TransactionVerb::kBeginImmediate
+                             : SqliteDb::TransactionVerb::kBegin);
       !s.ok()) {
     // BEGIN reads the first page when the cache lacks it (the load's
     // connection drops its cache after a load): a failed read there leaves
@@ -308,7 +328,7 @@ absl::Status SqliteTransaction::Begin(bool immediate) {
 }
 
 absl::Status SqliteTransaction::Commit() {
-  const absl::Status status = db_->Exec("COMMIT");
+  const absl::Status status = db_->Run(SqliteDb::TransactionVerb::kCommit);
   if (status.ok()) {
     open_ = false;
     return status;

@@ -357,6 +357,7 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
     }
   }
   RETURN_IF_ERROR(txn.Commit());
+  stored_counters_ = data.counters;
   // The load read every page through this connection; its cache would keep
   // them (up to 2 MiB) for as long as the workspace is open, though the
   // engine answers every read from memory. A node of many small workspaces
@@ -400,7 +401,14 @@ absl::Status SqliteWorkspaceStore::Commit(const WorkspaceWrite& write) {
   RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
   RETURN_IF_ERROR(WriteRows(write));
   RETURN_IF_ERROR(WriteChanges(write));
-  return txn.Commit();
+  return CommitWrite(txn, write);
+}
+
+absl::Status SqliteWorkspaceStore::CommitWrite(SqliteTransaction& txn,
+                                               const WorkspaceWrite& write) {
+  RETURN_IF_ERROR(txn.Commit());
+  stored_counters_ = write.counters;
+  return absl::OkStatus();
 }
 
 absl::Status SqliteWorkspaceStore::CommitCompleting(
@@ -422,7 +430,7 @@ absl::Status SqliteWorkspaceStore::CommitCompleting(
   RETURN_IF_ERROR(rows);
   RETURN_IF_ERROR(CheckWriteChanges(*write));  // rolls back on error
   RETURN_IF_ERROR(WriteChanges(*write));
-  return txn.Commit();
+  return CommitWrite(txn, *write);
 }
 
 absl::Status SqliteWorkspaceStore::CheckFileUnchanged() {
@@ -475,15 +483,26 @@ absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
     BindChangeRun(run, &blob_buffer_, write_->insert_change_run.get());
     RETURN_IF_ERROR(write_->insert_change_run->Run());
   }
-  const std::pair<const char*, int64_t> counters[] = {
-      {kNextContactIdKey, write.counters.next_contact_id},
-      {kNextSegmentIdKey, static_cast<int64_t>(write.counters.next_segment_id)},
-      {kLastSequenceKey, static_cast<int64_t>(write.counters.last_sequence)},
-      {kTimeAppliedUntilKey, write.counters.time_applied_until},
-      {kNextSnapshotIdKey,
-       static_cast<int64_t>(write.counters.next_snapshot_id)},
+  const WorkspaceCounters& c = write.counters;
+  const std::optional<WorkspaceCounters>& stored = stored_counters_;
+  const struct {
+    const char* key;
+    int64_t value;
+    bool changed;
+  } counters[] = {
+      {kNextContactIdKey, c.next_contact_id,
+       !stored || c.next_contact_id != stored->next_contact_id},
+      {kNextSegmentIdKey, static_cast<int64_t>(c.next_segment_id),
+       !stored || c.next_segment_id != stored->next_segment_id},
+      {kLastSequenceKey, static_cast<int64_t>(c.last_sequence),
+       !stored || c.last_sequence != stored->last_sequence},
+      {kTimeAppliedUntilKey, c.time_applied_until,
+       !stored || c.time_applied_until != stored->time_applied_until},
+      {kNextSnapshotIdKey, static_cast<int64_t>(c.next_snapshot_id),
+       !stored || c.next_snapshot_id != stored->next_snapshot_id},
   };
-  for (const auto& [key, value] : counters) {
+  for (const auto& [key, value, changed] : counters) {
+    if (!changed) continue;
     write_->put_meta->BindText(1, key);
     write_->put_meta->BindInt(2, value);
     RETURN_IF_ERROR(write_->put_meta->Run());

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -134,6 +135,9 @@ class SqliteWorkspaceStore : public WorkspaceStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteChanges(const WorkspaceWrite& write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Commits `txn`, which wrote `write`; then its counters are the stored ones.
+  absl::Status CommitWrite(SqliteTransaction& txn, const WorkspaceWrite& write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Inside PruneChanges' transaction: deletes the runs and records the new
   // changes_pruned_before.
   absl::Status DeleteOldRuns(UnixSeconds before, size_t max_runs)
@@ -154,6 +158,11 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   // Reused by Commit for the tags of each contact.
   std::string tags_buffer_ ABSL_GUARDED_BY(write_mu_);
   std::string blob_buffer_ ABSL_GUARDED_BY(write_mu_);  // change-run ids
+  // The counters the meta table holds, once known (after LoadStreaming or a
+  // commit): a commit writes only those that differ. A single update moves
+  // at most last_sequence, and five upserts of the meta row cost about as
+  // much as the update's own engine work (issue 18).
+  std::optional<WorkspaceCounters> stored_counters_ ABSL_GUARDED_BY(write_mu_);
 
   // Declared after write_db_, so they are destroyed first, and the pool
   // after the checkpointer that uses it.

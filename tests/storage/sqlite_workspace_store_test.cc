@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <string>
 #include <thread>
@@ -404,6 +405,42 @@ TEST_F(SqliteWorkspaceStoreTest, CountersRoundTrip) {
   ASSERT_OK(Open()->Commit(w));
   ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
   EXPECT_EQ(data.counters, w.counters);
+}
+
+// A commit writes only the counters that differ from the stored ones (the
+// store remembers them from the load and from each commit that succeeded):
+// each is stored when it alone changes, and a failed commit's counters are
+// not taken for stored ones.
+TEST_F(SqliteWorkspaceStoreTest, EachCounterIsStoredWhenItAloneChanges) {
+  auto store = Open();
+  ASSERT_OK_AND_ASSIGN(WorkspaceData loaded, LoadAll(*store));
+  WorkspaceWrite w;
+  w.counters = loaded.counters;
+  const std::function<void(WorkspaceCounters&)> moves[] = {
+      [](WorkspaceCounters& c) { c.next_contact_id += 3; },
+      [](WorkspaceCounters& c) { c.next_segment_id += 5; },
+      [](WorkspaceCounters& c) { c.last_sequence += 7; },
+      [](WorkspaceCounters& c) { c.time_applied_until += 11; },
+      [](WorkspaceCounters& c) { c.next_snapshot_id += 13; },
+  };
+  for (const auto& move : moves) {
+    move(w.counters);
+    ASSERT_OK(store->Commit(w));
+    ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
+    EXPECT_EQ(data.counters, w.counters);
+  }
+  // Fails on its change run's sequence (taken), after every counter moved.
+  WorkspaceWrite first = w;
+  first.changes = GroupIntoRuns({MakeChange(1)});
+  ASSERT_OK(store->Commit(first));
+  WorkspaceWrite bad = first;
+  for (const auto& move : moves) move(bad.counters);
+  EXPECT_THAT(store->Commit(bad), StatusIs(absl::StatusCode::kInternal));
+  // The same counters without the bad run: all of them are written.
+  bad.changes.clear();
+  ASSERT_OK(store->Commit(bad));
+  ASSERT_OK_AND_ASSIGN(WorkspaceData data, LoadAll(*Open()));
+  EXPECT_EQ(data.counters, bad.counters);
 }
 
 TEST_F(SqliteWorkspaceStoreTest, FailedCommitLeavesEverythingAsBefore) {
