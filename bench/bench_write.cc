@@ -23,6 +23,14 @@
 // - BM_GroupCommitBesideFsync: 16 clients' updates at FULL for 2 s, then the
 //   disk's fsyncs/s for 1 s; ratio = commits/s over fsyncs/s (goal: close
 //   to 1; issue 18 sets no number).
+// - BM_RpcLoad: a whole import through the API, as issue 16 measures it at
+//   ten million contacts: SEGMENTS_BENCH_LOAD_CONTACTS new contacts
+//   (default BenchContacts()) in batches of 10,000, basic view, NORMAL, into
+//   a workspace holding SEGMENTS_BENCH_SEGMENTS segments (default 200) and no
+//   contacts, so that every contact is matched against every segment as it
+//   arrives. One iteration, the calls' wall time only (the client builds each
+//   request with the clock stopped): contacts/s, the batches' p50 and p99,
+//   and the process's resident memory grown per contact.
 // Every configuration (dataset, synchronous) works on its own copy of the
 // cached dataset, removed afterwards; its trial runs share it.
 // The clients run in this process, on the same cores as the server.
@@ -30,6 +38,7 @@
 //   build-bench/bench/bench_write
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -133,19 +142,19 @@ uint64_t& NextNewContact() {
   return next;
 }
 
-// A batch of kBatch new contacts from generator index *next on, on `arena`
+// A batch of `count` new contacts from generator index *next on, on `arena`
 // (10,000 contacts are 10,000 messages to allocate: a client importing in
 // bulk keeps them on an arena).
 v1::BatchUpsertContactsRequest* NewBatchRequest(google::protobuf::Arena* arena,
-                                                bool basic_view,
-                                                uint64_t* next) {
+                                                bool basic_view, uint64_t* next,
+                                                int count = kBatch) {
   auto* request =
       google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsRequest>(
           arena);
   request->set_view(basic_view ? v1::CONTACT_VIEW_BASIC
                                : v1::CONTACT_VIEW_FULL);
   const ContactGenerator gen;
-  for (int i = 0; i < kBatch; ++i) {
+  for (int i = 0; i < count; ++i) {
     DraftToProto(gen.Make((*next)++), request->add_contacts());
   }
   return request;
@@ -466,6 +475,64 @@ BENCHMARK(BM_GroupCommitBesideFsync)
     ->Setup(SetupConcurrent)
     ->Iterations(2)
     ->UseManualTime();
+
+void BM_RpcLoad(benchmark::State& state) {
+  const size_t contacts =
+      EnvCount("SEGMENTS_BENCH_LOAD_CONTACTS", BenchContacts());
+  const size_t segments = EnvCount("SEGMENTS_BENCH_SEGMENTS", kSegments);
+  state.SetLabel(absl::StrCat(contacts, " contacts into ", segments,
+                              " segments, NORMAL, basic view"));
+  StopServer();  // one server at a time: this one is the whole machine's
+  absl::StatusOr<CachedDataset> data = EnsureServerDataset(0, segments);
+  absl::StatusOr<std::string> scratch = MakeScratchDir("load");
+  if (!data.ok() || !scratch.ok()) {
+    return state.SkipWithError("the empty dataset could not be made");
+  }
+  const std::string dir = *scratch + "/data";
+  absl::StatusOr<std::unique_ptr<BenchServer>> server =
+      CopyTree(data->path, dir).ok()
+          ? BenchServer::Start(dir, SqliteOptions::Synchronous::kNormal,
+                               /*owns_dir=*/false)
+          : absl::InternalError("the dataset could not be copied");
+  if (!server.ok() || !(*server)->OpenBenchWorkspace().ok()) {
+    RemoveTree(*scratch);
+    return state.SkipWithError("the server did not start");
+  }
+  auto stub = v1::ContactService::NewStub((*server)->NewChannel(0));
+  Latencies batches;
+  std::string error;
+  const int64_t rss_before = ResidentBytes();
+  for (auto _ : state) {
+    uint64_t next = 0;
+    while (next < contacts && error.empty()) {
+      google::protobuf::Arena arena;
+      const int count =
+          static_cast<int>(std::min<uint64_t>(kBatch, contacts - next));
+      error = TimedBatchCall(
+          *stub, *NewBatchRequest(&arena, /*basic_view=*/true, &next, count),
+          &arena, state, &batches);
+      state.ResumeTiming();
+    }
+    const int64_t calls_ns = batches.SumNs();
+    state.SetIterationTime(static_cast<double>(calls_ns) * 1e-9);
+    if (error.empty() && calls_ns > 0) {
+      state.counters["contacts_per_s"] = static_cast<double>(contacts) /
+                                         (static_cast<double>(calls_ns) * 1e-9);
+    }
+  }
+  const int64_t rss_after = ResidentBytes();
+  server->reset();
+  RemoveTree(*scratch);
+  if (!error.empty()) return state.SkipWithError(error.c_str());
+  state.counters["batch_p50_ms"] = batches.PercentileUs(50) / 1000;
+  state.counters["batch_p99_ms"] = batches.PercentileUs(99) / 1000;
+  if (rss_before >= 0 && rss_after >= 0 && contacts > 0) {
+    state.counters["rss_bytes_per_contact"] =
+        static_cast<double>(rss_after - rss_before) /
+        static_cast<double>(contacts);
+  }
+}
+BENCHMARK(BM_RpcLoad)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace segments::bench

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <numeric>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,10 @@ double Latencies::PercentileUs(double p) {
   size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * ns_.size()));
   rank = std::clamp<size_t>(rank, 1, ns_.size());
   return static_cast<double>(ns_[rank - 1]) / 1000.0;
+}
+
+int64_t Latencies::SumNs() const {
+  return std::accumulate(ns_.begin(), ns_.end(), int64_t{0});
 }
 
 void ReportPercentiles(benchmark::State& state, Latencies& latencies,

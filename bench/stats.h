@@ -18,6 +18,7 @@ class Latencies {
   void Reserve(size_t n) { ns_.reserve(n); }
   void Add(int64_t ns) { ns_.push_back(ns); }
   size_t size() const { return ns_.size(); }
+  int64_t SumNs() const;  // of every latency added
   // The p-th percentile (0 < p <= 100) in microseconds; 0 when empty.
   // Sorts in place.
   double PercentileUs(double p);
