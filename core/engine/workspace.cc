@@ -138,7 +138,7 @@ absl::Status Workspace::Load() {
     // writing the index on the way out.
     engine::ContactLoader loader(&m.index, &m.contacts);
     absl::StatusOr<WorkspaceData> loaded =
-        store_->LoadStreaming([&loader](Contact& c) { loader.Add(c); });
+        store_->LoadStreaming([&loader](const Contact& c) { loader.Add(c); });
     loader.Finish();
     ASSIGN_OR_RETURN(WorkspaceData data, std::move(loaded));
     m.counters = data.counters;

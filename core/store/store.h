@@ -186,11 +186,8 @@ struct WorkspaceData {
 class WorkspaceStore {
  public:
   virtual ~WorkspaceStore() = default;
-  // Receives one contact; the reference is valid during the call only. The
-  // sink may take the contact's contents (a restart's loader swaps it into
-  // its batch instead of copying ten million contacts' strings), leaving any
-  // valid contact: the store assigns every field before the next call.
-  using ContactSink = std::function<void(Contact&)>;
+  // Receives one contact; the reference is valid during the call only.
+  using ContactSink = std::function<void(const Contact&)>;
   // Reads everything back: the contacts one by one into `sink`, by
   // ascending id, the rest into the result (whose `contacts` stay empty).
   // A restart streams a million contacts into the engine without holding

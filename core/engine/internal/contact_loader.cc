@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <iterator>
 #include <system_error>
-#include <utility>
 
 #include "core/base/parallel.h"
 
@@ -82,10 +81,8 @@ ContactLoader::ContactLoader(AttributeIndex* index, ContactTable* table)
   }
 }
 
-void ContactLoader::Add(Contact& c) {
-  // Publish waited until this slot was free (FillingSlotFree): no piece
-  // reads it now.
-  std::swap(slots_[filling_ % kSlots][filled_++], c);
+void ContactLoader::Add(const Contact& c) {
+  slots_[filling_ % kSlots][filled_++] = c;
   if (filled_ == kBatch) Publish();
 }
 

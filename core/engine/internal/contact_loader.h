@@ -50,10 +50,9 @@ class ContactLoader {
   ContactLoader(const ContactLoader&) = delete;
   ContactLoader& operator=(const ContactLoader&) = delete;
 
-  // Takes `c` into the batch being filled, leaving `c` holding a contact of
-  // four batches ago (swapped, not copied: the caller overwrites it, and its
-  // strings keep their buffers). REQUIRES: ids ascending, none indexed yet.
-  void Add(Contact& c);
+  // Copies `c` into the batch being filled. REQUIRES: ids ascending, none
+  // indexed yet.
+  void Add(const Contact& c);
   // Indexes what is left; when it returns, every contact added is in the
   // index and the table, and no other thread touches them.
   void Finish();
