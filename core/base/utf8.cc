@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace segments {
 
@@ -13,6 +14,14 @@ bool IsValidUtf8(std::string_view s) {
     const uint8_t c = p[i];
     if (c < 0x80) {
       ++i;
+      // ASCII eight bytes at a time: nearly every stored field is ASCII,
+      // and a restart checks every field of every contact (issue 18).
+      while (n - i >= sizeof(uint64_t)) {
+        uint64_t word;
+        std::memcpy(&word, p + i, sizeof(word));
+        if ((word & 0x8080808080808080u) != 0) break;
+        i += sizeof(word);
+      }
       continue;
     }
     // The table of well-formed byte sequences, RFC 3629 §4 / Unicode Table

@@ -65,5 +65,24 @@ TEST(IsValidUtf8, AgreesWithADecoderOnEveryTwoByteSequence) {
   }
 }
 
+// ASCII is checked eight bytes at a time: a bad byte or a multi-byte
+// sequence at any place of a longer text, and a sequence cut at its end, are
+// still seen.
+TEST(IsValidUtf8, ChecksEveryPlaceOfALongText) {
+  for (size_t len = 1; len <= 40; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      std::string s(len, 'a');
+      s[at] = '\xFF';
+      EXPECT_FALSE(IsValidUtf8(s)) << len << " " << at;
+      s[at] = '\x80';
+      EXPECT_FALSE(IsValidUtf8(s)) << len << " " << at;
+      s.replace(at, 1, "\xC3\xA9");  // U+00E9
+      EXPECT_TRUE(IsValidUtf8(s)) << len << " " << at;
+      s.resize(at + 1);  // the sequence cut after its first byte
+      EXPECT_FALSE(IsValidUtf8(s)) << len << " " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace segments

@@ -69,5 +69,25 @@ TEST(TagsCodec, RejectsMalformed) {
   }
 }
 
+// The decoder copies runs of plain bytes at once: an escape or a control
+// character anywhere in a long run, at its ends too, is still found.
+TEST(TagsCodec, FindsEscapesAndControlsAnywhereInALongTag) {
+  for (size_t len = 1; len <= 20; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      std::string tag(len, 'x');
+      tag[at] = '"';
+      EXPECT_EQ(RoundTrip({tag}), std::vector<std::string>{tag})
+          << len << " " << at;
+      tag[at] = '\\';
+      EXPECT_EQ(RoundTrip({tag}), std::vector<std::string>{tag})
+          << len << " " << at;
+      std::string json = "[\"" + std::string(len, 'x') + "\"]";
+      json[2 + at] = '\x01';
+      std::vector<std::string> out;
+      EXPECT_FALSE(DecodeTags(json, &out)) << len << " " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace segments
