@@ -478,31 +478,34 @@ absl::Status SqliteWorkspaceStore::WriteRows(const WorkspaceWrite& write) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The meta rows that hold `c`, key and value, in one order.
+std::array<std::pair<const char*, int64_t>, 5> CounterRows(
+    const WorkspaceCounters& c) {
+  return {{
+      {kNextContactIdKey, c.next_contact_id},
+      {kNextSegmentIdKey, static_cast<int64_t>(c.next_segment_id)},
+      {kLastSequenceKey, static_cast<int64_t>(c.last_sequence)},
+      {kTimeAppliedUntilKey, c.time_applied_until},
+      {kNextSnapshotIdKey, static_cast<int64_t>(c.next_snapshot_id)},
+  }};
+}
+
+}  // namespace
+
 absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
   for (const ChangeRun& run : write.changes) {
     BindChangeRun(run, &blob_buffer_, write_->insert_change_run.get());
     RETURN_IF_ERROR(write_->insert_change_run->Run());
   }
-  const WorkspaceCounters& c = write.counters;
-  const std::optional<WorkspaceCounters>& stored = stored_counters_;
-  const struct {
-    const char* key;
-    int64_t value;
-    bool changed;
-  } counters[] = {
-      {kNextContactIdKey, c.next_contact_id,
-       !stored || c.next_contact_id != stored->next_contact_id},
-      {kNextSegmentIdKey, static_cast<int64_t>(c.next_segment_id),
-       !stored || c.next_segment_id != stored->next_segment_id},
-      {kLastSequenceKey, static_cast<int64_t>(c.last_sequence),
-       !stored || c.last_sequence != stored->last_sequence},
-      {kTimeAppliedUntilKey, c.time_applied_until,
-       !stored || c.time_applied_until != stored->time_applied_until},
-      {kNextSnapshotIdKey, static_cast<int64_t>(c.next_snapshot_id),
-       !stored || c.next_snapshot_id != stored->next_snapshot_id},
-  };
-  for (const auto& [key, value, changed] : counters) {
-    if (!changed) continue;
+  const auto counters = CounterRows(write.counters);
+  const auto stored = stored_counters_.has_value()
+                          ? CounterRows(*stored_counters_)
+                          : decltype(counters){};
+  for (size_t i = 0; i < counters.size(); ++i) {
+    const auto& [key, value] = counters[i];
+    if (stored_counters_.has_value() && stored[i].second == value) continue;
     write_->put_meta->BindText(1, key);
     write_->put_meta->BindInt(2, value);
     RETURN_IF_ERROR(write_->put_meta->Run());
