@@ -259,6 +259,41 @@ TEST(FilterCodec, NestedGroupsAndReferencesRoundTrip) {
   }
 }
 
+// A filter whose groups nest `depth` levels, the filter itself included.
+FilterSpec NestedSpec(int depth) {
+  FilterSpec spec;
+  FilterSpec* level = &spec;
+  for (int i = 1; i < depth; ++i) {
+    level = &level->conditions.emplace_back().group.emplace();
+  }
+  level->conditions.push_back(
+      {"country", static_cast<int>(Operator::kEquals), {std::string("DE")}});
+  return spec;
+}
+
+// A filter stored under a higher max_group_depth than the one in force now
+// still loads: a lowered limit must not lose a segment. Only a nesting the
+// codec itself cannot hold is damage.
+TEST(FilterCodec, NestingBeyondTheCurrentLimitStillDecodes) {
+  Limits deeper;
+  deeper.max_group_depth = 12;
+  absl::StatusOr<Filter> filter =
+      ValidateFilter(NestedSpec(12), "filter", deeper);
+  ASSERT_TRUE(filter.ok()) << filter.status();
+  ASSERT_THAT(ValidateFilter(NestedSpec(12), "filter"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<Filter> back = DecodeFilter(EncodeFilter(*filter));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, *filter);
+
+  deeper.max_group_depth = 40;
+  absl::StatusOr<Filter> too_deep =
+      ValidateFilter(NestedSpec(40), "filter", deeper);
+  ASSERT_TRUE(too_deep.ok()) << too_deep.status();
+  EXPECT_THAT(DecodeFilter(EncodeFilter(*too_deep)),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
 TEST(FilterCodec, TruncationsAreDataLoss) {
   std::mt19937 rng(2);
   for (const Filter& f : RandomFilters(200, 2)) {
