@@ -161,26 +161,43 @@ Authenticator::Authenticator(Registry* registry,
                              std::optional<std::string> admin_key_hash)
     : registry_(registry), admin_key_hash_(std::move(admin_key_hash)) {}
 
+namespace {
+
+// What a caller learns of the registry's answer to its key.
+absl::StatusOr<std::shared_ptr<Workspace>> AsSeenByCaller(
+    absl::StatusOr<std::shared_ptr<Workspace>> workspace) {
+  if (workspace.ok()) return workspace;
+  // A workspace that failed to load says so (its key is right: the caller
+  // learns nothing about other workspaces); otherwise the caller learns
+  // only that the key is bad.
+  // UNAVAILABLE too: another node serves the workspace (the client
+  // retries, docs/scale-out.md), or its storage failed for a moment.
+  if (absl::IsDataLoss(workspace.status()) ||
+      absl::IsFailedPrecondition(workspace.status()) ||
+      absl::IsUnavailable(workspace.status())) {
+    return workspace.status();
+  }
+  return absl::UnauthenticatedError("invalid API key");
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<Workspace>> Authenticator::AuthenticateWorkspace(
     const grpc::ServerContextBase& context) const {
   absl::StatusOr<std::string> key = BearerKey(context);
   if (!key.ok()) return key.status();
-  absl::StatusOr<std::shared_ptr<Workspace>> workspace =
-      registry_->Authenticate(HashApiKey(*key));
-  if (!workspace.ok()) {
-    // A workspace that failed to load says so (its key is right: the caller
-    // learns nothing about other workspaces); otherwise the caller learns
-    // only that the key is bad.
-    // UNAVAILABLE too: another node serves the workspace (the client
-    // retries, docs/scale-out.md), or its storage failed for a moment.
-    if (absl::IsDataLoss(workspace.status()) ||
-        absl::IsFailedPrecondition(workspace.status()) ||
-        absl::IsUnavailable(workspace.status())) {
-      return workspace.status();
-    }
-    return absl::UnauthenticatedError("invalid API key");
-  }
-  return workspace;
+  return AsSeenByCaller(registry_->Authenticate(HashApiKey(*key)));
+}
+
+std::optional<absl::StatusOr<std::shared_ptr<Workspace>>>
+Authenticator::AuthenticateWorkspaceIfOpen(
+    const grpc::ServerContextBase& context) const {
+  absl::StatusOr<std::string> key = BearerKey(context);
+  if (!key.ok()) return key.status();
+  std::optional<absl::StatusOr<std::shared_ptr<Workspace>>> workspace =
+      registry_->AuthenticateIfOpen(HashApiKey(*key));
+  if (!workspace.has_value()) return std::nullopt;
+  return AsSeenByCaller(*std::move(workspace));
 }
 
 absl::Status Authenticator::AuthenticateAdmin(

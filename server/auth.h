@@ -69,6 +69,11 @@ class Authenticator {
   // unknown key.
   absl::StatusOr<std::shared_ptr<Workspace>> AuthenticateWorkspace(
       const grpc::ServerContextBase& context) const;
+  // AuthenticateWorkspace's answer when it needs no blocking work (see
+  // Registry::AuthenticateIfOpen), for gRPC's callback threads, which must
+  // not block; nullopt when it does.
+  std::optional<absl::StatusOr<std::shared_ptr<Workspace>>>
+  AuthenticateWorkspaceIfOpen(const grpc::ServerContextBase& context) const;
   // OK when the call carries the admin key; UNAUTHENTICATED otherwise.
   absl::Status AuthenticateAdmin(const grpc::ServerContextBase& context) const;
   // The check the method `method` ("/package.Service/Method") makes: the

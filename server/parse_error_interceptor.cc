@@ -68,6 +68,14 @@ class ParseErrorInterceptor : public grpc::experimental::Interceptor {
         context_(info->server_context()),
         method_(info->method() ? info->method() : "") {}
 
+  // The status gRPC gives a request it could not deserialize: INTERNAL from
+  // a synchronous method, UNIMPLEMENTED (and no handler run) from one on the
+  // callback API.
+  static bool IsGrpcParseFailure(const grpc::Status& status) {
+    return status.error_code() == grpc::StatusCode::INTERNAL ||
+           status.error_code() == grpc::StatusCode::UNIMPLEMENTED;
+  }
+
   void Intercept(
       grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
@@ -78,7 +86,7 @@ class ParseErrorInterceptor : public grpc::experimental::Interceptor {
     if (unparsable_ &&
         methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::PRE_SEND_STATUS) &&
-        methods->GetSendStatus().error_code() == grpc::StatusCode::INTERNAL) {
+        IsGrpcParseFailure(methods->GetSendStatus())) {
       absl::Status authentication =
           auth_ != nullptr && context_ != nullptr
               ? auth_->AuthenticateMethod(*context_, method_)

@@ -1,12 +1,13 @@
 // Requests that do not parse: authenticated first, answered
 // INVALID_ARGUMENT, and counted instead of logged.
 //
-// gRPC C++ answers a request it cannot deserialize with INTERNAL and an empty
-// message before any handler runs. The usual cause is bad input, e.g. a
-// proto3 string field holding invalid UTF-8, which protobuf refuses to parse;
-// the SPEC wants bad input reported as INVALID_ARGUMENT, never as a server
-// fault. This interceptor notices the failed parse (the received message is
-// null after POST_RECV_MESSAGE) and rewrites only that call's status.
+// gRPC C++ answers a request it cannot deserialize with INTERNAL (on the
+// callback API: UNIMPLEMENTED) and an empty message before any handler
+// runs. The usual cause is bad input, e.g. a proto3 string field holding
+// invalid UTF-8, which protobuf refuses to parse; the SPEC wants bad input
+// reported as INVALID_ARGUMENT, never as a server fault. This interceptor
+// notices the failed parse (the received message is null after
+// POST_RECV_MESSAGE) and rewrites only that call's status.
 //
 // The key is checked before the parse error is reported: a caller without a
 // valid key learns UNAUTHENTICATED, whatever it sent (issue 11). Protobuf's

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,10 +57,31 @@ grpc::Status SegmentServiceImpl::DeleteSegment(
   return ToGrpcStatus(DoDelete(*context, *request));
 }
 
-grpc::Status SegmentServiceImpl::CountSegmentMembers(
-    grpc::ServerContext* context, const v1::CountSegmentMembersRequest* request,
+grpc::ServerUnaryReactor* SegmentServiceImpl::CountSegmentMembers(
+    grpc::CallbackServerContext* context,
+    const v1::CountSegmentMembersRequest* request,
     v1::CountSegmentMembersResponse* response) {
-  return ToGrpcStatus(DoCount(*context, *request, response));
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::optional<absl::StatusOr<std::shared_ptr<Workspace>>> workspace =
+      auth_->AuthenticateWorkspaceIfOpen(*context);
+  if (workspace.has_value()) {
+    reactor->Finish(ToGrpcStatus(DoCount(*workspace, *request, response)));
+    return reactor;
+  }
+  // Opening the workspace (or reading the catalog) blocks: not on a gRPC
+  // thread. The call's objects live until Finish.
+  const bool queued = slow_counts_.TryPost(
+      [this, context, request, response, reactor] {
+        reactor->Finish(ToGrpcStatus(DoCount(
+            auth_->AuthenticateWorkspace(*context), *request, response)));
+      },
+      kMaxQueuedSlowCounts);
+  if (!queued) {
+    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
+        "server busy: ", kMaxQueuedSlowCounts,
+        " counts already wait for their workspaces to open; retry later"))));
+  }
+  return reactor;
 }
 
 grpc::Status SegmentServiceImpl::ListSegmentMembers(
@@ -184,16 +206,15 @@ absl::Status SegmentServiceImpl::DoDelete(
 }
 
 absl::Status SegmentServiceImpl::DoCount(
-    const grpc::ServerContext& context,
+    const absl::StatusOr<std::shared_ptr<Workspace>>& workspace,
     const v1::CountSegmentMembersRequest& request,
     v1::CountSegmentMembersResponse* response) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
-                   auth_->AuthenticateWorkspace(context));
+  RETURN_IF_ERROR(workspace.status());
   Violations violations;
   CheckIdPresent(request.segment_id(), "segment_id", &violations);
   RETURN_IF_ERROR(violations.ToStatus());
   ASSIGN_OR_RETURN(MemberCount count,
-                   workspace->CountMembers(request.segment_id()));
+                   (*workspace)->CountMembers(request.segment_id()));
   response->set_member_count(count.member_count);
   response->set_as_of_sequence(count.as_of_sequence);
   return absl::OkStatus();

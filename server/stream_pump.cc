@@ -21,6 +21,13 @@ void StreamPump::Post(std::function<void()> task) {
   tasks_.push_back(std::move(task));
 }
 
+bool StreamPump::TryPost(std::function<void()> task, size_t max_queued) {
+  absl::MutexLock l(&mu_);
+  if (tasks_.size() >= max_queued) return false;
+  tasks_.push_back(std::move(task));
+  return true;
+}
+
 void StreamPump::Loop() {
   while (true) {
     std::function<void()> task;

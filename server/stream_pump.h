@@ -1,12 +1,14 @@
-// The threads that do the change feed streams' work. Reading a batch from
-// the store is blocking I/O, which gRPC's callback reactions must not do;
-// the streams post it here instead. A fixed number of threads serves every
-// stream of the server, so 1,000 idle streams cost memory, not threads.
+// Threads for the blocking work of calls served on gRPC's callback API,
+// whose reactions must not block: the change feed streams' reads from the
+// store, and the slow path of a callback unary method (a workspace to open
+// first). A fixed number of threads serves every such call of the server,
+// so 1,000 idle streams cost memory, not threads.
 //
 // Thread-safety: thread-safe.
 #ifndef SEGMENTS_SERVER_STREAM_PUMP_H_
 #define SEGMENTS_SERVER_STREAM_PUMP_H_
 
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -26,6 +28,10 @@ class StreamPump {
 
   // Runs `task` on one of the pump's threads, in the order posted.
   void Post(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
+  // As Post, unless `max_queued` tasks already wait for a thread: then
+  // returns false and drops `task`.
+  bool TryPost(std::function<void()> task, size_t max_queued)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);

@@ -708,26 +708,36 @@ void Registry::RememberUnknownKey(std::string_view key_hash) {
   unknown_key_hashes_.insert_or_assign(std::string(key_hash), absl::Now());
 }
 
+Registry::KeyLookup Registry::LookUpKey(std::string_view key_hash) const {
+  absl::ReaderMutexLock l(&mu_);
+  auto it = id_by_key_hash_.find(std::string(key_hash));
+  // The lookup is keyed by a hash of a 256-bit random key, so its timing
+  // reveals nothing usable; the final comparison is constant-time anyway.
+  if (it == id_by_key_hash_.end()) return {};
+  const Entry& e = entries_.at(it->second);
+  if (!ConstantTimeEquals(e.record.key_hash, key_hash)) return {};
+  if (e.state == State::kFailed) return {NotServing(e)};
+  if (e.state == State::kOpen && !e.leaving) {
+    Touch(e);
+    return {e.workspace};
+  }
+  return {std::nullopt, it->second};
+}
+
+std::optional<absl::StatusOr<std::shared_ptr<Workspace>>>
+Registry::AuthenticateIfOpen(std::string_view key_hash) {
+  KeyLookup found = LookUpKey(key_hash);
+  if (found.answer.has_value()) return found.answer;
+  if (found.id != 0) return std::nullopt;  // to be opened, or waited for
+  if (shared_ && !KnownUnknownKey(key_hash)) return std::nullopt;
+  return absl::UnauthenticatedError("invalid API key");
+}
+
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
     std::string_view key_hash) {
-  WorkspaceId id = 0;
-  {
-    absl::ReaderMutexLock l(&mu_);
-    auto it = id_by_key_hash_.find(std::string(key_hash));
-    // The lookup is keyed by a hash of a 256-bit random key, so its timing
-    // reveals nothing usable; the final comparison is constant-time anyway.
-    if (it != id_by_key_hash_.end()) {
-      const Entry& e = entries_.at(it->second);
-      if (ConstantTimeEquals(e.record.key_hash, key_hash)) {
-        if (e.state == State::kFailed) return NotServing(e);
-        if (e.state == State::kOpen && !e.leaving) {
-          Touch(e);
-          return e.workspace;
-        }
-        id = it->second;
-      }
-    }
-  }
+  KeyLookup known = LookUpKey(key_hash);
+  if (known.answer.has_value()) return *std::move(known.answer);
+  WorkspaceId id = known.id;
   if (id == 0 && shared_ && !KnownUnknownKey(key_hash)) {
     // A key this node has not seen: a workspace another node created or
     // re-keyed since this node read the catalog.

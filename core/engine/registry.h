@@ -147,6 +147,13 @@ class Registry {
   // stored.
   absl::StatusOr<std::shared_ptr<Workspace>> Authenticate(
       std::string_view key_hash);
+  // Authenticate's answer when memory alone gives it, without blocking:
+  // the open workspace, UNAUTHENTICATED for a key no workspace has (on a
+  // shared catalog, only for a key looked up lately), a failed workspace's
+  // error. nullopt when answering needs a workspace opened (or an open or
+  // close waited out) or the catalog read: Authenticate does that.
+  std::optional<absl::StatusOr<std::shared_ptr<Workspace>>> AuthenticateIfOpen(
+      std::string_view key_hash);
   // NOT_FOUND when absent; otherwise as Authenticate.
   absl::StatusOr<std::shared_ptr<Workspace>> Find(WorkspaceId id);
 
@@ -190,6 +197,15 @@ class Registry {
 
   // The error calls to failed entry `e` get.
   static absl::Status NotServing(const Entry& e);
+  // What the entries say of `key_hash`: the answer when it is final (the
+  // open workspace, touched; a failed one's error), else the id of the
+  // closed (or opening, or closing) workspace it is the key of, else
+  // neither (a key no entry has).
+  struct KeyLookup {
+    std::optional<absl::StatusOr<std::shared_ptr<Workspace>>> answer;
+    WorkspaceId id = 0;
+  };
+  KeyLookup LookUpKey(std::string_view key_hash) const ABSL_LOCKS_EXCLUDED(mu_);
   // The engine of entry `id`, opened if closed, waiting out an open or a
   // close under way. NOT_FOUND when there is no entry.
   absl::StatusOr<std::shared_ptr<Workspace>> Acquire(WorkspaceId id)

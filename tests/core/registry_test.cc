@@ -1,6 +1,7 @@
 #include "core/engine/registry.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -49,6 +50,37 @@ TEST_F(RegistryTest, KeyHashAuthenticatesItsOwnWorkspaceOnly) {
               StatusIs(absl::StatusCode::kUnauthenticated));
   EXPECT_THAT(registry_->Authenticate(""),
               StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+// What gRPC's callback threads may ask: an answer only when no workspace
+// has to be opened for it, and never an open.
+TEST_F(RegistryTest, AuthenticateIfOpenAnswersOnlyWhatNeedsNoOpen) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
+                       registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
+  storage_->FailOpen(b.id, absl::DataLossError("b.db is missing"));
+  Restart();
+
+  EXPECT_EQ(registry_->AuthenticateIfOpen("ha"), std::nullopt);
+  EXPECT_FALSE(registry_->IsOpen(a.id));
+  auto unknown = registry_->AuthenticateIfOpen("hz");
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_THAT(*unknown, StatusIs(absl::StatusCode::kUnauthenticated));
+
+  ASSERT_OK_AND_ASSIGN(auto wa, registry_->Authenticate("ha"));
+  auto open = registry_->AuthenticateIfOpen("ha");
+  ASSERT_TRUE(open.has_value());
+  ASSERT_THAT(*open, IsOk());
+  EXPECT_EQ(open->value(), wa);
+
+  // A failed workspace is known as failed once an open has failed.
+  EXPECT_EQ(registry_->AuthenticateIfOpen("hb"), std::nullopt);
+  EXPECT_THAT(registry_->Authenticate("hb"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  auto failed = registry_->AuthenticateIfOpen("hb");
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_THAT(*failed, StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST_F(RegistryTest, UnspecifiedPlanIsFreeAndNameIsRequired) {

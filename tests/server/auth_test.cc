@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #include "core/base/clock.h"
 #include "core/engine/registry.h"
@@ -103,6 +106,53 @@ TEST_F(AuthTest, WrongKeyIsUnauthenticated) {
   EXPECT_THAT(ListSegmentsWith(Ctx(almost).get()),
               GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
   EXPECT_THAT(ListSegmentsWith(Ctx(key).get()), GrpcOk());
+}
+
+// After a restart the workspace is closed: counts (served on gRPC's
+// callback API) open it on a thread of their own, several at once, and bad
+// keys are still refused.
+TEST_F(AuthTest, CountsOpenAClosedWorkspaceFirst) {
+  TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
+  v1::BatchUpsertContactsRequest import;
+  for (const char* email : {"c1@example.com", "c2@example.com"}) {
+    *import.add_contacts() = MakeContact(email, "Germany");
+  }
+  v1::BatchUpsertContactsResponse imported;
+  ASSERT_THAT(server_.contacts().BatchUpsertContacts(Ctx(a.api_key).get(),
+                                                     import, &imported),
+              GrpcOk());
+  v1::CreateSegmentRequest create;
+  *create.mutable_segment() =
+      MakeSegment("Germany", {MakeCondition("country", v1::Condition::EQUALS,
+                                            {StringValue("Germany")})});
+  v1::Segment segment;
+  ASSERT_THAT(
+      server_.segments().CreateSegment(Ctx(a.api_key).get(), create, &segment),
+      GrpcOk());
+  server_.Restart();
+
+  std::vector<std::thread> clients;
+  std::vector<uint64_t> counts(8);
+  for (size_t i = 0; i < counts.size(); ++i) {
+    clients.emplace_back(
+        [&, i] { counts[i] = Count(a.api_key, segment.id()); });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_THAT(counts, ::testing::Each(2u));
+
+  v1::CountSegmentMembersRequest request;
+  request.set_segment_id(segment.id());
+  v1::CountSegmentMembersResponse response;
+  for (std::string_view key : {std::string_view(), std::string_view("sk_0")}) {
+    EXPECT_THAT(server_.segments().CountSegmentMembers(Ctx(key).get(), request,
+                                                       &response),
+                GrpcIs(grpc::StatusCode::UNAUTHENTICATED))
+        << key;
+  }
+  request.set_segment_id(0);
+  EXPECT_THAT(server_.segments().CountSegmentMembers(Ctx(a.api_key).get(),
+                                                     request, &response),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT));
 }
 
 TEST_F(AuthTest, AdminCallsNeedTheAdminKey) {

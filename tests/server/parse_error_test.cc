@@ -70,6 +70,8 @@ std::vector<Case> Cases() {
       {"/segments.v1.SegmentService/CreateSegment", NotUtf8(segment)},
       {"/segments.v1.ContactService/CreateContact", NotUtf8(contact)},
       {"/segments.v1.ContactService/BatchUpsertContacts", NotUtf8(batch)},
+      // Served on the callback API; field 1's tag without its varint.
+      {"/segments.v1.SegmentService/CountSegmentMembers", std::string("\x08")},
   };
 }
 
