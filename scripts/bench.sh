@@ -2,7 +2,7 @@
 # Builds the benchmarks in Release (build-bench/) and runs them one after the
 # other; see docs/benchmarks.md for what each measures and the goals.
 #
-#   bash scripts/bench.sh                  # all eleven, 1M contacts
+#   bash scripts/bench.sh                  # all twelve, 1M contacts
 #   bash scripts/bench.sh count build      # only bench_count and bench_build
 #   bash scripts/bench.sh --quick          # 100k contacts instead of 1M,
 #                                          # 2,000 workspaces instead of 10,000
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all=(count update write build restart time feed snapshot history analytics workspaces)
+all=(count update write build restart time feed snapshot history analytics workspaces grpc_api)
 selected=()
 for arg in "$@"; do
   case "$arg" in
@@ -25,9 +25,9 @@ for arg in "$@"; do
       export SEGMENTS_BENCH_CONTACTS=100000
       export SEGMENTS_BENCH_WORKSPACES=2000
       ;;
-    count | update | write | build | restart | time | feed | snapshot | history | analytics | workspaces) selected+=("$arg") ;;
+    count | update | write | build | restart | time | feed | snapshot | history | analytics | workspaces | grpc_api) selected+=("$arg") ;;
     *)
-      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed|snapshot|history|analytics|workspaces]..." >&2
+      echo "usage: bash scripts/bench.sh [--quick] [count|update|write|build|restart|time|feed|snapshot|history|analytics|workspaces|grpc_api]..." >&2
       exit 2
       ;;
   esac
