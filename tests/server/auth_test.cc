@@ -5,6 +5,7 @@
 #include "server/auth.h"
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -51,6 +52,29 @@ class AuthTest : public ::testing::Test {
     request.mutable_workspace()->set_display_name("x");
     v1::CreateWorkspaceResponse response;
     return server_.admin().CreateWorkspace(Ctx(key).get(), request, &response);
+  }
+  // Imports German contacts with `emails` into the key's workspace and
+  // creates a segment over them, "Germany" (default-constructed and a test
+  // failure when a call fails).
+  v1::Segment GermanContactsAndSegment(
+      const std::string& key, std::initializer_list<const char*> emails) {
+    v1::BatchUpsertContactsRequest import;
+    for (const char* email : emails) {
+      *import.add_contacts() = MakeContact(email, "Germany");
+    }
+    v1::BatchUpsertContactsResponse imported;
+    EXPECT_THAT(server_.contacts().BatchUpsertContacts(Ctx(key).get(), import,
+                                                       &imported),
+                GrpcOk());
+    v1::CreateSegmentRequest create;
+    *create.mutable_segment() =
+        MakeSegment("Germany", {MakeCondition("country", v1::Condition::EQUALS,
+                                              {StringValue("Germany")})});
+    v1::Segment segment;
+    EXPECT_THAT(
+        server_.segments().CreateSegment(Ctx(key).get(), create, &segment),
+        GrpcOk());
+    return segment;
   }
   uint64_t Count(const std::string& key, uint64_t segment_id) {
     v1::CountSegmentMembersRequest request;
@@ -113,22 +137,9 @@ TEST_F(AuthTest, WrongKeyIsUnauthenticated) {
 // keys are still refused.
 TEST_F(AuthTest, CountsOpenAClosedWorkspaceFirst) {
   TestServer::CreatedWorkspace a = server_.CreateWorkspace("A", v1::STARTER);
-  v1::BatchUpsertContactsRequest import;
-  for (const char* email : {"c1@example.com", "c2@example.com"}) {
-    *import.add_contacts() = MakeContact(email, "Germany");
-  }
-  v1::BatchUpsertContactsResponse imported;
-  ASSERT_THAT(server_.contacts().BatchUpsertContacts(Ctx(a.api_key).get(),
-                                                     import, &imported),
-              GrpcOk());
-  v1::CreateSegmentRequest create;
-  *create.mutable_segment() =
-      MakeSegment("Germany", {MakeCondition("country", v1::Condition::EQUALS,
-                                            {StringValue("Germany")})});
-  v1::Segment segment;
-  ASSERT_THAT(
-      server_.segments().CreateSegment(Ctx(a.api_key).get(), create, &segment),
-      GrpcOk());
+  const v1::Segment segment =
+      GermanContactsAndSegment(a.api_key, {"c1@example.com", "c2@example.com"});
+  ASSERT_EQ(segment.member_count(), 2u);
   server_.Restart();
 
   std::vector<std::thread> clients;
@@ -210,23 +221,8 @@ TEST_F(AuthTest, WorkspacesAreIsolated) {
   ASSERT_NE(a.workspace.id(), b.workspace.id());
 
   // A: three German contacts (ids 1-3) and a segment over them.
-  v1::BatchUpsertContactsRequest import;
-  for (const char* email :
-       {"a1@example.com", "a2@example.com", "a3@example.com"}) {
-    *import.add_contacts() = MakeContact(email, "Germany");
-  }
-  v1::BatchUpsertContactsResponse imported;
-  ASSERT_THAT(server_.contacts().BatchUpsertContacts(Ctx(a.api_key).get(),
-                                                     import, &imported),
-              GrpcOk());
-  v1::CreateSegmentRequest create;
-  *create.mutable_segment() =
-      MakeSegment("Germany", {MakeCondition("country", v1::Condition::EQUALS,
-                                            {StringValue("Germany")})});
-  v1::Segment a_segment;
-  ASSERT_THAT(server_.segments().CreateSegment(Ctx(a.api_key).get(), create,
-                                               &a_segment),
-              GrpcOk());
+  const v1::Segment a_segment = GermanContactsAndSegment(
+      a.api_key, {"a1@example.com", "a2@example.com", "a3@example.com"});
   ASSERT_EQ(a_segment.member_count(), 3u);
 
   // B: one contact (its own id 1), with the same email as one of A's.
@@ -279,7 +275,6 @@ TEST_F(AuthTest, WorkspacesAreIsolated) {
                                                     members, &listed),
               GrpcIs(kNotFound));
   v1::UpdateSegmentRequest update_segment;
-  *update_segment.mutable_segment() = create.segment();
   update_segment.mutable_segment()->set_id(a_segment.id());
   update_segment.mutable_segment()->set_display_name("Hijacked");
   update_segment.mutable_update_mask()->add_paths("display_name");
