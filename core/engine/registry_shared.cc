@@ -1,6 +1,7 @@
 // The registry over a catalog that other nodes share (CatalogStore::Shared,
 // docs/scale-out.md): records read on demand, ownership lost, and the scan
-// for due workspaces no node owns. The rest of the registry is registry.cc.
+// for due workspaces no node owns. The rest of the registry is registry.cc
+// (and registry_keys.cc).
 #include <algorithm>
 #include <cstdint>
 #include <utility>
