@@ -9,27 +9,42 @@
 #include "storage/workspace_rows.h"
 
 namespace segments {
-namespace {
 
 // ?1 segment, ?2 start, ?3 end of the last bucket, ?4 bucket seconds,
 // ?5 up to sequence -> kind, bucket (-1: at or after the end), events.
 // Runs are committed whole, so a run is either all at or below ?5 or not.
-constexpr char kCountSegmentChangesSql[] =
+// The indexed runs through the covering index indexed_runs_by_segment_time,
+// the few waiting ones from the log itself (workspace_rows.h).
+const char kCountSegmentChangesSql[] =
     "SELECT kind, CASE WHEN time >= ?3 THEN -1 ELSE (time - ?2) / ?4 END "
-    "AS bucket, SUM(last_sequence - first_sequence + 1) "
-    "FROM change_runs "
+    "AS bucket, SUM(last_sequence - first_sequence + 1) FROM ("
+    "SELECT kind, time, first_sequence, last_sequence FROM indexed_runs "
     "WHERE segment_id = ?1 AND time >= ?2 AND last_sequence <= ?5 "
+    "UNION ALL "
+    "SELECT kind, time, first_sequence, last_sequence FROM change_runs "
+    "WHERE " SEGMENTS_SQL_WAITING_RUN
+    " AND segment_id = ?1 AND time >= ?2 AND last_sequence <= ?5) "
     "GROUP BY bucket, kind";
+
+namespace {
 
 // ?1 segment, ?2 contact, ?3 up to sequence; the columns of
 // kSelectChangeRunsSql (DecodeChangeRun). A run of one event of another
-// contact cannot hold ?2, so it is skipped here.
-constexpr char kSelectContactRunsSql[] =
-    "SELECT first_sequence, segment_id, first_contact_id, kind, cause, time, "
-    "last_sequence, more_contact_ids FROM change_runs "
-    "WHERE segment_id = ?1 AND last_sequence <= ?3 "
-    "AND (first_contact_id = ?2 OR last_sequence > first_sequence) "
-    "ORDER BY first_sequence";
+// contact cannot hold ?2, so it is skipped here. The indexed runs are found
+// through the index and read by rowid; the waiting ones from the log.
+#define SEGMENTS_CONTACT_RUN_COLUMNS                                         \
+  "SELECT first_sequence, segment_id, first_contact_id, kind, cause, time, " \
+  "last_sequence, more_contact_ids FROM change_runs "
+#define SEGMENTS_CONTACT_RUN_HOLDS \
+  " AND (first_contact_id = ?2 OR last_sequence > first_sequence)"
+constexpr char kSelectContactRunsSql[] = SEGMENTS_CONTACT_RUN_COLUMNS
+    "WHERE first_sequence IN (SELECT first_sequence FROM indexed_runs "
+    "WHERE segment_id = ?1 AND last_sequence <= ?3)" SEGMENTS_CONTACT_RUN_HOLDS
+    " UNION ALL " SEGMENTS_CONTACT_RUN_COLUMNS "WHERE " SEGMENTS_SQL_WAITING_RUN
+    " AND segment_id = ?1 AND last_sequence <= ?3" SEGMENTS_CONTACT_RUN_HOLDS
+    " ORDER BY first_sequence";
+#undef SEGMENTS_CONTACT_RUN_COLUMNS
+#undef SEGMENTS_CONTACT_RUN_HOLDS
 
 // Bound values beyond SQLite's integers match nothing stored anyway.
 int64_t Clamp(uint64_t v) {

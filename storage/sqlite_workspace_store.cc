@@ -82,6 +82,7 @@ struct SqliteWorkspaceStore::WriteStatements {
   std::unique_ptr<SqliteStatement> delete_snapshot;
   std::unique_ptr<SqliteStatement> insert_change_run;
   std::unique_ptr<SqliteStatement> put_meta;
+  std::unique_ptr<SqliteStatement> index_waiting_runs;
 };
 
 int SqliteWorkspaceStore::SchemaVersion() {
@@ -178,6 +179,8 @@ SqliteWorkspaceStore::FromDb(const std::string& path,
   ASSIGN_OR_RETURN(w->insert_change_run,
                    write_db->Prepare(kInsertChangeRunSql));
   ASSIGN_OR_RETURN(w->put_meta, write_db->Prepare(kPutMetaSql));
+  ASSIGN_OR_RETURN(w->index_waiting_runs,
+                   write_db->Prepare(kIndexWaitingRunsSql));
 
   ASSIGN_OR_RETURN(FileId file, GetFileId(path));
 
@@ -196,20 +199,23 @@ SqliteWorkspaceStore::FromDb(const std::string& path,
       std::unique_ptr<WalCheckpointer> checkpointer,
       WalCheckpointer::Start(write_db.get(), options.checkpoint_pages,
                              options.busy_timeout_ms, pool.get()));
-  std::unique_ptr<SqliteWorkspaceStore> store(
-      new SqliteWorkspaceStore(path, file, std::move(write_db), std::move(w),
-                               std::move(read_db), std::move(read_changes)));
+  std::unique_ptr<SqliteWorkspaceStore> store(new SqliteWorkspaceStore(
+      path, file, options, std::move(write_db), std::move(w),
+      std::move(read_db), std::move(read_changes)));
   store->checkpoint_pool_ = std::move(pool);
   store->checkpointer_ = std::move(checkpointer);
   return store;
 }
 
 SqliteWorkspaceStore::SqliteWorkspaceStore(
-    std::string path, FileId file, std::unique_ptr<SqliteDb> write_db,
+    std::string path, FileId file, const SqliteOptions& options,
+    std::unique_ptr<SqliteDb> write_db,
     std::unique_ptr<WriteStatements> write_stmts,
     std::unique_ptr<SqliteDb> read_db,
     std::unique_ptr<SqliteStatement> read_changes)
     : path_(std::move(path)),
+      unindexed_runs_limit_(
+          static_cast<size_t>(std::max(1, options.unindexed_runs_limit))),
       file_(file),
       write_db_(std::move(write_db)),
       write_(std::move(write_stmts)),
@@ -356,8 +362,11 @@ absl::StatusOr<WorkspaceData> SqliteWorkspaceStore::LoadStreaming(
           " (sequence numbers would be assigned again)"));
     }
   }
+  ASSIGN_OR_RETURN(const int64_t waiting,
+                   write_db_->QueryInt(kCountWaitingRunsSql));
   RETURN_IF_ERROR(txn.Commit());
   stored_counters_ = data.counters;
+  waiting_runs_ = static_cast<size_t>(waiting);
   // The load read every page through this connection; its cache would keep
   // them (up to 2 MiB) for as long as the workspace is open, though the
   // engine answers every read from memory. A node of many small workspaces
@@ -408,6 +417,7 @@ absl::Status SqliteWorkspaceStore::CommitWrite(SqliteTransaction& txn,
                                                const WorkspaceWrite& write) {
   RETURN_IF_ERROR(txn.Commit());
   stored_counters_ = write.counters;
+  waiting_runs_ = waiting_runs_after_commit_;
   return absl::OkStatus();
 }
 
@@ -499,6 +509,7 @@ absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
     BindChangeRun(run, &blob_buffer_, write_->insert_change_run.get());
     RETURN_IF_ERROR(write_->insert_change_run->Run());
   }
+  RETURN_IF_ERROR(IndexRunsIfEnoughWait(write.changes.size()));
   const auto counters = CounterRows(write.counters);
   const auto stored = stored_counters_.has_value()
                           ? CounterRows(*stored_counters_)
@@ -510,6 +521,17 @@ absl::Status SqliteWorkspaceStore::WriteChanges(const WorkspaceWrite& write) {
     write_->put_meta->BindInt(2, value);
     RETURN_IF_ERROR(write_->put_meta->Run());
   }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteWorkspaceStore::IndexRunsIfEnoughWait(size_t new_runs) {
+  waiting_runs_after_commit_ =
+      waiting_runs_.value_or(unindexed_runs_limit_) + new_runs;
+  if (waiting_runs_after_commit_ < unindexed_runs_limit_) {
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(write_->index_waiting_runs->Run());
+  waiting_runs_after_commit_ = 0;
   return absl::OkStatus();
 }
 
@@ -612,7 +634,10 @@ absl::StatusOr<LogRetention> SqliteWorkspaceStore::PruneChanges(
   RETURN_IF_ERROR(txn.Begin(/*immediate=*/true));
   RETURN_IF_ERROR(DeleteOldRuns(before, max_runs));
   ASSIGN_OR_RETURN(LogRetention retention, QueryRetention(write_db_.get()));
+  ASSIGN_OR_RETURN(const int64_t waiting,
+                   write_db_->QueryInt(kCountWaitingRunsSql));
   RETURN_IF_ERROR(txn.Commit());
+  waiting_runs_ = static_cast<size_t>(waiting);
   return retention;
 }
 
@@ -634,9 +659,14 @@ absl::Status SqliteWorkspaceStore::DeleteOldRuns(UnixSeconds before,
     }
   }
   if (through == 0) return absl::OkStatus();
-  ASSIGN_OR_RETURN(auto del, write_db_->Prepare(kDeleteRunsThroughSql));
-  del->BindInt(1, through);
-  RETURN_IF_ERROR(del->Run());
+  // From the history index too, so that it still holds every run up to its
+  // last (workspace_rows.h); the waiting runs stay as many or fewer.
+  for (const char* sql :
+       {kDeleteRunsThroughSql, kDeleteIndexedRunsThroughSql}) {
+    ASSIGN_OR_RETURN(auto del, write_db_->Prepare(sql));
+    del->BindInt(1, through);
+    RETURN_IF_ERROR(del->Run());
+  }
   // Runs of the newest deleted second may remain (max_runs cut through
   // them): only the seconds after it are complete.
   ASSIGN_OR_RETURN(LogRetention old, QueryRetention(write_db_.get()));

@@ -2,12 +2,14 @@
 // contacts (a column per field; unset optional fields are NULL; tags as a
 // JSON array, see tags_codec.h), segments (filter via EncodeFilter),
 // change_runs (the membership change log, a row per run of consecutive events
-// of one segment, see change_runs.h) and meta (the counters); see
-// workspace_rows.h.
+// of one segment, see change_runs.h), indexed_runs (the history index) and
+// meta (the counters); see workspace_rows.h.
 //
 // Commit writes a whole WorkspaceWrite in one BEGIN IMMEDIATE transaction:
 // puts first, then deletes (so an id both put and deleted by one write ends
-// deleted), then the change log and counters; on any error it rolls back.
+// deleted), then the change log, the history index once enough runs wait
+// for it (SqliteOptions::unindexed_runs_limit), and the counters; on any
+// error it rolls back.
 // CommitCompleting finds the change log on a second thread while the first
 // writes the contacts.
 //
@@ -114,6 +116,7 @@ class SqliteWorkspaceStore : public WorkspaceStore {
       std::unique_ptr<SqliteDb> write_db);
 
   SqliteWorkspaceStore(std::string path, FileId file,
+                       const SqliteOptions& options,
                        std::unique_ptr<SqliteDb> write_db,
                        std::unique_ptr<WriteStatements> write_stmts,
                        std::unique_ptr<SqliteDb> read_db,
@@ -135,6 +138,10 @@ class SqliteWorkspaceStore : public WorkspaceStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status WriteChanges(const WorkspaceWrite& write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Inside a commit's transaction, after its `new_runs` change runs: adds
+  // every waiting run to the history index once unindexed_runs_limit_ wait.
+  absl::Status IndexRunsIfEnoughWait(size_t new_runs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Commits `txn`, which wrote `write`; then its counters are the stored ones.
   absl::Status CommitWrite(SqliteTransaction& txn, const WorkspaceWrite& write)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -147,6 +154,7 @@ class SqliteWorkspaceStore : public WorkspaceStore {
 
   // Constant after construction.
   const std::string path_;
+  const size_t unindexed_runs_limit_;
   // The file opened. In WAL mode SQLite keeps writing to a database file that
   // was unlinked, so Commit checks that path_ still names this file.
   const FileId file_;
@@ -163,6 +171,11 @@ class SqliteWorkspaceStore : public WorkspaceStore {
   // at most last_sequence, and five upserts of the meta row cost about as
   // much as the update's own engine work (issue 18).
   std::optional<WorkspaceCounters> stored_counters_ ABSL_GUARDED_BY(write_mu_);
+  // The change runs not yet in the history index, once known (after
+  // LoadStreaming; until then the next commit indexes every waiting run),
+  // and what they will be when the transaction in progress commits.
+  std::optional<size_t> waiting_runs_ ABSL_GUARDED_BY(write_mu_);
+  size_t waiting_runs_after_commit_ ABSL_GUARDED_BY(write_mu_) = 0;
 
   // Declared after write_db_, so they are destroyed first, and the pool
   // after the checkpointer that uses it.

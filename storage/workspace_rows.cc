@@ -102,6 +102,26 @@ const std::vector<const char*>& WorkspaceMigrations() {
         ) STRICT;
         INSERT INTO meta (key, value) VALUES ('next_snapshot_id', 1);
       )sql",
+      // 5 -> 6: the history index on a table of its own, filled a few
+      // thousand runs at a time (SqliteOptions::unindexed_runs_limit): an
+      // index on change_runs put a leaf page per changed segment into every
+      // commit, most of a single update's WAL frames (issue 18). A run's
+      // first_sequence is its rowid in both tables.
+      R"sql(
+        DROP INDEX change_runs_by_segment_time;
+        CREATE TABLE indexed_runs (
+          first_sequence INTEGER PRIMARY KEY,
+          segment_id INTEGER NOT NULL,
+          time INTEGER NOT NULL,
+          kind INTEGER NOT NULL,
+          last_sequence INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX indexed_runs_by_segment_time
+          ON indexed_runs (segment_id, time, kind, last_sequence);
+        INSERT INTO indexed_runs
+          SELECT first_sequence, segment_id, time, kind, last_sequence
+          FROM change_runs;
+      )sql",
   };
   return *kMigrations;
 }
@@ -185,6 +205,14 @@ const char kSelectOldestRunTimesSql[] =
     "ORDER BY first_sequence LIMIT ?1";
 const char kDeleteRunsThroughSql[] =
     "DELETE FROM change_runs WHERE first_sequence <= ?1";
+const char kDeleteIndexedRunsThroughSql[] =
+    "DELETE FROM indexed_runs WHERE first_sequence <= ?1";
+const char kIndexWaitingRunsSql[] =
+    "INSERT INTO indexed_runs "
+    "SELECT first_sequence, segment_id, time, kind, last_sequence "
+    "FROM change_runs WHERE " SEGMENTS_SQL_WAITING_RUN;
+const char kCountWaitingRunsSql[] =
+    "SELECT COUNT(*) FROM change_runs WHERE " SEGMENTS_SQL_WAITING_RUN;
 const char kSelectLastChangeSequenceSql[] =
     "SELECT IFNULL((SELECT last_sequence FROM change_runs "
     "ORDER BY first_sequence DESC LIMIT 1), 0)";

@@ -7,6 +7,8 @@
 //   segments  filter as EncodeFilter bytes; frozen_members as a blob
 //   change_runs  the membership change log, a row per run of events
 //             (change_runs.h), keyed by the run's first sequence
+//   indexed_runs the history index: change_runs' runs by segment and time,
+//             without contacts, filled a few thousand runs at a time
 //   snapshots audience snapshots; members as a portable Roaring blob
 //   meta      key/value integers: next_contact_id, next_segment_id,
 //             last_sequence, time_applied_until, next_snapshot_id
@@ -56,6 +58,19 @@ extern const char kSelectRetentionSql[];
 // ?1 n -> first_sequence, time of the n oldest runs, oldest first.
 extern const char kSelectOldestRunTimesSql[];
 extern const char kDeleteRunsThroughSql[];  // ?1 first_sequence
+
+// The history index (indexed_runs, schema version 6): the runs of
+// change_runs by segment and time, without their contacts. It holds every
+// run of change_runs up to its own last first_sequence (pruning deletes one
+// prefix from both tables), so the runs after that are the ones waiting to
+// be indexed: a condition on change_runs, for SQL built from literals.
+#define SEGMENTS_SQL_WAITING_RUN \
+  "first_sequence > (SELECT IFNULL(MAX(first_sequence), 0) FROM indexed_runs)"
+extern const char kDeleteIndexedRunsThroughSql[];  // ?1 first_sequence
+// Adds every waiting run to the index.
+extern const char kIndexWaitingRunsSql[];
+// -> the number of waiting runs.
+extern const char kCountWaitingRunsSql[];
 
 // meta keys.
 extern const char kNextContactIdKey[];
