@@ -10,9 +10,13 @@
 //
 // The log: SEGMENTS_BENCH_RUNS runs (default 2,000,000, about 10,000 per
 // segment and day), spread evenly over 7 days and 200 segments, 1-8 events
-// each, written in commits of 10,000 runs to a scratch database.
+// each, written in commits of 10,000 runs to a scratch database; the last
+// 2,047 in a commit of their own, so that they wait for the history index
+// (SqliteOptions::unindexed_runs_limit) and the query reads them from the
+// log: its worst case.
 //
 //   build-bench/bench/bench_history
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -32,6 +36,8 @@ constexpr int64_t kDays = 7;
 constexpr UnixSeconds kEnd = 1'760'000'000;  // the log's last second
 constexpr UnixSeconds kStart = kEnd - kDays * 86400;
 constexpr size_t kRunsPerCommit = 10000;
+constexpr size_t kWaitingRuns =
+    2047;  // SqliteOptions::unindexed_runs_limit - 1
 
 size_t BenchRuns() {
   const char* env = std::getenv("SEGMENTS_BENCH_RUNS");
@@ -53,9 +59,12 @@ HistoryFixture* g_fixture = nullptr;
 absl::Status WriteLog(SqliteWorkspaceStore& store, size_t runs,
                       uint64_t* last_sequence) {
   uint64_t seq = 0;
-  for (size_t first = 0; first < runs; first += kRunsPerCommit) {
+  const size_t indexed = runs > kWaitingRuns ? runs - kWaitingRuns : 0;
+  for (size_t first = 0; first < runs;) {
+    const size_t end =
+        first < indexed ? std::min(indexed, first + kRunsPerCommit) : runs;
     WorkspaceWrite w;
-    for (size_t i = first; i < runs && i < first + kRunsPerCommit; ++i) {
+    for (size_t i = first; i < end; ++i) {
       const size_t events = 1 + i % 8;
       ChangeRun run{
           seq + 1,
@@ -77,6 +86,7 @@ absl::Status WriteLog(SqliteWorkspaceStore& store, size_t runs,
     w.counters.next_segment_id = kSegments + 1;
     w.counters.time_applied_until = kEnd;
     if (absl::Status s = store.Commit(w); !s.ok()) return s;
+    first = end;
   }
   *last_sequence = seq;
   return absl::OkStatus();
