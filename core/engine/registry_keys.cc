@@ -44,7 +44,8 @@ void Registry::RememberUnknownKey(std::string_view key_hash) {
 
 Registry::KeyLookup Registry::LookUpKey(std::string_view key_hash) const {
   absl::ReaderMutexLock l(&mu_);
-  auto it = id_by_key_hash_.find(std::string(key_hash));
+  auto it =
+      id_by_key_hash_.find(absl::string_view(key_hash.data(), key_hash.size()));
   // The lookup is keyed by a hash of a 256-bit random key, so its timing
   // reveals nothing usable; the final comparison is constant-time anyway.
   if (it == id_by_key_hash_.end()) return {};

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "core/base/clock.h"
 #include "core/engine/registry.h"
 #include "gmock/gmock.h"
@@ -331,6 +332,32 @@ TEST_F(AuthTest, RotatedKeyStopsWorkingAtOnce) {
 }
 
 // The prefix nginx routes by (docs/scale-out.md): the id in base 32.
+// HashApiKey keeps each thread's last key and its hash (server/auth.cc): the
+// answer must still be SHA-256 of the key it is given, whatever came before,
+// on every thread.
+TEST(HashApiKeyTest, IsSha256OfEachKeyWhateverWasHashedBefore) {
+  const std::string empty_sha256 = absl::HexStringToBytes(
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  const std::string abc_sha256 = absl::HexStringToBytes(
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string abd_sha256 = absl::HexStringToBytes(
+      "a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9");
+  auto check = [&] {
+    // The same key twice, then keys of the same length that differ in one
+    // byte, then the first again, then the empty key.
+    EXPECT_EQ(HashApiKey("abc"), abc_sha256);
+    EXPECT_EQ(HashApiKey("abc"), abc_sha256);
+    EXPECT_EQ(HashApiKey("abd"), abd_sha256);
+    EXPECT_EQ(HashApiKey("abc"), abc_sha256);
+    EXPECT_EQ(HashApiKey(""), empty_sha256);
+    EXPECT_EQ(HashApiKey("abc"), abc_sha256);
+  };
+  check();
+  std::thread other(check);
+  other.join();
+  EXPECT_EQ(HashApiKey("abd"), abd_sha256);
+}
+
 TEST(RoutingIdTest, IsTheIdInLowercaseBase32) {
   EXPECT_EQ(WorkspaceRoutingId(0), "a");
   EXPECT_EQ(WorkspaceRoutingId(1), "b");
