@@ -1,6 +1,7 @@
 #include "server/analytics_service.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,7 +11,6 @@
 #include "core/base/status_macros.h"
 #include "server/analytics_convert.h"
 #include "server/export_stream.h"
-#include "server/refused_stream.h"
 #include "server/request_util.h"
 #include "server/status_util.h"
 
@@ -67,13 +67,40 @@ grpc::Status AnalyticsServiceImpl::RecommendSegments(
 grpc::ServerWriteReactor<v1::ExportMembersResponse>*
 AnalyticsServiceImpl::ExportMembers(grpc::CallbackServerContext* context,
                                     const v1::ExportMembersRequest* request) {
+  auto* stream = new ExportStream();
+  std::optional<absl::StatusOr<std::shared_ptr<Workspace>>> workspace =
+      auth_->AuthenticateWorkspaceIfOpen(*context);
+  if (workspace.has_value()) {
+    StartExport(*workspace, *context, *request, stream);
+    return stream;
+  }
+  // Opening the workspace (or reading the catalog) blocks: not on a gRPC
+  // thread. The call's objects live until the stream finishes.
+  const bool queued = slow_exports_.TryPost(
+      [this, context, request, stream] {
+        StartExport(auth_->AuthenticateWorkspace(*context), *context, *request,
+                    stream);
+      },
+      kMaxQueuedSlowExports);
+  if (!queued) {
+    stream->Refuse(
+        ToGrpcStatus(PumpFullError(kMaxQueuedSlowExports, "exports")));
+  }
+  return stream;
+}
+
+void AnalyticsServiceImpl::StartExport(
+    const absl::StatusOr<std::shared_ptr<Workspace>>& workspace,
+    const grpc::CallbackServerContext& context,
+    const v1::ExportMembersRequest& request, ExportStream* stream) {
   size_t max_chunk = 0;
   absl::StatusOr<analytics::BitmapExport> bitmap =
-      DoExport(*context, *request, &max_chunk);
-  if (!bitmap.ok())
-    return new RefusedStream<v1::ExportMembersResponse>(
-        ToGrpcStatus(bitmap.status()));
-  return new ExportStream(*std::move(bitmap), max_chunk);
+      DoExport(workspace, context, request, &max_chunk);
+  if (!bitmap.ok()) {
+    stream->Refuse(ToGrpcStatus(bitmap.status()));
+    return;
+  }
+  stream->Start(*std::move(bitmap), max_chunk);
 }
 
 absl::Status AnalyticsServiceImpl::DoListContactSegments(
@@ -146,10 +173,10 @@ absl::Status AnalyticsServiceImpl::DoOverlap(
 }
 
 absl::StatusOr<analytics::BitmapExport> AnalyticsServiceImpl::DoExport(
+    const absl::StatusOr<std::shared_ptr<Workspace>>& workspace,
     const grpc::CallbackServerContext& context,
     const v1::ExportMembersRequest& request, size_t* max_chunk) {
-  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> workspace,
-                   auth_->AuthenticateWorkspace(context));
+  RETURN_IF_ERROR(workspace.status());
   Violations violations;
   switch (request.source_case()) {
     case v1::ExportMembersRequest::kSegmentId:
@@ -168,9 +195,9 @@ absl::StatusOr<analytics::BitmapExport> AnalyticsServiceImpl::DoExport(
   *max_chunk = *chunk;
   RETURN_IF_ERROR(CheckNotCancelled(context));
   if (request.source_case() == v1::ExportMembersRequest::kSnapshotId) {
-    return workspace->ExportSnapshot(request.snapshot_id());
+    return (*workspace)->ExportSnapshot(request.snapshot_id());
   }
-  return workspace->ExportSegment(request.segment_id());
+  return (*workspace)->ExportSegment(request.segment_id());
 }
 
 absl::Status AnalyticsServiceImpl::DoRecommend(

@@ -4,9 +4,9 @@
 
 namespace segments {
 
-ExportStream::ExportStream(analytics::BitmapExport bitmap, size_t max_chunk)
-    : bitmap_(std::move(bitmap)),
-      chunks_(analytics::Chunks(bitmap_.bytes, max_chunk)) {
+void ExportStream::Start(analytics::BitmapExport bitmap, size_t max_chunk) {
+  bitmap_ = std::move(bitmap);
+  chunks_ = analytics::Chunks(bitmap_.bytes, max_chunk);
   response_.set_member_count(bitmap_.member_count);
   response_.set_as_of_sequence(bitmap_.as_of_sequence);
   response_.set_total_bytes(bitmap_.bytes.size());

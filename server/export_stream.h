@@ -6,8 +6,14 @@
 // A cancelled call or a server shutdown past its grace fails the pending
 // write, and the stream finishes there.
 //
-// Thread-safety: gRPC runs at most one OnWriteDone at a time, and the only
-// state after the first write is the position, touched by OnWriteDone only.
+// It is made before its bitmap, so that the bitmap can be made on another
+// thread when the workspace must be opened first (AnalyticsServiceImpl):
+// Start or Refuse, exactly once, then gives it its end. gRPC calls OnDone
+// only after that, so the stream outlives the thread that starts it.
+//
+// Thread-safety: Start or Refuse runs once, before any OnWriteDone; gRPC
+// runs at most one OnWriteDone at a time, and the only state after the
+// first write is the position, touched by OnWriteDone only.
 #ifndef SEGMENTS_SERVER_EXPORT_STREAM_H_
 #define SEGMENTS_SERVER_EXPORT_STREAM_H_
 
@@ -31,8 +37,13 @@ inline constexpr size_t kMaxExportChunkBytes = (4 << 20) - (1 << 10);
 class ExportStream final
     : public grpc::ServerWriteReactor<v1::ExportMembersResponse> {
  public:
-  // Starts writing at once; gRPC's OnDone deletes it.
-  ExportStream(analytics::BitmapExport bitmap, size_t max_chunk);
+  // Writes nothing before Start; gRPC's OnDone deletes it.
+  ExportStream() = default;
+
+  // Writes `bitmap` in chunks of at most `max_chunk` bytes, then finishes.
+  void Start(analytics::BitmapExport bitmap, size_t max_chunk);
+  // Finishes with `status` (not OK), writing nothing.
+  void Refuse(const grpc::Status& status) { Finish(status); }
 
   void OnWriteDone(bool ok) override;
   void OnDone() override { delete this; }
@@ -41,8 +52,8 @@ class ExportStream final
   ~ExportStream() override = default;
   void WriteNext();
 
-  const analytics::BitmapExport bitmap_;
-  const std::vector<std::string_view> chunks_;  // into bitmap_.bytes
+  analytics::BitmapExport bitmap_;
+  std::vector<std::string_view> chunks_;  // into bitmap_.bytes
   size_t next_ = 0;
   uint64_t offset_ = 0;
   v1::ExportMembersResponse response_;  // the message being written

@@ -77,9 +77,8 @@ grpc::ServerUnaryReactor* SegmentServiceImpl::CountSegmentMembers(
       },
       kMaxQueuedSlowCounts);
   if (!queued) {
-    reactor->Finish(ToGrpcStatus(absl::ResourceExhaustedError(absl::StrCat(
-        "server busy: ", kMaxQueuedSlowCounts,
-        " counts already wait for their workspaces to open; retry later"))));
+    reactor->Finish(
+        ToGrpcStatus(PumpFullError(kMaxQueuedSlowCounts, "counts")));
   }
   return reactor;
 }

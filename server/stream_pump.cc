@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace segments {
 
 StreamPump::StreamPump(int threads) {
@@ -26,6 +28,12 @@ bool StreamPump::TryPost(std::function<void()> task, size_t max_queued) {
   if (tasks_.size() >= max_queued) return false;
   tasks_.push_back(std::move(task));
   return true;
+}
+
+absl::Status PumpFullError(size_t max_queued, const char* calls) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("server busy: ", max_queued, " ", calls,
+                   " already wait for their workspaces to open; retry later"));
 }
 
 void StreamPump::Loop() {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 
 namespace segments {
@@ -41,6 +42,12 @@ class StreamPump {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
+
+// The answer to a call whose blocking part TryPost refused: `max_queued`
+// calls of the same method (`calls`, a plural noun: "counts", "exports")
+// already wait for their workspaces to open. RESOURCE_EXHAUSTED, as a call
+// that finds no handler thread gets from gRPC.
+absl::Status PumpFullError(size_t max_queued, const char* calls);
 
 }  // namespace segments
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -319,6 +320,46 @@ TEST_F(AnalyticsServerTest, ExportStreamsChunksThatCRoaringReads) {
 // A client that cancels mid-stream ends it (CANCELLED), and the server
 // serves on; a stream its client stopped reading does not hold a shutdown
 // up.
+// After a restart no workspace is open: an export then opens it on a
+// thread of the service's own, not on the gRPC thread that read the call,
+// and streams the same members as before; several at once all finish, and
+// a bad key or a bad request still gets its error from that path.
+TEST_F(AnalyticsServerTest, ExportsOpenAClosedWorkspaceFirst) {
+  Import(key_, kContacts);
+  const uint64_t de = CountryIs(key_, "DE");
+  const std::vector<uint64_t> listed = ListedMembers(de);
+  ASSERT_EQ(listed.size(), kContacts / 5);
+  server_.Restart();
+  analytics_ = v1::AnalyticsService::NewStub(server_.channel());
+
+  v1::ExportMembersRequest req;
+  req.set_segment_id(de);
+  req.set_max_chunk_bytes(1024);
+  std::vector<std::vector<v1::ExportMembersResponse>> messages(6);
+  std::vector<grpc::Status> statuses(messages.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    clients.emplace_back(
+        [&, i] { statuses[i] = Export(key_, req, &messages[i]); });
+  }
+  for (std::thread& t : clients) t.join();
+  for (size_t i = 0; i < messages.size(); ++i) {
+    ASSERT_THAT(statuses[i], GrpcOk()) << i;
+    EXPECT_EQ(messages[i].at(0).member_count(), listed.size()) << i;
+    EXPECT_THAT(ReadBack(messages[i]), ElementsAreArray(listed)) << i;
+  }
+
+  server_.Restart();
+  analytics_ = v1::AnalyticsService::NewStub(server_.channel());
+  std::vector<v1::ExportMembersResponse> none;
+  EXPECT_THAT(Export("sk_0", req, &none),
+              GrpcIs(grpc::StatusCode::UNAUTHENTICATED));
+  v1::ExportMembersRequest no_source;
+  EXPECT_THAT(Export(key_, no_source, &none),
+              GrpcIs(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_TRUE(none.empty());
+}
+
 TEST_F(AnalyticsServerTest, ACancelledExportEndsAndTheServerServesOn) {
   Import(key_, kContacts);
   const uint64_t everyone =
