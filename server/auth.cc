@@ -271,4 +271,19 @@ absl::Status Authenticator::AuthenticateMethod(
   return absl::OkStatus();
 }
 
+std::optional<absl::Status> Authenticator::AuthenticateMethodIfKnown(
+    const grpc::ServerContextBase& context, std::string_view method) const {
+  if (absl::StartsWith(AV(method), "/segments.v1.WorkspaceAdmin/") ||
+      !absl::StartsWith(AV(method), "/segments.v1.")) {
+    return AuthenticateMethod(context, method);  // never blocks
+  }
+  absl::StatusOr<std::string> key = BearerKey(context);
+  if (!key.ok()) return key.status();
+  std::optional<absl::Status> known =
+      registry_->CheckKeyIfKnown(HashApiKey(*key));
+  if (!known.has_value()) return std::nullopt;
+  if (known->ok()) return absl::OkStatus();
+  return AsSeenByCaller(*known).status();
+}
+
 }  // namespace segments

@@ -81,6 +81,13 @@ class Authenticator {
   // segments.v1 services, none for anything else (reflection, health).
   absl::Status AuthenticateMethod(const grpc::ServerContextBase& context,
                                   std::string_view method) const;
+  // AuthenticateMethod's answer when it needs no blocking work: a workspace
+  // key is checked against the keys in memory, its workspace not opened
+  // (Registry::CheckKeyIfKnown); nullopt when only reading a shared catalog
+  // can tell. For a request that does not parse, which needs only to know
+  // whether its key is good, on whichever thread it ends.
+  std::optional<absl::Status> AuthenticateMethodIfKnown(
+      const grpc::ServerContextBase& context, std::string_view method) const;
 
   bool admin_enabled() const { return admin_key_hash_.has_value(); }
 

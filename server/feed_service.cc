@@ -72,7 +72,8 @@ FeedServiceImpl::WatchMembershipChanges(grpc::CallbackServerContext* context,
   if (!ParseRawMessage(*request, &parsed)) {
     return new RefusedStream<grpc::ByteBuffer>(UnparsableRequestStatus(
         kWatchMembershipChangesMethod,
-        auth_->AuthenticateWorkspace(*context).status()));
+        AuthenticateUnparsable(auth_, *context,
+                               kWatchMembershipChangesMethod)));
   }
   std::shared_ptr<Workspace> workspace;
   FeedFilter filter;

@@ -154,6 +154,12 @@ class Registry {
   // close waited out) or the catalog read: Authenticate does that.
   std::optional<absl::StatusOr<std::shared_ptr<Workspace>>> AuthenticateIfOpen(
       std::string_view key_hash);
+  // Whether `key_hash` is a workspace's key, from memory alone and without
+  // opening the workspace: OK for the key of a serving or a closed one (on
+  // a shared catalog, as this node last read the catalog), a failed one's
+  // error, UNAUTHENTICATED for a key no workspace has; nullopt when, on a
+  // shared catalog, only reading it can tell (Authenticate does).
+  std::optional<absl::Status> CheckKeyIfKnown(std::string_view key_hash);
   // NOT_FOUND when absent; otherwise as Authenticate.
   absl::StatusOr<std::shared_ptr<Workspace>> Find(WorkspaceId id);
 

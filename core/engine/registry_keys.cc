@@ -68,6 +68,15 @@ Registry::AuthenticateIfOpen(std::string_view key_hash) {
   return absl::UnauthenticatedError("invalid API key");
 }
 
+std::optional<absl::Status> Registry::CheckKeyIfKnown(
+    std::string_view key_hash) {
+  KeyLookup found = LookUpKey(key_hash);
+  if (found.answer.has_value()) return found.answer->status();
+  if (found.id != 0) return absl::OkStatus();  // closed: not opened for this
+  if (shared_ && !KnownUnknownKey(key_hash)) return std::nullopt;
+  return absl::UnauthenticatedError("invalid API key");
+}
+
 absl::StatusOr<std::shared_ptr<Workspace>> Registry::Authenticate(
     std::string_view key_hash) {
   KeyLookup known = LookUpKey(key_hash);

@@ -83,6 +83,33 @@ TEST_F(RegistryTest, AuthenticateIfOpenAnswersOnlyWhatNeedsNoOpen) {
   EXPECT_THAT(*failed, StatusIs(absl::StatusCode::kDataLoss));
 }
 
+// What a request that does not parse needs (server/parse_error_interceptor.h):
+// whether its key is good, answered without opening the workspace.
+TEST_F(RegistryTest, CheckKeyIfKnownNeverOpensAWorkspace) {
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
+                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
+  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
+                       registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
+  storage_->FailOpen(b.id, absl::DataLossError("b.db is missing"));
+  Restart();
+
+  EXPECT_EQ(registry_->CheckKeyIfKnown("ha"), absl::OkStatus());
+  EXPECT_FALSE(registry_->IsOpen(a.id));
+  std::optional<absl::Status> unknown = registry_->CheckKeyIfKnown("hz");
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_THAT(*unknown, StatusIs(absl::StatusCode::kUnauthenticated));
+  // B's key is good until an open has found B failed; then B's error.
+  EXPECT_EQ(registry_->CheckKeyIfKnown("hb"), absl::OkStatus());
+  EXPECT_THAT(registry_->Authenticate("hb"),
+              StatusIs(absl::StatusCode::kDataLoss));
+  std::optional<absl::Status> failed = registry_->CheckKeyIfKnown("hb");
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_THAT(*failed, StatusIs(absl::StatusCode::kDataLoss));
+  // An open one answers the same.
+  ASSERT_THAT(registry_->Authenticate("ha"), IsOk());
+  EXPECT_EQ(registry_->CheckKeyIfKnown("ha"), absl::OkStatus());
+}
+
 TEST_F(RegistryTest, UnspecifiedPlanIsFreeAndNameIsRequired) {
   ASSERT_OK_AND_ASSIGN(WorkspaceRecord a, registry_->CreateWorkspace(
                                               "A", Plan::kUnspecified, "h"));

@@ -95,6 +95,26 @@ TEST(ParseErrorTest, WithoutAValidKeyIsUnauthenticatedOnEveryMethod) {
   }
 }
 
+// After a restart the workspace is closed: its key is still good, and bad
+// bytes are INVALID_ARGUMENT on every method, the callback one included
+// (answered on gRPC's thread without opening the workspace,
+// RegistryTest.CheckKeyIfKnownNeverOpensAWorkspace); a bad key is still
+// UNAUTHENTICATED.
+TEST(ParseErrorTest, AClosedWorkspacesKeyIsStillCheckedFirst) {
+  TestServer server;
+  std::string key = server.CreateWorkspace("P", v1::STARTER).api_key;
+  server.Restart();
+  for (const Case& c : Cases()) {
+    if (absl::StrContains(c.method, "WorkspaceAdmin")) continue;
+    EXPECT_THAT(RawCall(server.channel(), c.method, c.bytes, "sk_nope"),
+                GrpcIs(grpc::StatusCode::UNAUTHENTICATED))
+        << c.method;
+    EXPECT_THAT(RawCall(server.channel(), c.method, c.bytes, key),
+                GrpcIs(grpc::StatusCode::INVALID_ARGUMENT))
+        << c.method;
+  }
+}
+
 TEST(ParseErrorTest, BadInputIsCountedNotLoggedPerRequest) {
   TestServer server;
   std::vector<Case> cases = Cases();
