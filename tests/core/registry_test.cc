@@ -31,6 +31,21 @@ class RegistryTest : public ::testing::Test {
     registry_ = std::move(r).value();
   }
 
+  // After a restart: workspace A (key hash "ha") closed, and B ("hb") one
+  // whose open fails with DATA_LOSS. Returns A's id.
+  WorkspaceId ClosedAAndFailingB() {
+    absl::StatusOr<WorkspaceRecord> a =
+        registry_->CreateWorkspace("A", Plan::kStarter, "ha");
+    absl::StatusOr<WorkspaceRecord> b =
+        registry_->CreateWorkspace("B", Plan::kStarter, "hb");
+    EXPECT_THAT(a, IsOk());
+    EXPECT_THAT(b, IsOk());
+    if (!a.ok() || !b.ok()) return 0;
+    storage_->FailOpen(b->id, absl::DataLossError("b.db is missing"));
+    Restart();
+    return a->id;
+  }
+
   FakeClock clock_{1'800'000'000};
   std::shared_ptr<MemoryStorage> storage_ = std::make_shared<MemoryStorage>();
   std::unique_ptr<Registry> registry_;
@@ -55,15 +70,11 @@ TEST_F(RegistryTest, KeyHashAuthenticatesItsOwnWorkspaceOnly) {
 // What gRPC's callback threads may ask: an answer only when no workspace
 // has to be opened for it, and never an open.
 TEST_F(RegistryTest, AuthenticateIfOpenAnswersOnlyWhatNeedsNoOpen) {
-  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
-                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
-  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
-                       registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
-  storage_->FailOpen(b.id, absl::DataLossError("b.db is missing"));
-  Restart();
+  const WorkspaceId a = ClosedAAndFailingB();
+  ASSERT_NE(a, 0u);
 
   EXPECT_EQ(registry_->AuthenticateIfOpen("ha"), std::nullopt);
-  EXPECT_FALSE(registry_->IsOpen(a.id));
+  EXPECT_FALSE(registry_->IsOpen(a));
   auto unknown = registry_->AuthenticateIfOpen("hz");
   ASSERT_TRUE(unknown.has_value());
   EXPECT_THAT(*unknown, StatusIs(absl::StatusCode::kUnauthenticated));
@@ -86,15 +97,11 @@ TEST_F(RegistryTest, AuthenticateIfOpenAnswersOnlyWhatNeedsNoOpen) {
 // What a request that does not parse needs (server/parse_error_interceptor.h):
 // whether its key is good, answered without opening the workspace.
 TEST_F(RegistryTest, CheckKeyIfKnownNeverOpensAWorkspace) {
-  ASSERT_OK_AND_ASSIGN(WorkspaceRecord a,
-                       registry_->CreateWorkspace("A", Plan::kStarter, "ha"));
-  ASSERT_OK_AND_ASSIGN(WorkspaceRecord b,
-                       registry_->CreateWorkspace("B", Plan::kStarter, "hb"));
-  storage_->FailOpen(b.id, absl::DataLossError("b.db is missing"));
-  Restart();
+  const WorkspaceId a = ClosedAAndFailingB();
+  ASSERT_NE(a, 0u);
 
   EXPECT_EQ(registry_->CheckKeyIfKnown("ha"), absl::OkStatus());
-  EXPECT_FALSE(registry_->IsOpen(a.id));
+  EXPECT_FALSE(registry_->IsOpen(a));
   std::optional<absl::Status> unknown = registry_->CheckKeyIfKnown("hz");
   ASSERT_TRUE(unknown.has_value());
   EXPECT_THAT(*unknown, StatusIs(absl::StatusCode::kUnauthenticated));
