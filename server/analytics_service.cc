@@ -83,7 +83,7 @@ AnalyticsServiceImpl::ExportMembers(grpc::CallbackServerContext* context,
       },
       kMaxQueuedSlowExports);
   if (!queued) {
-    stream->Refuse(
+    stream->Finish(
         ToGrpcStatus(PumpFullError(kMaxQueuedSlowExports, "exports")));
   }
   return stream;
@@ -97,7 +97,7 @@ void AnalyticsServiceImpl::StartExport(
   absl::StatusOr<analytics::BitmapExport> bitmap =
       DoExport(workspace, context, request, &max_chunk);
   if (!bitmap.ok()) {
-    stream->Refuse(ToGrpcStatus(bitmap.status()));
+    stream->Finish(ToGrpcStatus(bitmap.status()));
     return;
   }
   stream->Start(*std::move(bitmap), max_chunk);

@@ -266,22 +266,20 @@ absl::Status Authenticator::AuthenticateMethod(
     return AuthenticateAdmin(context);
   }
   if (absl::StartsWith(AV(method), "/segments.v1.")) {
-    return AuthenticateWorkspace(context).status();
+    return CheckWorkspaceKey(context);
   }
   return absl::OkStatus();
 }
 
-std::optional<absl::Status> Authenticator::AuthenticateMethodIfKnown(
-    const grpc::ServerContextBase& context, std::string_view method) const {
-  if (absl::StartsWith(AV(method), "/segments.v1.WorkspaceAdmin/") ||
-      !absl::StartsWith(AV(method), "/segments.v1.")) {
-    return AuthenticateMethod(context, method);  // never blocks
-  }
+absl::Status Authenticator::CheckWorkspaceKey(
+    const grpc::ServerContextBase& context) const {
   absl::StatusOr<std::string> key = BearerKey(context);
   if (!key.ok()) return key.status();
-  std::optional<absl::Status> known =
-      registry_->CheckKeyIfKnown(HashApiKey(*key));
-  if (!known.has_value()) return std::nullopt;
+  const std::string hash = HashApiKey(*key);
+  std::optional<absl::Status> known = registry_->CheckKeyIfKnown(hash);
+  if (!known.has_value()) {
+    return AsSeenByCaller(registry_->Authenticate(hash)).status();
+  }
   if (known->ok()) return absl::OkStatus();
   return AsSeenByCaller(*known).status();
 }

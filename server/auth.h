@@ -76,22 +76,24 @@ class Authenticator {
   AuthenticateWorkspaceIfOpen(const grpc::ServerContextBase& context) const;
   // OK when the call carries the admin key; UNAUTHENTICATED otherwise.
   absl::Status AuthenticateAdmin(const grpc::ServerContextBase& context) const;
-  // The check the method `method` ("/package.Service/Method") makes: the
-  // admin key for segments.v1.WorkspaceAdmin, a workspace key for the other
-  // segments.v1 services, none for anything else (reflection, health).
+  // The check the method `method` ("/package.Service/Method") makes of the
+  // call's key: the admin key for segments.v1.WorkspaceAdmin, a workspace
+  // key for the other segments.v1 services, none for anything else
+  // (reflection, health). For a request that does not parse, which needs
+  // only to know whether its key is good, on whichever thread it ends: a
+  // workspace key is checked against the keys in memory and its workspace
+  // is not opened (Registry::CheckKeyIfKnown), except for a key new to this
+  // node over a shared catalog, which is authenticated as
+  // AuthenticateWorkspace does (the catalog read, the workspace opened).
   absl::Status AuthenticateMethod(const grpc::ServerContextBase& context,
                                   std::string_view method) const;
-  // AuthenticateMethod's answer when it needs no blocking work: a workspace
-  // key is checked against the keys in memory, its workspace not opened
-  // (Registry::CheckKeyIfKnown); nullopt when only reading a shared catalog
-  // can tell. For a request that does not parse, which needs only to know
-  // whether its key is good, on whichever thread it ends.
-  std::optional<absl::Status> AuthenticateMethodIfKnown(
-      const grpc::ServerContextBase& context, std::string_view method) const;
 
   bool admin_enabled() const { return admin_key_hash_.has_value(); }
 
  private:
+  // AuthenticateMethod's check of a workspace key.
+  absl::Status CheckWorkspaceKey(const grpc::ServerContextBase& context) const;
+
   Registry* const registry_;
   const std::optional<std::string> admin_key_hash_;
 };

@@ -170,7 +170,7 @@ grpc::Status ContactServiceImpl::BatchUpsertContacts(
   if (!ParseRawMessage(*request, parsed)) {
     return UnparsableRequestStatus(
         kBatchUpsertContactsMethod,
-        AuthenticateUnparsable(auth_, *context, kBatchUpsertContactsMethod));
+        auth_->AuthenticateMethod(*context, kBatchUpsertContactsMethod));
   }
   auto* reply =
       google::protobuf::Arena::CreateMessage<v1::BatchUpsertContactsResponse>(

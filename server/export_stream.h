@@ -8,10 +8,11 @@
 //
 // It is made before its bitmap, so that the bitmap can be made on another
 // thread when the workspace must be opened first (AnalyticsServiceImpl):
-// Start or Refuse, exactly once, then gives it its end. gRPC calls OnDone
-// only after that, so the stream outlives the thread that starts it.
+// Start, or Finish with an error, exactly once, then gives it its end. gRPC
+// calls OnDone only after that, so the stream outlives the thread that
+// starts it.
 //
-// Thread-safety: Start or Refuse runs once, before any OnWriteDone; gRPC
+// Thread-safety: Start or Finish runs once, before any OnWriteDone; gRPC
 // runs at most one OnWriteDone at a time, and the only state after the
 // first write is the position, touched by OnWriteDone only.
 #ifndef SEGMENTS_SERVER_EXPORT_STREAM_H_
@@ -42,8 +43,6 @@ class ExportStream final
 
   // Writes `bitmap` in chunks of at most `max_chunk` bytes, then finishes.
   void Start(analytics::BitmapExport bitmap, size_t max_chunk);
-  // Finishes with `status` (not OK), writing nothing.
-  void Refuse(const grpc::Status& status) { Finish(status); }
 
   void OnWriteDone(bool ok) override;
   void OnDone() override { delete this; }

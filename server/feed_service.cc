@@ -72,8 +72,7 @@ FeedServiceImpl::WatchMembershipChanges(grpc::CallbackServerContext* context,
   if (!ParseRawMessage(*request, &parsed)) {
     return new RefusedStream<grpc::ByteBuffer>(UnparsableRequestStatus(
         kWatchMembershipChangesMethod,
-        AuthenticateUnparsable(auth_, *context,
-                               kWatchMembershipChangesMethod)));
+        auth_->AuthenticateMethod(*context, kWatchMembershipChangesMethod)));
   }
   std::shared_ptr<Workspace> workspace;
   FeedFilter filter;

@@ -3,7 +3,6 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "absl/base/call_once.h"
@@ -89,9 +88,9 @@ class ParseErrorInterceptor : public grpc::experimental::Interceptor {
             InterceptionHookPoints::PRE_SEND_STATUS) &&
         IsGrpcParseFailure(methods->GetSendStatus())) {
       absl::Status authentication =
-          context_ == nullptr
-              ? absl::OkStatus()
-              : AuthenticateUnparsable(auth_, *context_, method_);
+          auth_ != nullptr && context_ != nullptr
+              ? auth_->AuthenticateMethod(*context_, method_)
+              : absl::OkStatus();
       methods->ModifySendStatus(
           UnparsableRequestStatus(method_, authentication));
     }
@@ -117,15 +116,6 @@ grpc::Status UnparsableRequestStatus(std::string_view method,
                    absl::string_view(method.data(), method.size()),
                    " (it does not parse; proto3 string fields must be "
                    "valid UTF-8)"));
-}
-
-absl::Status AuthenticateUnparsable(const Authenticator* auth,
-                                    const grpc::ServerContextBase& context,
-                                    std::string_view method) {
-  if (auth == nullptr) return absl::OkStatus();
-  std::optional<absl::Status> known =
-      auth->AuthenticateMethodIfKnown(context, method);
-  return known.has_value() ? *known : auth->AuthenticateMethod(context, method);
 }
 
 void SilenceProtobufParseErrors() {

@@ -34,16 +34,6 @@ namespace segments {
 grpc::Status UnparsableRequestStatus(std::string_view method,
                                      const absl::Status& authentication);
 
-// The authentication UnparsableRequestStatus needs: whether the call's key
-// is good for `method`, without opening its workspace
-// (Authenticator::AuthenticateMethodIfKnown), since a request that does not
-// parse needs no workspace, and a callback method's must not block its gRPC
-// thread. Only a key new to this node over a shared catalog is looked up
-// in the catalog (a point query); OK when `auth` is null.
-absl::Status AuthenticateUnparsable(const Authenticator* auth,
-                                    const grpc::ServerContextBase& context,
-                                    std::string_view method);
-
 // Drops protobuf's log lines about messages that fail to parse (others go
 // to protobuf's default handler). Idempotent; thread-safe.
 void SilenceProtobufParseErrors();

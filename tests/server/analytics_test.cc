@@ -317,9 +317,6 @@ TEST_F(AnalyticsServerTest, ExportStreamsChunksThatCRoaringReads) {
   EXPECT_THAT(ReadBack(messages), ElementsAreArray(listed));
 }
 
-// A client that cancels mid-stream ends it (CANCELLED), and the server
-// serves on; a stream its client stopped reading does not hold a shutdown
-// up.
 // After a restart no workspace is open: an export then opens it on a
 // thread of the service's own, not on the gRPC thread that read the call,
 // and streams the same members as before; several at once all finish, and
@@ -360,6 +357,9 @@ TEST_F(AnalyticsServerTest, ExportsOpenAClosedWorkspaceFirst) {
   EXPECT_TRUE(none.empty());
 }
 
+// A client that cancels mid-stream ends it (CANCELLED), and the server
+// serves on; a stream its client stopped reading does not hold a shutdown
+// up.
 TEST_F(AnalyticsServerTest, ACancelledExportEndsAndTheServerServesOn) {
   Import(key_, kContacts);
   const uint64_t everyone =

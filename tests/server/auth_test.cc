@@ -331,7 +331,6 @@ TEST_F(AuthTest, RotatedKeyStopsWorkingAtOnce) {
   EXPECT_THAT(ListSegmentsWith(Ctx(rotated_key).get()), GrpcOk());
 }
 
-// The prefix nginx routes by (docs/scale-out.md): the id in base 32.
 // HashApiKey keeps each thread's last key and its hash (server/auth.cc): the
 // answer must still be SHA-256 of the key it is given, whatever came before,
 // on every thread.
@@ -358,6 +357,7 @@ TEST(HashApiKeyTest, IsSha256OfEachKeyWhateverWasHashedBefore) {
   EXPECT_EQ(HashApiKey("abd"), abd_sha256);
 }
 
+// The prefix nginx routes by (docs/scale-out.md): the id in base 32.
 TEST(RoutingIdTest, IsTheIdInLowercaseBase32) {
   EXPECT_EQ(WorkspaceRoutingId(0), "a");
   EXPECT_EQ(WorkspaceRoutingId(1), "b");
